@@ -1,0 +1,22 @@
+# Multi-stage build: a static-ish binary (bundled SQLite, libpq and OpenSSL) on a slim runtime.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY demo ./demo
+COPY openapi ./openapi
+RUN cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home /app kpi
+WORKDIR /app
+COPY --from=build /src/target/release/municipal-kpi /usr/local/bin/municipal-kpi
+USER kpi
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+ENTRYPOINT ["municipal-kpi"]
+CMD ["serve"]

@@ -1,0 +1,25 @@
+//! The audit log (hq and admin).
+
+use actix_web::{HttpResponse, get, web};
+
+use super::pagination::{Page, page_bounds};
+use crate::auth::Caller;
+use crate::db::audit::{self, AuditEntry, AuditFilter};
+use crate::db::Database;
+use crate::error::{AppError, Problem};
+
+/// Every recorded change, oldest first, filterable by entity, actor, action and time.
+#[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditFilter), responses(
+    (status = 200, body = Page<AuditEntry>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/audit")]
+pub async fn list_audit(db: web::Data<Database>, caller: Caller, filter: web::Query<AuditFilter>) -> Result<HttpResponse, AppError> {
+    caller.require(caller.role.reads_audit(), "read the audit log")?;
+    let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
+    let filter = filter.into_inner();
+    let found = db.read(move |conn| audit::list(conn, &filter, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}

@@ -1,0 +1,101 @@
+//! Login (`POST /auth/token`) and the caller (`GET /me`).
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use crate::auth::password::{verify_against_dummy, verify_password};
+use crate::auth::token::Subject;
+use crate::auth::{Caller, TokenService};
+use crate::db::{Database, departments, users};
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    #[schema(example = "koseki")]
+    pub username: String,
+    #[schema(example = "demo-koseki-password")]
+    pub password: String,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    // Never print the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the token expires
+    #[schema(example = 3600)]
+    pub expires_in: i64,
+}
+
+/// Exchanges a username and password for a bearer token.
+///
+/// An unknown user and a wrong password get the same answer.
+#[utoipa::path(tag = "auth", request_body = TokenRequest, responses(
+    (status = 200, body = TokenResponse),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/auth/token")]
+pub async fn issue_token(
+    db: web::Data<Database>,
+    tokens: web::Data<TokenService>,
+    Json(request): Json<TokenRequest>,
+) -> Result<HttpResponse, AppError> {
+    let username = request.username.clone();
+    let found = db.read(move |conn| users::find_for_login(conn, &username)).await?;
+    // Hashing is slow on purpose: keep it off the async workers too.
+    let user = web::block(move || match found {
+        Some((user, hash)) if user.active && verify_password(&request.password, &hash) => Some(user),
+        Some(_) => None,
+        None => {
+            verify_against_dummy(&request.password);
+            None
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let user = user.ok_or_else(|| AppError::Unauthenticated("unknown user or wrong password".into()))?;
+    let token = tokens.issue(&Subject {
+        user_id: user.id,
+        username: &user.username,
+        role: user.role,
+        department_id: user.department_id,
+    })?;
+    tracing::info!(username = %user.username, role = user.role.as_str(), "token issued");
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: tokens.ttl_seconds() }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: users::User,
+    pub department: Option<departments::Department>,
+}
+
+/// The authenticated caller: user, role and department.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = Me),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/me")]
+pub async fn me(db: web::Data<Database>, caller: Caller) -> Result<HttpResponse, AppError> {
+    let me = db
+        .read(move |conn| {
+            let user = users::get(conn, caller.user_id)?;
+            let department = user.department_id.map(|id| departments::get(conn, id)).transpose()?;
+            Ok::<_, AppError>(Me { user, department })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(me))
+}

@@ -1,0 +1,158 @@
+//! Municipalities and departments (admin writes, everyone reads).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use crate::auth::Caller;
+use crate::db::audit::Actor;
+use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
+use crate::db::Database;
+use crate::domain::municipality_code::MunicipalityCode;
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMunicipality {
+    /// 全国地方公共団体コード: 6 digits with check digit, or the 5-digit form
+    #[schema(example = "131059")]
+    pub code: String,
+    #[schema(example = "文京区")]
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDepartment {
+    pub municipality_id: i32,
+    #[schema(example = "family-registry")]
+    pub code: String,
+    #[schema(example = "戸籍住民課")]
+    pub name: String,
+    pub parent_id: Option<i32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDepartment {
+    /// A new name (the old one stays in the audit log)
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Municipalities known to this installation.
+#[utoipa::path(tag = "departments", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<Municipality>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/municipalities")]
+pub async fn list_municipalities(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
+    let found = db.read(departments::list_municipalities).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Registers a municipality; the code's check digit is verified.
+#[utoipa::path(tag = "departments", security(("bearer" = [])), request_body = CreateMunicipality, responses(
+    (status = 201, body = Municipality),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/municipalities")]
+pub async fn create_municipality(
+    db: web::Data<Database>,
+    caller: Caller,
+    Json(body): Json<CreateMunicipality>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_admin("register municipalities")?;
+    let code = MunicipalityCode::parse(&body.code).map_err(|e| AppError::invalid("code", e.to_string()))?;
+    if body.name.trim().is_empty() {
+        return Err(AppError::invalid("name", "must not be empty"));
+    }
+    let actor = Actor::from(&caller);
+    let created = db.write(move |conn| departments::create_municipality(conn, &actor, &code, body.name.trim())).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Departments and sub-units, by id.
+#[utoipa::path(tag = "departments", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<Department>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/departments")]
+pub async fn list_departments(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
+    let found = db.read(departments::list).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// One department.
+#[utoipa::path(tag = "departments", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Department),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/departments/{id}")]
+pub async fn get_department(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let found = db.read(move |conn| departments::get(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Creates a department or a sub-unit (with `parent_id`).
+#[utoipa::path(tag = "departments", security(("bearer" = [])), request_body = CreateDepartment, responses(
+    (status = 201, body = Department),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/departments")]
+pub async fn create_department(
+    db: web::Data<Database>,
+    caller: Caller,
+    Json(body): Json<CreateDepartment>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_admin("create departments")?;
+    if body.code.trim().is_empty() || body.name.trim().is_empty() {
+        return Err(AppError::invalid(if body.code.trim().is_empty() { "code" } else { "name" }, "must not be empty"));
+    }
+    let actor = Actor::from(&caller);
+    let created = db
+        .write(move |conn| {
+            departments::create(
+                conn,
+                &actor,
+                &NewDepartment {
+                    municipality_id: body.municipality_id,
+                    code: body.code.trim(),
+                    name: body.name.trim(),
+                    parent_id: body.parent_id,
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Renames or deactivates a department.
+#[utoipa::path(tag = "departments", security(("bearer" = [])), params(("id" = i32, Path)), request_body = UpdateDepartment, responses(
+    (status = 200, body = Department),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/departments/{id}")]
+pub async fn update_department(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<UpdateDepartment>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_admin("change departments")?;
+    if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(AppError::invalid("name", "must not be empty"));
+    }
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let changes = DepartmentChanges { name: body.name.map(|n| n.trim().to_owned()), active: body.active };
+    let updated = db.write(move |conn| departments::update(conn, &actor, id, changes)).await?;
+    Ok(HttpResponse::Ok().json(updated))
+}

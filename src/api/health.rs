@@ -1,0 +1,42 @@
+//! Liveness and readiness probes (no authentication).
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{Backend, Database};
+use crate::error::{AppError, Problem};
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    #[schema(value_type = String, example = "sqlite")]
+    pub database: Backend,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database answers and every migration is applied.
+#[utoipa::path(tag = "health", responses(
+    (status = 200, body = Readiness),
+    (status = 503, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/readyz")]
+pub async fn readyz(db: web::Data<Database>) -> Result<HttpResponse, AppError> {
+    let backend = db.backend();
+    let checked = db.clone();
+    web::block(move || checked.is_ready()).await.map_err(|e| AppError::Unavailable(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(Readiness { status: "ready", database: backend }))
+}

@@ -1,0 +1,444 @@
+//! Indicators (指標): definition, retirement and replacement, target and definition revisions.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{Json, Precondition, etag};
+use crate::auth::Caller;
+use crate::db::audit::Actor;
+use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, IndicatorFields, NewTarget, TargetRevision};
+use crate::db::{Database, DbConnection};
+use crate::domain::achievement::{Direction, GradeBasis};
+use crate::domain::plan::IndicatorKind;
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "number": 2,
+    "name": "マイナンバーカードの交付率(交付件数/人口)",
+    "unit": "%",
+    "kind": "ratio",
+    "direction": "increase",
+    "numerator_label": "交付件数",
+    "denominator_label": "人口",
+    "baseline": {"fiscal_year": 2017, "value": 15.2, "text": "15.2%"},
+    "added_fiscal_year": 2018,
+    "target": {"value": 35.1, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2018, "reason": "指標2の設定"}
+}))]
+pub struct CreateIndicator {
+    pub number: Option<i32>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub unit: String,
+    pub kind: IndicatorKind,
+    pub direction: Direction,
+    pub numerator_label: Option<String>,
+    pub denominator_label: Option<String>,
+    /// Milestones: ordered stages
+    #[serde(default)]
+    pub stages: Vec<String>,
+    pub department_id: Option<i32>,
+    #[serde(default)]
+    pub baseline: Baseline,
+    pub grade_basis: Option<GradeBasis>,
+    pub added_fiscal_year: Option<i32>,
+    pub reading_note: Option<String>,
+    /// The first target, recorded as the first revision
+    pub target: Option<ReviseTarget>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIndicator {
+    pub number: Option<i32>,
+    /// A new name (指標の修正); the old one stays in the audit log
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub unit: Option<String>,
+    pub kind: Option<IndicatorKind>,
+    pub direction: Option<Direction>,
+    pub numerator_label: Option<String>,
+    pub denominator_label: Option<String>,
+    pub stages: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub department_id: Option<Option<i32>>,
+    pub baseline: Option<Baseline>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<GradeBasis>)]
+    pub grade_basis: Option<Option<GradeBasis>>,
+    pub reading_note: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "value": 230, "text": "230 データセット", "target_fiscal_year": 2020, "effective_from_fiscal_year": 2018,
+    "reason": "更なるオープンデータの公開促進を行うため、目標を210データセットから230データセットに上方修正"
+}))]
+pub struct ReviseTarget {
+    /// Target value (number or decimal string); absent for ↑ and milestones
+    #[schema(value_type = Option<f64>)]
+    pub value: Option<Decimal>,
+    /// Milestones: index of the target stage
+    pub stage: Option<i32>,
+    /// The target as the plan prints it
+    pub text: Option<String>,
+    pub target_fiscal_year: i32,
+    /// Evaluations of this year and later use the new target
+    pub effective_from_fiscal_year: i32,
+    /// Interim targets by fiscal year ("2019": 221)
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub interim: BTreeMap<i32, Decimal>,
+    pub reason: String,
+}
+
+impl ReviseTarget {
+    fn into_new_target(self) -> NewTarget {
+        NewTarget {
+            value: self.value,
+            stage: self.stage,
+            text: self.text,
+            target_fiscal_year: self.target_fiscal_year,
+            effective_from_fiscal_year: self.effective_from_fiscal_year,
+            interim: self.interim,
+            reason: self.reason,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireIndicator {
+    /// First fiscal year in which the indicator is no longer evaluated
+    #[schema(example = 2018)]
+    pub from_fiscal_year: i32,
+    #[schema(example = "No15にまとめるため削除")]
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceIndicator {
+    /// First fiscal year of the new indicator (the old one is retired from then)
+    #[schema(example = 2018)]
+    pub from_fiscal_year: i32,
+    #[schema(example = "国が定める標準例の充足率に変更")]
+    pub reason: String,
+    pub replacement: CreateIndicator,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseDefinition {
+    #[schema(example = 2024)]
+    pub effective_from_fiscal_year: i32,
+    #[schema(example = "マイナンバーカードの保有率(保有枚数/人口)")]
+    pub name: String,
+    #[schema(example = "保有枚数")]
+    pub numerator_label: Option<String>,
+    #[schema(example = "人口")]
+    pub denominator_label: Option<String>,
+    #[schema(example = "国の定義変更(交付枚数→保有枚数)に合わせる")]
+    pub reason: String,
+}
+
+fn with_indicator_etag(mut response: actix_web::HttpResponseBuilder, indicator: &Indicator) -> HttpResponse {
+    response.insert_header(actix_web::http::header::ETag(etag("indicator", indicator.id, indicator.version))).json(indicator)
+}
+
+impl CreateIndicator {
+    fn fields(&self, added_fiscal_year: Option<i32>) -> IndicatorFields {
+        IndicatorFields {
+            number: self.number,
+            name: self.name.trim().to_owned(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+            kind: self.kind,
+            direction: self.direction,
+            numerator_label: self.numerator_label.clone(),
+            denominator_label: self.denominator_label.clone(),
+            stages: self.stages.clone(),
+            department_id: self.department_id,
+            baseline: self.baseline.clone(),
+            grade_basis: self.grade_basis,
+            added_fiscal_year: added_fiscal_year.or(self.added_fiscal_year),
+            reading_note: self.reading_note.clone(),
+        }
+    }
+
+    /// Creates the indicator and its first target in the caller's transaction.
+    fn create(
+        self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        measure_id: i32,
+        added_fiscal_year: Option<i32>,
+        replaces_id: Option<i32>,
+    ) -> Result<Indicator, AppError> {
+        let created = indicators::create(conn, actor, measure_id, &self.fields(added_fiscal_year), replaces_id)?;
+        match self.target {
+            Some(target) => {
+                indicators::revise_target(conn, actor, created.id, None, &target.into_new_target())?;
+                indicators::get(conn, created.id)
+            }
+            None => Ok(created),
+        }
+    }
+}
+
+/// A measure's indicators, retired ones included (see `status`).
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<Indicator>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/measures/{id}/indicators")]
+pub async fn list_indicators(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let measure_id = id.into_inner();
+    let found = db
+        .read(move |conn| {
+            crate::db::measures::get(conn, measure_id)?;
+            indicators::list_for_measure(conn, measure_id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// One indicator with its baseline and the current target.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Indicator, headers(("ETag" = String))),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}")]
+pub async fn get_indicator(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let indicator = db.read(move |conn| indicators::get(conn, id)).await?;
+    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+}
+
+/// Adds an indicator to a measure (hq), optionally with its first target.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateIndicator, responses(
+    (status = 201, body = Indicator),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/measures/{id}/indicators")]
+pub async fn create_indicator(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<CreateIndicator>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("add indicators")?;
+    let actor = Actor::from(&caller);
+    let measure_id = id.into_inner();
+    let indicator = db.write(move |conn| body.create(conn, &actor, measure_id, None, None)).await?;
+    Ok(with_indicator_etag(HttpResponse::Created(), &indicator))
+}
+
+/// Edits an indicator's definition (hq). `If-Match` optional.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UpdateIndicator, responses(
+    (status = 200, body = Indicator, headers(("ETag" = String))),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/indicators/{id}")]
+pub async fn update_indicator(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<UpdateIndicator>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("edit indicators")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let indicator = db
+        .write(move |conn| {
+            let current = indicators::get(conn, id)?;
+            let mut fields = IndicatorFields::from(&current);
+            fields.number = body.number.or(fields.number);
+            if let Some(name) = body.name {
+                fields.name = name.trim().to_owned();
+            }
+            fields.description = body.description.unwrap_or(fields.description);
+            fields.unit = body.unit.unwrap_or(fields.unit);
+            fields.kind = body.kind.unwrap_or(fields.kind);
+            fields.direction = body.direction.unwrap_or(fields.direction);
+            fields.numerator_label = body.numerator_label.or(fields.numerator_label);
+            fields.denominator_label = body.denominator_label.or(fields.denominator_label);
+            fields.stages = body.stages.unwrap_or(fields.stages);
+            fields.department_id = body.department_id.unwrap_or(fields.department_id);
+            fields.baseline = body.baseline.unwrap_or(fields.baseline);
+            fields.grade_basis = body.grade_basis.unwrap_or(fields.grade_basis);
+            fields.reading_note = body.reading_note.or(fields.reading_note);
+            indicators::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
+        })
+        .await?;
+    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+}
+
+/// Retires an indicator from a fiscal year (指標の削除, hq); earlier years keep it.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = RetireIndicator, responses(
+    (status = 200, body = Indicator),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/indicators/{id}/retire")]
+pub async fn retire_indicator(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<RetireIndicator>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("retire indicators")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let indicator =
+        db.write(move |conn| indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason)).await?;
+    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+}
+
+/// Replaces an indicator (指標の変更, hq): the old one is retired and the new one, linked to it, starts
+/// in the same fiscal year. Both happen or neither.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = ReplaceIndicator, responses(
+    (status = 201, body = Indicator),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/indicators/{id}/replace")]
+pub async fn replace_indicator(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<ReplaceIndicator>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("replace indicators")?;
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let indicator = db
+        .write(move |conn| {
+            let old = indicators::retire(conn, &actor, id, None, body.from_fiscal_year, &body.reason)?;
+            body.replacement.create(conn, &actor, old.measure_id, Some(body.from_fiscal_year), Some(old.id))
+        })
+        .await?;
+    Ok(with_indicator_etag(HttpResponse::Created(), &indicator))
+}
+
+/// Every target revision, oldest first: value, target year, effective-from year, reason, who, when.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<TargetRevision>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/targets")]
+pub async fn list_targets(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let targets = db.read(move |conn| indicators::list_targets(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(targets))
+}
+
+/// Revises a target (hq). The old target is kept; evaluations use the revision in force for
+/// each year. With `If-Match` (the indicator's ETag) a concurrent revision gets 412.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ReviseTarget, responses(
+    (status = 201, body = TargetRevision),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/indicators/{id}/targets")]
+pub async fn revise_target(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<ReviseTarget>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("revise targets")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let target = body.into_new_target();
+    let (revision, indicator) = db
+        .write(move |conn| {
+            let revision = indicators::revise_target(conn, &actor, id, expected, &target)?;
+            Ok::<_, AppError>((revision, indicators::get(conn, id)?))
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(actix_web::http::header::ETag(etag("indicator", indicator.id, indicator.version)))
+        .json(revision))
+}
+
+/// Definition revisions, oldest first.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<DefinitionRevision>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/definitions")]
+pub async fn list_definitions(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let definitions = db
+        .read(move |conn| {
+            indicators::get(conn, id)?;
+            indicators::list_definitions(conn, &[id])
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(definitions))
+}
+
+/// Records a definition change from a fiscal year (hq), e.g. 交付枚数/人口 → 保有枚数/人口.
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = ReviseDefinition, responses(
+    (status = 201, body = DefinitionRevision),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/indicators/{id}/definitions")]
+pub async fn revise_definition(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<ReviseDefinition>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("revise indicator definitions")?;
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let revision = db
+        .write(move |conn| {
+            indicators::revise_definition(
+                conn,
+                &actor,
+                id,
+                body.effective_from_fiscal_year,
+                body.name.trim(),
+                body.numerator_label.as_deref(),
+                body.denominator_label.as_deref(),
+                &body.reason,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(revision))
+}

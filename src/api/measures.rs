@@ -1,0 +1,297 @@
+//! Measures (推進施策): list with filters, create, edit, complete/retire, owners.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{Json, Precondition, etag};
+use super::pagination::{Page, page_bounds};
+use crate::auth::Caller;
+use crate::db::audit::Actor;
+use crate::db::measures::{self, InitialOwner, Measure, MeasureFields, MeasureFilter, RoadmapEntry};
+use crate::db::Database;
+use crate::domain::plan::{MeasureStatus, ReviewCategory};
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeasure {
+    #[schema(example = 42)]
+    pub number: i32,
+    #[schema(example = "行政手続のオンライン化")]
+    pub name: String,
+    #[serde(default)]
+    pub summary: String,
+    pub strategy_id: Option<i32>,
+    /// ◎
+    pub main_goal_id: i32,
+    /// ○
+    #[serde(default)]
+    pub secondary_goal_ids: Vec<i32>,
+    /// 所管課, lead first
+    pub owner_department_ids: Vec<i32>,
+    #[serde(default)]
+    pub owners_and_others: bool,
+    pub review_category: ReviewCategory,
+    /// For a measure added mid-plan: its first fiscal year
+    pub added_fiscal_year: Option<i32>,
+    pub change_notes: Option<String>,
+    #[serde(default)]
+    pub roadmap: Vec<RoadmapEntry>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeasure {
+    pub number: Option<i32>,
+    /// A new name (推進施策名の変更); the old one stays in the audit log
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub strategy_id: Option<Option<i32>>,
+    pub main_goal_id: Option<i32>,
+    pub secondary_goal_ids: Option<Vec<i32>>,
+    pub owners_and_others: Option<bool>,
+    pub review_category: Option<ReviewCategory>,
+    pub change_notes: Option<String>,
+    /// Replaces the whole roadmap
+    pub roadmap: Option<Vec<RoadmapEntry>>,
+    #[schema(example = "文言を統一するため名称を変更")]
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeMeasureStatus {
+    pub status: MeasureStatus,
+    /// The fiscal year the measure was completed or retired (not needed to reactivate)
+    #[schema(example = 2017)]
+    pub fiscal_year: Option<i32>,
+    #[schema(example = "区内全街区のデータ化が完了したため完了")]
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddOwner {
+    pub department_id: i32,
+    /// First fiscal year of ownership
+    #[schema(example = 2018)]
+    pub from_fiscal_year: Option<i32>,
+    #[schema(example = "指標2を新設したことに併せて所管課を追加")]
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveOwnerQuery {
+    /// Last fiscal year the department owns the measure
+    pub last_fiscal_year: i32,
+    pub reason: Option<String>,
+}
+
+fn with_measure_etag(mut response: actix_web::HttpResponseBuilder, measure: &Measure) -> HttpResponse {
+    response.insert_header(actix_web::http::header::ETag(etag("measure", measure.id, measure.version))).json(measure)
+}
+
+/// A plan's measures in number order, filtered by department, goal, strategy, category or status.
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), MeasureFilter), responses(
+    (status = 200, body = Page<Measure>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}/measures")]
+pub async fn list_measures(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    filter: web::Query<MeasureFilter>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
+    let plan_id = id.into_inner();
+    let filter = filter.into_inner();
+    let found = db
+        .read(move |conn| {
+            crate::db::plans::get(conn, plan_id)?;
+            measures::list(conn, plan_id, &filter, limit, offset)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}
+
+/// One measure with owners, goals and roadmap.
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Measure, headers(("ETag" = String))),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/measures/{id}")]
+pub async fn get_measure(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let measure = db.read(move |conn| measures::get(conn, id)).await?;
+    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+}
+
+/// Adds a measure to a plan (hq), e.g. a 新規 measure in a 追録版.
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateMeasure, responses(
+    (status = 201, body = Measure),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/measures")]
+pub async fn create_measure(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<CreateMeasure>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("add measures")?;
+    let plan_id = id.into_inner();
+    let fields = MeasureFields {
+        number: body.number,
+        name: body.name.trim().to_owned(),
+        summary: body.summary,
+        strategy_id: body.strategy_id,
+        main_goal_id: body.main_goal_id,
+        secondary_goal_ids: body.secondary_goal_ids,
+        review_category: body.review_category,
+        owners_and_others: body.owners_and_others,
+        added_fiscal_year: body.added_fiscal_year,
+        change_notes: body.change_notes,
+        roadmap: body.roadmap,
+    };
+    let owners: Vec<InitialOwner> = body
+        .owner_department_ids
+        .iter()
+        .map(|&department_id| InitialOwner { department_id, from_fiscal_year: body.added_fiscal_year })
+        .collect();
+    let actor = Actor::from(&caller);
+    let measure = db.write(move |conn| measures::create(conn, &actor, plan_id, &fields, &owners)).await?;
+    Ok(with_measure_etag(HttpResponse::Created(), &measure))
+}
+
+/// Edits a measure (hq): rename, summary, goals, strategy, category, roadmap. `If-Match` optional.
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UpdateMeasure, responses(
+    (status = 200, body = Measure, headers(("ETag" = String))),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/measures/{id}")]
+pub async fn update_measure(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<UpdateMeasure>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("edit measures")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let measure = db
+        .write(move |conn| {
+            let current = measures::get(conn, id)?;
+            let mut fields = MeasureFields::from(&current);
+            fields.number = body.number.unwrap_or(fields.number);
+            if let Some(name) = body.name {
+                fields.name = name.trim().to_owned();
+            }
+            fields.summary = body.summary.unwrap_or(fields.summary);
+            fields.strategy_id = body.strategy_id.unwrap_or(fields.strategy_id);
+            fields.main_goal_id = body.main_goal_id.unwrap_or(fields.main_goal_id);
+            fields.secondary_goal_ids = body.secondary_goal_ids.unwrap_or(fields.secondary_goal_ids);
+            fields.owners_and_others = body.owners_and_others.unwrap_or(fields.owners_and_others);
+            fields.review_category = body.review_category.unwrap_or(fields.review_category);
+            fields.change_notes = body.change_notes.or(fields.change_notes);
+            fields.roadmap = body.roadmap.unwrap_or(fields.roadmap);
+            measures::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
+        })
+        .await?;
+    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+}
+
+/// Completes (完了) or retires a measure in a fiscal year, or reactivates it (hq).
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ChangeMeasureStatus, responses(
+    (status = 200, body = Measure),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/measures/{id}/status")]
+pub async fn change_measure_status(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<ChangeMeasureStatus>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("complete or retire measures")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let measure = db
+        .write(move |conn| {
+            measures::set_status(conn, &actor, id, expected, body.status, body.fiscal_year, body.reason.as_deref())
+        })
+        .await?;
+    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+}
+
+/// Adds an owning department from a fiscal year (所管課の追加, hq).
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), request_body = AddOwner, responses(
+    (status = 200, body = Measure),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/measures/{id}/owners")]
+pub async fn add_owner(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<AddOwner>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("change the owners of measures")?;
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let measure = db
+        .write(move |conn| {
+            measures::add_owner(conn, &actor, id, body.department_id, body.from_fiscal_year, body.reason.as_deref())
+        })
+        .await?;
+    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+}
+
+/// Ends a department's ownership after a fiscal year (hq); the history keeps it.
+#[utoipa::path(tag = "measures", security(("bearer" = [])),
+    params(("id" = i32, Path), ("department_id" = i32, Path), RemoveOwnerQuery), responses(
+    (status = 200, body = Measure),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/measures/{id}/owners/{department_id}")]
+pub async fn remove_owner(
+    db: web::Data<Database>,
+    caller: Caller,
+    path: web::Path<(i32, i32)>,
+    query: web::Query<RemoveOwnerQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("change the owners of measures")?;
+    let actor = Actor::from(&caller);
+    let (id, department_id) = path.into_inner();
+    let query = query.into_inner();
+    let measure = db
+        .write(move |conn| {
+            measures::remove_owner(conn, &actor, id, department_id, query.last_fiscal_year, query.reason.as_deref())
+        })
+        .await?;
+    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+}

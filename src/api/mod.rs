@@ -1,0 +1,70 @@
+//! HTTP: one module per resource; handlers parse, authorise, call one storage or domain
+//! function and shape the response.
+
+pub mod audit;
+pub mod auth;
+pub mod departments;
+pub mod extract;
+pub mod health;
+pub mod indicators;
+pub mod measures;
+pub mod openapi;
+pub mod pagination;
+pub mod plans;
+pub mod users;
+
+use actix_web::web;
+use serde::{Deserialize, Deserializer};
+
+/// Routes under `/api/v1`.
+pub fn configure_v1(cfg: &mut web::ServiceConfig) {
+    cfg.service(auth::issue_token)
+        .service(auth::me)
+        .service(users::list_users)
+        .service(users::create_user)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(departments::list_municipalities)
+        .service(departments::create_municipality)
+        .service(departments::list_departments)
+        .service(departments::create_department)
+        .service(departments::get_department)
+        .service(departments::update_department)
+        .service(plans::list_plans)
+        .service(plans::create_plan)
+        .service(plans::get_plan)
+        .service(plans::update_plan)
+        .service(plans::list_goals)
+        .service(plans::create_goal)
+        .service(plans::rename_goal)
+        .service(plans::list_strategies)
+        .service(plans::create_strategy)
+        .service(plans::rename_strategy)
+        .service(measures::list_measures)
+        .service(measures::create_measure)
+        .service(measures::get_measure)
+        .service(measures::update_measure)
+        .service(measures::change_measure_status)
+        .service(measures::add_owner)
+        .service(measures::remove_owner)
+        .service(indicators::list_indicators)
+        .service(indicators::create_indicator)
+        .service(indicators::get_indicator)
+        .service(indicators::update_indicator)
+        .service(indicators::retire_indicator)
+        .service(indicators::replace_indicator)
+        .service(indicators::list_targets)
+        .service(indicators::revise_target)
+        .service(indicators::list_definitions)
+        .service(indicators::revise_definition)
+        .service(audit::list_audit);
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,107 @@
+//! The OpenAPI document, generated from the handlers and types by utoipa.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::extract::MAX_JSON_BODY_BYTES;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "municipal-kpi",
+        description = "KPI tracking for municipal ICT/DX plans (板橋区 ICT推進・活用計画2020 and its successors): plans, \
+measures (推進施策), indicators (指標), target revisions, yearly actuals (実績), achievement and evaluation.\n\n\
+Authentication: `POST /api/v1/auth/token`, then `Authorization: Bearer <token>` on every endpoint except \
+`/healthz`, `/readyz`, `/api-docs/openapi.json` and `/docs`.\n\n\
+Errors are RFC 9457 `application/problem+json` with `type`, `title`, `status`, `detail` and, for \
+validation errors (422), `errors: [{field, message}]`.\n\n\
+Fiscal years (年度, April–March) are integers; responses add a label such as `令和元(2019)年度`. Numbers \
+travel as JSON numbers and are kept as exact decimals; inputs also accept decimal strings (\"15.2\").",
+        version = env!("CARGO_PKG_VERSION"),
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    servers((url = "/", description = "this server")),
+    paths(
+        crate::api::health::healthz,
+        crate::api::health::readyz,
+        crate::api::auth::issue_token,
+        crate::api::auth::me,
+        crate::api::users::list_users,
+        crate::api::users::create_user,
+        crate::api::users::get_user,
+        crate::api::users::update_user,
+        crate::api::departments::list_municipalities,
+        crate::api::departments::create_municipality,
+        crate::api::departments::list_departments,
+        crate::api::departments::create_department,
+        crate::api::departments::get_department,
+        crate::api::departments::update_department,
+        crate::api::plans::list_plans,
+        crate::api::plans::create_plan,
+        crate::api::plans::get_plan,
+        crate::api::plans::update_plan,
+        crate::api::plans::list_goals,
+        crate::api::plans::create_goal,
+        crate::api::plans::rename_goal,
+        crate::api::plans::list_strategies,
+        crate::api::plans::create_strategy,
+        crate::api::plans::rename_strategy,
+        crate::api::measures::list_measures,
+        crate::api::measures::create_measure,
+        crate::api::measures::get_measure,
+        crate::api::measures::update_measure,
+        crate::api::measures::change_measure_status,
+        crate::api::measures::add_owner,
+        crate::api::measures::remove_owner,
+        crate::api::indicators::list_indicators,
+        crate::api::indicators::create_indicator,
+        crate::api::indicators::get_indicator,
+        crate::api::indicators::update_indicator,
+        crate::api::indicators::retire_indicator,
+        crate::api::indicators::replace_indicator,
+        crate::api::indicators::list_targets,
+        crate::api::indicators::revise_target,
+        crate::api::indicators::list_definitions,
+        crate::api::indicators::revise_definition,
+        crate::api::audit::list_audit,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Probes (no authentication)"),
+        (name = "auth", description = "Tokens and the caller"),
+        (name = "users", description = "User administration (admin)"),
+        (name = "departments", description = "Municipalities and departments (所管課)"),
+        (name = "plans", description = "Plans, basic goals (基本目標) and strategies (重点戦略)"),
+        (name = "measures", description = "Measures (推進施策)"),
+        (name = "indicators", description = "Indicators (指標) and their target and definition revisions"),
+        (name = "audit", description = "Who changed what, when (hq, admin)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        scheme.description = Some("HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        if let Some(description) = openapi.info.description.as_mut() {
+            description.push_str(&format!(
+                "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413."
+            ));
+        }
+    }
+}
+
+/// The document as committed in `openapi/openapi.json`: pretty, UTF-8 (Japanese not escaped),
+/// ending with a newline.
+pub fn document_json() -> String {
+    let document = ApiDoc::openapi();
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

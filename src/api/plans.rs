@@ -1,0 +1,306 @@
+//! Plans, their basic goals (基本目標) and strategies (重点戦略).
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{Json, Precondition, etag};
+use super::pagination::{Page, page_bounds};
+use crate::auth::Caller;
+use crate::db::audit::Actor;
+use crate::db::plans::{self, Goal, Phase, Plan, PlanFields, Strategy};
+use crate::db::Database;
+use crate::domain::achievement::GradingSettings;
+use crate::domain::plan::PlanStatus;
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePlan {
+    pub municipality_id: i32,
+    #[schema(example = "itabashi-dx-2025")]
+    pub code: String,
+    #[schema(example = "板橋区DX推進計画2025")]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[schema(example = 2021)]
+    pub start_fiscal_year: i32,
+    #[schema(example = 2025)]
+    pub end_fiscal_year: i32,
+    #[schema(example = 2020)]
+    pub baseline_fiscal_year: Option<i32>,
+    /// Default `draft`
+    pub status: Option<PlanStatus>,
+    pub predecessor_id: Option<i32>,
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    /// Default: progress basis, A ≥ 100, B ≥ 80, C ≥ 50; on track ≥ 0.95, behind ≥ 0.6
+    pub grading: Option<GradingSettings>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePlan {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub start_fiscal_year: Option<i32>,
+    pub end_fiscal_year: Option<i32>,
+    pub baseline_fiscal_year: Option<i32>,
+    pub status: Option<PlanStatus>,
+    /// Replaces all phases
+    pub phases: Option<Vec<Phase>>,
+    pub grading: Option<GradingSettings>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    pub status: Option<PlanStatus>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNumbered {
+    #[schema(example = 2)]
+    pub number: i32,
+    #[schema(example = "区民サービスの向上")]
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    #[schema(example = "官民データの利活用")]
+    pub name: String,
+    #[schema(example = "官デ法に合わせて名称を変更")]
+    pub reason: Option<String>,
+}
+
+fn with_plan_etag(mut response: actix_web::HttpResponseBuilder, plan: &Plan) -> HttpResponse {
+    response.insert_header(actix_web::http::header::ETag(etag("plan", plan.id, plan.version))).json(plan)
+}
+
+/// Plans, oldest first.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(PlanQuery), responses(
+    (status = 200, body = Page<Plan>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans")]
+pub async fn list_plans(db: web::Data<Database>, _caller: Caller, query: web::Query<PlanQuery>) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(query.limit, query.offset)?;
+    let status = query.status;
+    let found = db.read(move |conn| plans::list(conn, status, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}
+
+/// One plan with its phases and grading settings.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Plan, headers(("ETag" = String))),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}")]
+pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let plan = db.read(move |conn| plans::get(conn, id)).await?;
+    Ok(with_plan_etag(HttpResponse::Ok(), &plan))
+}
+
+/// Creates a plan (hq).
+#[utoipa::path(tag = "plans", security(("bearer" = [])), request_body = CreatePlan, responses(
+    (status = 201, body = Plan),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans")]
+pub async fn create_plan(db: web::Data<Database>, caller: Caller, Json(body): Json<CreatePlan>) -> Result<HttpResponse, AppError> {
+    caller.require_hq("create plans")?;
+    let fields = PlanFields {
+        code: body.code.trim().to_owned(),
+        name: body.name.trim().to_owned(),
+        description: body.description,
+        start_fiscal_year: body.start_fiscal_year,
+        end_fiscal_year: body.end_fiscal_year,
+        baseline_fiscal_year: body.baseline_fiscal_year,
+        status: body.status.unwrap_or(PlanStatus::Draft),
+        predecessor_id: body.predecessor_id,
+        phases: body.phases,
+        grading: body.grading.unwrap_or_default(),
+    };
+    if fields.code.is_empty() {
+        return Err(AppError::invalid("code", "must not be empty"));
+    }
+    let actor = Actor::from(&caller);
+    let municipality_id = body.municipality_id;
+    let plan = db.write(move |conn| plans::create(conn, &actor, municipality_id, &fields)).await?;
+    Ok(with_plan_etag(HttpResponse::Created(), &plan))
+}
+
+/// Changes a plan's name, period, phases, status or grading settings (hq). `If-Match` optional.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UpdatePlan, responses(
+    (status = 200, body = Plan, headers(("ETag" = String))),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/plans/{id}")]
+pub async fn update_plan(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<UpdatePlan>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("change plans")?;
+    let expected = Precondition::from_request(&req)?.expected();
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let plan = db
+        .write(move |conn| {
+            let current = plans::get(conn, id)?;
+            let mut fields = PlanFields::from(&current);
+            if let Some(name) = body.name {
+                fields.name = name.trim().to_owned();
+            }
+            if let Some(description) = body.description {
+                fields.description = description;
+            }
+            fields.start_fiscal_year = body.start_fiscal_year.unwrap_or(fields.start_fiscal_year);
+            fields.end_fiscal_year = body.end_fiscal_year.unwrap_or(fields.end_fiscal_year);
+            fields.baseline_fiscal_year = body.baseline_fiscal_year.or(fields.baseline_fiscal_year);
+            fields.status = body.status.unwrap_or(fields.status);
+            if let Some(phases) = body.phases {
+                fields.phases = phases;
+            }
+            if let Some(grading) = body.grading {
+                fields.grading = grading;
+            }
+            plans::update(conn, &actor, id, expected, &fields)
+        })
+        .await?;
+    Ok(with_plan_etag(HttpResponse::Ok(), &plan))
+}
+
+/// The plan's basic goals (基本目標), by number.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<Goal>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}/goals")]
+pub async fn list_goals(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let goals = db
+        .read(move |conn| {
+            plans::get(conn, id)?;
+            plans::list_goals(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(goals))
+}
+
+/// Adds a basic goal (hq).
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateNumbered, responses(
+    (status = 201, body = Goal),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/goals")]
+pub async fn create_goal(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<CreateNumbered>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("add basic goals")?;
+    let actor = Actor::from(&caller);
+    let plan_id = id.into_inner();
+    let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, body.number, body.name.trim())).await?;
+    Ok(HttpResponse::Created().json(goal))
+}
+
+/// Renames a basic goal (hq); the old name stays in the audit log.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = Rename, responses(
+    (status = 200, body = Goal),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/goals/{id}")]
+pub async fn rename_goal(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<Rename>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("rename basic goals")?;
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let goal = db.write(move |conn| plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(goal))
+}
+
+/// The plan's strategies (重点戦略), by number.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<Strategy>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}/strategies")]
+pub async fn list_strategies(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let strategies = db
+        .read(move |conn| {
+            plans::get(conn, id)?;
+            plans::list_strategies(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(strategies))
+}
+
+/// Adds a strategy (hq).
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateNumbered, responses(
+    (status = 201, body = Strategy),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/strategies")]
+pub async fn create_strategy(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<CreateNumbered>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("add strategies")?;
+    let actor = Actor::from(&caller);
+    let plan_id = id.into_inner();
+    let strategy = db.write(move |conn| plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())).await?;
+    Ok(HttpResponse::Created().json(strategy))
+}
+
+/// Renames a strategy (hq); the old name stays in the audit log.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = Rename, responses(
+    (status = 200, body = Strategy),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/strategies/{id}")]
+pub async fn rename_strategy(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<Rename>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("rename strategies")?;
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let strategy =
+        db.write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(strategy))
+}

@@ -1,0 +1,149 @@
+//! User administration (admin only).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use super::pagination::{Page, PageParams, page_bounds};
+use crate::auth::Caller;
+use crate::auth::password::{check_password_strength, hash_password};
+use crate::db::audit::Actor;
+use crate::db::users::{self, NewUser, User, UserChanges};
+use crate::db::Database;
+use crate::domain::role::Role;
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(example = "koseki")]
+    pub username: String,
+    #[schema(example = "戸籍住民課 担当")]
+    pub display_name: Option<String>,
+    /// At least 12 characters
+    #[schema(example = "correct horse battery staple")]
+    pub password: String,
+    pub role: Role,
+    /// Required for department users, absent otherwise
+    pub department_id: Option<i32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// `null` removes the department (for roles other than department)
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub department_id: Option<Option<i32>>,
+    pub active: Option<bool>,
+    /// A new password (at least 12 characters)
+    pub password: Option<String>,
+}
+
+fn check_username(username: &str) -> Result<(), AppError> {
+    let valid = (3..=64).contains(&username.len())
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::invalid("username", "3–64 characters: letters, digits, '-', '_' or '.'"))
+    }
+}
+
+/// Users, by id.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = Page<User>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/users")]
+pub async fn list_users(db: web::Data<Database>, caller: Caller, page: web::Query<PageParams>) -> Result<HttpResponse, AppError> {
+    caller.require_admin("list users")?;
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let found = db.read(move |conn| users::list(conn, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}
+
+/// Creates a user; the password is stored as an argon2id hash.
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = CreateUser, responses(
+    (status = 201, body = User),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/users")]
+pub async fn create_user(db: web::Data<Database>, caller: Caller, Json(body): Json<CreateUser>) -> Result<HttpResponse, AppError> {
+    caller.require_admin("create users")?;
+    check_username(&body.username)?;
+    check_password_strength(&body.password)?;
+    let password = body.password;
+    let hash = web::block(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.to_string()))??;
+    let actor = Actor::from(&caller);
+    let user = db
+        .write(move |conn| {
+            users::create(
+                conn,
+                &actor,
+                &NewUser {
+                    username: &body.username,
+                    display_name: body.display_name.as_deref().unwrap_or(&body.username),
+                    password_hash: &hash,
+                    role: body.role,
+                    department_id: body.department_id,
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// One user.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = User),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/users/{id}")]
+pub async fn get_user(db: web::Data<Database>, caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    caller.require(caller.role.administers() || caller.user_id == id, "read other users")?;
+    let user = db.read(move |conn| users::get(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Changes a user's role, department, status or password.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i32, Path)), request_body = UpdateUser, responses(
+    (status = 200, body = User),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    db: web::Data<Database>,
+    caller: Caller,
+    id: web::Path<i32>,
+    Json(body): Json<UpdateUser>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_admin("change users")?;
+    let password_hash = match body.password {
+        Some(password) => {
+            check_password_strength(&password)?;
+            Some(web::block(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.to_string()))??)
+        }
+        None => None,
+    };
+    let changes = UserChanges {
+        display_name: body.display_name,
+        role: body.role,
+        department_id: body.department_id,
+        active: body.active,
+        password_hash,
+    };
+    let actor = Actor::from(&caller);
+    let id = id.into_inner();
+    let user = db.write(move |conn| users::update(conn, &actor, id, changes)).await?;
+    Ok(HttpResponse::Ok().json(user))
+}

@@ -1,0 +1,191 @@
+//! JWT access tokens (RFC 8725): HS256 only, `exp`, `iss` and `aud` required.
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::role::Role;
+use crate::error::AppError;
+
+pub const ISSUER: &str = "municipal-kpi";
+pub const AUDIENCE: &str = "municipal-kpi-api";
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub username: String,
+    pub role: Role,
+    pub department_id: Option<i32>,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// The identity to put in a token.
+pub struct Subject<'a> {
+    pub user_id: i32,
+    pub username: &'a str,
+    pub role: Role,
+    pub department_id: Option<i32>,
+}
+
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for TokenService {
+    // The keys are secrets: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService").field("ttl_seconds", &self.ttl_seconds).finish_non_exhaustive()
+    }
+}
+
+impl TokenService {
+    pub fn new(secret: &[u8], ttl_seconds: i64) -> Result<Self, AppError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AppError::Config(format!("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.leeway = 30;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl_seconds,
+        })
+    }
+
+    pub fn ttl_seconds(&self) -> i64 {
+        self.ttl_seconds
+    }
+
+    pub fn issue(&self, subject: &Subject<'_>) -> Result<String, AppError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: subject.user_id.to_string(),
+            username: subject.username.to_owned(),
+            role: subject.role,
+            department_id: subject.department_id,
+            iat: now,
+            exp: now + self.ttl_seconds,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// Validates signature, algorithm, expiry, issuer and audience. The reason for a rejection is
+    /// kept short and never echoes the token.
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        use jsonwebtoken::errors::ErrorKind;
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::InvalidIssuer => "the token was issued by someone else",
+                    ErrorKind::InvalidAudience => "the token is not meant for this API",
+                    ErrorKind::InvalidAlgorithm => "the token uses a disallowed algorithm",
+                    ErrorKind::InvalidSignature => "the token signature is invalid",
+                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                    _ => "the token is malformed",
+                };
+                AppError::Unauthenticated(reason.to_owned())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn service() -> TokenService {
+        TokenService::new(SECRET, 3600).unwrap()
+    }
+
+    fn subject() -> Subject<'static> {
+        Subject { user_id: 7, username: "koseki", role: Role::Department, department_id: Some(3) }
+    }
+
+    fn sign_claims(claims: &serde_json::Value, secret: &[u8]) -> String {
+        encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    fn claims_json(exp_offset: i64, iss: &str, aud: &str) -> serde_json::Value {
+        let now = Utc::now().timestamp();
+        serde_json::json!({"sub": "7", "username": "koseki", "role": "department", "department_id": 3,
+            "iat": now, "exp": now + exp_offset, "iss": iss, "aud": aud})
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_their_claims() {
+        let token = service().issue(&subject()).unwrap();
+        let claims = service().verify(&token).unwrap();
+        assert_eq!(claims.sub, "7");
+        assert_eq!(claims.role, Role::Department);
+        assert_eq!(claims.department_id, Some(3));
+        assert_eq!(claims.exp - claims.iat, 3600);
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(TokenService::new(b"too short", 60).is_err());
+    }
+
+    #[test]
+    fn expired_wrong_issuer_and_wrong_audience_are_rejected() {
+        for claims in [
+            claims_json(-3600, ISSUER, AUDIENCE),
+            claims_json(3600, "someone-else", AUDIENCE),
+            claims_json(3600, ISSUER, "another-api"),
+        ] {
+            assert!(matches!(service().verify(&sign_claims(&claims, SECRET)), Err(AppError::Unauthenticated(_))));
+        }
+    }
+
+    #[test]
+    fn missing_audience_is_rejected() {
+        let mut claims = claims_json(3600, ISSUER, AUDIENCE);
+        claims.as_object_mut().unwrap().remove("aud");
+        assert!(service().verify(&sign_claims(&claims, SECRET)).is_err());
+    }
+
+    #[test]
+    fn another_key_is_rejected() {
+        let token = sign_claims(&claims_json(3600, ISSUER, AUDIENCE), b"ffffffffffffffffffffffffffffffff");
+        assert!(service().verify(&token).is_err());
+    }
+
+    #[test]
+    fn alg_none_is_rejected() {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims_json(3600, ISSUER, AUDIENCE).to_string());
+        assert!(service().verify(&format!("{header}.{payload}.")).is_err());
+    }
+
+    #[test]
+    fn another_algorithm_with_the_same_key_is_rejected() {
+        let token = encode(
+            &Header::new(Algorithm::HS512),
+            &claims_json(3600, ISSUER, AUDIENCE),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert!(service().verify(&token).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! The audit log: every write records who, when, what, the old and the new value.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::DbConnection;
+use super::schema::audit_log;
+use crate::auth::Caller;
+use crate::error::AppError;
+
+/// Who made a change: an API caller or a command-line tool.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i32>,
+    pub username: String,
+}
+
+impl Actor {
+    pub fn system(tool: &str) -> Self {
+        Self { user_id: None, username: format!("system:{tool}") }
+    }
+}
+
+impl From<&Caller> for Actor {
+    fn from(caller: &Caller) -> Self {
+        Self { user_id: Some(caller.user_id), username: caller.username.clone() }
+    }
+}
+
+/// One change to record.
+pub struct Change<'a> {
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: i32,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> Change<'a> {
+    pub fn created(entity_type: &'a str, entity_id: i32, new: &impl Serialize) -> Self {
+        Self { action: "create", entity_type, entity_id, old: None, new: serde_json::to_value(new).ok(), reason: None }
+    }
+
+    pub fn updated(entity_type: &'a str, entity_id: i32, old: &impl Serialize, new: &impl Serialize) -> Self {
+        Self {
+            action: "update",
+            entity_type,
+            entity_id,
+            old: serde_json::to_value(old).ok(),
+            new: serde_json::to_value(new).ok(),
+            reason: None,
+        }
+    }
+
+    pub fn with_action(mut self, action: &'a str) -> Self {
+        self.action = action;
+        self
+    }
+
+    pub fn with_reason(mut self, reason: Option<&'a str>) -> Self {
+        self.reason = reason;
+        self
+    }
+}
+
+pub fn now() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::occurred_at.eq(now()),
+            audit_log::actor_id.eq(actor.user_id),
+            audit_log::actor_username.eq(&actor.username),
+            audit_log::action.eq(change.action),
+            audit_log::entity_type.eq(change.entity_type),
+            audit_log::entity_id.eq(change.entity_id),
+            audit_log::old_value.eq(change.old.map(|v| v.to_string())),
+            audit_log::new_value.eq(change.new.map(|v| v.to_string())),
+            audit_log::reason.eq(change.reason),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i32,
+    pub occurred_at: NaiveDateTime,
+    pub actor_id: Option<i32>,
+    #[schema(example = "hq")]
+    pub actor_username: String,
+    #[schema(example = "revise_target")]
+    pub action: String,
+    #[schema(example = "indicator")]
+    pub entity_type: String,
+    pub entity_id: Option<i32>,
+    #[schema(value_type = Option<Object>)]
+    pub old_value: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub new_value: Option<serde_json::Value>,
+    #[schema(example = "目標を上方修正")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// e.g. `indicator`, `measure`, `actual`, `user`
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i32>,
+    /// username of the actor
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// from this UTC time (inclusive), e.g. 2026-04-01T00:00:00
+    pub from: Option<NaiveDateTime>,
+    /// until this UTC time (exclusive)
+    pub until: Option<NaiveDateTime>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+type AuditRow = (
+    i32,
+    NaiveDateTime,
+    Option<i32>,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AuditEntry>, i64), AppError> {
+    let query = || {
+        let mut query = audit_log::table.into_boxed();
+        if let Some(entity_type) = &filter.entity_type {
+            query = query.filter(audit_log::entity_type.eq(entity_type.clone()));
+        }
+        if let Some(entity_id) = filter.entity_id {
+            query = query.filter(audit_log::entity_id.eq(entity_id));
+        }
+        if let Some(actor) = &filter.actor {
+            query = query.filter(audit_log::actor_username.eq(actor.clone()));
+        }
+        if let Some(action) = &filter.action {
+            query = query.filter(audit_log::action.eq(action.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_log::occurred_at.ge(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(audit_log::occurred_at.lt(until));
+        }
+        query
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows: Vec<AuditRow> = query()
+        .select((
+            audit_log::id,
+            audit_log::occurred_at,
+            audit_log::actor_id,
+            audit_log::actor_username,
+            audit_log::action,
+            audit_log::entity_type,
+            audit_log::entity_id,
+            audit_log::old_value,
+            audit_log::new_value,
+            audit_log::reason,
+        ))
+        .order(audit_log::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+    let entries = rows
+        .into_iter()
+        .map(|(id, occurred_at, actor_id, actor_username, action, entity_type, entity_id, old, new, reason)| AuditEntry {
+            id,
+            occurred_at,
+            actor_id,
+            actor_username,
+            action,
+            entity_type,
+            entity_id,
+            old_value: parse(old),
+            new_value: parse(new),
+            reason,
+        })
+        .collect();
+    Ok((entries, total))
+}

@@ -1,0 +1,153 @@
+//! Municipalities and departments (所管課) with their sub-units.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::DbConnection;
+use super::audit::{self, Actor, Change};
+use super::schema::{departments, municipalities};
+use crate::domain::municipality_code::MunicipalityCode;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = municipalities)]
+pub struct Municipality {
+    pub id: i32,
+    /// 全国地方公共団体コード (6 digits, check digit included)
+    #[schema(example = "131199")]
+    pub code: String,
+    #[schema(example = "板橋区")]
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = departments)]
+pub struct Department {
+    pub id: i32,
+    pub municipality_id: i32,
+    /// Stable code used by imports and the CLI.
+    #[schema(example = "family-registry")]
+    pub code: String,
+    #[schema(example = "戸籍住民課")]
+    pub name: String,
+    /// The department this sub-unit belongs to (美術館 → 文化・国際交流課).
+    pub parent_id: Option<i32>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn list_municipalities(conn: &mut DbConnection) -> Result<Vec<Municipality>, AppError> {
+    Ok(municipalities::table.select(Municipality::as_select()).order(municipalities::id).load(conn)?)
+}
+
+pub fn find_municipality_by_code(
+    conn: &mut DbConnection,
+    code: &MunicipalityCode,
+) -> Result<Option<Municipality>, AppError> {
+    Ok(municipalities::table
+        .filter(municipalities::code.eq(code.as_str()))
+        .select(Municipality::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn create_municipality(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    code: &MunicipalityCode,
+    name: &str,
+) -> Result<Municipality, AppError> {
+    let id: i32 = diesel::insert_into(municipalities::table)
+        .values((
+            municipalities::code.eq(code.as_str()),
+            municipalities::name.eq(name),
+            municipalities::created_at.eq(audit::now()),
+        ))
+        .returning(municipalities::id)
+        .get_result(conn)?;
+    let created = municipalities::table.find(id).select(Municipality::as_select()).first(conn)?;
+    audit::record(conn, actor, Change::created("municipality", id, &created))?;
+    Ok(created)
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
+    departments::table
+        .find(id)
+        .select(Department::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("department", id))
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Department>, AppError> {
+    Ok(departments::table.select(Department::as_select()).order(departments::id).load(conn)?)
+}
+
+/// Finds a department by its code or its exact name (the CLI accepts either).
+pub fn find_by_code_or_name(conn: &mut DbConnection, key: &str) -> Result<Option<Department>, AppError> {
+    Ok(departments::table
+        .filter(departments::code.eq(key).or(departments::name.eq(key)))
+        .select(Department::as_select())
+        .order(departments::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub struct NewDepartment<'a> {
+    pub municipality_id: i32,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub parent_id: Option<i32>,
+}
+
+pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -> Result<Department, AppError> {
+    if let Some(parent_id) = new.parent_id {
+        get(conn, parent_id).map_err(|_| AppError::invalid("parent_id", "no such department"))?;
+    }
+    let now = audit::now();
+    let id: i32 = diesel::insert_into(departments::table)
+        .values((
+            departments::municipality_id.eq(new.municipality_id),
+            departments::code.eq(new.code),
+            departments::name.eq(new.name),
+            departments::parent_id.eq(new.parent_id),
+            departments::active.eq(true),
+            departments::created_at.eq(now),
+            departments::updated_at.eq(now),
+        ))
+        .returning(departments::id)
+        .get_result(conn)?;
+    let created = get(conn, id)?;
+    audit::record(conn, actor, Change::created("department", id, &created))?;
+    Ok(created)
+}
+
+#[derive(Debug, Default)]
+pub struct DepartmentChanges {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Renames or deactivates a department; the old name stays in the audit log.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    changes: DepartmentChanges,
+) -> Result<Department, AppError> {
+    let old = get(conn, id)?;
+    diesel::update(departments::table.find(id))
+        .set((
+            departments::name.eq(changes.name.as_deref().unwrap_or(&old.name)),
+            departments::active.eq(changes.active.unwrap_or(old.active)),
+            departments::updated_at.eq(audit::now()),
+        ))
+        .execute(conn)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("department", id, &old, &new))?;
+    Ok(new)
+}

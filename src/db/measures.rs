@@ -1,0 +1,579 @@
+//! Measures (推進施策): goals, strategy, owning departments over time, roadmap and status.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::audit::{self, Actor, Change};
+use super::plans::{self, label, optional_label};
+use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures};
+use super::{DbConnection, check_version, enum_from_column};
+use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
+use crate::error::{AppError, FieldError};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Measure {
+    pub id: i32,
+    pub plan_id: i32,
+    /// No. within the plan
+    #[schema(example = 6)]
+    pub number: i32,
+    #[schema(example = "マイナンバー制度への対応")]
+    pub name: String,
+    pub summary: String,
+    pub strategy_id: Option<i32>,
+    /// ◎ the basic goal the measure counts under
+    pub main_goal_id: i32,
+    /// ○ goals it also serves (listed, never double-counted)
+    pub secondary_goal_ids: Vec<i32>,
+    /// 所管課, lead first; `until_fiscal_year` is set once a department stopped owning it
+    pub owners: Vec<Owner>,
+    /// The seed writes 「…ほか」: more departments take part than are listed.
+    pub owners_and_others: bool,
+    pub review_category: ReviewCategory,
+    #[schema(example = "官デ変")]
+    pub review_category_label: String,
+    pub status: MeasureStatus,
+    /// The fiscal year the measure was completed or retired.
+    pub status_fiscal_year: Option<i32>,
+    pub status_fiscal_year_label: Option<String>,
+    /// The fiscal year a measure added mid-plan starts.
+    pub added_fiscal_year: Option<i32>,
+    pub change_notes: Option<String>,
+    pub roadmap: Vec<RoadmapEntry>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Measure {
+    /// Whether the measure is part of the plan in `year`: added by then and not completed before.
+    pub fn active_in(&self, year: i32) -> bool {
+        let started = self.added_fiscal_year.is_none_or(|added| added <= year);
+        let ended = match self.status {
+            MeasureStatus::Active => false,
+            // A measure completed in year Y is reported for Y and not after.
+            MeasureStatus::Completed | MeasureStatus::Retired => self.status_fiscal_year.is_some_and(|end| year > end),
+        };
+        started && !ended
+    }
+
+    /// Whether `department_id` owned the measure in `year` (any year when `None`).
+    pub fn owned_by(&self, department_id: i32, year: Option<i32>) -> bool {
+        self.owners.iter().any(|owner| owner.department_id == department_id && owner.in_force(year))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Owner {
+    pub department_id: i32,
+    #[schema(example = "family-registry")]
+    pub department_code: String,
+    #[schema(example = "戸籍住民課")]
+    pub department_name: String,
+    pub is_lead: bool,
+    /// First fiscal year of ownership (`null`: from the start of the plan).
+    pub from_fiscal_year: Option<i32>,
+    /// Last fiscal year of ownership (`null`: still owns it).
+    pub until_fiscal_year: Option<i32>,
+}
+
+impl Owner {
+    pub fn in_force(&self, year: Option<i32>) -> bool {
+        match year {
+            None => self.until_fiscal_year.is_none(),
+            Some(year) => {
+                self.from_fiscal_year.is_none_or(|from| from <= year) && self.until_fiscal_year.is_none_or(|until| year <= until)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoadmapEntry {
+    /// The row of the roadmap (`情報連携`, `マイナンバーカード`), empty for a single row.
+    #[serde(default)]
+    pub track: String,
+    #[schema(example = 2018)]
+    pub fiscal_year: i32,
+    #[serde(default, skip_deserializing)]
+    #[schema(example = "平成30(2018)年度")]
+    pub fiscal_year_label: String,
+    #[schema(example = "運用")]
+    pub activity: String,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = measures)]
+struct MeasureRow {
+    id: i32,
+    plan_id: i32,
+    number: i32,
+    name: String,
+    summary: String,
+    strategy_id: Option<i32>,
+    main_goal_id: i32,
+    review_category: String,
+    status: String,
+    status_fiscal_year: Option<i32>,
+    added_fiscal_year: Option<i32>,
+    owners_and_others: bool,
+    change_notes: Option<String>,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MeasureFilter {
+    /// Measures this department owns (lead or co-owner), now or in the past.
+    pub department_id: Option<i32>,
+    /// Measures whose ◎ or ○ goal is this goal.
+    pub goal_id: Option<i32>,
+    pub strategy_id: Option<i32>,
+    pub review_category: Option<ReviewCategory>,
+    pub status: Option<MeasureStatus>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Loads measures with their owners, goals and roadmap in four queries, whatever their number.
+fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measure>, AppError> {
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut owners: BTreeMap<i32, Vec<Owner>> = BTreeMap::new();
+    let owner_rows: Vec<(i32, i32, String, String, bool, Option<i32>, Option<i32>)> = measure_owners::table
+        .inner_join(departments::table)
+        .filter(measure_owners::measure_id.eq_any(&ids))
+        .select((
+            measure_owners::measure_id,
+            measure_owners::department_id,
+            departments::code,
+            departments::name,
+            measure_owners::is_lead,
+            measure_owners::from_fiscal_year,
+            measure_owners::until_fiscal_year,
+        ))
+        .order((measure_owners::measure_id, measure_owners::position, measure_owners::id))
+        .load(conn)?;
+    for (measure_id, department_id, department_code, department_name, is_lead, from_fiscal_year, until_fiscal_year) in owner_rows {
+        owners.entry(measure_id).or_default().push(Owner {
+            department_id,
+            department_code,
+            department_name,
+            is_lead,
+            from_fiscal_year,
+            until_fiscal_year,
+        });
+    }
+    let mut secondary: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    let goal_rows: Vec<(i32, i32)> = measure_secondary_goals::table
+        .filter(measure_secondary_goals::measure_id.eq_any(&ids))
+        .select((measure_secondary_goals::measure_id, measure_secondary_goals::goal_id))
+        .order((measure_secondary_goals::measure_id, measure_secondary_goals::goal_id))
+        .load(conn)?;
+    for (measure_id, goal_id) in goal_rows {
+        secondary.entry(measure_id).or_default().push(goal_id);
+    }
+    let mut roadmap: BTreeMap<i32, Vec<RoadmapEntry>> = BTreeMap::new();
+    let roadmap_rows: Vec<(i32, String, i32, String)> = measure_roadmap::table
+        .filter(measure_roadmap::measure_id.eq_any(&ids))
+        .select((measure_roadmap::measure_id, measure_roadmap::track, measure_roadmap::fiscal_year, measure_roadmap::activity))
+        .order((measure_roadmap::measure_id, measure_roadmap::id))
+        .load(conn)?;
+    for (measure_id, track, fiscal_year, activity) in roadmap_rows {
+        roadmap.entry(measure_id).or_default().push(RoadmapEntry {
+            track,
+            fiscal_year,
+            fiscal_year_label: label(fiscal_year),
+            activity,
+        });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let review_category: ReviewCategory = enum_from_column(&row.review_category)?;
+            Ok(Measure {
+                id: row.id,
+                plan_id: row.plan_id,
+                number: row.number,
+                name: row.name,
+                summary: row.summary,
+                strategy_id: row.strategy_id,
+                main_goal_id: row.main_goal_id,
+                secondary_goal_ids: secondary.remove(&row.id).unwrap_or_default(),
+                owners: owners.remove(&row.id).unwrap_or_default(),
+                owners_and_others: row.owners_and_others,
+                review_category,
+                review_category_label: review_category.label_ja().to_owned(),
+                status: enum_from_column(&row.status)?,
+                status_fiscal_year: row.status_fiscal_year,
+                status_fiscal_year_label: optional_label(row.status_fiscal_year),
+                added_fiscal_year: row.added_fiscal_year,
+                change_notes: row.change_notes,
+                roadmap: roadmap.remove(&row.id).unwrap_or_default(),
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect()
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<Measure, AppError> {
+    let row = measures::table
+        .find(id)
+        .select(MeasureRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("measure", id))?;
+    assemble(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("measure", id))
+}
+
+/// Every measure of a plan, in number order.
+pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measure>, AppError> {
+    let rows = measures::table
+        .filter(measures::plan_id.eq(plan_id))
+        .select(MeasureRow::as_select())
+        .order(measures::number)
+        .load(conn)?;
+    assemble(conn, rows)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    filter: &MeasureFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Measure>, i64), AppError> {
+    let query = || {
+        let mut query = measures::table.filter(measures::plan_id.eq(plan_id)).into_boxed();
+        if let Some(department_id) = filter.department_id {
+            let owned = measure_owners::table
+                .filter(measure_owners::department_id.eq(department_id))
+                .select(measure_owners::measure_id);
+            query = query.filter(measures::id.eq_any(owned));
+        }
+        if let Some(goal_id) = filter.goal_id {
+            let secondary = measure_secondary_goals::table
+                .filter(measure_secondary_goals::goal_id.eq(goal_id))
+                .select(measure_secondary_goals::measure_id);
+            query = query.filter(measures::main_goal_id.eq(goal_id).or(measures::id.eq_any(secondary)));
+        }
+        if let Some(strategy_id) = filter.strategy_id {
+            query = query.filter(measures::strategy_id.eq(strategy_id));
+        }
+        if let Some(category) = filter.review_category {
+            query = query.filter(measures::review_category.eq(to_text(&category)));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(measures::status.eq(to_text(&status)));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query().select(MeasureRow::as_select()).order(measures::number).limit(limit).offset(offset).load(conn)?;
+    Ok((assemble(conn, rows)?, total))
+}
+
+/// The editable description of a measure.
+#[derive(Debug, Clone)]
+pub struct MeasureFields {
+    pub number: i32,
+    pub name: String,
+    pub summary: String,
+    pub strategy_id: Option<i32>,
+    pub main_goal_id: i32,
+    pub secondary_goal_ids: Vec<i32>,
+    pub review_category: ReviewCategory,
+    pub owners_and_others: bool,
+    pub added_fiscal_year: Option<i32>,
+    pub change_notes: Option<String>,
+    pub roadmap: Vec<RoadmapEntry>,
+}
+
+impl From<&Measure> for MeasureFields {
+    fn from(m: &Measure) -> Self {
+        Self {
+            number: m.number,
+            name: m.name.clone(),
+            summary: m.summary.clone(),
+            strategy_id: m.strategy_id,
+            main_goal_id: m.main_goal_id,
+            secondary_goal_ids: m.secondary_goal_ids.clone(),
+            review_category: m.review_category,
+            owners_and_others: m.owners_and_others,
+            added_fiscal_year: m.added_fiscal_year,
+            change_notes: m.change_notes.clone(),
+            roadmap: m.roadmap.clone(),
+        }
+    }
+}
+
+fn validate(conn: &mut DbConnection, plan_id: i32, own_id: Option<i32>, fields: &MeasureFields) -> Result<(), AppError> {
+    let plan = plans::get(conn, plan_id)?;
+    let mut errors = Vec::new();
+    if fields.number < 1 {
+        errors.push(FieldError::new("number", "must be 1 or more"));
+    }
+    if fields.name.trim().is_empty() {
+        errors.push(FieldError::new("name", "must not be empty"));
+    }
+    let taken: Option<i32> = measures::table
+        .filter(measures::plan_id.eq(plan_id).and(measures::number.eq(fields.number)))
+        .select(measures::id)
+        .first(conn)
+        .optional()?;
+    if taken.is_some_and(|id| Some(id) != own_id) {
+        errors.push(FieldError::new("number", format!("No.{} already exists in this plan", fields.number)));
+    }
+    let goals: Vec<i32> = plans::list_goals(conn, plan_id)?.iter().map(|g| g.id).collect();
+    if !goals.contains(&fields.main_goal_id) {
+        errors.push(FieldError::new("main_goal_id", "not a basic goal of this plan"));
+    }
+    for (i, goal_id) in fields.secondary_goal_ids.iter().enumerate() {
+        if !goals.contains(goal_id) {
+            errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "not a basic goal of this plan"));
+        } else if *goal_id == fields.main_goal_id {
+            errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "the main goal (◎) cannot also be secondary (○)"));
+        }
+    }
+    if let Some(strategy_id) = fields.strategy_id {
+        let strategies: Vec<i32> = plans::list_strategies(conn, plan_id)?.iter().map(|s| s.id).collect();
+        if !strategies.contains(&strategy_id) {
+            errors.push(FieldError::new("strategy_id", "not a strategy of this plan"));
+        }
+    }
+    if let Some(year) = fields.added_fiscal_year {
+        if let Err(AppError::Validation(mut e)) = plan.check_year("added_fiscal_year", year) {
+            errors.append(&mut e);
+        }
+    }
+    for (i, entry) in fields.roadmap.iter().enumerate() {
+        if let Err(AppError::Validation(mut e)) = plan.check_year(&format!("roadmap[{i}].fiscal_year"), entry.fiscal_year) {
+            errors.append(&mut e);
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+}
+
+fn write_children(conn: &mut DbConnection, id: i32, fields: &MeasureFields) -> Result<(), AppError> {
+    diesel::delete(measure_secondary_goals::table.filter(measure_secondary_goals::measure_id.eq(id))).execute(conn)?;
+    for goal_id in &fields.secondary_goal_ids {
+        diesel::insert_into(measure_secondary_goals::table)
+            .values((measure_secondary_goals::measure_id.eq(id), measure_secondary_goals::goal_id.eq(goal_id)))
+            .execute(conn)?;
+    }
+    diesel::delete(measure_roadmap::table.filter(measure_roadmap::measure_id.eq(id))).execute(conn)?;
+    for entry in &fields.roadmap {
+        diesel::insert_into(measure_roadmap::table)
+            .values((
+                measure_roadmap::measure_id.eq(id),
+                measure_roadmap::track.eq(&entry.track),
+                measure_roadmap::fiscal_year.eq(entry.fiscal_year),
+                measure_roadmap::activity.eq(&entry.activity),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A department that owns a measure from its creation.
+pub struct InitialOwner {
+    pub department_id: i32,
+    pub from_fiscal_year: Option<i32>,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan_id: i32,
+    fields: &MeasureFields,
+    owners: &[InitialOwner],
+) -> Result<Measure, AppError> {
+    validate(conn, plan_id, None, fields)?;
+    if owners.is_empty() {
+        return Err(AppError::invalid("owner_department_ids", "a measure needs at least one owning department (所管課)"));
+    }
+    let now = audit::now();
+    let id: i32 = diesel::insert_into(measures::table)
+        .values((
+            measures::plan_id.eq(plan_id),
+            measures::number.eq(fields.number),
+            measures::name.eq(&fields.name),
+            measures::summary.eq(&fields.summary),
+            measures::strategy_id.eq(fields.strategy_id),
+            measures::main_goal_id.eq(fields.main_goal_id),
+            measures::review_category.eq(to_text(&fields.review_category)),
+            measures::status.eq(to_text(&MeasureStatus::Active)),
+            measures::added_fiscal_year.eq(fields.added_fiscal_year),
+            measures::owners_and_others.eq(fields.owners_and_others),
+            measures::change_notes.eq(&fields.change_notes),
+            measures::version.eq(1),
+            measures::created_at.eq(now),
+            measures::updated_at.eq(now),
+        ))
+        .returning(measures::id)
+        .get_result(conn)?;
+    write_children(conn, id, fields)?;
+    for (position, owner) in owners.iter().enumerate() {
+        insert_owner(conn, id, owner.department_id, position == 0, position, owner.from_fiscal_year)?;
+    }
+    let measure = get(conn, id)?;
+    audit::record(conn, actor, Change::created("measure", id, &measure))?;
+    Ok(measure)
+}
+
+fn insert_owner(
+    conn: &mut DbConnection,
+    measure_id: i32,
+    department_id: i32,
+    is_lead: bool,
+    position: usize,
+    from_fiscal_year: Option<i32>,
+) -> Result<(), AppError> {
+    super::departments::get(conn, department_id).map_err(|_| AppError::invalid("department_id", "no such department"))?;
+    diesel::insert_into(measure_owners::table)
+        .values((
+            measure_owners::measure_id.eq(measure_id),
+            measure_owners::department_id.eq(department_id),
+            measure_owners::is_lead.eq(is_lead),
+            measure_owners::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+            measure_owners::from_fiscal_year.eq(from_fiscal_year),
+            measure_owners::recorded_at.eq(audit::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn bump_version(conn: &mut DbConnection, id: i32, version: i32) -> Result<(), AppError> {
+    diesel::update(measures::table.find(id))
+        .set((measures::version.eq(version + 1), measures::updated_at.eq(audit::now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Edits name, summary, goals, strategy, category or roadmap (a rename is kept in the audit log).
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    expected_version: Option<i32>,
+    fields: &MeasureFields,
+    reason: Option<&str>,
+) -> Result<Measure, AppError> {
+    let old = get(conn, id)?;
+    check_version("measure", old.version, expected_version)?;
+    validate(conn, old.plan_id, Some(id), fields)?;
+    diesel::update(measures::table.find(id))
+        .set((
+            measures::number.eq(fields.number),
+            measures::name.eq(&fields.name),
+            measures::summary.eq(&fields.summary),
+            measures::strategy_id.eq(fields.strategy_id),
+            measures::main_goal_id.eq(fields.main_goal_id),
+            measures::review_category.eq(to_text(&fields.review_category)),
+            measures::owners_and_others.eq(fields.owners_and_others),
+            measures::added_fiscal_year.eq(fields.added_fiscal_year),
+            measures::change_notes.eq(&fields.change_notes),
+        ))
+        .execute(conn)?;
+    write_children(conn, id, fields)?;
+    bump_version(conn, id, old.version)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_reason(reason))?;
+    Ok(new)
+}
+
+/// Completes (完了) or retires a measure in a fiscal year, or reactivates it.
+pub fn set_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    expected_version: Option<i32>,
+    status: MeasureStatus,
+    fiscal_year: Option<i32>,
+    reason: Option<&str>,
+) -> Result<Measure, AppError> {
+    let old = get(conn, id)?;
+    check_version("measure", old.version, expected_version)?;
+    let plan = plans::get(conn, old.plan_id)?;
+    let fiscal_year = match (status, fiscal_year) {
+        (MeasureStatus::Active, _) => None,
+        (_, Some(year)) => Some(plan.check_year("fiscal_year", year)?.year()),
+        (_, None) => return Err(AppError::invalid("fiscal_year", "say in which fiscal year the measure ended")),
+    };
+    diesel::update(measures::table.find(id))
+        .set((
+            measures::status.eq(to_text(&status)),
+            measures::status_fiscal_year.eq(fiscal_year),
+            measures::status_recorded_at.eq(Some(audit::now())),
+        ))
+        .execute(conn)?;
+    bump_version(conn, id, old.version)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("change_status").with_reason(reason))?;
+    Ok(new)
+}
+
+/// Adds an owning department from a fiscal year (所管課の追加).
+pub fn add_owner(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    department_id: i32,
+    from_fiscal_year: Option<i32>,
+    reason: Option<&str>,
+) -> Result<Measure, AppError> {
+    let old = get(conn, id)?;
+    if old.owned_by(department_id, None) {
+        return Err(AppError::Conflict(format!("department {department_id} already owns measure {id}")));
+    }
+    if let Some(year) = from_fiscal_year {
+        plans::get(conn, old.plan_id)?.check_year("from_fiscal_year", year)?;
+    }
+    insert_owner(conn, id, department_id, false, old.owners.len(), from_fiscal_year)?;
+    bump_version(conn, id, old.version)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("add_owner").with_reason(reason))?;
+    Ok(new)
+}
+
+/// Ends a department's ownership after `last_fiscal_year`; the row stays for history.
+pub fn remove_owner(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    department_id: i32,
+    last_fiscal_year: i32,
+    reason: Option<&str>,
+) -> Result<Measure, AppError> {
+    let old = get(conn, id)?;
+    plans::get(conn, old.plan_id)?.check_year("last_fiscal_year", last_fiscal_year)?;
+    let remaining = old.owners.iter().filter(|o| o.in_force(None) && o.department_id != department_id).count();
+    if !old.owned_by(department_id, None) {
+        return Err(AppError::not_found("owner", department_id));
+    }
+    if remaining == 0 {
+        return Err(AppError::Conflict("a measure must keep at least one owning department".into()));
+    }
+    diesel::update(
+        measure_owners::table.filter(
+            measure_owners::measure_id
+                .eq(id)
+                .and(measure_owners::department_id.eq(department_id))
+                .and(measure_owners::until_fiscal_year.is_null()),
+        ),
+    )
+    .set((measure_owners::until_fiscal_year.eq(last_fiscal_year), measure_owners::removed_at.eq(audit::now())))
+    .execute(conn)?;
+    bump_version(conn, id, old.version)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("remove_owner").with_reason(reason))?;
+    Ok(new)
+}

@@ -1,0 +1,491 @@
+//! Plans with their phases and grading settings, basic goals (基本目標) and strategies (重点戦略).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit::{self, Actor, Change};
+use super::schema::{goals, plan_phases, plans, strategies};
+use super::{DbConnection, decimal_from_text, decimal_to_text, enum_from_column};
+use crate::domain::achievement::{GradeBasis, GradingSettings};
+use crate::domain::fiscal_year::FiscalYear;
+use crate::domain::plan::{PlanStatus, to_text};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Plan {
+    pub id: i32,
+    pub municipality_id: i32,
+    #[schema(example = "itabashi-ict-2020")]
+    pub code: String,
+    #[schema(example = "板橋区ICT推進・活用計画2020（追録版）")]
+    pub name: String,
+    pub description: String,
+    #[schema(example = 2016)]
+    pub start_fiscal_year: i32,
+    #[schema(example = "平成28(2016)年度")]
+    pub start_fiscal_year_label: String,
+    #[schema(example = 2020)]
+    pub end_fiscal_year: i32,
+    #[schema(example = "令和2(2020)年度")]
+    pub end_fiscal_year_label: String,
+    /// 現状 year of the baselines, when the plan has one.
+    pub baseline_fiscal_year: Option<i32>,
+    pub status: PlanStatus,
+    pub predecessor_id: Option<i32>,
+    pub phases: Vec<Phase>,
+    /// How achievement is graded; returned with every evaluation.
+    pub grading: GradingSettings,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Plan {
+    /// Rejects a fiscal year outside the plan's period.
+    pub fn check_year(&self, field: &str, year: i32) -> Result<FiscalYear, AppError> {
+        if year < self.start_fiscal_year || year > self.end_fiscal_year {
+            return Err(AppError::invalid(
+                field,
+                format!(
+                    "{year} is outside the plan period {}–{} ({}–{})",
+                    self.start_fiscal_year, self.end_fiscal_year, self.start_fiscal_year_label, self.end_fiscal_year_label
+                ),
+            ));
+        }
+        FiscalYear::new(year).map_err(|e| AppError::invalid(field, e.to_string()))
+    }
+
+    pub fn years(&self) -> impl Iterator<Item = i32> + use<> {
+        self.start_fiscal_year..=self.end_fiscal_year
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Phase {
+    #[serde(default)]
+    pub id: i32,
+    #[schema(example = "後期実施計画")]
+    pub name: String,
+    #[schema(example = 2024)]
+    pub start_fiscal_year: i32,
+    #[schema(example = 2025)]
+    pub end_fiscal_year: i32,
+}
+
+pub fn label(year: i32) -> String {
+    FiscalYear::new(year).map(|fy| fy.label()).unwrap_or_else(|_| format!("{year}年度"))
+}
+
+pub fn optional_label(year: Option<i32>) -> Option<String> {
+    year.map(label)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plans)]
+struct PlanRow {
+    id: i32,
+    municipality_id: i32,
+    code: String,
+    name: String,
+    description: String,
+    start_fiscal_year: i32,
+    end_fiscal_year: i32,
+    baseline_fiscal_year: Option<i32>,
+    status: String,
+    predecessor_id: Option<i32>,
+    grade_basis: String,
+    grade_a_min: String,
+    grade_b_min: String,
+    grade_c_min: String,
+    on_track_min_ratio: String,
+    behind_min_ratio: String,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl PlanRow {
+    fn into_plan(self, phases: Vec<Phase>) -> Result<Plan, AppError> {
+        Ok(Plan {
+            id: self.id,
+            municipality_id: self.municipality_id,
+            code: self.code,
+            name: self.name,
+            description: self.description,
+            start_fiscal_year: self.start_fiscal_year,
+            start_fiscal_year_label: label(self.start_fiscal_year),
+            end_fiscal_year: self.end_fiscal_year,
+            end_fiscal_year_label: label(self.end_fiscal_year),
+            baseline_fiscal_year: self.baseline_fiscal_year,
+            status: enum_from_column(&self.status)?,
+            predecessor_id: self.predecessor_id,
+            phases,
+            grading: GradingSettings {
+                basis: enum_from_column::<GradeBasis>(&self.grade_basis)?,
+                grade_a_min: decimal_from_text(&self.grade_a_min)?,
+                grade_b_min: decimal_from_text(&self.grade_b_min)?,
+                grade_c_min: decimal_from_text(&self.grade_c_min)?,
+                on_track_min_ratio: decimal_from_text(&self.on_track_min_ratio)?,
+                behind_min_ratio: decimal_from_text(&self.behind_min_ratio)?,
+            },
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Phase)>, AppError> {
+    let rows: Vec<(i32, i32, String, i32, i32)> = plan_phases::table
+        .filter(plan_phases::plan_id.eq_any(plan_ids))
+        .select((
+            plan_phases::plan_id,
+            plan_phases::id,
+            plan_phases::name,
+            plan_phases::start_fiscal_year,
+            plan_phases::end_fiscal_year,
+        ))
+        .order((plan_phases::start_fiscal_year, plan_phases::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(plan_id, id, name, start_fiscal_year, end_fiscal_year)| {
+            (plan_id, Phase { id, name, start_fiscal_year, end_fiscal_year })
+        })
+        .collect())
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<Plan, AppError> {
+    let row = plans::table
+        .find(id)
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("plan", id))?;
+    let phases = load_phases(conn, &[id])?.into_iter().map(|(_, phase)| phase).collect();
+    row.into_plan(phases)
+}
+
+pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Plan>, AppError> {
+    let id: Option<i32> = plans::table.filter(plans::code.eq(code)).select(plans::id).first(conn).optional()?;
+    id.map(|id| get(conn, id)).transpose()
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(plans::table.count().get_result(conn)?)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<PlanStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Plan>, i64), AppError> {
+    let query = || {
+        let mut query = plans::table.into_boxed();
+        if let Some(status) = status {
+            query = query.filter(plans::status.eq(to_text(&status)));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let rows: Vec<PlanRow> =
+        query().select(PlanRow::as_select()).order(plans::id).limit(limit).offset(offset).load(conn)?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let phases = load_phases(conn, &ids)?;
+    let plans = rows
+        .into_iter()
+        .map(|row| {
+            let own = phases.iter().filter(|(plan_id, _)| *plan_id == row.id).map(|(_, p)| p.clone()).collect();
+            row.into_plan(own)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((plans, total))
+}
+
+/// What a plan is made of when created or edited.
+#[derive(Debug, Clone)]
+pub struct PlanFields {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub start_fiscal_year: i32,
+    pub end_fiscal_year: i32,
+    pub baseline_fiscal_year: Option<i32>,
+    pub status: PlanStatus,
+    pub predecessor_id: Option<i32>,
+    pub phases: Vec<Phase>,
+    pub grading: GradingSettings,
+}
+
+fn validate_fields(fields: &PlanFields) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    for (field, year) in [("start_fiscal_year", fields.start_fiscal_year), ("end_fiscal_year", fields.end_fiscal_year)] {
+        if let Err(e) = FiscalYear::new(year) {
+            errors.push(crate::error::FieldError::new(field, e.to_string()));
+        }
+    }
+    if fields.start_fiscal_year > fields.end_fiscal_year {
+        errors.push(crate::error::FieldError::new("end_fiscal_year", "must not be before start_fiscal_year"));
+    }
+    for (i, phase) in fields.phases.iter().enumerate() {
+        if phase.start_fiscal_year > phase.end_fiscal_year
+            || phase.start_fiscal_year < fields.start_fiscal_year
+            || phase.end_fiscal_year > fields.end_fiscal_year
+        {
+            errors.push(crate::error::FieldError::new(
+                format!("phases[{i}]"),
+                "a phase must lie within the plan period and not end before it starts",
+            ));
+        }
+    }
+    if let Err(message) = crate::domain::achievement::validate_grading(&fields.grading) {
+        errors.push(crate::error::FieldError::new("grading", message));
+    }
+    if fields.name.trim().is_empty() {
+        errors.push(crate::error::FieldError::new("name", "must not be empty"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+}
+
+fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Result<(), AppError> {
+    diesel::delete(plan_phases::table.filter(plan_phases::plan_id.eq(plan_id))).execute(conn)?;
+    for phase in phases {
+        diesel::insert_into(plan_phases::table)
+            .values((
+                plan_phases::plan_id.eq(plan_id),
+                plan_phases::name.eq(&phase.name),
+                plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
+                plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    municipality_id: i32,
+    fields: &PlanFields,
+) -> Result<Plan, AppError> {
+    validate_fields(fields)?;
+    let now = audit::now();
+    let grading = &fields.grading;
+    let id: i32 = diesel::insert_into(plans::table)
+        .values((
+            plans::municipality_id.eq(municipality_id),
+            plans::code.eq(&fields.code),
+            plans::name.eq(&fields.name),
+            plans::description.eq(&fields.description),
+            plans::start_fiscal_year.eq(fields.start_fiscal_year),
+            plans::end_fiscal_year.eq(fields.end_fiscal_year),
+            plans::baseline_fiscal_year.eq(fields.baseline_fiscal_year),
+            plans::status.eq(to_text(&fields.status)),
+            plans::predecessor_id.eq(fields.predecessor_id),
+            plans::grade_basis.eq(to_text(&grading.basis)),
+            plans::grade_a_min.eq(decimal_to_text(grading.grade_a_min)),
+            plans::grade_b_min.eq(decimal_to_text(grading.grade_b_min)),
+            plans::grade_c_min.eq(decimal_to_text(grading.grade_c_min)),
+            plans::on_track_min_ratio.eq(decimal_to_text(grading.on_track_min_ratio)),
+            plans::behind_min_ratio.eq(decimal_to_text(grading.behind_min_ratio)),
+            plans::version.eq(1),
+            plans::created_at.eq(now),
+            plans::updated_at.eq(now),
+        ))
+        .returning(plans::id)
+        .get_result(conn)?;
+    replace_phases(conn, id, &fields.phases)?;
+    let plan = get(conn, id)?;
+    audit::record(conn, actor, Change::created("plan", id, &plan))?;
+    Ok(plan)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    expected_version: Option<i32>,
+    fields: &PlanFields,
+) -> Result<Plan, AppError> {
+    let old = get(conn, id)?;
+    super::check_version("plan", old.version, expected_version)?;
+    validate_fields(fields)?;
+    let grading = &fields.grading;
+    diesel::update(plans::table.find(id))
+        .set((
+            plans::name.eq(&fields.name),
+            plans::description.eq(&fields.description),
+            plans::start_fiscal_year.eq(fields.start_fiscal_year),
+            plans::end_fiscal_year.eq(fields.end_fiscal_year),
+            plans::baseline_fiscal_year.eq(fields.baseline_fiscal_year),
+            plans::status.eq(to_text(&fields.status)),
+            plans::grade_basis.eq(to_text(&grading.basis)),
+            plans::grade_a_min.eq(decimal_to_text(grading.grade_a_min)),
+            plans::grade_b_min.eq(decimal_to_text(grading.grade_b_min)),
+            plans::grade_c_min.eq(decimal_to_text(grading.grade_c_min)),
+            plans::on_track_min_ratio.eq(decimal_to_text(grading.on_track_min_ratio)),
+            plans::behind_min_ratio.eq(decimal_to_text(grading.behind_min_ratio)),
+            plans::version.eq(old.version + 1),
+            plans::updated_at.eq(audit::now()),
+        ))
+        .execute(conn)?;
+    replace_phases(conn, id, &fields.phases)?;
+    let new = get(conn, id)?;
+    audit::record(conn, actor, Change::updated("plan", id, &old, &new))?;
+    Ok(new)
+}
+
+impl From<&Plan> for PlanFields {
+    fn from(plan: &Plan) -> Self {
+        Self {
+            code: plan.code.clone(),
+            name: plan.name.clone(),
+            description: plan.description.clone(),
+            start_fiscal_year: plan.start_fiscal_year,
+            end_fiscal_year: plan.end_fiscal_year,
+            baseline_fiscal_year: plan.baseline_fiscal_year,
+            status: plan.status,
+            predecessor_id: plan.predecessor_id,
+            phases: plan.phases.clone(),
+            grading: plan.grading.clone(),
+        }
+    }
+}
+
+// ---- basic goals and strategies ----------------------------------------------------------
+
+/// A 基本目標 (①–⑤) or a 重点戦略 (Ⅰ–Ⅳ): both are a numbered name within a plan.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = goals)]
+pub struct Goal {
+    pub id: i32,
+    pub plan_id: i32,
+    #[schema(example = 2)]
+    pub number: i32,
+    #[schema(example = "区民サービスの向上")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = strategies)]
+pub struct Strategy {
+    pub id: i32,
+    pub plan_id: i32,
+    #[schema(example = 1)]
+    pub number: i32,
+    #[schema(example = "官民データの利活用")]
+    pub name: String,
+}
+
+/// ① for 1 … ⑳ for 20: how the seeds number basic goals.
+pub fn goal_symbol(number: i32) -> String {
+    u32::try_from(number)
+        .ok()
+        .filter(|n| (1..=20).contains(n))
+        .and_then(|n| char::from_u32(0x2460 + n - 1))
+        .map(String::from)
+        .unwrap_or_else(|| number.to_string())
+}
+
+/// Ⅰ for 1 … Ⅻ for 12: how the seeds number strategies.
+pub fn strategy_numeral(number: i32) -> String {
+    u32::try_from(number)
+        .ok()
+        .filter(|n| (1..=12).contains(n))
+        .and_then(|n| char::from_u32(0x2160 + n - 1))
+        .map(String::from)
+        .unwrap_or_else(|| number.to_string())
+}
+
+pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, AppError> {
+    Ok(goals::table.filter(goals::plan_id.eq(plan_id)).select(Goal::as_select()).order(goals::number).load(conn)?)
+}
+
+pub fn list_strategies(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Strategy>, AppError> {
+    Ok(strategies::table
+        .filter(strategies::plan_id.eq(plan_id))
+        .select(Strategy::as_select())
+        .order(strategies::number)
+        .load(conn)?)
+}
+
+pub fn get_goal(conn: &mut DbConnection, id: i32) -> Result<Goal, AppError> {
+    goals::table.find(id).select(Goal::as_select()).first(conn).optional()?.ok_or_else(|| AppError::not_found("goal", id))
+}
+
+pub fn get_strategy(conn: &mut DbConnection, id: i32) -> Result<Strategy, AppError> {
+    strategies::table
+        .find(id)
+        .select(Strategy::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("strategy", id))
+}
+
+fn check_number_and_name(number: i32, name: &str) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    if number < 1 {
+        errors.push(crate::error::FieldError::new("number", "must be 1 or more"));
+    }
+    if name.trim().is_empty() {
+        errors.push(crate::error::FieldError::new("name", "must not be empty"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+}
+
+pub fn create_goal(conn: &mut DbConnection, actor: &Actor, plan_id: i32, number: i32, name: &str) -> Result<Goal, AppError> {
+    get(conn, plan_id)?;
+    check_number_and_name(number, name)?;
+    let id: i32 = diesel::insert_into(goals::table)
+        .values((goals::plan_id.eq(plan_id), goals::number.eq(number), goals::name.eq(name)))
+        .returning(goals::id)
+        .get_result(conn)?;
+    let goal = get_goal(conn, id)?;
+    audit::record(conn, actor, Change::created("goal", id, &goal))?;
+    Ok(goal)
+}
+
+pub fn rename_goal(conn: &mut DbConnection, actor: &Actor, id: i32, name: &str, reason: Option<&str>) -> Result<Goal, AppError> {
+    let old = get_goal(conn, id)?;
+    check_number_and_name(old.number, name)?;
+    diesel::update(goals::table.find(id)).set(goals::name.eq(name)).execute(conn)?;
+    let new = get_goal(conn, id)?;
+    audit::record(conn, actor, Change::updated("goal", id, &old, &new).with_reason(reason))?;
+    Ok(new)
+}
+
+pub fn create_strategy(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan_id: i32,
+    number: i32,
+    name: &str,
+) -> Result<Strategy, AppError> {
+    get(conn, plan_id)?;
+    check_number_and_name(number, name)?;
+    let id: i32 = diesel::insert_into(strategies::table)
+        .values((strategies::plan_id.eq(plan_id), strategies::number.eq(number), strategies::name.eq(name)))
+        .returning(strategies::id)
+        .get_result(conn)?;
+    let strategy = get_strategy(conn, id)?;
+    audit::record(conn, actor, Change::created("strategy", id, &strategy))?;
+    Ok(strategy)
+}
+
+pub fn rename_strategy(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    name: &str,
+    reason: Option<&str>,
+) -> Result<Strategy, AppError> {
+    let old = get_strategy(conn, id)?;
+    check_number_and_name(old.number, name)?;
+    diesel::update(strategies::table.find(id)).set(strategies::name.eq(name)).execute(conn)?;
+    let new = get_strategy(conn, id)?;
+    audit::record(conn, actor, Change::updated("strategy", id, &old, &new).with_reason(reason))?;
+    Ok(new)
+}

@@ -1,0 +1,175 @@
+//! User accounts. Password hashes never leave this module.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::DbConnection;
+use super::audit::{self, Actor, Change};
+use super::schema::users;
+use crate::domain::role::Role;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i32,
+    #[schema(example = "koseki")]
+    pub username: String,
+    #[schema(example = "戸籍住民課 担当")]
+    pub display_name: String,
+    pub role: Role,
+    pub department_id: Option<i32>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i32,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    role: String,
+    department_id: Option<i32>,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<(User, String), AppError> {
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", self.id, self.role)))?;
+        Ok((
+            User {
+                id: self.id,
+                username: self.username,
+                display_name: self.display_name,
+                role,
+                department_id: self.department_id,
+                active: self.active,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            self.password_hash,
+        ))
+    }
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
+    let row = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user", id))?;
+    Ok(row.into_user()?.0)
+}
+
+/// The user and its password hash, for login only.
+pub fn find_for_login(conn: &mut DbConnection, username: &str) -> Result<Option<(User, String)>, AppError> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(UserRow::into_user)
+        .transpose()
+}
+
+pub fn list(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<User>, i64), AppError> {
+    let total = users::table.count().get_result(conn)?;
+    let rows: Vec<UserRow> =
+        users::table.select(UserRow::as_select()).order(users::id).limit(limit).offset(offset).load(conn)?;
+    let users = rows.into_iter().map(|r| r.into_user().map(|(u, _)| u)).collect::<Result<_, _>>()?;
+    Ok((users, total))
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub department_id: Option<i32>,
+}
+
+fn check_role_department(role: Role, department_id: Option<i32>) -> Result<(), AppError> {
+    match (role.needs_department(), department_id) {
+        (true, None) => Err(AppError::invalid("department_id", "a department user needs a department")),
+        (false, Some(_)) => Err(AppError::invalid("department_id", "only department users belong to a department")),
+        _ => Ok(()),
+    }
+}
+
+pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Result<User, AppError> {
+    check_role_department(new.role, new.department_id)?;
+    if let Some(department_id) = new.department_id {
+        super::departments::get(conn, department_id)
+            .map_err(|_| AppError::invalid("department_id", "no such department"))?;
+    }
+    let exists: i64 = users::table.filter(users::username.eq(new.username)).count().get_result(conn)?;
+    if exists > 0 {
+        return Err(AppError::Conflict(format!("username {} is taken", new.username)));
+    }
+    let now = audit::now();
+    let id: i32 = diesel::insert_into(users::table)
+        .values((
+            users::username.eq(new.username),
+            users::display_name.eq(new.display_name),
+            users::password_hash.eq(new.password_hash),
+            users::role.eq(new.role.as_str()),
+            users::department_id.eq(new.department_id),
+            users::active.eq(true),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    let user = get(conn, id)?;
+    audit::record(conn, actor, Change::created("user", id, &user))?;
+    Ok(user)
+}
+
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub department_id: Option<Option<i32>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChanges) -> Result<User, AppError> {
+    let old = get(conn, id)?;
+    let role = changes.role.unwrap_or(old.role);
+    let department_id = changes.department_id.unwrap_or(old.department_id);
+    check_role_department(role, department_id)?;
+    if let Some(department_id) = department_id {
+        super::departments::get(conn, department_id)
+            .map_err(|_| AppError::invalid("department_id", "no such department"))?;
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            users::display_name.eq(changes.display_name.as_deref().unwrap_or(&old.display_name)),
+            users::role.eq(role.as_str()),
+            users::department_id.eq(department_id),
+            users::active.eq(changes.active.unwrap_or(old.active)),
+            users::updated_at.eq(audit::now()),
+        ))
+        .execute(conn)?;
+    let password_changed = changes.password_hash.is_some();
+    if let Some(hash) = changes.password_hash {
+        diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+    }
+    let new = get(conn, id)?;
+    // The audit log says that a password changed, never what it is.
+    let mut change = Change::updated("user", id, &old, &new);
+    if password_changed {
+        change = change.with_reason(Some("password reset"));
+    }
+    audit::record(conn, actor, change)?;
+    Ok(new)
+}

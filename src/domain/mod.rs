@@ -1,0 +1,7 @@
+//! Pure domain code: no I/O, no database, no clock. Each concept in its own module.
+
+pub mod achievement;
+pub mod fiscal_year;
+pub mod municipality_code;
+pub mod plan;
+pub mod role;

@@ -1,0 +1,18 @@
+//! municipal-kpi: KPI tracking for municipal ICT/DX plans.
+//!
+//! - [`domain`]: pure rules (fiscal years, municipality codes, achievement)
+//! - [`db`]: storage over SQLite or PostgreSQL
+//! - [`api`]: HTTP handlers and the OpenAPI document
+//! - [`plan_document`]: the plan file format (the demo plan is one)
+//! - [`cli`]: the command line
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod plan_document;
+pub mod startup;
+pub mod telemetry;

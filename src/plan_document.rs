@@ -1,0 +1,449 @@
+//! The plan file format (see `demo/FORMAT-SAMPLE.toml`) and its loader.
+//!
+//! A city keeps its plan as one readable TOML file; loading it goes through the same storage
+//! functions the API uses, so validation and the audit trail are the same as for API writes.
+//! Revisions the document records (former names, raised targets, replaced or deleted indicators,
+//! added owners, completed measures) are replayed as history, not flattened.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::db::audit::Actor;
+use crate::db::indicators::{self, Baseline, IndicatorFields, NewTarget};
+use crate::db::measures::{self, InitialOwner, MeasureFields, RoadmapEntry};
+use crate::db::plans::{self, Phase, PlanFields};
+use crate::db::{DbConnection, departments};
+use crate::domain::achievement::{Direction, GradingSettings};
+use crate::domain::municipality_code::MunicipalityCode;
+use crate::domain::plan::{IndicatorKind, MeasureStatus, PlanStatus, ReviewCategory};
+use crate::error::{AppError, FieldError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanDocument {
+    pub municipality: MunicipalityEntry,
+    pub plan: PlanEntry,
+    #[serde(default)]
+    pub departments: Vec<DepartmentEntry>,
+    #[serde(default)]
+    pub goals: Vec<NumberedEntry>,
+    #[serde(default)]
+    pub strategies: Vec<NumberedEntry>,
+    #[serde(default)]
+    pub measures: Vec<MeasureEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MunicipalityEntry {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanEntry {
+    pub code: String,
+    pub name: String,
+    pub start_fiscal_year: i32,
+    pub end_fiscal_year: i32,
+    pub status: PlanStatus,
+    pub baseline_fiscal_year: Option<i32>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    pub grading: Option<GradingSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentEntry {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+/// A basic goal or a strategy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberedEntry {
+    pub number: i32,
+    pub name: String,
+    pub former_name: Option<String>,
+    pub revised_fiscal_year: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureEntry {
+    pub number: i32,
+    pub name: String,
+    #[serde(default)]
+    pub former_names: Vec<String>,
+    pub review_category: ReviewCategory,
+    pub strategy: Option<i32>,
+    pub main_goal: i32,
+    #[serde(default)]
+    pub secondary_goals: Vec<i32>,
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub owners_added_fiscal_year: BTreeMap<String, i32>,
+    #[serde(default)]
+    pub owners_and_others: bool,
+    pub status: MeasureStatus,
+    pub status_fiscal_year: Option<i32>,
+    #[serde(default)]
+    pub summary: String,
+    pub change_notes: Option<String>,
+    pub added_fiscal_year: Option<i32>,
+    #[serde(default)]
+    pub roadmap: Vec<RoadmapEntry>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorEntry>,
+    #[serde(default)]
+    pub retired_indicators: Vec<RetiredIndicatorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorEntry {
+    pub number: Option<i32>,
+    pub name: String,
+    pub kind: IndicatorKind,
+    pub direction: Direction,
+    #[serde(default)]
+    pub unit: String,
+    pub numerator_label: Option<String>,
+    pub denominator_label: Option<String>,
+    #[serde(default)]
+    pub stages: Vec<String>,
+    pub department: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub baseline: Option<BaselineEntry>,
+    pub added_fiscal_year: Option<i32>,
+    pub replaces: Option<String>,
+    #[serde(default)]
+    pub former_names: Vec<String>,
+    pub reading_note: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<TargetEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub fiscal_year: Option<i32>,
+    pub value: Option<Decimal>,
+    pub stage: Option<String>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    pub value: Option<Decimal>,
+    pub stage: Option<String>,
+    pub text: Option<String>,
+    pub target_fiscal_year: i32,
+    pub effective_from_fiscal_year: i32,
+    #[serde(default)]
+    pub interim: BTreeMap<i32, Decimal>,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiredIndicatorEntry {
+    pub name: String,
+    pub retired_fiscal_year: i32,
+    pub reason: String,
+}
+
+/// What a load created.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LoadReport {
+    pub plan_id: i32,
+    pub departments: usize,
+    pub measures: usize,
+    pub indicators: usize,
+    pub target_revisions: usize,
+    pub retired_indicators: usize,
+}
+
+impl PlanDocument {
+    pub fn from_toml(text: &str) -> Result<Self, AppError> {
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().to_owned();
+            let location = e.span().map(|span| {
+                let line = text[..span.start.min(text.len())].lines().count().max(1);
+                format!("line {line}")
+            });
+            AppError::Validation(vec![FieldError::new(location.unwrap_or_else(|| "document".into()), message)])
+        })
+    }
+}
+
+/// The shape of indicators the document knows only by name: kept so the history shows them,
+/// never evaluated after their retirement and, with no baseline, not assessable before it.
+const PLACEHOLDER_NOTE: &str = "名称のみ記載: the revision names this indicator but prints no definition, \
+baseline or target; kept as a retired record so the history shows it";
+
+/// Loads a plan document in the caller's transaction: everything or nothing.
+pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> Result<LoadReport, AppError> {
+    let code = MunicipalityCode::parse(&document.municipality.code)
+        .map_err(|e| AppError::invalid("municipality.code", e.to_string()))?;
+    let municipality = match departments::find_municipality_by_code(conn, &code)? {
+        Some(existing) => existing,
+        None => departments::create_municipality(conn, actor, &code, &document.municipality.name)?,
+    };
+    if plans::find_by_code(conn, &document.plan.code)?.is_some() {
+        return Err(AppError::Conflict(format!("a plan with code {} already exists", document.plan.code)));
+    }
+
+    let mut department_ids: HashMap<&str, i32> = HashMap::new();
+    for (i, entry) in document.departments.iter().enumerate() {
+        let existing = departments::find_by_code_or_name(conn, &entry.code)?;
+        let id = match existing {
+            Some(department) => department.id,
+            None => {
+                let parent_id = entry
+                    .parent
+                    .as_deref()
+                    .map(|parent| {
+                        department_ids.get(parent).copied().ok_or_else(|| {
+                            AppError::invalid(format!("departments[{i}].parent"), format!("unknown department {parent}"))
+                        })
+                    })
+                    .transpose()?;
+                departments::create(
+                    conn,
+                    actor,
+                    &departments::NewDepartment {
+                        municipality_id: municipality.id,
+                        code: &entry.code,
+                        name: &entry.name,
+                        parent_id,
+                    },
+                )?
+                .id
+            }
+        };
+        department_ids.insert(entry.code.as_str(), id);
+    }
+    let department = |field: String, code: &str| {
+        department_ids
+            .get(code)
+            .copied()
+            .ok_or_else(|| AppError::invalid(field, format!("unknown department code {code}")))
+    };
+
+    let plan_entry = &document.plan;
+    let plan = plans::create(
+        conn,
+        actor,
+        municipality.id,
+        &PlanFields {
+            code: plan_entry.code.clone(),
+            name: plan_entry.name.clone(),
+            description: plan_entry.description.clone(),
+            start_fiscal_year: plan_entry.start_fiscal_year,
+            end_fiscal_year: plan_entry.end_fiscal_year,
+            baseline_fiscal_year: plan_entry.baseline_fiscal_year,
+            status: plan_entry.status,
+            predecessor_id: None,
+            phases: plan_entry.phases.clone(),
+            grading: plan_entry.grading.clone().unwrap_or_default(),
+        },
+    )?;
+
+    let mut goal_ids = HashMap::new();
+    for goal in &document.goals {
+        let created = plans::create_goal(conn, actor, plan.id, goal.number, goal.former_name.as_deref().unwrap_or(&goal.name))?;
+        if goal.former_name.is_some() {
+            plans::rename_goal(conn, actor, created.id, &goal.name, Some(&revision_reason(goal.revised_fiscal_year)))?;
+        }
+        goal_ids.insert(goal.number, created.id);
+    }
+    let mut strategy_ids = HashMap::new();
+    for strategy in &document.strategies {
+        let created =
+            plans::create_strategy(conn, actor, plan.id, strategy.number, strategy.former_name.as_deref().unwrap_or(&strategy.name))?;
+        if strategy.former_name.is_some() {
+            plans::rename_strategy(conn, actor, created.id, &strategy.name, Some(&revision_reason(strategy.revised_fiscal_year)))?;
+        }
+        strategy_ids.insert(strategy.number, created.id);
+    }
+
+    let mut report = LoadReport {
+        plan_id: plan.id,
+        departments: department_ids.len(),
+        measures: 0,
+        indicators: 0,
+        target_revisions: 0,
+        retired_indicators: 0,
+    };
+    for (m, entry) in document.measures.iter().enumerate() {
+        let at = |field: &str| format!("measures[{m}].{field}");
+        let goal = |field: String, number: i32| {
+            goal_ids.get(&number).copied().ok_or_else(|| AppError::invalid(field, format!("unknown basic goal {number}")))
+        };
+        let owners = entry
+            .owners
+            .iter()
+            .enumerate()
+            .map(|(o, code)| {
+                Ok(InitialOwner {
+                    department_id: department(at(&format!("owners[{o}]")), code)?,
+                    from_fiscal_year: entry.owners_added_fiscal_year.get(code).copied(),
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let mut fields = MeasureFields {
+            number: entry.number,
+            name: entry.former_names.first().unwrap_or(&entry.name).clone(),
+            summary: entry.summary.clone(),
+            strategy_id: entry
+                .strategy
+                .map(|n| strategy_ids.get(&n).copied().ok_or_else(|| AppError::invalid(at("strategy"), format!("unknown strategy {n}"))))
+                .transpose()?,
+            main_goal_id: goal(at("main_goal"), entry.main_goal)?,
+            secondary_goal_ids: entry
+                .secondary_goals
+                .iter()
+                .enumerate()
+                .map(|(g, n)| goal(at(&format!("secondary_goals[{g}]")), *n))
+                .collect::<Result<_, _>>()?,
+            review_category: entry.review_category,
+            owners_and_others: entry.owners_and_others,
+            added_fiscal_year: entry.added_fiscal_year,
+            change_notes: entry.change_notes.clone(),
+            roadmap: entry.roadmap.clone(),
+        };
+        let mut measure = measures::create(conn, actor, plan.id, &fields, &owners)?;
+        for name in entry.former_names.iter().skip(1).chain(std::iter::once(&entry.name)) {
+            if *name != fields.name {
+                fields.name = name.clone();
+                measure = measures::update(conn, actor, measure.id, None, &fields, Some("推進施策名の変更 (追録版)"))?;
+            }
+        }
+        if entry.status != MeasureStatus::Active {
+            measures::set_status(conn, actor, measure.id, None, entry.status, entry.status_fiscal_year, entry.change_notes.as_deref())?;
+        }
+        report.measures += 1;
+
+        for retired in &entry.retired_indicators {
+            let placeholder = placeholder_fields(&retired.name, IndicatorKind::Count, Direction::TrendUp);
+            let created = indicators::create(conn, actor, measure.id, &placeholder, None)?;
+            indicators::retire(conn, actor, created.id, None, retired.retired_fiscal_year, &retired.reason)?;
+            report.retired_indicators += 1;
+        }
+
+        for (i, indicator) in entry.indicators.iter().enumerate() {
+            let at = |field: &str| format!("measures[{m}].indicators[{i}].{field}");
+            let stage_index = |field: String, name: &str| {
+                indicator
+                    .stages
+                    .iter()
+                    .position(|s| s == name)
+                    .and_then(|p| i32::try_from(p).ok())
+                    .ok_or_else(|| AppError::invalid(field, format!("{name} is not one of the stages")))
+            };
+            let replaces_id = match &indicator.replaces {
+                Some(old_name) => {
+                    let placeholder = placeholder_fields(old_name, indicator.kind, indicator.direction);
+                    let placeholder = IndicatorFields { stages: indicator.stages.clone(), ..placeholder };
+                    let old = indicators::create(conn, actor, measure.id, &placeholder, None)?;
+                    let year = indicator.added_fiscal_year.unwrap_or(plan.start_fiscal_year);
+                    indicators::retire(conn, actor, old.id, None, year, &format!("指標の変更: 「{}」に変更", indicator.name))?;
+                    report.retired_indicators += 1;
+                    Some(old.id)
+                }
+                None => None,
+            };
+            let baseline = match &indicator.baseline {
+                Some(b) => Baseline {
+                    fiscal_year: b.fiscal_year,
+                    fiscal_year_label: None,
+                    value: b.value,
+                    stage: b.stage.as_deref().map(|s| stage_index(at("baseline.stage"), s)).transpose()?,
+                    text: b.text.clone(),
+                },
+                None => Baseline::default(),
+            };
+            let mut fields = IndicatorFields {
+                number: indicator.number,
+                name: indicator.former_names.first().unwrap_or(&indicator.name).clone(),
+                description: indicator.description.clone(),
+                unit: indicator.unit.clone(),
+                kind: indicator.kind,
+                direction: indicator.direction,
+                numerator_label: indicator.numerator_label.clone(),
+                denominator_label: indicator.denominator_label.clone(),
+                stages: indicator.stages.clone(),
+                department_id: indicator.department.as_deref().map(|code| department(at("department"), code)).transpose()?,
+                baseline,
+                grade_basis: None,
+                added_fiscal_year: indicator.added_fiscal_year,
+                reading_note: indicator.reading_note.clone(),
+            };
+            let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
+            for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
+                if *name != fields.name {
+                    fields.name = name.clone();
+                    indicators::update(conn, actor, created.id, None, &fields, Some("指標の修正 (追録版)"))?;
+                }
+            }
+            for (t, target) in indicator.targets.iter().enumerate() {
+                let stage = target.stage.as_deref().map(|s| stage_index(at(&format!("targets[{t}].stage")), s)).transpose()?;
+                indicators::revise_target(
+                    conn,
+                    actor,
+                    created.id,
+                    None,
+                    &NewTarget {
+                        value: target.value,
+                        stage,
+                        text: target.text.clone(),
+                        target_fiscal_year: target.target_fiscal_year,
+                        effective_from_fiscal_year: target.effective_from_fiscal_year,
+                        interim: target.interim.clone(),
+                        reason: target.reason.clone(),
+                    },
+                )?;
+                report.target_revisions += 1;
+            }
+            report.indicators += 1;
+        }
+    }
+    Ok(report)
+}
+
+fn revision_reason(year: Option<i32>) -> String {
+    match year {
+        Some(year) => format!("名称の変更 ({})", plans::label(year)),
+        None => "名称の変更".to_owned(),
+    }
+}
+
+fn placeholder_fields(name: &str, kind: IndicatorKind, direction: Direction) -> IndicatorFields {
+    IndicatorFields {
+        number: None,
+        name: name.to_owned(),
+        description: String::new(),
+        unit: String::new(),
+        kind,
+        direction,
+        numerator_label: (kind == IndicatorKind::Ratio).then(|| "(不明)".to_owned()),
+        denominator_label: (kind == IndicatorKind::Ratio).then(|| "(不明)".to_owned()),
+        stages: Vec::new(),
+        department_id: None,
+        baseline: Baseline::default(),
+        grade_basis: None,
+        added_fiscal_year: None,
+        reading_note: Some(PLACEHOLDER_NOTE.to_owned()),
+    }
+}

@@ -1,0 +1,106 @@
+//! Builds the HTTP server from a database and a token service, so `main` stays small and tests
+//! start the real application on port 0.
+
+use std::net::TcpListener;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::api;
+use crate::auth::TokenService;
+use crate::db::Database;
+use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Binds `address` (port 0 picks a free port) and prepares the server.
+    pub fn build(address: &str, db: Database, tokens: TokenService) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address)?;
+        let port = listener.local_addr()?.port();
+        let db = web::Data::new(db);
+        let tokens = web::Data::new(tokens);
+        let openapi_json = web::Data::new(api::openapi::document_json());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                            response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(TracingLogger::default())
+                .app_data(db.clone())
+                .app_data(tokens.clone())
+                .app_data(openapi_json.clone())
+                .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
+                .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
+                .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))
+                .service(api::health::healthz)
+                .service(api::health::readyz)
+                .route("/api-docs/openapi.json", web::get().to(openapi_document))
+                .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
+                .service(web::scope("/api/v1").configure(api::configure_v1))
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::RouteNotFound) }))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Self { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGINT/SIGTERM; in-flight requests get 30 s to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The committed document, byte for byte.
+async fn openapi_document(document: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json; charset=utf-8").body(document.get_ref().clone())
+}
+
+/// Responses that actix produced itself (405 for a wrong method, a 404 from the docs service)
+/// carry no problem body; give them one so that every error has the same shape.
+fn problem_for_bare_error<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_CONTENT_TYPE));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let status = response.status();
+    let error = match status.as_u16() {
+        404 => AppError::RouteNotFound,
+        405 => AppError::MethodNotAllowed,
+        413 => AppError::PayloadTooLarge { limit: api::extract::MAX_JSON_BODY_BYTES },
+        code if code < 500 => AppError::BadRequest(status.canonical_reason().unwrap_or("bad request").to_owned()),
+        _ => AppError::Internal(format!("unhandled {status}")),
+    };
+    let (request, _) = response.into_parts();
+    let mut problem: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
+    // Keep the original status (e.g. 400 vs 404) where our mapping was generic.
+    *problem.status_mut() = status;
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, problem).map_body(|_, body| EitherBody::right(body))))
+}

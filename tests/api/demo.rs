@@ -1,0 +1,122 @@
+//! The demo plan as loaded by `serve --demo`, checked against seed 003_acbd9fd11ab82639.txt.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, json, spawn_app};
+use crate::on_both_backends;
+
+on_both_backends!(demo_plan_matches_the_seed, demo_loading_is_idempotent_and_refuses_other_plans);
+
+async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
+    let page = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await;
+    page["items"].as_array().unwrap().iter().find(|m| m["number"] == number).cloned().unwrap()
+}
+
+async fn indicators(app: &TestApp, measure: &Value) -> Vec<Value> {
+    json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.viewer).await).await.as_array().unwrap().clone()
+}
+
+async fn demo_plan_matches_the_seed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan_id = app.load_demo();
+    let plan = json(app.get(&format!("/plans/{plan_id}"), &app.viewer).await).await;
+    assert_eq!(plan["name"], "板橋区ICT推進・活用計画2020（追録版）");
+    assert_eq!(plan["end_fiscal_year_label"], "令和2(2020)年度");
+    let municipalities = json(app.get("/municipalities", &app.viewer).await).await;
+    assert_eq!(municipalities[0]["code"], "131199");
+
+    let page = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await;
+    assert_eq!(page["total"], 41);
+    let numbers: Vec<i64> = page["items"].as_array().unwrap().iter().map(|m| m["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, (1..=41).collect::<Vec<_>>());
+    let goals = json(app.get(&format!("/plans/{plan_id}/goals"), &app.viewer).await).await;
+    assert_eq!(goals[0]["name"], "開かれた区政の実現");
+    assert_eq!(goals[4]["name"], "行政事務の効率化");
+    let strategies = json(app.get(&format!("/plans/{plan_id}/strategies"), &app.viewer).await).await;
+    assert_eq!(strategies[0]["name"], "官民データの利活用");
+
+    // No.6: two owners, renamed, ratio indicator 15.2% → 35.1%.
+    let no6 = measure(&app, plan_id, 6).await;
+    assert_eq!(no6["name"], "マイナンバー制度への対応");
+    let owners: Vec<&str> = no6["owners"].as_array().unwrap().iter().map(|o| o["department_name"].as_str().unwrap()).collect();
+    assert_eq!(owners, vec!["IT推進課", "戸籍住民課"]);
+    assert_eq!(no6["owners"][1]["from_fiscal_year"], 2018);
+    assert_eq!(no6["review_category_label"], "官デ変");
+    let no6_indicators = indicators(&app, &no6).await;
+    let rate = no6_indicators.iter().find(|i| i["number"] == 2).unwrap();
+    assert_eq!(rate["kind"], "ratio");
+    assert_eq!(rate["numerator_label"], "交付件数");
+    assert_eq!(rate["denominator_label"], "人口");
+    assert_eq!(rate["baseline"]["value"].as_f64(), Some(15.2));
+    assert_eq!(rate["baseline"]["fiscal_year_label"], "平成29(2017)年度");
+    assert_eq!(rate["current_target"]["value"].as_f64(), Some(35.1));
+    assert_eq!(rate["current_target"]["target_fiscal_year_label"], "令和2(2020)年度");
+    let audit = json(app.get(&format!("/audit?entity_type=measure&entity_id={}", no6["id"]), &app.hq).await).await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["old_value"]["name"] == "社会保障・税番号制度への対応"));
+
+    // No.1: 210 → 230 データセット, with the reason.
+    let no1 = indicators(&app, &measure(&app, plan_id, 1).await).await;
+    let items = no1.iter().find(|i| i["number"] == 1).unwrap();
+    let targets = json(app.get(&format!("/indicators/{}/targets", items["id"]), &app.viewer).await).await;
+    let values: Vec<f64> = targets.as_array().unwrap().iter().map(|t| t["value"].as_f64().unwrap()).collect();
+    assert_eq!(values, vec![210.0, 230.0]);
+    assert!(targets[1]["reason"].as_str().unwrap().contains("上方修正"));
+    assert_eq!(items["baseline"]["value"], json!(203));
+
+    // No.14: 300 → 500 件.
+    let no14 = indicators(&app, &measure(&app, plan_id, 14).await).await;
+    let targets = json(app.get(&format!("/indicators/{}/targets", no14[0]["id"]), &app.viewer).await).await;
+    let values: Vec<f64> = targets.as_array().unwrap().iter().map(|t| t["value"].as_f64().unwrap()).collect();
+    assert_eq!(values, vec![300.0, 500.0]);
+
+    // Completed measures: No.11 and No.25 in 平成29(2017)年度.
+    for number in [11, 25] {
+        let completed = measure(&app, plan_id, number).await;
+        assert_eq!(completed["status"], "completed");
+        assert_eq!(completed["status_fiscal_year_label"], "平成29(2017)年度");
+    }
+    // No.12 ↑, No.16 0件, No.17 100%維持, No.36 milestone + count.
+    let no12 = indicators(&app, &measure(&app, plan_id, 12).await).await;
+    assert_eq!(no12[0]["direction"], "trend_up");
+    assert_eq!(no12[0]["baseline"]["value"], json!(2298));
+    let no16 = indicators(&app, &measure(&app, plan_id, 16).await).await;
+    assert_eq!(no16[0]["direction"], "maintain_at_most");
+    assert_eq!(no16[0]["current_target"]["value"], json!(0));
+    let no17 = indicators(&app, &measure(&app, plan_id, 17).await).await;
+    assert_eq!(no17[0]["direction"], "maintain_at_least");
+    assert_eq!(no17[0]["current_target"]["text"], "100%維持");
+    let no36 = indicators(&app, &measure(&app, plan_id, 36).await).await;
+    let milestone = no36.iter().find(|i| i["kind"] == "milestone").unwrap();
+    assert_eq!(milestone["current_target"]["stage_name"], "サービス開始");
+    let count = no36.iter().find(|i| i["kind"] == "count").unwrap();
+    assert_eq!(count["baseline"]["value"], json!(441063));
+    assert_eq!(count["current_target"]["value"], json!(460000));
+
+    // Every active indicator in the seed: 59; deleted (No.5, 23, 28) and replaced ones are retired.
+    let mut active = 0;
+    let mut retired = 0;
+    for m in page["items"].as_array().unwrap() {
+        for indicator in indicators(&app, m).await {
+            match indicator["status"].as_str().unwrap() {
+                "active" => active += 1,
+                _ => retired += 1,
+            }
+        }
+    }
+    assert_eq!(active, 59);
+    assert!(retired >= 3, "deleted indicators are kept as retired records");
+}
+
+async fn demo_loading_is_idempotent_and_refuses_other_plans(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app.load_demo();
+    assert_eq!(app.load_demo(), first);
+    let other = spawn_app(backend).await;
+    let response = other
+        .post("/plans", &other.hq, &json!({"municipality_id": other.municipality_id, "code": "real", "name": "本番の計画",
+            "start_fiscal_year": 2021, "end_fiscal_year": 2025}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let refused = municipal_kpi::demo::ensure_loaded(&other.db);
+    assert!(matches!(refused, Err(municipal_kpi::error::AppError::Conflict(_))));
+}

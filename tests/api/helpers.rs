@@ -1,0 +1,281 @@
+//! One `spawn_app` for every integration test: a fresh database on the chosen backend, the real
+//! application on a random port, and tokens for one user per role.
+
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use municipal_kpi::auth::TokenService;
+use municipal_kpi::auth::password::hash_password;
+use municipal_kpi::auth::token::Subject;
+use municipal_kpi::db::audit::Actor;
+use municipal_kpi::db::{Database, departments, users};
+use municipal_kpi::domain::municipality_code::MunicipalityCode;
+use municipal_kpi::domain::role::Role;
+use municipal_kpi::startup::Application;
+use serde_json::Value;
+
+pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates a `sqlite` and a `postgres` variant of an async test taking a `Backend`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    if $crate::helpers::postgres_available() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            }
+        )+
+    };
+}
+
+fn admin_url() -> String {
+    std::env::var("MUNICIPAL_KPI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether PostgreSQL tests can run. With MUNICIPAL_KPI_REQUIRE_POSTGRES=1 (CI) an unreachable
+/// server fails the test instead of skipping it.
+pub fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let available = AVAILABLE.get_or_init(|| diesel::PgConnection::establish(&admin_url()).map(|_| ()).map_err(|e| e.to_string()));
+    match available {
+        Ok(()) => true,
+        Err(error) if std::env::var("MUNICIPAL_KPI_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("PostgreSQL is required (MUNICIPAL_KPI_REQUIRE_POSTGRES=1) but unreachable at {}: {error}", admin_url())
+        }
+        Err(error) => {
+            eprintln!("skipping PostgreSQL variant: {error} (set MUNICIPAL_KPI_REQUIRE_POSTGRES=1 to fail instead)");
+            false
+        }
+    }
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PostgresDatabase(String),
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Self {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("municipal-kpi-test-{unique}.db"));
+                Self { url: format!("sqlite://{}", path.display()), cleanup: Cleanup::SqliteFile(path) }
+            }
+            Backend::Postgres => {
+                let name = format!("mkpi_test_{unique}");
+                let mut admin = diesel::PgConnection::establish(&admin_url()).expect("connect to PostgreSQL");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let base = admin_url();
+                let url = match base.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("MUNICIPAL_KPI_TEST_POSTGRES_URL must end in /DATABASE"),
+                };
+                Self { url, cleanup: Cleanup::PostgresDatabase(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PostgresDatabase(name) => {
+                if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url()) {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+fn test_password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password(TEST_PASSWORD).expect("hash"))
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i32,
+    pub username: String,
+    pub role: Role,
+    pub department_id: Option<i32>,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    pub tokens: std::sync::Arc<TokenService>,
+    pub municipality_id: i32,
+    pub admin: TestUser,
+    pub hq: TestUser,
+    pub viewer: TestUser,
+    pub backend: Backend,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.address)
+    }
+
+    /// A department and a user of the department role in it.
+    pub fn department_user(&self, code: &str, name: &str) -> TestUser {
+        let municipality_id = self.municipality_id;
+        let (code, name) = (code.to_owned(), name.to_owned());
+        let department = self
+            .db
+            .write_blocking(move |conn| {
+                match departments::find_by_code_or_name(conn, &code)? {
+                    Some(existing) => Ok(existing),
+                    None => departments::create(
+                        conn,
+                        &Actor::system("test"),
+                        &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
+                    ),
+                }
+            })
+            .map_err(|e: municipal_kpi::error::AppError| e)
+            .expect("department");
+        self.user(&format!("user-{}", department.code), Role::Department, Some(department.id))
+    }
+
+    pub fn user(&self, username: &str, role: Role, department_id: Option<i32>) -> TestUser {
+        let name = username.to_owned();
+        let user = self
+            .db
+            .write_blocking(move |conn| {
+                users::create(
+                    conn,
+                    &Actor::system("test"),
+                    &users::NewUser { username: &name, display_name: &name, password_hash: test_password_hash(), role, department_id },
+                )
+            })
+            .map_err(|e: municipal_kpi::error::AppError| e)
+            .expect("user");
+        let token = self
+            .tokens
+            .issue(&Subject { user_id: user.id, username: &user.username, role, department_id })
+            .expect("token");
+        TestUser { id: user.id, username: user.username, role, department_id, token }
+    }
+
+    pub async fn get(&self, path: &str, user: &TestUser) -> reqwest::Response {
+        self.client.get(self.api(path)).bearer_auth(&user.token).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, user: &TestUser, body: &Value) -> reqwest::Response {
+        self.client.post(self.api(path)).bearer_auth(&user.token).json(body).send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, user: &TestUser, body: &Value) -> reqwest::Response {
+        self.client.patch(self.api(path)).bearer_auth(&user.token).json(body).send().await.expect("request")
+    }
+
+    pub async fn put(&self, path: &str, user: &TestUser, body: &Value, if_match: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.put(self.api(path)).bearer_auth(&user.token).json(body);
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Loads the demo plan through the same code as `--demo` and returns its id.
+    pub fn load_demo(&self) -> i32 {
+        match municipal_kpi::demo::ensure_loaded(&self.db).expect("demo loads") {
+            municipal_kpi::demo::DemoOutcome::Loaded(report) => report.plan_id,
+            municipal_kpi::demo::DemoOutcome::AlreadyLoaded { plan_id } => plan_id,
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = TestDatabase::create(backend);
+    let db = Database::connect(&database.url, 8).expect("pool");
+    db.migrate().expect("migrations");
+    let tokens = std::sync::Arc::new(TokenService::new(TEST_SECRET, 3600).expect("token service"));
+    let app = Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 3600).expect("token service"))
+        .expect("bind");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let municipality_id = db
+        .write_blocking(|conn| {
+            let code = MunicipalityCode::parse("131199").expect("valid code");
+            departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")
+        })
+        .map_err(|e: municipal_kpi::error::AppError| e)
+        .expect("municipality")
+        .id;
+    let mut app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        tokens,
+        municipality_id,
+        admin: placeholder_user(),
+        hq: placeholder_user(),
+        viewer: placeholder_user(),
+        backend,
+        _database: database,
+    };
+    app.admin = app.user("admin", Role::Admin, None);
+    app.hq = app.user("hq", Role::Hq, None);
+    app.viewer = app.user("viewer", Role::Viewer, None);
+    app
+}
+
+fn placeholder_user() -> TestUser {
+    TestUser { id: 0, username: String::new(), role: Role::Viewer, department_id: None, token: String::new() }
+}
+
+/// Reads a response as JSON, failing the test with the body when it is not.
+pub async fn json(response: reqwest::Response) -> Value {
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts an RFC 9457 problem with this status and returns it.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
+    let problem = json(response).await;
+    assert_eq!(problem["status"], status);
+    assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{problem}");
+    assert!(problem["title"].is_string() && problem["detail"].is_string(), "{problem}");
+    problem
+}

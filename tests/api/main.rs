@@ -1,0 +1,10 @@
+//! Integration tests: the real application against a fresh database per test, each test run on
+//! SQLite and on PostgreSQL. One binary so the suite compiles once.
+
+mod helpers;
+
+mod auth;
+mod demo;
+mod errors;
+mod openapi;
+mod plan_structure;
