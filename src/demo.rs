@@ -23,8 +23,20 @@ pub struct DemoUser {
 
 /// Well-known demo credentials: printed at start-up, valid only in a demo database.
 pub const DEMO_USERS: &[DemoUser] = &[
-    DemoUser { username: "admin", password: "admin-demo-pass", role: Role::Admin, department_code: None, display_name: "システム管理者" },
-    DemoUser { username: "hq", password: "hq-demo-password", role: Role::Hq, department_code: None, display_name: "ICT推進・活用本部事務局" },
+    DemoUser {
+        username: "admin",
+        password: "admin-demo-pass",
+        role: Role::Admin,
+        department_code: None,
+        display_name: "システム管理者",
+    },
+    DemoUser {
+        username: "hq",
+        password: "hq-demo-password",
+        role: Role::Hq,
+        department_code: None,
+        display_name: "ICT推進・活用本部事務局",
+    },
     DemoUser {
         username: "it-promotion",
         password: "it-promotion-demo-pass",
@@ -46,7 +58,13 @@ pub const DEMO_USERS: &[DemoUser] = &[
         department_code: Some("public-relations"),
         display_name: "広聴広報課 担当",
     },
-    DemoUser { username: "viewer", password: "viewer-demo-pass", role: Role::Viewer, department_code: None, display_name: "ダッシュボード" },
+    DemoUser {
+        username: "viewer",
+        password: "viewer-demo-pass",
+        role: Role::Viewer,
+        department_code: None,
+        display_name: "ダッシュボード",
+    },
 ];
 
 #[derive(Debug)]

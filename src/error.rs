@@ -58,8 +58,9 @@ pub enum AppError {
     NotFound { entity: &'static str, id: String },
     #[error("no route for this path")]
     RouteNotFound,
+    /// `allow` lists the methods the resource supports, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
     #[error("bad request: {0}")]
@@ -104,14 +105,18 @@ impl AppError {
             Self::Forbidden(_) => ("forbidden", "権限がありません (forbidden)"),
             Self::NotFound { .. } => ("not-found", "見つかりません (not found)"),
             Self::RouteNotFound => ("not-found", "見つかりません (not found)"),
-            Self::MethodNotAllowed => ("method-not-allowed", "許可されていないメソッドです (method not allowed)"),
+            Self::MethodNotAllowed { .. } => {
+                ("method-not-allowed", "許可されていないメソッドです (method not allowed)")
+            }
             Self::Validation(_) => ("validation-error", "入力内容に誤りがあります (validation failed)"),
             Self::BadRequest(_) => ("bad-request", "不正なリクエストです (bad request)"),
             Self::Conflict(_) => ("conflict", "競合しています (conflict)"),
             Self::PreconditionFailed(_) => ("precondition-failed", "更新前提が一致しません (precondition failed)"),
             Self::PreconditionRequired(_) => ("precondition-required", "If-Match が必要です (precondition required)"),
             Self::PayloadTooLarge { .. } => ("payload-too-large", "リクエストが大きすぎます (payload too large)"),
-            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "対応していない形式です (unsupported media type)"),
+            Self::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "対応していない形式です (unsupported media type)")
+            }
             Self::NotAcceptable(_) => ("not-acceptable", "対応していない応答形式です (not acceptable)"),
             Self::Unavailable(_) => ("service-unavailable", "一時的に利用できません (service unavailable)"),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
@@ -133,7 +138,10 @@ impl AppError {
             | Self::NotAcceptable(d) => d.clone(),
             Self::NotFound { entity, id } => format!("{entity} {id} does not exist"),
             Self::RouteNotFound => "no resource at this path; see /docs for the API".into(),
-            Self::MethodNotAllowed => "this resource does not support the request method".into(),
+            Self::MethodNotAllowed { allow } if !allow.is_empty() => {
+                format!("this resource supports only {allow}")
+            }
+            Self::MethodNotAllowed { .. } => "this resource does not support the request method".into(),
             Self::Validation(errors) => match errors.len() {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),
                 n => format!("{n} fields are invalid"),
@@ -170,9 +178,7 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 Self::Conflict("the record refers to something that does not exist or is still referenced".into())
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Self::Unavailable(error.to_string())
-            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(error.to_string()),
             _ => Self::Database(error),
         }
     }
@@ -190,7 +196,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::RouteNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -213,8 +219,14 @@ impl ResponseError for AppError {
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE)));
-        if matches!(self, Self::Unauthenticated(_)) {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        match self {
+            Self::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::MethodNotAllowed { allow } if !allow.is_empty() => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
     }

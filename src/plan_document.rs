@@ -215,7 +215,10 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                     .as_deref()
                     .map(|parent| {
                         department_ids.get(parent).copied().ok_or_else(|| {
-                            AppError::invalid(format!("departments[{i}].parent"), format!("unknown department {parent}"))
+                            AppError::invalid(
+                                format!("departments[{i}].parent"),
+                                format!("unknown department {parent}"),
+                            )
                         })
                     })
                     .transpose()?;
@@ -262,7 +265,8 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
 
     let mut goal_ids = HashMap::new();
     for goal in &document.goals {
-        let created = plans::create_goal(conn, actor, plan.id, goal.number, goal.former_name.as_deref().unwrap_or(&goal.name))?;
+        let created =
+            plans::create_goal(conn, actor, plan.id, goal.number, goal.former_name.as_deref().unwrap_or(&goal.name))?;
         if goal.former_name.is_some() {
             plans::rename_goal(conn, actor, created.id, &goal.name, Some(&revision_reason(goal.revised_fiscal_year)))?;
         }
@@ -270,10 +274,21 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     }
     let mut strategy_ids = HashMap::new();
     for strategy in &document.strategies {
-        let created =
-            plans::create_strategy(conn, actor, plan.id, strategy.number, strategy.former_name.as_deref().unwrap_or(&strategy.name))?;
+        let created = plans::create_strategy(
+            conn,
+            actor,
+            plan.id,
+            strategy.number,
+            strategy.former_name.as_deref().unwrap_or(&strategy.name),
+        )?;
         if strategy.former_name.is_some() {
-            plans::rename_strategy(conn, actor, created.id, &strategy.name, Some(&revision_reason(strategy.revised_fiscal_year)))?;
+            plans::rename_strategy(
+                conn,
+                actor,
+                created.id,
+                &strategy.name,
+                Some(&revision_reason(strategy.revised_fiscal_year)),
+            )?;
         }
         strategy_ids.insert(strategy.number, created.id);
     }
@@ -289,7 +304,10 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     for (m, entry) in document.measures.iter().enumerate() {
         let at = |field: &str| format!("measures[{m}].{field}");
         let goal = |field: String, number: i32| {
-            goal_ids.get(&number).copied().ok_or_else(|| AppError::invalid(field, format!("unknown basic goal {number}")))
+            goal_ids
+                .get(&number)
+                .copied()
+                .ok_or_else(|| AppError::invalid(field, format!("unknown basic goal {number}")))
         };
         let owners = entry
             .owners
@@ -308,7 +326,12 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             summary: entry.summary.clone(),
             strategy_id: entry
                 .strategy
-                .map(|n| strategy_ids.get(&n).copied().ok_or_else(|| AppError::invalid(at("strategy"), format!("unknown strategy {n}"))))
+                .map(|n| {
+                    strategy_ids
+                        .get(&n)
+                        .copied()
+                        .ok_or_else(|| AppError::invalid(at("strategy"), format!("unknown strategy {n}")))
+                })
                 .transpose()?,
             main_goal_id: goal(at("main_goal"), entry.main_goal)?,
             secondary_goal_ids: entry
@@ -331,7 +354,15 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             }
         }
         if entry.status != MeasureStatus::Active {
-            measures::set_status(conn, actor, measure.id, None, entry.status, entry.status_fiscal_year, entry.change_notes.as_deref())?;
+            measures::set_status(
+                conn,
+                actor,
+                measure.id,
+                None,
+                entry.status,
+                entry.status_fiscal_year,
+                entry.change_notes.as_deref(),
+            )?;
         }
         report.measures += 1;
 
@@ -358,7 +389,14 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                     let placeholder = IndicatorFields { stages: indicator.stages.clone(), ..placeholder };
                     let old = indicators::create(conn, actor, measure.id, &placeholder, None)?;
                     let year = indicator.added_fiscal_year.unwrap_or(plan.start_fiscal_year);
-                    indicators::retire(conn, actor, old.id, None, year, &format!("指標の変更: 「{}」に変更", indicator.name))?;
+                    indicators::retire(
+                        conn,
+                        actor,
+                        old.id,
+                        None,
+                        year,
+                        &format!("指標の変更: 「{}」に変更", indicator.name),
+                    )?;
                     report.retired_indicators += 1;
                     Some(old.id)
                 }
@@ -384,7 +422,11 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 numerator_label: indicator.numerator_label.clone(),
                 denominator_label: indicator.denominator_label.clone(),
                 stages: indicator.stages.clone(),
-                department_id: indicator.department.as_deref().map(|code| department(at("department"), code)).transpose()?,
+                department_id: indicator
+                    .department
+                    .as_deref()
+                    .map(|code| department(at("department"), code))
+                    .transpose()?,
                 baseline,
                 grade_basis: None,
                 added_fiscal_year: indicator.added_fiscal_year,
@@ -398,7 +440,8 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 }
             }
             for (t, target) in indicator.targets.iter().enumerate() {
-                let stage = target.stage.as_deref().map(|s| stage_index(at(&format!("targets[{t}].stage")), s)).transpose()?;
+                let stage =
+                    target.stage.as_deref().map(|s| stage_index(at(&format!("targets[{t}].stage")), s)).transpose()?;
                 indicators::revise_target(
                     conn,
                     actor,

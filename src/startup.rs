@@ -4,11 +4,13 @@
 use std::net::TcpListener;
 
 use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::ResourceDef;
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api;
@@ -29,6 +31,7 @@ impl Application {
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
         let openapi_json = web::Data::new(api::openapi::document_json());
+        let routes = web::Data::new(KnownRoutes::from_openapi());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
@@ -48,6 +51,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(tokens.clone())
                 .app_data(openapi_json.clone())
+                .app_data(routes.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
                 .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))
@@ -56,7 +60,7 @@ impl Application {
                 .route("/api-docs/openapi.json", web::get().to(openapi_document))
                 .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
                 .service(web::scope("/api/v1").configure(api::configure_v1))
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::RouteNotFound) }))
+                .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)
         .listen(listener)?
@@ -71,6 +75,51 @@ impl Application {
     /// Runs until SIGINT/SIGTERM; in-flight requests get 30 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The route table, read from the OpenAPI document (which lists every handler): a path that
+/// exists with other methods answers 405 and `Allow`, anything else 404.
+struct KnownRoutes(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl KnownRoutes {
+    fn from_openapi() -> Self {
+        let document = api::openapi::ApiDoc::openapi();
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ];
+                let allowed = methods.iter().filter(|(_, present)| *present).map(|(method, _)| *method).collect();
+                (ResourceDef::new(path.as_str()), allowed)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<String> {
+        let mut allowed: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        allowed.dedup();
+        (!allowed.is_empty()).then(|| allowed.join(", "))
+    }
+}
+
+async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Result<HttpResponse, AppError> {
+    match routes.allowed(req.path()) {
+        Some(allow) => Err(AppError::MethodNotAllowed { allow }),
+        None => Err(AppError::RouteNotFound),
     }
 }
 
@@ -93,7 +142,7 @@ fn problem_for_bare_error<B>(response: ServiceResponse<B>) -> actix_web::Result<
     let status = response.status();
     let error = match status.as_u16() {
         404 => AppError::RouteNotFound,
-        405 => AppError::MethodNotAllowed,
+        405 => AppError::MethodNotAllowed { allow: String::new() },
         413 => AppError::PayloadTooLarge { limit: api::extract::MAX_JSON_BODY_BYTES },
         code if code < 500 => AppError::BadRequest(status.canonical_reason().unwrap_or("bad request").to_owned()),
         _ => AppError::Internal(format!("unhandled {status}")),
@@ -102,5 +151,7 @@ fn problem_for_bare_error<B>(response: ServiceResponse<B>) -> actix_web::Result<
     let mut problem: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
     // Keep the original status (e.g. 400 vs 404) where our mapping was generic.
     *problem.status_mut() = status;
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, problem).map_body(|_, body| EitherBody::right(body))))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, problem).map_body(|_, body| EitherBody::right(body)),
+    ))
 }

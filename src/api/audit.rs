@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
-use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::db::Database;
+use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::error::{AppError, Problem};
 
 /// Every recorded change, oldest first, filterable by entity, actor, action and time.
@@ -16,7 +16,11 @@ use crate::error::{AppError, Problem};
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/audit")]
-pub async fn list_audit(db: web::Data<Database>, caller: Caller, filter: web::Query<AuditFilter>) -> Result<HttpResponse, AppError> {
+pub async fn list_audit(
+    db: web::Data<Database>,
+    caller: Caller,
+    filter: web::Query<AuditFilter>,
+) -> Result<HttpResponse, AppError> {
     caller.require(caller.role.reads_audit(), "read the audit log")?;
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let filter = filter.into_inner();

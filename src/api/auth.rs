@@ -72,9 +72,11 @@ pub async fn issue_token(
         department_id: user.department_id,
     })?;
     tracing::info!(username = %user.username, role = user.role.as_str(), "token issued");
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(TokenResponse { access_token: token, token_type: "Bearer", expires_in: tokens.ttl_seconds() }))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: tokens.ttl_seconds(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

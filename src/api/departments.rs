@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::extract::Json;
 use crate::auth::Caller;
+use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
-use crate::db::Database;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
 
@@ -92,7 +92,11 @@ pub async fn list_departments(db: web::Data<Database>, _caller: Caller) -> Resul
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/departments/{id}")]
-pub async fn get_department(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn get_department(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let found = db.read(move |conn| departments::get(conn, id)).await?;
     Ok(HttpResponse::Ok().json(found))

@@ -59,9 +59,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-                AppError::BadRequest(format!("the body is not valid JSON: {inner}"))
-            }
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => AppError::BadRequest(format!("the body is not valid JSON: {inner}")),
             serde_json::error::Category::Data => {
                 let field = if path == "." { "body".to_owned() } else { path };
                 AppError::Validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])
@@ -96,7 +96,9 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
         JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             AppError::PayloadTooLarge { limit }.into()
         }
-        JsonPayloadError::ContentType => AppError::UnsupportedMediaType("send the body as application/json".into()).into(),
+        JsonPayloadError::ContentType => {
+            AppError::UnsupportedMediaType("send the body as application/json".into()).into()
+        }
         other => AppError::BadRequest(other.to_string()).into(),
     }
 }
@@ -124,7 +126,7 @@ impl Precondition {
             .and_then(|(_, version)| version.parse().ok())
             .map(Self::Version)
             // An unparseable tag cannot match the current one.
-            .map_or(Err(AppError::PreconditionFailed("the If-Match tag does not match the current version".into())), Ok)
+            .ok_or(AppError::PreconditionFailed("the If-Match tag does not match the current version".into()))
     }
 
     /// The version to compare with, for writes where If-Match is optional.

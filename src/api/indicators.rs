@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use super::extract::{Json, Precondition, etag};
 use crate::auth::Caller;
 use crate::db::audit::Actor;
-use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, IndicatorFields, NewTarget, TargetRevision};
+use crate::db::indicators::{
+    self, Baseline, DefinitionRevision, Indicator, IndicatorFields, NewDefinition, NewTarget, TargetRevision,
+};
 use crate::db::{Database, DbConnection};
 use crate::domain::achievement::{Direction, GradeBasis};
 use crate::domain::plan::IndicatorKind;
@@ -153,7 +155,9 @@ pub struct ReviseDefinition {
 }
 
 fn with_indicator_etag(mut response: actix_web::HttpResponseBuilder, indicator: &Indicator) -> HttpResponse {
-    response.insert_header(actix_web::http::header::ETag(etag("indicator", indicator.id, indicator.version))).json(indicator)
+    response
+        .insert_header(actix_web::http::header::ETag(etag("indicator", indicator.id, indicator.version)))
+        .json(indicator)
 }
 
 impl CreateIndicator {
@@ -202,7 +206,11 @@ impl CreateIndicator {
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/measures/{id}/indicators")]
-pub async fn list_indicators(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list_indicators(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let measure_id = id.into_inner();
     let found = db
         .read(move |conn| {
@@ -219,7 +227,11 @@ pub async fn list_indicators(db: web::Data<Database>, _caller: Caller, id: web::
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}")]
-pub async fn get_indicator(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn get_indicator(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let indicator = db.read(move |conn| indicators::get(conn, id)).await?;
     Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
@@ -313,8 +325,9 @@ pub async fn retire_indicator(
     let expected = Precondition::from_request(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
-    let indicator =
-        db.write(move |conn| indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason)).await?;
+    let indicator = db
+        .write(move |conn| indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason))
+        .await?;
     Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
 }
 
@@ -351,7 +364,11 @@ pub async fn replace_indicator(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/targets")]
-pub async fn list_targets(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list_targets(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let targets = db.read(move |conn| indicators::list_targets(conn, id)).await?;
     Ok(HttpResponse::Ok().json(targets))
@@ -398,7 +415,11 @@ pub async fn revise_target(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/definitions")]
-pub async fn list_definitions(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list_definitions(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let definitions = db
         .read(move |conn| {
@@ -432,11 +453,13 @@ pub async fn revise_definition(
                 conn,
                 &actor,
                 id,
-                body.effective_from_fiscal_year,
-                body.name.trim(),
-                body.numerator_label.as_deref(),
-                body.denominator_label.as_deref(),
-                &body.reason,
+                &NewDefinition {
+                    effective_from_fiscal_year: body.effective_from_fiscal_year,
+                    name: body.name.trim(),
+                    numerator_label: body.numerator_label.as_deref(),
+                    denominator_label: body.denominator_label.as_deref(),
+                    reason: &body.reason,
+                },
             )
         })
         .await?;

@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, Precondition, etag};
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
+use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::measures::{self, InitialOwner, Measure, MeasureFields, MeasureFilter, RoadmapEntry};
-use crate::db::Database;
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
 
@@ -127,7 +127,11 @@ pub async fn list_measures(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/measures/{id}")]
-pub async fn get_measure(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn get_measure(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let measure = db.read(move |conn| measures::get(conn, id)).await?;
     Ok(with_measure_etag(HttpResponse::Ok(), &measure))

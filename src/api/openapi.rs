@@ -66,7 +66,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::audit::list_audit,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &VersionPrefix),
     tags(
         (name = "health", description = "Probes (no authentication)"),
         (name = "auth", description = "Tokens and the caller"),
@@ -80,6 +80,25 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
 )]
 pub struct ApiDoc;
 
+/// Paths outside the `/api/v1` scope; every other handler is mounted under it.
+pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz"];
+
+/// Handlers declare paths relative to their scope; the document shows the full path.
+struct VersionPrefix;
+
+impl Modify for VersionPrefix {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let paths = std::mem::take(&mut openapi.paths.paths);
+        openapi.paths.paths = paths
+            .into_iter()
+            .map(|(path, item)| match UNVERSIONED_PATHS.contains(&path.as_str()) {
+                true => (path, item),
+                false => (format!("/api/v1{path}"), item),
+            })
+            .collect();
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -87,8 +106,33 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
-        scheme.description = Some("HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned());
+        scheme.description = Some(
+            "HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned(),
+        );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        // Every operation behind the bearer scheme can answer 401 with a problem.
+        let unauthorized = utoipa::openapi::ResponseBuilder::new()
+            .description("missing, expired or invalid bearer token")
+            .content(
+                crate::error::PROBLEM_CONTENT_TYPE,
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                if operation.security.is_some() {
+                    operation
+                        .responses
+                        .responses
+                        .entry("401".to_owned())
+                        .or_insert_with(|| unauthorized.clone().into());
+                }
+            }
+        }
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
                 "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413."

@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{Json, Precondition, etag};
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
+use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::plans::{self, Goal, Phase, Plan, PlanFields, Strategy};
-use crate::db::Database;
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
 use crate::error::{AppError, Problem};
@@ -91,7 +91,11 @@ fn with_plan_etag(mut response: actix_web::HttpResponseBuilder, plan: &Plan) -> 
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans")]
-pub async fn list_plans(db: web::Data<Database>, _caller: Caller, query: web::Query<PlanQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_plans(
+    db: web::Data<Database>,
+    _caller: Caller,
+    query: web::Query<PlanQuery>,
+) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let status = query.status;
     let found = db.read(move |conn| plans::list(conn, status, limit, offset)).await?;
@@ -118,7 +122,11 @@ pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i3
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans")]
-pub async fn create_plan(db: web::Data<Database>, caller: Caller, Json(body): Json<CreatePlan>) -> Result<HttpResponse, AppError> {
+pub async fn create_plan(
+    db: web::Data<Database>,
+    caller: Caller,
+    Json(body): Json<CreatePlan>,
+) -> Result<HttpResponse, AppError> {
     caller.require_hq("create plans")?;
     let fields = PlanFields {
         code: body.code.trim().to_owned(),
@@ -194,7 +202,11 @@ pub async fn update_plan(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/goals")]
-pub async fn list_goals(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list_goals(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let goals = db
         .read(move |conn| {
@@ -242,7 +254,8 @@ pub async fn rename_goal(
     caller.require_hq("rename basic goals")?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
-    let goal = db.write(move |conn| plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
+    let goal =
+        db.write(move |conn| plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
     Ok(HttpResponse::Ok().json(goal))
 }
 
@@ -252,7 +265,11 @@ pub async fn rename_goal(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/strategies")]
-pub async fn list_strategies(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn list_strategies(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let strategies = db
         .read(move |conn| {
@@ -280,7 +297,8 @@ pub async fn create_strategy(
     caller.require_hq("add strategies")?;
     let actor = Actor::from(&caller);
     let plan_id = id.into_inner();
-    let strategy = db.write(move |conn| plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())).await?;
+    let strategy =
+        db.write(move |conn| plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())).await?;
     Ok(HttpResponse::Created().json(strategy))
 }
 
@@ -300,7 +318,8 @@ pub async fn rename_strategy(
     caller.require_hq("rename strategies")?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
-    let strategy =
-        db.write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
+    let strategy = db
+        .write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref()))
+        .await?;
     Ok(HttpResponse::Ok().json(strategy))
 }

@@ -8,9 +8,9 @@ use super::extract::Json;
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::auth::password::{check_password_strength, hash_password};
+use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::users::{self, NewUser, User, UserChanges};
-use crate::db::Database;
 use crate::domain::role::Role;
 use crate::error::{AppError, Problem};
 
@@ -60,7 +60,11 @@ fn check_username(username: &str) -> Result<(), AppError> {
     (status = 403, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users")]
-pub async fn list_users(db: web::Data<Database>, caller: Caller, page: web::Query<PageParams>) -> Result<HttpResponse, AppError> {
+pub async fn list_users(
+    db: web::Data<Database>,
+    caller: Caller,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("list users")?;
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let found = db.read(move |conn| users::list(conn, limit, offset)).await?;
@@ -75,7 +79,11 @@ pub async fn list_users(db: web::Data<Database>, caller: Caller, page: web::Quer
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/users")]
-pub async fn create_user(db: web::Data<Database>, caller: Caller, Json(body): Json<CreateUser>) -> Result<HttpResponse, AppError> {
+pub async fn create_user(
+    db: web::Data<Database>,
+    caller: Caller,
+    Json(body): Json<CreateUser>,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("create users")?;
     check_username(&body.username)?;
     check_password_strength(&body.password)?;

@@ -40,22 +40,18 @@ fn caller_from(req: &HttpRequest) -> Result<Caller, AppError> {
     let tokens = req
         .app_data::<web::Data<TokenService>>()
         .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthenticated("send Authorization: Bearer <token>; get one at POST /api/v1/auth/token".into()))?;
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::Unauthenticated("the Authorization header is not valid text".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthenticated("send Authorization: Bearer <token>; get one at POST /api/v1/auth/token".into())
+    })?;
+    let value =
+        value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not valid text".into()))?;
     let token = match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => return Err(AppError::Unauthenticated("the Authorization scheme must be Bearer".into())),
     };
     let claims = tokens.verify(token)?;
-    let user_id = claims
-        .sub
-        .parse()
-        .map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
+    let user_id =
+        claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
     Ok(Caller { user_id, username: claims.username, role: claims.role, department_id: claims.department_id })
 }
 

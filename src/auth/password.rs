@@ -1,7 +1,7 @@
 //! Password hashing with argon2id (the `argon2` crate's default algorithm and parameters).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 use crate::error::AppError;
 
@@ -32,10 +32,7 @@ pub fn verify_against_dummy(password: &str) {
 
 pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_LENGTH {
-        return Err(AppError::invalid(
-            "password",
-            format!("must be at least {MIN_PASSWORD_LENGTH} characters"),
-        ));
+        return Err(AppError::invalid("password", format!("must be at least {MIN_PASSWORD_LENGTH} characters")));
     }
     Ok(())
 }

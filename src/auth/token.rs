@@ -89,20 +89,18 @@ impl TokenService {
     /// kept short and never echoes the token.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
         use jsonwebtoken::errors::ErrorKind;
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                let reason = match e.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired",
-                    ErrorKind::InvalidIssuer => "the token was issued by someone else",
-                    ErrorKind::InvalidAudience => "the token is not meant for this API",
-                    ErrorKind::InvalidAlgorithm => "the token uses a disallowed algorithm",
-                    ErrorKind::InvalidSignature => "the token signature is invalid",
-                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
-                    _ => "the token is malformed",
-                };
-                AppError::Unauthenticated(reason.to_owned())
-            })
+        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+            let reason = match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::InvalidIssuer => "the token was issued by someone else",
+                ErrorKind::InvalidAudience => "the token is not meant for this API",
+                ErrorKind::InvalidAlgorithm => "the token uses a disallowed algorithm",
+                ErrorKind::InvalidSignature => "the token signature is invalid",
+                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                _ => "the token is malformed",
+            };
+            AppError::Unauthenticated(reason.to_owned())
+        })
     }
 }
 

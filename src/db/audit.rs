@@ -187,17 +187,19 @@ pub fn list(
     let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
     let entries = rows
         .into_iter()
-        .map(|(id, occurred_at, actor_id, actor_username, action, entity_type, entity_id, old, new, reason)| AuditEntry {
-            id,
-            occurred_at,
-            actor_id,
-            actor_username,
-            action,
-            entity_type,
-            entity_id,
-            old_value: parse(old),
-            new_value: parse(new),
-            reason,
+        .map(|(id, occurred_at, actor_id, actor_username, action, entity_type, entity_id, old, new, reason)| {
+            AuditEntry {
+                id,
+                occurred_at,
+                actor_id,
+                actor_username,
+                action,
+                entity_type,
+                entity_id,
+                old_value: parse(old),
+                new_value: parse(new),
+                reason,
+            }
         })
         .collect();
     Ok((entries, total))

@@ -401,7 +401,9 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
         push("stages", "stage names must not be empty");
     }
     let is_ratio = fields.kind == IndicatorKind::Ratio;
-    for (field, label) in [("numerator_label", &fields.numerator_label), ("denominator_label", &fields.denominator_label)] {
+    for (field, label) in
+        [("numerator_label", &fields.numerator_label), ("denominator_label", &fields.denominator_label)]
+    {
         match (is_ratio, label.as_deref().map(str::trim)) {
             (true, None | Some("")) => push(field, "a ratio indicator names its numerator and denominator"),
             (false, Some(_)) => push(field, "only ratio indicators have a numerator and denominator"),
@@ -417,25 +419,31 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
             push("baseline.value", "a share is between 0 and 100");
         }
     }
-    if let Some(stage) = fields.baseline.stage {
-        if usize::try_from(stage).map_or(true, |s| s >= fields.stages.len()) {
-            push("baseline.stage", "must be the index of one of the stages");
-        }
+    if let Some(stage) = fields.baseline.stage
+        && usize::try_from(stage).map_or(true, |s| s >= fields.stages.len())
+    {
+        push("baseline.stage", "must be the index of one of the stages");
     }
     let mut errors_with_years = errors;
-    for (field, year) in [("baseline.fiscal_year", fields.baseline.fiscal_year), ("added_fiscal_year", fields.added_fiscal_year)] {
+    for (field, year) in
+        [("baseline.fiscal_year", fields.baseline.fiscal_year), ("added_fiscal_year", fields.added_fiscal_year)]
+    {
         if let Some(year) = year {
             // The baseline year is usually the year before the plan or revision starts.
-            let lower = if field == "baseline.fiscal_year" { plan.start_fiscal_year - 5 } else { plan.start_fiscal_year };
+            let lower =
+                if field == "baseline.fiscal_year" { plan.start_fiscal_year - 5 } else { plan.start_fiscal_year };
             if year < lower || year > plan.end_fiscal_year {
-                errors_with_years.push(FieldError::new(field, format!("{year} is outside the plan period {}–{}", plan.start_fiscal_year, plan.end_fiscal_year)));
+                errors_with_years.push(FieldError::new(
+                    field,
+                    format!("{year} is outside the plan period {}–{}", plan.start_fiscal_year, plan.end_fiscal_year),
+                ));
             }
         }
     }
-    if let Some(department_id) = fields.department_id {
-        if super::departments::get(conn, department_id).is_err() {
-            errors_with_years.push(FieldError::new("department_id", "no such department"));
-        }
+    if let Some(department_id) = fields.department_id
+        && super::departments::get(conn, department_id).is_err()
+    {
+        errors_with_years.push(FieldError::new("department_id", "no such department"));
     }
     if errors_with_years.is_empty() { Ok(()) } else { Err(AppError::Validation(errors_with_years)) }
 }
@@ -580,7 +588,11 @@ pub fn retire(
         .execute(conn)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("indicator", id, &old, &new).with_action("retire").with_reason(Some(reason)))?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("indicator", id, &old, &new).with_action("retire").with_reason(Some(reason)),
+    )?;
     Ok(new)
 }
 
@@ -608,7 +620,8 @@ fn validate_target(indicator: &Indicator, plan: &plans::Plan, target: &NewTarget
         Direction::Milestone => {
             match target.stage.and_then(|s| usize::try_from(s).ok()) {
                 Some(stage) if stage < indicator.stages.len() => {}
-                _ => errors.push(FieldError::new("stage", "a milestone target names one of the indicator's stages (index)")),
+                _ => errors
+                    .push(FieldError::new("stage", "a milestone target names one of the indicator's stages (index)")),
             }
             if target.value.is_some() {
                 errors.push(FieldError::new("value", "a milestone target is a stage, not a value"));
@@ -660,7 +673,8 @@ pub fn revise_target(
             target_revisions::text.eq(&target.text),
             target_revisions::target_fiscal_year.eq(target.target_fiscal_year),
             target_revisions::effective_from_fiscal_year.eq(target.effective_from_fiscal_year),
-            target_revisions::interim.eq((!interim.is_empty()).then(|| serde_json::to_string(&interim).unwrap_or_default())),
+            target_revisions::interim
+                .eq((!interim.is_empty()).then(|| serde_json::to_string(&interim).unwrap_or_default())),
             target_revisions::reason.eq(&target.reason),
             target_revisions::recorded_by.eq(actor.user_id),
             target_revisions::recorded_at.eq(audit::now()),
@@ -669,7 +683,8 @@ pub fn revise_target(
         .get_result(conn)?;
     bump_version(conn, indicator_id, indicator.version)?;
     let revisions = list_targets(conn, indicator_id)?;
-    let revision = revisions.iter().find(|r| r.id == id).cloned().ok_or_else(|| AppError::not_found("target revision", id))?;
+    let revision =
+        revisions.iter().find(|r| r.id == id).cloned().ok_or_else(|| AppError::not_found("target revision", id))?;
     audit::record(
         conn,
         actor,
@@ -716,18 +731,25 @@ pub fn list_definitions(conn: &mut DbConnection, indicator_ids: &[i32]) -> Resul
         .collect())
 }
 
+/// A definition change as the API receives it.
+#[derive(Clone, Copy)]
+pub struct NewDefinition<'a> {
+    pub effective_from_fiscal_year: i32,
+    pub name: &'a str,
+    pub numerator_label: Option<&'a str>,
+    pub denominator_label: Option<&'a str>,
+    pub reason: &'a str,
+}
+
 /// Records that an indicator measures something else from a fiscal year on (e.g. 交付枚数/人口 →
 /// 保有枚数/人口); evaluations say which definition they used.
 pub fn revise_definition(
     conn: &mut DbConnection,
     actor: &Actor,
     indicator_id: i32,
-    effective_from_fiscal_year: i32,
-    name: &str,
-    numerator_label: Option<&str>,
-    denominator_label: Option<&str>,
-    reason: &str,
+    definition: &NewDefinition<'_>,
 ) -> Result<DefinitionRevision, AppError> {
+    let NewDefinition { effective_from_fiscal_year, name, numerator_label, denominator_label, reason } = *definition;
     let indicator = get(conn, indicator_id)?;
     plan_of(conn, &indicator)?.check_year("effective_from_fiscal_year", effective_from_fiscal_year)?;
     let mut errors = Vec::new();
@@ -764,7 +786,9 @@ pub fn revise_definition(
     audit::record(
         conn,
         actor,
-        Change::created("indicator_definition", id, &revision).with_action("revise_definition").with_reason(Some(reason)),
+        Change::created("indicator_definition", id, &revision)
+            .with_action("revise_definition")
+            .with_reason(Some(reason)),
     )?;
     Ok(revision)
 }

@@ -86,7 +86,8 @@ impl Owner {
         match year {
             None => self.until_fiscal_year.is_none(),
             Some(year) => {
-                self.from_fiscal_year.is_none_or(|from| from <= year) && self.until_fiscal_year.is_none_or(|until| year <= until)
+                self.from_fiscal_year.is_none_or(|from| from <= year)
+                    && self.until_fiscal_year.is_none_or(|until| year <= until)
             }
         }
     }
@@ -147,7 +148,8 @@ pub struct MeasureFilter {
 fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measure>, AppError> {
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let mut owners: BTreeMap<i32, Vec<Owner>> = BTreeMap::new();
-    let owner_rows: Vec<(i32, i32, String, String, bool, Option<i32>, Option<i32>)> = measure_owners::table
+    type OwnerRow = (i32, i32, String, String, bool, Option<i32>, Option<i32>);
+    let owner_rows: Vec<OwnerRow> = measure_owners::table
         .inner_join(departments::table)
         .filter(measure_owners::measure_id.eq_any(&ids))
         .select((
@@ -161,7 +163,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
         ))
         .order((measure_owners::measure_id, measure_owners::position, measure_owners::id))
         .load(conn)?;
-    for (measure_id, department_id, department_code, department_name, is_lead, from_fiscal_year, until_fiscal_year) in owner_rows {
+    for (measure_id, department_id, department_code, department_name, is_lead, from_fiscal_year, until_fiscal_year) in
+        owner_rows
+    {
         owners.entry(measure_id).or_default().push(Owner {
             department_id,
             department_code,
@@ -183,7 +187,12 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
     let mut roadmap: BTreeMap<i32, Vec<RoadmapEntry>> = BTreeMap::new();
     let roadmap_rows: Vec<(i32, String, i32, String)> = measure_roadmap::table
         .filter(measure_roadmap::measure_id.eq_any(&ids))
-        .select((measure_roadmap::measure_id, measure_roadmap::track, measure_roadmap::fiscal_year, measure_roadmap::activity))
+        .select((
+            measure_roadmap::measure_id,
+            measure_roadmap::track,
+            measure_roadmap::fiscal_year,
+            measure_roadmap::activity,
+        ))
         .order((measure_roadmap::measure_id, measure_roadmap::id))
         .load(conn)?;
     for (measure_id, track, fiscal_year, activity) in roadmap_rows {
@@ -277,7 +286,8 @@ pub fn list(
         query
     };
     let total = query().count().get_result(conn)?;
-    let rows = query().select(MeasureRow::as_select()).order(measures::number).limit(limit).offset(offset).load(conn)?;
+    let rows =
+        query().select(MeasureRow::as_select()).order(measures::number).limit(limit).offset(offset).load(conn)?;
     Ok((assemble(conn, rows)?, total))
 }
 
@@ -315,7 +325,12 @@ impl From<&Measure> for MeasureFields {
     }
 }
 
-fn validate(conn: &mut DbConnection, plan_id: i32, own_id: Option<i32>, fields: &MeasureFields) -> Result<(), AppError> {
+fn validate(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    own_id: Option<i32>,
+    fields: &MeasureFields,
+) -> Result<(), AppError> {
     let plan = plans::get(conn, plan_id)?;
     let mut errors = Vec::new();
     if fields.number < 1 {
@@ -340,7 +355,10 @@ fn validate(conn: &mut DbConnection, plan_id: i32, own_id: Option<i32>, fields: 
         if !goals.contains(goal_id) {
             errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "not a basic goal of this plan"));
         } else if *goal_id == fields.main_goal_id {
-            errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "the main goal (◎) cannot also be secondary (○)"));
+            errors.push(FieldError::new(
+                format!("secondary_goal_ids[{i}]"),
+                "the main goal (◎) cannot also be secondary (○)",
+            ));
         }
     }
     if let Some(strategy_id) = fields.strategy_id {
@@ -349,13 +367,15 @@ fn validate(conn: &mut DbConnection, plan_id: i32, own_id: Option<i32>, fields: 
             errors.push(FieldError::new("strategy_id", "not a strategy of this plan"));
         }
     }
-    if let Some(year) = fields.added_fiscal_year {
-        if let Err(AppError::Validation(mut e)) = plan.check_year("added_fiscal_year", year) {
-            errors.append(&mut e);
-        }
+    if let Some(year) = fields.added_fiscal_year
+        && let Err(AppError::Validation(mut e)) = plan.check_year("added_fiscal_year", year)
+    {
+        errors.append(&mut e);
     }
     for (i, entry) in fields.roadmap.iter().enumerate() {
-        if let Err(AppError::Validation(mut e)) = plan.check_year(&format!("roadmap[{i}].fiscal_year"), entry.fiscal_year) {
+        if let Err(AppError::Validation(mut e)) =
+            plan.check_year(&format!("roadmap[{i}].fiscal_year"), entry.fiscal_year)
+        {
             errors.append(&mut e);
         }
     }
@@ -398,7 +418,10 @@ pub fn create(
 ) -> Result<Measure, AppError> {
     validate(conn, plan_id, None, fields)?;
     if owners.is_empty() {
-        return Err(AppError::invalid("owner_department_ids", "a measure needs at least one owning department (所管課)"));
+        return Err(AppError::invalid(
+            "owner_department_ids",
+            "a measure needs at least one owning department (所管課)",
+        ));
     }
     let now = audit::now();
     let id: i32 = diesel::insert_into(measures::table)
@@ -437,7 +460,8 @@ fn insert_owner(
     position: usize,
     from_fiscal_year: Option<i32>,
 ) -> Result<(), AppError> {
-    super::departments::get(conn, department_id).map_err(|_| AppError::invalid("department_id", "no such department"))?;
+    super::departments::get(conn, department_id)
+        .map_err(|_| AppError::invalid("department_id", "no such department"))?;
     diesel::insert_into(measure_owners::table)
         .values((
             measure_owners::measure_id.eq(measure_id),
@@ -517,7 +541,11 @@ pub fn set_status(
         .execute(conn)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("change_status").with_reason(reason))?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("measure", id, &old, &new).with_action("change_status").with_reason(reason),
+    )?;
     Ok(new)
 }
 
@@ -540,7 +568,11 @@ pub fn add_owner(
     insert_owner(conn, id, department_id, false, old.owners.len(), from_fiscal_year)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("add_owner").with_reason(reason))?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("measure", id, &old, &new).with_action("add_owner").with_reason(reason),
+    )?;
     Ok(new)
 }
 
@@ -574,6 +606,10 @@ pub fn remove_owner(
     .execute(conn)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_action("remove_owner").with_reason(reason))?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("measure", id, &old, &new).with_action("remove_owner").with_reason(reason),
+    )?;
     Ok(new)
 }

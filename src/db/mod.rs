@@ -53,9 +53,7 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres { url: url.to_owned() });
         }
-        Err(AppError::Config(
-            "DATABASE_URL must start with sqlite:// or postgres:// (postgresql://)".into(),
-        ))
+        Err(AppError::Config("DATABASE_URL must start with sqlite:// or postgres:// (postgresql://)".into()))
     }
 
     pub fn backend(&self) -> Backend {
@@ -117,15 +115,12 @@ impl r2d2::ManageConnection for ConnectionManager {
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres { url } => {
-                diesel::PgConnection::establish(url).map(DbConnection::Postgresql)
-            }
+            DatabaseUrl::Postgres { url } => diesel::PgConnection::establish(url).map(DbConnection::Postgresql),
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -149,14 +144,12 @@ pub struct Database {
 impl Database {
     pub fn connect(url: &str, max_connections: u32) -> Result<Self, AppError> {
         let url = DatabaseUrl::parse(url)?;
-        if let DatabaseUrl::Sqlite { path } = &url {
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        AppError::Config(format!("cannot create directory {}: {e}", dir.display()))
-                    })?;
-                }
-            }
+        if let DatabaseUrl::Sqlite { path } = &url
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::Config(format!("cannot create directory {}: {e}", dir.display())))?;
         }
         let backend = url.backend();
         let pool = r2d2::Pool::builder()
@@ -181,9 +174,7 @@ impl Database {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
-        let applied = conn
-            .run_pending_migrations(migrations)
-            .map_err(|e| AppError::Migration(e.to_string()))?;
+        let applied = conn.run_pending_migrations(migrations).map_err(|e| AppError::Migration(e.to_string()))?;
         Ok(applied.iter().map(|v| v.to_string()).collect())
     }
 
@@ -194,9 +185,7 @@ impl Database {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
-        let pending = conn
-            .has_pending_migration(migrations)
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let pending = conn.has_pending_migration(migrations).map_err(|e| AppError::Unavailable(e.to_string()))?;
         if pending {
             return Err(AppError::Unavailable("migrations are pending".into()));
         }
@@ -236,7 +225,7 @@ impl Database {
         E: From<AppError>,
     {
         let mut conn = self.connection()?;
-        f(&mut *conn)
+        f(&mut conn)
     }
 
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>

@@ -50,7 +50,10 @@ impl Plan {
                 field,
                 format!(
                     "{year} is outside the plan period {}–{} ({}–{})",
-                    self.start_fiscal_year, self.end_fiscal_year, self.start_fiscal_year_label, self.end_fiscal_year_label
+                    self.start_fiscal_year,
+                    self.end_fiscal_year,
+                    self.start_fiscal_year_label,
+                    self.end_fiscal_year_label
                 ),
             ));
         }
@@ -222,7 +225,8 @@ pub struct PlanFields {
 
 fn validate_fields(fields: &PlanFields) -> Result<(), AppError> {
     let mut errors = Vec::new();
-    for (field, year) in [("start_fiscal_year", fields.start_fiscal_year), ("end_fiscal_year", fields.end_fiscal_year)] {
+    for (field, year) in [("start_fiscal_year", fields.start_fiscal_year), ("end_fiscal_year", fields.end_fiscal_year)]
+    {
         if let Err(e) = FiscalYear::new(year) {
             errors.push(crate::error::FieldError::new(field, e.to_string()));
         }
@@ -413,7 +417,12 @@ pub fn list_strategies(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Stra
 }
 
 pub fn get_goal(conn: &mut DbConnection, id: i32) -> Result<Goal, AppError> {
-    goals::table.find(id).select(Goal::as_select()).first(conn).optional()?.ok_or_else(|| AppError::not_found("goal", id))
+    goals::table
+        .find(id)
+        .select(Goal::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("goal", id))
 }
 
 pub fn get_strategy(conn: &mut DbConnection, id: i32) -> Result<Strategy, AppError> {
@@ -436,7 +445,13 @@ fn check_number_and_name(number: i32, name: &str) -> Result<(), AppError> {
     if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }
 
-pub fn create_goal(conn: &mut DbConnection, actor: &Actor, plan_id: i32, number: i32, name: &str) -> Result<Goal, AppError> {
+pub fn create_goal(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan_id: i32,
+    number: i32,
+    name: &str,
+) -> Result<Goal, AppError> {
     get(conn, plan_id)?;
     check_number_and_name(number, name)?;
     let id: i32 = diesel::insert_into(goals::table)
@@ -448,7 +463,13 @@ pub fn create_goal(conn: &mut DbConnection, actor: &Actor, plan_id: i32, number:
     Ok(goal)
 }
 
-pub fn rename_goal(conn: &mut DbConnection, actor: &Actor, id: i32, name: &str, reason: Option<&str>) -> Result<Goal, AppError> {
+pub fn rename_goal(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    name: &str,
+    reason: Option<&str>,
+) -> Result<Goal, AppError> {
     let old = get_goal(conn, id)?;
     check_number_and_name(old.number, name)?;
     diesel::update(goals::table.find(id)).set(goals::name.eq(name)).execute(conn)?;

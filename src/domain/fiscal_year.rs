@@ -60,11 +60,7 @@ impl Era {
 
     /// The era that names the given fiscal year.
     fn of_fiscal_year(year: i32) -> Self {
-        if year >= Self::Reiwa.first_year() {
-            Self::Reiwa
-        } else {
-            Self::Heisei
-        }
+        if year >= Self::Reiwa.first_year() { Self::Reiwa } else { Self::Heisei }
     }
 }
 
@@ -88,11 +84,7 @@ pub enum FiscalYearError {
         "{input:?} is inconsistent: the era year means fiscal year {from_era} \
          but the Western year in parentheses says {western}"
     )]
-    Mismatch {
-        input: String,
-        from_era: i64,
-        western: i64,
-    },
+    Mismatch { input: String, from_era: i64, western: i64 },
 }
 
 /// A fiscal year (年度), identified by the calendar year it starts in; 1989..=2100.
@@ -110,20 +102,12 @@ impl FiscalYear {
 
     /// Accepts 1989..=2100.
     pub fn new(year: i32) -> Result<Self, FiscalYearError> {
-        if (MIN_YEAR..=MAX_YEAR).contains(&year) {
-            Ok(Self(year))
-        } else {
-            Err(FiscalYearError::OutOfRange { year })
-        }
+        if (MIN_YEAR..=MAX_YEAR).contains(&year) { Ok(Self(year)) } else { Err(FiscalYearError::OutOfRange { year }) }
     }
 
     /// The fiscal year a date falls in: 1 April starts the year, so 2024-03-31 is in FY2023.
     pub fn of_date(date: NaiveDate) -> Result<Self, FiscalYearError> {
-        let year = if date.month() >= 4 {
-            date.year()
-        } else {
-            date.year() - 1
-        };
+        let year = if date.month() >= 4 { date.year() } else { date.year() - 1 };
         Self::new(year)
     }
 
@@ -196,31 +180,18 @@ impl FiscalYear {
             Some(era) => parse_era_form(&mut cursor, era, trimmed)?,
             None => parse_western_form(&mut cursor, trimmed)?,
         };
-        let year = i32::try_from(year).map_err(|_| FiscalYearError::LabelOutOfRange {
-            input: excerpt(trimmed),
-        })?;
-        Self::new(year).map_err(|_| FiscalYearError::LabelOutOfRange {
-            input: excerpt(trimmed),
-        })
+        let year = i32::try_from(year).map_err(|_| FiscalYearError::LabelOutOfRange { input: excerpt(trimmed) })?;
+        Self::new(year).map_err(|_| FiscalYearError::LabelOutOfRange { input: excerpt(trimmed) })
     }
 }
 
 /// `<era> <n|元> [ ( <western> ) ] [年度]`
 fn parse_era_form(cursor: &mut Cursor, era: Era, input: &str) -> Result<i64, FiscalYearError> {
-    let unrecognized = || FiscalYearError::Unrecognized {
-        input: excerpt(input),
-    };
+    let unrecognized = || FiscalYearError::Unrecognized { input: excerpt(input) };
     cursor.skip_ws();
-    let era_year = if cursor.eat("元") {
-        1
-    } else {
-        cursor.number(input)?.ok_or_else(unrecognized)?
-    };
+    let era_year = if cursor.eat("元") { 1 } else { cursor.number(input)?.ok_or_else(unrecognized)? };
     if era_year == 0 {
-        return Err(FiscalYearError::EraYearZero {
-            input: excerpt(input),
-            era: era.name_en(),
-        });
+        return Err(FiscalYearError::EraYearZero { input: excerpt(input), era: era.name_en() });
     }
     let from_era = i64::from(era.first_year()) - 1 + era_year;
     cursor.skip_ws();
@@ -232,28 +203,18 @@ fn parse_era_form(cursor: &mut Cursor, era: Era, input: &str) -> Result<i64, Fis
             return Err(unrecognized());
         }
         if western != from_era {
-            return Err(FiscalYearError::Mismatch {
-                input: excerpt(input),
-                from_era,
-                western,
-            });
+            return Err(FiscalYearError::Mismatch { input: excerpt(input), from_era, western });
         }
         cursor.skip_ws();
     }
     cursor.eat("年度");
     cursor.skip_ws();
-    if cursor.at_end() {
-        Ok(from_era)
-    } else {
-        Err(unrecognized())
-    }
+    if cursor.at_end() { Ok(from_era) } else { Err(unrecognized()) }
 }
 
 /// `[FY] <western> [年度]`
 fn parse_western_form(cursor: &mut Cursor, input: &str) -> Result<i64, FiscalYearError> {
-    let unrecognized = || FiscalYearError::Unrecognized {
-        input: excerpt(input),
-    };
+    let unrecognized = || FiscalYearError::Unrecognized { input: excerpt(input) };
     if cursor.eat("fy") {
         cursor.skip_ws();
     }
@@ -261,11 +222,7 @@ fn parse_western_form(cursor: &mut Cursor, input: &str) -> Result<i64, FiscalYea
     cursor.skip_ws();
     cursor.eat("年度");
     cursor.skip_ws();
-    if cursor.at_end() {
-        Ok(year)
-    } else {
-        Err(unrecognized())
-    }
+    if cursor.at_end() { Ok(year) } else { Err(unrecognized()) }
 }
 
 /// At most 40 characters of the input, for error messages.
@@ -297,10 +254,7 @@ struct Cursor {
 
 impl Cursor {
     fn new(input: &str) -> Self {
-        Self {
-            chars: input.chars().map(to_half_width).collect(),
-            pos: 0,
-        }
+        Self { chars: input.chars().map(to_half_width).collect(), pos: 0 }
     }
 
     fn peek(&self) -> Option<char> {
@@ -349,9 +303,7 @@ impl Cursor {
                 .unwrap_or(0)
                 .checked_mul(10)
                 .and_then(|v| v.checked_add(i64::from(digit)))
-                .ok_or_else(|| FiscalYearError::LabelOutOfRange {
-                    input: excerpt(input),
-                })?;
+                .ok_or_else(|| FiscalYearError::LabelOutOfRange { input: excerpt(input) })?;
             value = Some(next);
             self.pos += 1;
         }
@@ -398,9 +350,7 @@ impl PartialSchema for FiscalYear {
         ObjectBuilder::new()
             .schema_type(Type::Integer)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-            .description(Some(
-                "Fiscal year (April to March), named by the calendar year it starts in",
-            ))
+            .description(Some("Fiscal year (April to March), named by the calendar year it starts in"))
             .minimum(Some(MIN_YEAR))
             .maximum(Some(MAX_YEAR))
             .examples([2019])
@@ -444,18 +394,12 @@ mod tests {
 
     #[test]
     fn new_rejects_showa_and_far_future() {
-        assert_eq!(
-            FiscalYear::new(1988),
-            Err(FiscalYearError::OutOfRange { year: 1988 })
-        );
+        assert_eq!(FiscalYear::new(1988), Err(FiscalYearError::OutOfRange { year: 1988 }));
         assert!(FiscalYear::new(2101).is_err());
         assert!(FiscalYear::new(i32::MIN).is_err());
         assert!(FiscalYear::new(i32::MAX).is_err());
         let message = FiscalYear::new(1988).err().map(|e| e.to_string());
-        assert_eq!(
-            message.as_deref(),
-            Some("fiscal year 1988 is outside the supported range 1989 to 2100")
-        );
+        assert_eq!(message.as_deref(), Some("fiscal year 1988 is outside the supported range 1989 to 2100"));
     }
 
     // --- dates ---
@@ -573,10 +517,7 @@ mod tests {
 
     #[test]
     fn heisei_labels_written_after_the_era_change_display_in_reiwa() {
-        assert_eq!(
-            FiscalYear::parse_label("平成32年度").map(FiscalYear::label),
-            Ok("令和2(2020)年度".to_owned())
-        );
+        assert_eq!(FiscalYear::parse_label("平成32年度").map(FiscalYear::label), Ok("令和2(2020)年度".to_owned()));
     }
 
     #[test]
@@ -610,11 +551,7 @@ mod tests {
     fn era_year_and_western_year_must_agree() {
         assert_eq!(
             parsed("平成30(2019)年度"),
-            Err(FiscalYearError::Mismatch {
-                input: "平成30(2019)年度".to_owned(),
-                from_era: 2018,
-                western: 2019,
-            })
+            Err(FiscalYearError::Mismatch { input: "平成30(2019)年度".to_owned(), from_era: 2018, western: 2019 })
         );
         assert!(parsed("令和元(2018)年度").is_err());
     }
@@ -635,22 +572,14 @@ mod tests {
     fn era_year_zero_is_rejected() {
         assert_eq!(
             parsed("令和0年度"),
-            Err(FiscalYearError::EraYearZero {
-                input: "令和0年度".to_owned(),
-                era: "Reiwa",
-            })
+            Err(FiscalYearError::EraYearZero { input: "令和0年度".to_owned(), era: "Reiwa" })
         );
         assert!(parsed("H0").is_err());
     }
 
     #[test]
     fn labels_outside_the_range_are_rejected() {
-        assert_eq!(
-            parsed("1988"),
-            Err(FiscalYearError::LabelOutOfRange {
-                input: "1988".to_owned()
-            })
-        );
+        assert_eq!(parsed("1988"), Err(FiscalYearError::LabelOutOfRange { input: "1988".to_owned() }));
         assert!(parsed("19").is_err());
         assert!(parsed("令和83年度").is_err()); // 2101
         assert_eq!(parsed("令和82年度"), Ok(2100));
@@ -681,10 +610,7 @@ mod tests {
             "年度",
         ] {
             match parsed(input) {
-                Err(e) => assert!(
-                    e.to_string().contains(input),
-                    "message {e} does not name {input}"
-                ),
+                Err(e) => assert!(e.to_string().contains(input), "message {e} does not name {input}"),
                 Ok(year) => panic!("{input:?} parsed as {year}"),
             }
         }
@@ -704,15 +630,8 @@ mod tests {
             FiscalYearError::LabelOutOfRange { input: "x".into() },
             FiscalYearError::Empty,
             FiscalYearError::Unrecognized { input: "x".into() },
-            FiscalYearError::EraYearZero {
-                input: "x".into(),
-                era: "Reiwa",
-            },
-            FiscalYearError::Mismatch {
-                input: "x".into(),
-                from_era: 1,
-                western: 2,
-            },
+            FiscalYearError::EraYearZero { input: "x".into(), era: "Reiwa" },
+            FiscalYearError::Mismatch { input: "x".into(), from_era: 1, western: 2 },
         ] {
             assert!(e.to_string().is_ascii(), "{e}");
         }
@@ -736,16 +655,11 @@ mod tests {
 
     #[test]
     fn range_includes_both_ends() {
-        let years: Vec<i32> = FiscalYear::range(fy(2016), fy(2020))
-            .map(FiscalYear::year)
-            .collect();
+        let years: Vec<i32> = FiscalYear::range(fy(2016), fy(2020)).map(FiscalYear::year).collect();
         assert_eq!(years, [2016, 2017, 2018, 2019, 2020]);
         assert_eq!(FiscalYear::range(fy(2024), fy(2024)).count(), 1);
         assert_eq!(FiscalYear::range(fy(2025), fy(2024)).count(), 0);
-        assert_eq!(
-            FiscalYear::range(fy(2021), fy(2025)).next_back(),
-            Some(fy(2025))
-        );
+        assert_eq!(FiscalYear::range(fy(2021), fy(2025)).next_back(), Some(fy(2025)));
     }
 
     #[test]
@@ -758,14 +672,8 @@ mod tests {
 
     #[test]
     fn serde_is_a_bare_integer() {
-        assert_eq!(
-            serde_json::to_string(&fy(2019)).ok().as_deref(),
-            Some("2019")
-        );
-        assert_eq!(
-            serde_json::from_str::<FiscalYear>("2019").ok(),
-            Some(fy(2019))
-        );
+        assert_eq!(serde_json::to_string(&fy(2019)).ok().as_deref(), Some("2019"));
+        assert_eq!(serde_json::from_str::<FiscalYear>("2019").ok(), Some(fy(2019)));
     }
 
     #[test]

@@ -30,11 +30,7 @@ pub enum MunicipalityCodeError {
         "municipality code {input:?} has check digit {given}, but the first five digits \
          require {expected}"
     )]
-    CheckDigitMismatch {
-        input: String,
-        expected: u8,
-        given: u8,
-    },
+    CheckDigitMismatch { input: String, expected: u8, given: u8 },
 }
 
 /// A validated municipality code, always held in its 6-digit form (`131199`).
@@ -58,10 +54,7 @@ impl MunicipalityCode {
             match digit_value(c) {
                 Some(d) => digits.push(d),
                 None => {
-                    return Err(MunicipalityCodeError::InvalidCharacter {
-                        input: excerpt(trimmed),
-                        found: c,
-                    });
+                    return Err(MunicipalityCodeError::InvalidCharacter { input: excerpt(trimmed), found: c });
                 }
             }
         }
@@ -72,17 +65,10 @@ impl MunicipalityCode {
                 if expected == *given {
                     Ok(Self::from_digits([*d1, *d2, *d3, *d4, *d5]))
                 } else {
-                    Err(MunicipalityCodeError::CheckDigitMismatch {
-                        input: excerpt(trimmed),
-                        expected,
-                        given: *given,
-                    })
+                    Err(MunicipalityCodeError::CheckDigitMismatch { input: excerpt(trimmed), expected, given: *given })
                 }
             }
-            _ => Err(MunicipalityCodeError::WrongLength {
-                input: excerpt(trimmed),
-                length: digits.len(),
-            }),
+            _ => Err(MunicipalityCodeError::WrongLength { input: excerpt(trimmed), length: digits.len() }),
         }
     }
 
@@ -108,11 +94,7 @@ impl MunicipalityCode {
 
     fn from_digits(digits: [u8; 5]) -> Self {
         let check = check_digit(digits);
-        let code = digits
-            .iter()
-            .chain(std::iter::once(&check))
-            .map(|d| char::from(b'0' + d))
-            .collect();
+        let code = digits.iter().chain(std::iter::once(&check)).map(|d| char::from(b'0' + d)).collect();
         Self(code)
     }
 }
@@ -120,11 +102,7 @@ impl MunicipalityCode {
 /// The check digit for five digits (each 0..=9): weights 6, 5, 4, 3, 2, r = sum mod 11,
 /// check = last digit of 11 − r.
 pub fn check_digit(digits: [u8; 5]) -> u8 {
-    let sum: u32 = digits
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(&d, w)| u32::from(d) * w)
-        .sum();
+    let sum: u32 = digits.iter().zip(WEIGHTS).map(|(&d, w)| u32::from(d) * w).sum();
     let r = sum % 11;
     // r is 0..=10, so 11 - r is 1..=11 and its last digit is 0..=9.
     ((11 - r) % 10) as u8
@@ -203,9 +181,7 @@ impl PartialSchema for MunicipalityCode {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some(
-                "全国地方公共団体コード: 6 digits with check digit, or the 5-digit form on input",
-            ))
+            .description(Some("全国地方公共団体コード: 6 digits with check digit, or the 5-digit form on input"))
             .pattern(Some("^[0-9]{5,6}$"))
             .examples(["131199"])
             .into()
@@ -245,17 +221,10 @@ mod tests {
         let err = MunicipalityCode::parse("131198");
         assert_eq!(
             err,
-            Err(MunicipalityCodeError::CheckDigitMismatch {
-                input: "131198".to_owned(),
-                expected: 9,
-                given: 8,
-            })
+            Err(MunicipalityCodeError::CheckDigitMismatch { input: "131198".to_owned(), expected: 9, given: 8 })
         );
         let message = err.err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(
-            message,
-            "municipality code \"131198\" has check digit 8, but the first five digits require 9"
-        );
+        assert_eq!(message, "municipality code \"131198\" has check digit 8, but the first five digits require 9");
     }
 
     #[test]
@@ -304,27 +273,10 @@ mod tests {
     fn non_digits_are_rejected_naming_the_character() {
         assert_eq!(
             code("13119a"),
-            Err(MunicipalityCodeError::InvalidCharacter {
-                input: "13119a".to_owned(),
-                found: 'a',
-            })
+            Err(MunicipalityCodeError::InvalidCharacter { input: "13119a".to_owned(), found: 'a' })
         );
-        for input in [
-            "13-119",
-            "1311 99",
-            "-13119",
-            "+13119",
-            "13119.",
-            "板橋区",
-            "١٣١١٩",
-        ] {
-            assert!(
-                matches!(
-                    code(input),
-                    Err(MunicipalityCodeError::InvalidCharacter { .. })
-                ),
-                "{input}"
-            );
+        for input in ["13-119", "1311 99", "-13119", "+13119", "13119.", "板橋区", "١٣١١٩"] {
+            assert!(matches!(code(input), Err(MunicipalityCodeError::InvalidCharacter { .. })), "{input}");
         }
     }
 
@@ -333,30 +285,15 @@ mod tests {
         assert_eq!(code(""), Err(MunicipalityCodeError::Empty));
         assert_eq!(code("   "), Err(MunicipalityCodeError::Empty));
         for (input, length) in [("1", 1), ("1311", 4), ("1311990", 7), ("0131199", 7)] {
-            assert_eq!(
-                code(input),
-                Err(MunicipalityCodeError::WrongLength {
-                    input: input.to_owned(),
-                    length,
-                })
-            );
+            assert_eq!(code(input), Err(MunicipalityCodeError::WrongLength { input: input.to_owned(), length }));
         }
-        let message = code("1311")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert_eq!(
-            message,
-            "municipality code \"1311\" has 4 digits; expected 5 or 6"
-        );
+        let message = code("1311").err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(message, "municipality code \"1311\" has 4 digits; expected 5 or 6");
     }
 
     #[test]
     fn very_long_input_is_shortened_in_the_message() {
-        let message = code(&"1".repeat(10_000))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let message = code(&"1".repeat(10_000)).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.len() < 200, "{message}");
     }
 
@@ -367,14 +304,8 @@ mod tests {
         assert_eq!(itabashi.as_ref().map(|c| c.five_digit()), Ok("13119"));
         assert_eq!(itabashi.as_ref().map(|c| c.prefecture_code()), Ok("13"));
         assert_eq!(itabashi.as_ref().map(|c| c.check_digit()), Ok(9));
-        assert_eq!(
-            itabashi.as_ref().map(|c| c.to_string()),
-            Ok("131199".to_owned())
-        );
-        assert_eq!(
-            "131059".parse::<MunicipalityCode>().map(String::from),
-            code("13105")
-        );
+        assert_eq!(itabashi.as_ref().map(|c| c.to_string()), Ok("131199".to_owned()));
+        assert_eq!("131059".parse::<MunicipalityCode>().map(String::from), code("13105"));
     }
 
     #[test]
@@ -382,10 +313,7 @@ mod tests {
         for n in 0..100_000u32 {
             let five = format!("{n:05}");
             let six = MunicipalityCode::parse(&five);
-            let reparsed = six
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|c| MunicipalityCode::parse(c.as_str()));
+            let reparsed = six.as_ref().map_err(Clone::clone).and_then(|c| MunicipalityCode::parse(c.as_str()));
             assert_eq!(reparsed, six, "{five}");
         }
     }
@@ -393,15 +321,9 @@ mod tests {
     #[test]
     fn serde_is_the_six_digit_string() {
         let code = MunicipalityCode::parse("13119").ok();
+        assert_eq!(serde_json::to_string(&code).ok().as_deref(), Some("\"131199\""));
         assert_eq!(
-            serde_json::to_string(&code).ok().as_deref(),
-            Some("\"131199\"")
-        );
-        assert_eq!(
-            serde_json::from_str::<MunicipalityCode>("\"131199\"")
-                .ok()
-                .map(String::from)
-                .as_deref(),
+            serde_json::from_str::<MunicipalityCode>("\"131199\"").ok().map(String::from).as_deref(),
             Some("131199")
         );
     }
@@ -411,10 +333,8 @@ mod tests {
         assert!(serde_json::from_str::<MunicipalityCode>("\"131198\"").is_err());
         assert!(serde_json::from_str::<MunicipalityCode>("\"abc\"").is_err());
         assert!(serde_json::from_str::<MunicipalityCode>("131199").is_err());
-        let message = serde_json::from_str::<MunicipalityCode>("\"131198\"")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let message =
+            serde_json::from_str::<MunicipalityCode>("\"131198\"").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("require 9"), "{message}");
     }
 

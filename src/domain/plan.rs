@@ -99,8 +99,7 @@ pub fn to_text<T: Serialize>(value: &T) -> String {
 }
 
 pub fn from_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| format!("unknown value `{text}`"))
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| format!("unknown value `{text}`"))
 }
 
 #[cfg(test)]

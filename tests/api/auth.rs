@@ -47,9 +47,14 @@ async fn login_returns_a_bearer_token_that_opens_me(backend: Backend) {
 async fn unknown_user_and_wrong_password_get_the_same_answer(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut problems = Vec::new();
-    for (username, password) in [("nobody", TEST_PASSWORD), ("hq", "wrong password here")] {
-        let response =
-            app.client.post(app.api("/auth/token")).json(&json!({"username": username, "password": password})).send().await.unwrap();
+    for (username, password) in [("nobody", TEST_PASSWORD), (app.hq.username.as_str(), "wrong password here")] {
+        let response = app
+            .client
+            .post(app.api("/auth/token"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
         problems.push(assert_problem(response, 401).await);
     }
@@ -63,7 +68,7 @@ async fn inactive_users_cannot_log_in(backend: Backend) {
     let response = app
         .client
         .post(app.api("/auth/token"))
-        .json(&json!({"username": "viewer", "password": TEST_PASSWORD}))
+        .json(&json!({"username": app.viewer.username, "password": TEST_PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -92,7 +97,14 @@ async fn forged_expired_and_misaddressed_tokens_get_401(backend: Backend) {
     let cases = [
         ("alg none", format!("{header}.{payload}.")),
         ("bad signature", format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(b"not the signature"))),
-        ("another key", sign(&claims(3600, "municipal-kpi", "municipal-kpi-api"), Algorithm::HS256, b"another-secret-another-secret-1234")),
+        (
+            "another key",
+            sign(
+                &claims(3600, "municipal-kpi", "municipal-kpi-api"),
+                Algorithm::HS256,
+                b"another-secret-another-secret-1234",
+            ),
+        ),
         ("another algorithm", sign(&claims(3600, "municipal-kpi", "municipal-kpi-api"), Algorithm::HS384, TEST_SECRET)),
         ("wrong issuer", sign(&claims(3600, "someone-else", "municipal-kpi-api"), Algorithm::HS256, TEST_SECRET)),
         ("wrong audience", sign(&claims(3600, "municipal-kpi", "another-api"), Algorithm::HS256, TEST_SECRET)),
@@ -114,7 +126,13 @@ async fn missing_or_malformed_authorization_gets_401(backend: Backend) {
     let response = app.client.get(app.api("/plans")).send().await.unwrap();
     let problem = assert_problem(response, 401).await;
     assert!(problem["detail"].as_str().unwrap().contains("Bearer"));
-    let response = app.client.get(app.api("/plans")).header("Authorization", format!("Basic {}", app.hq.token)).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.api("/plans"))
+        .header("Authorization", format!("Basic {}", app.hq.token))
+        .send()
+        .await
+        .unwrap();
     assert_problem(response, 401).await;
 }
 

@@ -13,7 +13,11 @@ async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
 }
 
 async fn indicators(app: &TestApp, measure: &Value) -> Vec<Value> {
-    json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.viewer).await).await.as_array().unwrap().clone()
+    json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.viewer).await)
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn demo_plan_matches_the_seed(backend: Backend) {
@@ -38,7 +42,8 @@ async fn demo_plan_matches_the_seed(backend: Backend) {
     // No.6: two owners, renamed, ratio indicator 15.2% → 35.1%.
     let no6 = measure(&app, plan_id, 6).await;
     assert_eq!(no6["name"], "マイナンバー制度への対応");
-    let owners: Vec<&str> = no6["owners"].as_array().unwrap().iter().map(|o| o["department_name"].as_str().unwrap()).collect();
+    let owners: Vec<&str> =
+        no6["owners"].as_array().unwrap().iter().map(|o| o["department_name"].as_str().unwrap()).collect();
     assert_eq!(owners, vec!["IT推進課", "戸籍住民課"]);
     assert_eq!(no6["owners"][1]["from_fiscal_year"], 2018);
     assert_eq!(no6["review_category_label"], "官デ変");
@@ -52,7 +57,9 @@ async fn demo_plan_matches_the_seed(backend: Backend) {
     assert_eq!(rate["current_target"]["value"].as_f64(), Some(35.1));
     assert_eq!(rate["current_target"]["target_fiscal_year_label"], "令和2(2020)年度");
     let audit = json(app.get(&format!("/audit?entity_type=measure&entity_id={}", no6["id"]), &app.hq).await).await;
-    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["old_value"]["name"] == "社会保障・税番号制度への対応"));
+    assert!(
+        audit["items"].as_array().unwrap().iter().any(|e| e["old_value"]["name"] == "社会保障・税番号制度への対応")
+    );
 
     // No.1: 210 → 230 データセット, with the reason.
     let no1 = indicators(&app, &measure(&app, plan_id, 1).await).await;
@@ -113,8 +120,12 @@ async fn demo_loading_is_idempotent_and_refuses_other_plans(backend: Backend) {
     assert_eq!(app.load_demo(), first);
     let other = spawn_app(backend).await;
     let response = other
-        .post("/plans", &other.hq, &json!({"municipality_id": other.municipality_id, "code": "real", "name": "本番の計画",
-            "start_fiscal_year": 2021, "end_fiscal_year": 2025}))
+        .post(
+            "/plans",
+            &other.hq,
+            &json!({"municipality_id": other.municipality_id, "code": "real", "name": "本番の計画",
+            "start_fiscal_year": 2021, "end_fiscal_year": 2025}),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let refused = municipal_kpi::demo::ensure_loaded(&other.db);

@@ -69,19 +69,32 @@ async fn malformed_json_is_400(backend: Backend) {
 async fn wrong_types_and_unknown_fields_are_422_naming_the_field(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app
-        .post("/plans", &app.hq, &json!({"municipality_id": app.municipality_id, "code": "x", "name": "計画",
-            "start_fiscal_year": "二〇二一", "end_fiscal_year": 2025}))
+        .post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "x", "name": "計画",
+            "start_fiscal_year": "二〇二一", "end_fiscal_year": 2025}),
+        )
         .await;
     let problem = assert_problem(response, 422).await;
     assert_eq!(problem["errors"][0]["field"], "start_fiscal_year");
     let response = app
-        .post("/plans", &app.hq, &json!({"municipality_id": app.municipality_id, "code": "x", "name": "計画",
-            "start_fiscal_year": 2021, "end_fiscal_year": 2025, "colour": "blue"}))
+        .post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "x", "name": "計画",
+            "start_fiscal_year": 2021, "end_fiscal_year": 2025, "colour": "blue"}),
+        )
         .await;
     let problem = assert_problem(response, 422).await;
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("unknown field `colour`"));
-    let response = app.post("/plans", &app.hq, &json!({"municipality_id": app.municipality_id, "code": "x",
-            "name": "計画", "start_fiscal_year": 2021, "end_fiscal_year": 2025, "grading": {"basis": "luck"}}))
+    let response = app
+        .post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "x",
+            "name": "計画", "start_fiscal_year": 2021, "end_fiscal_year": 2025, "grading": {"basis": "luck"}}),
+        )
         .await;
     let problem = assert_problem(response, 422).await;
     assert!(problem["errors"][0]["field"].as_str().unwrap().starts_with("grading"));
@@ -121,7 +134,11 @@ async fn bad_municipality_codes_are_422(backend: Backend) {
 async fn fiscal_years_outside_the_plan_are_422(backend: Backend) {
     let app = spawn_app(backend).await;
     let plan_id = create_plan(&app).await;
-    let goal = json(app.post(&format!("/plans/{plan_id}/goals"), &app.hq, &json!({"number": 1, "name": "区民サービスの向上"})).await).await;
+    let goal = json(
+        app.post(&format!("/plans/{plan_id}/goals"), &app.hq, &json!({"number": 1, "name": "区民サービスの向上"}))
+            .await,
+    )
+    .await;
     let owner = app.department_user("it-promotion", "IT推進課");
     let response = app
         .post(
@@ -151,7 +168,11 @@ async fn failed_writes_change_nothing(backend: Backend) {
     let plan_before = json(app.get(&format!("/plans/{plan_id}"), &app.hq).await).await;
     // Valid name, invalid phase: the whole update is refused.
     let response = app
-        .patch(&format!("/plans/{plan_id}"), &app.hq, &json!({"name": "改名", "phases": [{"name": "後期", "start_fiscal_year": 2024, "end_fiscal_year": 2030}]}))
+        .patch(
+            &format!("/plans/{plan_id}"),
+            &app.hq,
+            &json!({"name": "改名", "phases": [{"name": "後期", "start_fiscal_year": 2024, "end_fiscal_year": 2030}]}),
+        )
         .await;
     assert_problem(response, 422).await;
     assert_eq!(audit_count(&app).await, before);

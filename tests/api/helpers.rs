@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use diesel::connection::SimpleConnection;
 use municipal_kpi::auth::TokenService;
 use municipal_kpi::auth::password::hash_password;
 use municipal_kpi::auth::token::Subject;
@@ -46,18 +46,23 @@ macro_rules! on_both_backends {
 }
 
 fn admin_url() -> String {
-    std::env::var("MUNICIPAL_KPI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("MUNICIPAL_KPI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Whether PostgreSQL tests can run. With MUNICIPAL_KPI_REQUIRE_POSTGRES=1 (CI) an unreachable
 /// server fails the test instead of skipping it.
 pub fn postgres_available() -> bool {
     static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
-    let available = AVAILABLE.get_or_init(|| diesel::PgConnection::establish(&admin_url()).map(|_| ()).map_err(|e| e.to_string()));
+    let available =
+        AVAILABLE.get_or_init(|| diesel::PgConnection::establish(&admin_url()).map(|_| ()).map_err(|e| e.to_string()));
     match available {
         Ok(()) => true,
         Err(error) if std::env::var("MUNICIPAL_KPI_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("PostgreSQL is required (MUNICIPAL_KPI_REQUIRE_POSTGRES=1) but unreachable at {}: {error}", admin_url())
+            panic!(
+                "PostgreSQL is required (MUNICIPAL_KPI_REQUIRE_POSTGRES=1) but unreachable at {}: {error}",
+                admin_url()
+            )
         }
         Err(error) => {
             eprintln!("skipping PostgreSQL variant: {error} (set MUNICIPAL_KPI_REQUIRE_POSTGRES=1 to fail instead)");
@@ -140,7 +145,6 @@ pub struct TestApp {
     pub admin: TestUser,
     pub hq: TestUser,
     pub viewer: TestUser,
-    pub backend: Backend,
     _database: TestDatabase,
 }
 
@@ -159,30 +163,38 @@ impl TestApp {
         let (code, name) = (code.to_owned(), name.to_owned());
         let department = self
             .db
-            .write_blocking(move |conn| {
-                match departments::find_by_code_or_name(conn, &code)? {
-                    Some(existing) => Ok(existing),
-                    None => departments::create(
-                        conn,
-                        &Actor::system("test"),
-                        &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
-                    ),
-                }
+            .write_blocking(move |conn| match departments::find_by_code_or_name(conn, &code)? {
+                Some(existing) => Ok(existing),
+                None => departments::create(
+                    conn,
+                    &Actor::system("test"),
+                    &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
+                ),
             })
             .map_err(|e: municipal_kpi::error::AppError| e)
             .expect("department");
         self.user(&format!("user-{}", department.code), Role::Department, Some(department.id))
     }
 
+    /// A user with this name and role (created on first use) and a token for it.
     pub fn user(&self, username: &str, role: Role, department_id: Option<i32>) -> TestUser {
         let name = username.to_owned();
         let user = self
             .db
             .write_blocking(move |conn| {
+                if let Some((existing, _)) = users::find_for_login(conn, &name)? {
+                    return Ok(existing);
+                }
                 users::create(
                     conn,
                     &Actor::system("test"),
-                    &users::NewUser { username: &name, display_name: &name, password_hash: test_password_hash(), role, department_id },
+                    &users::NewUser {
+                        username: &name,
+                        display_name: &name,
+                        password_hash: test_password_hash(),
+                        role,
+                        department_id,
+                    },
                 )
             })
             .map_err(|e: municipal_kpi::error::AppError| e)
@@ -228,8 +240,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let db = Database::connect(&database.url, 8).expect("pool");
     db.migrate().expect("migrations");
     let tokens = std::sync::Arc::new(TokenService::new(TEST_SECRET, 3600).expect("token service"));
-    let app = Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 3600).expect("token service"))
-        .expect("bind");
+    let app =
+        Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 3600).expect("token service"))
+            .expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     let municipality_id = db
@@ -249,12 +262,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         admin: placeholder_user(),
         hq: placeholder_user(),
         viewer: placeholder_user(),
-        backend,
         _database: database,
     };
-    app.admin = app.user("admin", Role::Admin, None);
-    app.hq = app.user("hq", Role::Hq, None);
-    app.viewer = app.user("viewer", Role::Viewer, None);
+    // Not the demo's usernames, so tests can load the demo plan next to them.
+    app.admin = app.user("test-admin", Role::Admin, None);
+    app.hq = app.user("test-hq", Role::Hq, None);
+    app.viewer = app.user("test-viewer", Role::Viewer, None);
     app
 }
 
@@ -271,7 +284,8 @@ pub async fn json(response: reqwest::Response) -> Value {
 /// Asserts an RFC 9457 problem with this status and returns it.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
     let problem = json(response).await;
     assert_eq!(problem["status"], status);

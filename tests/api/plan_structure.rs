@@ -38,8 +38,11 @@ async fn fixture(app: &TestApp) -> Fixture {
     assert_eq!(plan["start_fiscal_year_label"], "平成28(2016)年度");
     assert_eq!(plan["grading"]["grade_b_min"].as_f64(), Some(80.0));
     let mut goal_ids = Vec::new();
-    for (number, name) in [(1, "開かれた区政の実現"), (2, "区民サービスの向上"), (5, "行政事務の効率化")] {
-        let goal = json(app.post(&format!("/plans/{plan_id}/goals"), &app.hq, &json!({"number": number, "name": name})).await).await;
+    for (number, name) in [(1, "開かれた区政の実現"), (2, "区民サービスの向上"), (5, "行政事務の効率化")]
+    {
+        let goal =
+            json(app.post(&format!("/plans/{plan_id}/goals"), &app.hq, &json!({"number": number, "name": name})).await)
+                .await;
         goal_ids.push(goal["id"].as_i64().unwrap());
     }
     let it = app.department_user("it-promotion", "IT推進課");
@@ -104,17 +107,24 @@ async fn a_target_revision_never_overwrites_the_old_target(backend: Backend) {
     assert_eq!(targets[1]["reason"], reason);
     let indicator = json(app.get(&format!("/indicators/{}", f.indicator_id), &app.viewer).await).await;
     assert_eq!(indicator["current_target"]["value"], json!(230));
-    let audit = json(app.get(&format!("/audit?entity_type=indicator&entity_id={}&action=revise_target", f.indicator_id), &app.hq).await).await;
+    let audit = json(
+        app.get(&format!("/audit?entity_type=indicator&entity_id={}&action=revise_target", f.indicator_id), &app.hq)
+            .await,
+    )
+    .await;
     let last = audit["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["old_value"]["value"], json!(210));
     assert_eq!(last["new_value"]["value"], json!(230));
-    assert_eq!(last["actor_username"], "hq");
+    assert_eq!(last["actor_username"], app.hq.username.as_str());
     assert_eq!(last["reason"], reason);
     // A department may not revise targets.
     let department = app.department_user("it-promotion", "IT推進課");
     let refused = app
-        .post(&format!("/indicators/{}/targets", f.indicator_id), &department,
-            &json!({"value": 300, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2019, "reason": "x"}))
+        .post(
+            &format!("/indicators/{}/targets", f.indicator_id),
+            &department,
+            &json!({"value": 300, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2019, "reason": "x"}),
+        )
         .await;
     assert_problem(refused, 403).await;
 }
@@ -124,12 +134,19 @@ async fn renames_and_owner_changes_are_in_the_audit_log(backend: Backend) {
     let f = fixture(&app).await;
     let registry = app.department_user("family-registry", "戸籍住民課");
     let response = app
-        .patch(&format!("/measures/{}", f.measure_id), &app.hq, &json!({"name": "オープンデータの公開と活用", "reason": "名称の変更"}))
+        .patch(
+            &format!("/measures/{}", f.measure_id),
+            &app.hq,
+            &json!({"name": "オープンデータの公開と活用", "reason": "名称の変更"}),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let response = app
-        .post(&format!("/measures/{}/owners", f.measure_id), &app.hq,
-            &json!({"department_id": registry.department_id, "from_fiscal_year": 2018, "reason": "所管課の追加"}))
+        .post(
+            &format!("/measures/{}/owners", f.measure_id),
+            &app.hq,
+            &json!({"department_id": registry.department_id, "from_fiscal_year": 2018, "reason": "所管課の追加"}),
+        )
         .await;
     let measure = json(response).await;
     assert_eq!(measure["owners"].as_array().unwrap().len(), 2);
@@ -151,7 +168,11 @@ async fn renames_and_owner_changes_are_in_the_audit_log(backend: Backend) {
     // The last owner cannot be removed.
     let response = app
         .client
-        .delete(app.api(&format!("/measures/{}/owners/{}?last_fiscal_year=2020", f.measure_id, registry.department_id.unwrap())))
+        .delete(app.api(&format!(
+            "/measures/{}/owners/{}?last_fiscal_year=2020",
+            f.measure_id,
+            registry.department_id.unwrap()
+        )))
         .bearer_auth(&app.hq.token)
         .send()
         .await
@@ -180,11 +201,20 @@ async fn retiring_and_replacing_indicators_keeps_the_old_one(backend: Backend) {
     let all = json(app.get(&format!("/measures/{}/indicators", f.measure_id), &app.hq).await).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "the retired indicator is still listed");
     // Retiring twice is a conflict, and a retired indicator takes no new target.
-    let again = app.post(&format!("/indicators/{}/retire", f.indicator_id), &app.hq, &json!({"from_fiscal_year": 2019, "reason": "x"})).await;
+    let again = app
+        .post(
+            &format!("/indicators/{}/retire", f.indicator_id),
+            &app.hq,
+            &json!({"from_fiscal_year": 2019, "reason": "x"}),
+        )
+        .await;
     assert_problem(again, 409).await;
     let target = app
-        .post(&format!("/indicators/{}/targets", f.indicator_id), &app.hq,
-            &json!({"value": 1, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2019, "reason": "x"}))
+        .post(
+            &format!("/indicators/{}/targets", f.indicator_id),
+            &app.hq,
+            &json!({"value": 1, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2019, "reason": "x"}),
+        )
         .await;
     assert_problem(target, 409).await;
     // A replacement that fails validation retires nothing.
@@ -229,18 +259,33 @@ async fn measures_filter_by_department_goal_and_category(backend: Backend) {
     let f = fixture(&app).await;
     let pr = app.department_user("public-relations", "広聴広報課");
     let response = app
-        .post(&format!("/plans/{}/measures", f.plan_id), &app.hq,
+        .post(
+            &format!("/plans/{}/measures", f.plan_id),
+            &app.hq,
             &json!({"number": 14, "name": "ソーシャルメディアを利用した情報発信", "main_goal_id": f.goal_ids[1],
-                "review_category": "continued", "owner_department_ids": [pr.department_id]}))
+                "review_category": "continued", "owner_department_ids": [pr.department_id]}),
+        )
         .await;
     assert_eq!(response.status(), 201);
     let count = |v: Value| v["total"].as_i64().unwrap();
     let plan = f.plan_id;
     assert_eq!(count(json(app.get(&format!("/plans/{plan}/measures"), &app.viewer).await).await), 2);
-    assert_eq!(count(json(app.get(&format!("/plans/{plan}/measures?department_id={}", f.it_department), &app.viewer).await).await), 1);
+    assert_eq!(
+        count(
+            json(app.get(&format!("/plans/{plan}/measures?department_id={}", f.it_department), &app.viewer).await)
+                .await
+        ),
+        1
+    );
     // Goal ② is ◎ of No.14 and ○ of No.1.
-    assert_eq!(count(json(app.get(&format!("/plans/{plan}/measures?goal_id={}", f.goal_ids[1]), &app.viewer).await).await), 2);
-    assert_eq!(count(json(app.get(&format!("/plans/{plan}/measures?review_category=continued"), &app.viewer).await).await), 1);
+    assert_eq!(
+        count(json(app.get(&format!("/plans/{plan}/measures?goal_id={}", f.goal_ids[1]), &app.viewer).await).await),
+        2
+    );
+    assert_eq!(
+        count(json(app.get(&format!("/plans/{plan}/measures?review_category=continued"), &app.viewer).await).await),
+        1
+    );
     let page = json(app.get(&format!("/plans/{plan}/measures?limit=1&offset=1"), &app.viewer).await).await;
     assert_eq!(page["items"][0]["number"], 14);
 }
@@ -251,11 +296,13 @@ async fn indicator_definitions_are_checked(backend: Backend) {
     let path = format!("/measures/{}/indicators", f.measure_id);
     let ratio_without_labels = json!({"name": "交付率", "kind": "ratio", "direction": "increase"});
     let problem = assert_problem(app.post(&path, &app.hq, &ratio_without_labels).await, 422).await;
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"numerator_label") && fields.contains(&"denominator_label"), "{fields:?}");
     let milestone_without_stages = json!({"name": "サービス開始", "kind": "milestone", "direction": "milestone"});
     assert_problem(app.post(&path, &app.hq, &milestone_without_stages).await, 422).await;
-    let share_over_100 = json!({"name": "充足率", "kind": "percent", "direction": "increase", "baseline": {"value": 120}});
+    let share_over_100 =
+        json!({"name": "充足率", "kind": "percent", "direction": "increase", "baseline": {"value": 120}});
     assert_problem(app.post(&path, &app.hq, &share_over_100).await, 422).await;
     let milestone = json!({"name": "システムの導入", "kind": "milestone", "direction": "milestone",
         "stages": ["仕様調整中", "構築", "サービス開始"], "baseline": {"fiscal_year": 2017, "stage": 0},
