@@ -47,7 +47,11 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Load the demo plan (板橋区 ICT推進・活用計画2020 追録版) and demo users into an empty database
-    Demo,
+    Demo {
+        /// Leave out the generated FY2018–2020 sample actuals
+        #[arg(long)]
+        no_sample_actuals: bool,
+    },
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
@@ -60,6 +64,9 @@ pub struct ServeArgs {
     /// Load the demo plan and users (into an empty database) and allow an ephemeral JWT secret
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: leave out the generated sample actuals
+    #[arg(long, requires = "demo")]
+    pub no_sample_actuals: bool,
     /// HS256 key, at least 32 bytes
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -118,10 +125,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { no_sample_actuals } => {
             let db = Database::connect(&cli.database_url, 2)?;
             db.migrate()?;
-            report_demo(demo::ensure_loaded(&db)?);
+            report_demo(demo::ensure_loaded(&db, !no_sample_actuals)?);
             Ok(())
         }
         Command::User(UserCommand::Create { username, role, department, display_name }) => {
@@ -164,10 +171,17 @@ fn run(cli: Cli) -> Result<(), AppError> {
 
 fn report_demo(outcome: DemoOutcome) {
     match outcome {
-        DemoOutcome::Loaded(report) => println!(
-            "loaded the demo plan (id {}): {} measures, {} indicators, {} target revisions, {} retired indicators",
-            report.plan_id, report.measures, report.indicators, report.target_revisions, report.retired_indicators
-        ),
+        DemoOutcome::Loaded { report, sample_actuals } => {
+            println!(
+                "loaded the demo plan (id {}): {} measures, {} indicators, {} target revisions, {} retired indicators",
+                report.plan_id, report.measures, report.indicators, report.target_revisions, report.retired_indicators
+            );
+            if sample_actuals > 0 {
+                println!(
+                    "added {sample_actuals} SAMPLE actuals for FY2018–2020 (is_sample: true, note 「サンプルデータ…」); not real figures"
+                );
+            }
+        }
         DemoOutcome::AlreadyLoaded { plan_id } => println!("the demo plan is already loaded (id {plan_id})"),
     }
 }
@@ -192,7 +206,7 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
     let applied = db.migrate()?;
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");
     if args.demo {
-        report_demo(demo::ensure_loaded(&db)?);
+        report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&args.bind, db, tokens)

@@ -3,9 +3,15 @@
 //! Only ever loaded into an empty database (or one that already holds exactly this demo), so demo
 //! users and sample data never mix with a city's real records.
 
+use rust_decimal::Decimal;
+
 use crate::auth::password::hash_password;
+use crate::db::actuals::{self, NewVersion, Reported};
 use crate::db::audit::Actor;
-use crate::db::{Database, departments, plans, users};
+use crate::db::indicators::{self, Indicator};
+use crate::db::{Database, DbConnection, departments, measures, plans, users};
+use crate::domain::achievement::Direction;
+use crate::domain::plan::{ActualStatus, IndicatorKind};
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::plan_document::{LoadReport, PlanDocument, load};
@@ -69,13 +75,25 @@ pub const DEMO_USERS: &[DemoUser] = &[
 
 #[derive(Debug)]
 pub enum DemoOutcome {
-    Loaded(LoadReport),
+    Loaded { report: LoadReport, sample_actuals: usize },
     AlreadyLoaded { plan_id: i32 },
 }
 
+impl DemoOutcome {
+    pub fn plan_id(&self) -> i32 {
+        match self {
+            Self::Loaded { report, .. } => report.plan_id,
+            Self::AlreadyLoaded { plan_id } => *plan_id,
+        }
+    }
+}
+
+/// Marks every generated actual, in its note as well as in `is_sample`.
+pub const SAMPLE_NOTE: &str = "サンプルデータ(デモ用に自動生成した値であり、実際の実績ではありません)";
+
 /// Loads the demo plan and users unless this database already holds them; refuses a database
-/// that holds anything else.
-pub fn ensure_loaded(db: &Database) -> Result<DemoOutcome, AppError> {
+/// that holds anything else. With `sample_actuals`, adds generated FY2018–2020 actuals.
+pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome, AppError> {
     let document = PlanDocument::from_toml(DEMO_PLAN_TOML)?;
     // Hash outside the transaction: argon2 is slow on purpose.
     let hashes = DEMO_USERS.iter().map(|u| hash_password(u.password)).collect::<Result<Vec<_>, _>>()?;
@@ -111,6 +129,109 @@ pub fn ensure_loaded(db: &Database) -> Result<DemoOutcome, AppError> {
                 },
             )?;
         }
-        Ok(DemoOutcome::Loaded(report))
+        let samples = if sample_actuals { add_sample_actuals(conn, &actor, report.plan_id)? } else { 0 };
+        Ok(DemoOutcome::Loaded { report, sample_actuals: samples })
     })
+}
+
+const SAMPLE_YEARS: [i32; 3] = [2018, 2019, 2020];
+
+/// A fixed pseudo-random fraction in [0, 1) per indicator and year, so every demo is the same.
+fn sample_fraction(indicator_id: i32, year: i32) -> Decimal {
+    let mixed = (i64::from(indicator_id) * 7919 + i64::from(year) * 104_729).rem_euclid(1000);
+    Decimal::new(mixed, 3)
+}
+
+/// A plausible figure for the year: a share of the planned change that varies by indicator, so
+/// the demo shows achieved, on-track, behind and off-track indicators.
+fn sample_figures(
+    indicator: &Indicator,
+    target: Option<Decimal>,
+    target_stage: Option<i32>,
+    year: i32,
+) -> Option<Reported> {
+    let f = sample_fraction(indicator.id, year);
+    let elapsed = Decimal::from(year - 2017);
+    let baseline = indicator.baseline.value;
+    let value = match (indicator.direction, baseline, target) {
+        (Direction::Increase | Direction::Decrease, Some(b), Some(t)) => {
+            let pace = Decimal::new(4, 1) + f * Decimal::new(8, 1); // 40 %–120 % of the planned pace
+            Some(b + (t - b) * pace * elapsed / Decimal::from(3))
+        }
+        (Direction::MaintainAtLeast, _, Some(t)) => {
+            Some(if f < Decimal::new(8, 1) { t } else { t * Decimal::new(95, 2) })
+        }
+        (Direction::MaintainAtMost, _, Some(t)) => Some(if f < Decimal::new(85, 2) { t } else { t + Decimal::ONE }),
+        (Direction::TrendUp | Direction::TrendDown, Some(b), _) => {
+            let change = (f - Decimal::new(3, 1)) * Decimal::new(1, 1) * elapsed; // -3 % … +7 % a year
+            Some(b * (Decimal::ONE + change))
+        }
+        _ => None,
+    };
+    match indicator.kind {
+        IndicatorKind::Milestone => {
+            let last = target_stage.unwrap_or(i32::try_from(indicator.stages.len()).ok()? - 1);
+            let start = indicator.baseline.stage.unwrap_or(0);
+            let lag = if f < Decimal::new(3, 1) { 1 } else { 0 };
+            Some(Reported { stage: Some((start + (year - 2017) - lag).clamp(0, last)), ..Default::default() })
+        }
+        IndicatorKind::Ratio => {
+            let rate = value?.clamp(Decimal::ZERO, Decimal::from(200));
+            let denominator = Decimal::from(1000);
+            Some(Reported {
+                numerator: Some((rate * Decimal::TEN).round()),
+                denominator: Some(denominator),
+                ..Default::default()
+            })
+        }
+        IndicatorKind::Percent => Some(Reported {
+            value: Some(value?.clamp(Decimal::ZERO, Decimal::ONE_HUNDRED).round_dp(1)),
+            ..Default::default()
+        }),
+        IndicatorKind::Count => Some(Reported { value: Some(value?.max(Decimal::ZERO).round()), ..Default::default() }),
+    }
+}
+
+/// Generated actuals for FY2018–2020, flagged `is_sample` and noted as samples. FY2018–2019 are
+/// approved; in FY2020 some are approved, some await review and a few are missing.
+fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<usize, AppError> {
+    let measures = measures::list_for_plan(conn, plan_id)?;
+    let mut added = 0;
+    for indicator in indicators::list_for_plan(conn, plan_id)? {
+        let Some(measure) = measures.iter().find(|m| m.id == indicator.measure_id) else { continue };
+        let targets = indicators::list_targets(conn, indicator.id)?;
+        for year in SAMPLE_YEARS {
+            if !indicator.active_in(year) || !measure.active_in(year) {
+                continue;
+            }
+            let target = targets.iter().rev().find(|t| t.effective_from_fiscal_year <= year);
+            let Some(figures) =
+                sample_figures(&indicator, target.and_then(|t| t.value), target.and_then(|t| t.stage), year)
+            else {
+                continue;
+            };
+            let f = sample_fraction(indicator.id, year);
+            if year == 2020 && f >= Decimal::new(9, 1) {
+                continue; // not yet reported
+            }
+            let submitted = NewVersion {
+                event: "submitted",
+                reported: &figures,
+                note: SAMPLE_NOTE,
+                status: ActualStatus::Submitted,
+                is_sample: true,
+                comment: None,
+                actor_department_id: None,
+            };
+            actuals::insert(conn, actor, indicator.id, year, &submitted)?;
+            if year < 2020 || f < Decimal::new(6, 1) {
+                let current = actuals::find(conn, indicator.id, year, &indicator.stages)?
+                    .ok_or_else(|| AppError::Internal("sample actual missing".into()))?;
+                let approved = NewVersion { event: "approved", status: ActualStatus::Approved, ..submitted };
+                actuals::update(conn, actor, &current, &approved)?;
+            }
+            added += 1;
+        }
+    }
+    Ok(added)
 }

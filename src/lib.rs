@@ -13,6 +13,8 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod evaluation;
 pub mod plan_document;
+pub mod reporting;
 pub mod startup;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! HTTP: one module per resource; handlers parse, authorise, call one storage or domain
 //! function and shape the response.
 
+pub mod actuals;
 pub mod audit;
 pub mod auth;
 pub mod departments;
@@ -57,6 +58,12 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(indicators::revise_target)
         .service(indicators::list_definitions)
         .service(indicators::revise_definition)
+        .service(actuals::list_actuals)
+        .service(actuals::get_actual)
+        .service(actuals::submit_actual)
+        .service(actuals::actual_history)
+        .service(actuals::review_actual)
+        .service(actuals::indicator_achievement)
         .service(audit::list_audit);
 }
 

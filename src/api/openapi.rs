@@ -63,6 +63,12 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::indicators::revise_target,
         crate::api::indicators::list_definitions,
         crate::api::indicators::revise_definition,
+        crate::api::actuals::list_actuals,
+        crate::api::actuals::get_actual,
+        crate::api::actuals::submit_actual,
+        crate::api::actuals::actual_history,
+        crate::api::actuals::review_actual,
+        crate::api::actuals::indicator_achievement,
         crate::api::audit::list_audit,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -75,6 +81,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "plans", description = "Plans, basic goals (基本目標) and strategies (重点戦略)"),
         (name = "measures", description = "Measures (推進施策)"),
         (name = "indicators", description = "Indicators (指標) and their target and definition revisions"),
+        (name = "actuals", description = "Yearly actuals (実績), their review and achievement"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
     )
 )]

@@ -1,11 +1,456 @@
-//! Yearly actuals (実績) and their version history.
+//! Yearly actuals (実績): the current state per indicator and year, and every version of it.
+//!
+//! `actuals` holds the latest version; `actual_events` holds every version (submission,
+//! correction, approval, return, reopening) with who and when, so history and `as_of`
+//! evaluations never depend on overwritten rows.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::DbConnection;
-use super::schema::actuals;
+use super::audit::{self, Actor, Change};
+use super::plans::label;
+use super::schema::{actual_events, actuals, users};
+use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
+use crate::domain::achievement::{ActualValue, round_for_output};
+use crate::domain::plan::{ActualStatus, to_text};
 use crate::error::AppError;
+
+/// What was reported: a value, a numerator and denominator, or a milestone stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Reported {
+    #[schema(value_type = Option<f64>, example = 220)]
+    pub value: Option<Decimal>,
+    #[schema(value_type = Option<f64>, example = 180000)]
+    pub numerator: Option<Decimal>,
+    #[schema(value_type = Option<f64>, example = 570000)]
+    pub denominator: Option<Decimal>,
+    pub stage: Option<i32>,
+}
+
+impl Reported {
+    /// The rule input: a ratio, a number or a stage.
+    pub fn to_actual_value(&self) -> Option<ActualValue> {
+        match (self.numerator, self.denominator, self.value, self.stage) {
+            (Some(numerator), Some(denominator), _, _) => Some(ActualValue::Ratio { numerator, denominator }),
+            (_, _, Some(value), _) => Some(ActualValue::Number(value)),
+            (_, _, _, Some(stage)) => usize::try_from(stage).ok().map(ActualValue::Stage),
+            _ => None,
+        }
+    }
+
+    /// A ratio's percent, rounded for display.
+    pub fn rate(&self) -> Option<Decimal> {
+        match self.to_actual_value()? {
+            value @ ActualValue::Ratio { .. } => value.as_rate().map(round_for_output),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Actual {
+    pub id: i32,
+    pub indicator_id: i32,
+    #[schema(example = 2020)]
+    pub fiscal_year: i32,
+    #[schema(example = "令和2(2020)年度")]
+    pub fiscal_year_label: String,
+    #[serde(flatten)]
+    pub reported: Reported,
+    /// Ratios: numerator / denominator × 100, rounded to one decimal
+    #[schema(value_type = Option<f64>, example = 31.6)]
+    pub rate: Option<Decimal>,
+    pub stage_name: Option<String>,
+    #[schema(example = "出張申請受付の実施により増加")]
+    pub note: String,
+    pub status: ActualStatus,
+    /// Generated demo data, never a real figure
+    pub is_sample: bool,
+    pub version: i32,
+    pub submitted_by: Option<i32>,
+    pub submitted_at: NaiveDateTime,
+    pub reviewed_by: Option<i32>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_comment: Option<String>,
+}
+
+/// One version of an actual, as the history shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActualEvent {
+    pub version: i32,
+    /// submitted, corrected, resubmitted, approved, returned, reopened
+    #[schema(example = "approved")]
+    pub event: String,
+    #[serde(flatten)]
+    pub reported: Reported,
+    pub note: String,
+    pub status: ActualStatus,
+    pub is_sample: bool,
+    pub comment: Option<String>,
+    pub actor_id: Option<i32>,
+    pub actor_username: Option<String>,
+    /// The department the actor belonged to when acting (`null` for hq acting on its behalf)
+    pub actor_department_id: Option<i32>,
+    pub recorded_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = actuals)]
+struct ActualRow {
+    id: i32,
+    indicator_id: i32,
+    fiscal_year: i32,
+    value: Option<String>,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    stage: Option<i32>,
+    note: String,
+    status: String,
+    is_sample: bool,
+    version: i32,
+    submitted_by: Option<i32>,
+    submitted_at: NaiveDateTime,
+    reviewed_by: Option<i32>,
+    reviewed_at: Option<NaiveDateTime>,
+    review_comment: Option<String>,
+}
+
+fn reported(
+    value: Option<&str>,
+    numerator: Option<&str>,
+    denominator: Option<&str>,
+    stage: Option<i32>,
+) -> Result<Reported, AppError> {
+    Ok(Reported {
+        value: optional_decimal(value)?,
+        numerator: optional_decimal(numerator)?,
+        denominator: optional_decimal(denominator)?,
+        stage,
+    })
+}
+
+fn actual_from_row(row: ActualRow, stages: &[String]) -> Result<Actual, AppError> {
+    let reported = reported(row.value.as_deref(), row.numerator.as_deref(), row.denominator.as_deref(), row.stage)?;
+    Ok(Actual {
+        id: row.id,
+        indicator_id: row.indicator_id,
+        fiscal_year: row.fiscal_year,
+        fiscal_year_label: label(row.fiscal_year),
+        rate: reported.rate(),
+        stage_name: row.stage.and_then(|s| usize::try_from(s).ok()).and_then(|s| stages.get(s).cloned()),
+        reported,
+        note: row.note,
+        status: enum_from_column(&row.status)?,
+        is_sample: row.is_sample,
+        version: row.version,
+        submitted_by: row.submitted_by,
+        submitted_at: row.submitted_at,
+        reviewed_by: row.reviewed_by,
+        reviewed_at: row.reviewed_at,
+        review_comment: row.review_comment,
+    })
+}
 
 pub fn count_for_indicator(conn: &mut DbConnection, indicator_id: i32) -> Result<i64, AppError> {
     Ok(actuals::table.filter(actuals::indicator_id.eq(indicator_id)).count().get_result(conn)?)
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    indicator_id: i32,
+    fiscal_year: i32,
+    stages: &[String],
+) -> Result<Option<Actual>, AppError> {
+    actuals::table
+        .filter(actuals::indicator_id.eq(indicator_id).and(actuals::fiscal_year.eq(fiscal_year)))
+        .select(ActualRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|row| actual_from_row(row, stages))
+        .transpose()
+}
+
+pub fn list_for_indicator(
+    conn: &mut DbConnection,
+    indicator_id: i32,
+    stages: &[String],
+) -> Result<Vec<Actual>, AppError> {
+    let rows = actuals::table
+        .filter(actuals::indicator_id.eq(indicator_id))
+        .select(ActualRow::as_select())
+        .order(actuals::fiscal_year)
+        .load(conn)?;
+    rows.into_iter().map(|row| actual_from_row(row, stages)).collect()
+}
+
+type EventRow = (
+    i32,
+    i32,
+    i32,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+    Option<i32>,
+    NaiveDateTime,
+);
+
+/// An event together with the indicator and year it belongs to, for bulk reads.
+pub struct IndicatorEvent {
+    pub indicator_id: i32,
+    pub fiscal_year: i32,
+    pub event: ActualEvent,
+}
+
+/// Every version of every actual of these indicators, oldest first, in one query.
+pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
+    let rows: Vec<EventRow> = actual_events::table
+        .inner_join(actuals::table)
+        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+        .filter(actuals::indicator_id.eq_any(indicator_ids))
+        .select((
+            actuals::indicator_id,
+            actuals::fiscal_year,
+            actual_events::version,
+            actual_events::event,
+            actual_events::value,
+            actual_events::numerator,
+            actual_events::denominator,
+            actual_events::stage,
+            actual_events::note,
+            actual_events::status,
+            actual_events::is_sample,
+            actual_events::comment,
+            actual_events::actor_id,
+            users::username.nullable(),
+            actual_events::actor_department_id,
+            actual_events::recorded_at,
+        ))
+        .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(
+                indicator_id,
+                fiscal_year,
+                version,
+                event,
+                value,
+                numerator,
+                denominator,
+                stage,
+                note,
+                status,
+                is_sample,
+                comment,
+                actor_id,
+                actor_username,
+                actor_department_id,
+                recorded_at,
+            )| {
+                Ok(IndicatorEvent {
+                    indicator_id,
+                    fiscal_year,
+                    event: ActualEvent {
+                        version,
+                        event,
+                        reported: reported(value.as_deref(), numerator.as_deref(), denominator.as_deref(), stage)?,
+                        note,
+                        status: enum_from_column(&status)?,
+                        is_sample,
+                        comment,
+                        actor_id,
+                        actor_username,
+                        actor_department_id,
+                        recorded_at,
+                    },
+                })
+            },
+        )
+        .collect()
+}
+
+pub fn history(conn: &mut DbConnection, indicator_id: i32, fiscal_year: i32) -> Result<Vec<ActualEvent>, AppError> {
+    Ok(events_for(conn, &[indicator_id])?
+        .into_iter()
+        .filter(|e| e.fiscal_year == fiscal_year)
+        .map(|e| e.event)
+        .collect())
+}
+
+/// What the evaluation of one indicator-year uses, folded from its events up to `as_of`.
+#[derive(Debug, Clone, Default)]
+pub struct ActualState {
+    /// The latest approved figures: the official value until a newer one is approved.
+    pub approved: Option<ActualEvent>,
+    /// The latest version, whatever its status.
+    pub latest: Option<ActualEvent>,
+}
+
+impl ActualState {
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a ActualEvent>, as_of: Option<NaiveDateTime>) -> Self {
+        let mut state = Self::default();
+        for event in events.into_iter().filter(|e| as_of.is_none_or(|t| e.recorded_at <= t)) {
+            if event.status == ActualStatus::Approved {
+                state.approved = Some(event.clone());
+            }
+            state.latest = Some(event.clone());
+        }
+        state
+    }
+
+    /// A submission waits for review.
+    pub fn pending(&self) -> bool {
+        self.latest.as_ref().is_some_and(|e| e.status == ActualStatus::Submitted)
+    }
+
+    pub fn returned(&self) -> bool {
+        self.latest.as_ref().is_some_and(|e| e.status == ActualStatus::Returned)
+    }
+}
+
+/// A new version to store.
+pub struct NewVersion<'a> {
+    pub event: &'a str,
+    pub reported: &'a Reported,
+    pub note: &'a str,
+    pub status: ActualStatus,
+    pub is_sample: bool,
+    pub comment: Option<&'a str>,
+    pub actor_department_id: Option<i32>,
+}
+
+fn insert_event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    actual_id: i32,
+    version: i32,
+    new: &NewVersion<'_>,
+) -> Result<(), AppError> {
+    diesel::insert_into(actual_events::table)
+        .values((
+            actual_events::actual_id.eq(actual_id),
+            actual_events::version.eq(version),
+            actual_events::event.eq(new.event),
+            actual_events::value.eq(new.reported.value.map(decimal_to_text)),
+            actual_events::numerator.eq(new.reported.numerator.map(decimal_to_text)),
+            actual_events::denominator.eq(new.reported.denominator.map(decimal_to_text)),
+            actual_events::stage.eq(new.reported.stage),
+            actual_events::note.eq(new.note),
+            actual_events::status.eq(to_text(&new.status)),
+            actual_events::is_sample.eq(new.is_sample),
+            actual_events::comment.eq(new.comment),
+            actual_events::actor_id.eq(actor.user_id),
+            actual_events::actor_department_id.eq(new.actor_department_id),
+            actual_events::recorded_at.eq(audit::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a first submission (version 1).
+pub fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    indicator_id: i32,
+    fiscal_year: i32,
+    new: &NewVersion<'_>,
+) -> Result<i32, AppError> {
+    let now = audit::now();
+    let id: i32 = diesel::insert_into(actuals::table)
+        .values((
+            actuals::indicator_id.eq(indicator_id),
+            actuals::fiscal_year.eq(fiscal_year),
+            actuals::value.eq(new.reported.value.map(decimal_to_text)),
+            actuals::numerator.eq(new.reported.numerator.map(decimal_to_text)),
+            actuals::denominator.eq(new.reported.denominator.map(decimal_to_text)),
+            actuals::stage.eq(new.reported.stage),
+            actuals::note.eq(new.note),
+            actuals::status.eq(to_text(&new.status)),
+            actuals::is_sample.eq(new.is_sample),
+            actuals::version.eq(1),
+            actuals::submitted_by.eq(actor.user_id),
+            actuals::submitted_at.eq(now),
+        ))
+        .returning(actuals::id)
+        .get_result(conn)?;
+    insert_event(conn, actor, id, 1, new)?;
+    audit::record(
+        conn,
+        actor,
+        Change::created(
+            "actual",
+            id,
+            &serde_json::json!({
+                "indicator_id": indicator_id, "fiscal_year": fiscal_year, "reported": new.reported, "note": new.note,
+                "status": new.status, "is_sample": new.is_sample,
+            }),
+        )
+        .with_action(new.event),
+    )?;
+    Ok(id)
+}
+
+/// Stores the next version of `current`. The row changes only if it is still at the version that
+/// was read, so two concurrent writers cannot both succeed: the second gets 412.
+pub fn update(conn: &mut DbConnection, actor: &Actor, current: &Actual, new: &NewVersion<'_>) -> Result<(), AppError> {
+    let version = current.version + 1;
+    let now = audit::now();
+    let reviewing = matches!(new.status, ActualStatus::Approved | ActualStatus::Returned);
+    let changed =
+        diesel::update(actuals::table.filter(actuals::id.eq(current.id).and(actuals::version.eq(current.version))))
+            .set((
+                actuals::value.eq(new.reported.value.map(decimal_to_text)),
+                actuals::numerator.eq(new.reported.numerator.map(decimal_to_text)),
+                actuals::denominator.eq(new.reported.denominator.map(decimal_to_text)),
+                actuals::stage.eq(new.reported.stage),
+                actuals::note.eq(new.note),
+                actuals::status.eq(to_text(&new.status)),
+                actuals::is_sample.eq(new.is_sample),
+                actuals::version.eq(version),
+            ))
+            .execute(conn)?;
+    if changed == 0 {
+        return Err(AppError::PreconditionFailed(format!(
+            "the actual was changed by someone else; it is no longer version {}",
+            current.version
+        )));
+    }
+    if reviewing {
+        diesel::update(actuals::table.find(current.id))
+            .set((
+                actuals::reviewed_by.eq(actor.user_id),
+                actuals::reviewed_at.eq(Some(now)),
+                actuals::review_comment.eq(new.comment),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(actuals::table.find(current.id))
+            .set((actuals::submitted_by.eq(actor.user_id), actuals::submitted_at.eq(now)))
+            .execute(conn)?;
+    }
+    insert_event(conn, actor, current.id, version, new)?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated(
+            "actual",
+            current.id,
+            &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
+            &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": version}),
+        )
+        .with_action(new.event)
+        .with_reason(new.comment),
+    )?;
+    Ok(())
 }

@@ -5,3 +5,4 @@ pub mod fiscal_year;
 pub mod municipality_code;
 pub mod plan;
 pub mod role;
+pub mod submission;

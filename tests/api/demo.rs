@@ -5,7 +5,11 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, json, spawn_app};
 use crate::on_both_backends;
 
-on_both_backends!(demo_plan_matches_the_seed, demo_loading_is_idempotent_and_refuses_other_plans);
+on_both_backends!(
+    demo_plan_matches_the_seed,
+    demo_loading_is_idempotent_and_refuses_other_plans,
+    sample_actuals_are_marked_and_deterministic,
+);
 
 async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
     let page = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await;
@@ -128,6 +132,34 @@ async fn demo_loading_is_idempotent_and_refuses_other_plans(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 201);
-    let refused = municipal_kpi::demo::ensure_loaded(&other.db);
+    let refused = municipal_kpi::demo::ensure_loaded(&other.db, true);
     assert!(matches!(refused, Err(municipal_kpi::error::AppError::Conflict(_))));
+}
+
+async fn sample_actuals_are_marked_and_deterministic(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let outcome = municipal_kpi::demo::ensure_loaded(&first.db, true).unwrap();
+    let municipal_kpi::demo::DemoOutcome::Loaded { sample_actuals, report } = outcome else { panic!("fresh database") };
+    assert!(sample_actuals > 100, "{sample_actuals} samples");
+    let no6 = measure(&first, report.plan_id, 6).await;
+    let rate = indicators(&first, &no6).await.into_iter().find(|i| i["number"] == 2).unwrap();
+    let actuals = json(first.get(&format!("/indicators/{}/actuals", rate["id"]), &first.viewer).await).await;
+    let actuals = actuals.as_array().unwrap();
+    assert!(!actuals.is_empty());
+    for actual in actuals {
+        assert_eq!(actual["is_sample"], true);
+        assert!(actual["note"].as_str().unwrap().starts_with("サンプル"));
+        assert!((2018..=2020).contains(&actual["fiscal_year"].as_i64().unwrap()));
+    }
+    // The same demo twice gives the same figures.
+    let second = spawn_app(backend).await;
+    let again = municipal_kpi::demo::ensure_loaded(&second.db, true).unwrap();
+    let no6_again = measure(&second, again.plan_id(), 6).await;
+    let rate_again = indicators(&second, &no6_again).await.into_iter().find(|i| i["number"] == 2).unwrap();
+    let actuals_again =
+        json(second.get(&format!("/indicators/{}/actuals", rate_again["id"]), &second.viewer).await).await;
+    let figures = |list: &[Value]| {
+        list.iter().map(|a| (a["fiscal_year"].clone(), a["numerator"].clone(), a["status"].clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(figures(actuals), figures(actuals_again.as_array().unwrap()));
 }

@@ -226,12 +226,9 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
-    /// Loads the demo plan through the same code as `--demo` and returns its id.
+    /// Loads the demo plan (without sample actuals) through the same code as `--demo`; its id.
     pub fn load_demo(&self) -> i32 {
-        match municipal_kpi::demo::ensure_loaded(&self.db).expect("demo loads") {
-            municipal_kpi::demo::DemoOutcome::Loaded(report) => report.plan_id,
-            municipal_kpi::demo::DemoOutcome::AlreadyLoaded { plan_id } => plan_id,
-        }
+        municipal_kpi::demo::ensure_loaded(&self.db, false).expect("demo loads").plan_id()
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod actuals;
 mod auth;
 mod demo;
 mod errors;

@@ -1,0 +1,262 @@
+//! Actuals (実績): submission, correction, history and review; achievement of an indicator.
+
+use actix_web::http::header::ETag;
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{Json, Precondition, etag};
+use crate::auth::Caller;
+use crate::db::actuals::{self, Actual, ActualEvent};
+use crate::db::{Database, indicators};
+use crate::domain::submission::{Figures, ReviewAction};
+use crate::error::{AppError, Problem};
+use crate::evaluation::{self, IndicatorYear};
+use crate::reporting::{self, SubmissionInput};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"numerator": 180000, "denominator": "570000", "note": "出張申請受付の実施により交付件数が増加"}))]
+pub struct SubmitActual {
+    /// Counts and percents: the value (number or decimal string)
+    #[schema(value_type = Option<f64>)]
+    pub value: Option<Decimal>,
+    /// Ratios: the numerator (≥ 0)
+    #[schema(value_type = Option<f64>)]
+    pub numerator: Option<Decimal>,
+    /// Ratios: the denominator (> 0); the API computes the percent
+    #[schema(value_type = Option<f64>)]
+    pub denominator: Option<Decimal>,
+    /// Milestones: the stage reached, by index …
+    pub stage: Option<i32>,
+    /// … or by name
+    #[schema(example = "サービス開始")]
+    pub stage_name: Option<String>,
+    /// Why the value moved (進捗管理表の備考)
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "return", "comment": "人口は住民基本台帳の年度末人口で報告してください"}))]
+pub struct ReviewActual {
+    pub action: ReviewAction,
+    /// Required to return or reopen
+    pub comment: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AchievementQuery {
+    /// One fiscal year; without it, every year of the plan in which the indicator counts
+    pub fiscal_year: Option<i32>,
+}
+
+fn with_actual_etag(mut response: actix_web::HttpResponseBuilder, actual: &Actual) -> HttpResponse {
+    response.insert_header(ETag(etag("actual", actual.id, actual.version))).json(actual)
+}
+
+/// Every year's actual of an indicator.
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = Vec<Actual>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/actuals")]
+pub async fn list_actuals(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let found = db
+        .read(move |conn| {
+            let indicator = indicators::get(conn, id)?;
+            actuals::list_for_indicator(conn, id, &indicator.stages)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// One year's actual, with its ETag.
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path)), responses(
+    (status = 200, body = Actual, headers(("ETag" = String))),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/actuals/{fiscal_year}")]
+pub async fn get_actual(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: web::Path<(i32, i32)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let actual = db
+        .read(move |conn| {
+            let indicator = indicators::get(conn, id)?;
+            actuals::find(conn, id, year, &indicator.stages)?
+                .ok_or_else(|| AppError::not_found("actual", format!("{id}/{year}")))
+        })
+        .await?;
+    Ok(with_actual_etag(HttpResponse::Ok(), &actual))
+}
+
+/// Submits or corrects an actual (department owning the measure, or hq on its behalf).
+///
+/// The body fits the indicator's kind: `value` (count, percent), `numerator` and `denominator`
+/// (ratio), or `stage`/`stage_name` (milestone). Overwriting an existing actual needs `If-Match`
+/// with its ETag: missing → 428, stale → 412. An approved actual is closed until hq reopens it (409).
+#[utoipa::path(tag = "actuals", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = SubmitActual, responses(
+    (status = 200, description = "corrected", body = Actual, headers(("ETag" = String))),
+    (status = 201, description = "first submission", body = Actual, headers(("ETag" = String))),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 428, body = Problem, content_type = "application/problem+json"),
+))]
+#[put("/indicators/{id}/actuals/{fiscal_year}")]
+pub async fn submit_actual(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    path: web::Path<(i32, i32)>,
+    Json(body): Json<SubmitActual>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let precondition = Precondition::from_request(&req)?;
+    let (actual, created) = db
+        .write(move |conn| {
+            let input = SubmissionInput {
+                figures: Figures {
+                    value: body.value,
+                    numerator: body.numerator,
+                    denominator: body.denominator,
+                    stage: body.stage,
+                    stage_name: body.stage_name.as_deref(),
+                },
+                note: body.note.trim(),
+            };
+            reporting::submit(conn, &caller, id, year, &input, &precondition)
+        })
+        .await?;
+    let response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(with_actual_etag(response, &actual))
+}
+
+/// Every version of an actual, oldest first: figures, note, status, who, when.
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path)), responses(
+    (status = 200, body = Vec<ActualEvent>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/actuals/{fiscal_year}/history")]
+pub async fn actual_history(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: web::Path<(i32, i32)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let history = db
+        .read(move |conn| {
+            indicators::get(conn, id)?;
+            let history = actuals::history(conn, id, year)?;
+            if history.is_empty() {
+                return Err(AppError::not_found("actual", format!("{id}/{year}")));
+            }
+            Ok(history)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(history))
+}
+
+/// hq approves an actual, returns it with a comment, or reopens an approved one.
+#[utoipa::path(tag = "actuals", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ReviewActual, responses(
+    (status = 200, body = Actual, headers(("ETag" = String))),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/indicators/{id}/actuals/{fiscal_year}/review")]
+pub async fn review_actual(
+    req: HttpRequest,
+    db: web::Data<Database>,
+    caller: Caller,
+    path: web::Path<(i32, i32)>,
+    Json(body): Json<ReviewActual>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_hq("review actuals")?;
+    let (id, year) = path.into_inner();
+    let precondition = Precondition::from_request(&req)?;
+    let actual = db
+        .write(move |conn| {
+            reporting::review(conn, &caller, id, year, body.action, body.comment.as_deref(), &precondition)
+        })
+        .await?;
+    Ok(with_actual_etag(HttpResponse::Ok(), &actual))
+}
+
+/// Achievement of an indicator (achievement.md) for one fiscal year, or the series over the plan's
+/// years, with every input used: baseline, the target revision in force, the approved actual,
+/// whether a newer submission is pending, and the grading settings.
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), AchievementQuery), responses(
+    (status = 200, body = Vec<IndicatorYear>, example = json!([{
+        "indicator_id": 1, "fiscal_year": 2019, "fiscal_year_label": "令和元(2019)年度",
+        "inputs": {"direction": "increase", "kind": "count", "unit": "データセット",
+            "baseline": {"fiscal_year": 2017, "fiscal_year_label": "平成29(2017)年度", "value": 203, "stage": null, "text": "203 データセット"},
+            "target": {"value": 230, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2018}},
+        "result": {"achieved": false, "actual_rate_or_value": 220, "expected": 221, "attainment_rate": 95.7,
+            "progress_rate": 63.0, "status": "behind", "grade": "C", "grade_basis": "progress", "pending": false}
+    }])),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/indicators/{id}/achievement")]
+pub async fn indicator_achievement(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    query: web::Query<AchievementQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let year = query.fiscal_year;
+    let series = db
+        .read(move |conn| {
+            let indicator = indicators::get(conn, id)?;
+            let plan = indicators::plan_of(conn, &indicator)?;
+            let years: Vec<i32> = match year {
+                Some(year) => vec![plan.check_year("fiscal_year", year)?.year()],
+                None => plan.years().filter(|y| evaluation::indicator_counts_in(&indicator, *y, None)).collect(),
+            };
+            let targets = indicators::list_targets(conn, id)?;
+            let definitions = indicators::list_definitions(conn, &[id])?;
+            let events = actuals::events_for(conn, &[id])?;
+            Ok::<_, AppError>(
+                years
+                    .into_iter()
+                    .map(|y| {
+                        let year_events: Vec<&ActualEvent> =
+                            events.iter().filter(|e| e.fiscal_year == y).map(|e| &e.event).collect();
+                        evaluation::evaluate_year(
+                            &indicator,
+                            &targets,
+                            &definitions,
+                            &year_events,
+                            &plan.grading,
+                            y,
+                            None,
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(series))
+}

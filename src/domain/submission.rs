@@ -1,0 +1,245 @@
+//! What a department may report for an indicator, and how an actual moves through review.
+//!
+//! submitted → approved, or → returned → (corrected) submitted → approved; an approved actual changes
+//! only after hq reopens it (→ returned).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::plan::{ActualStatus, IndicatorKind};
+use crate::error::FieldError;
+
+/// The reported figures after checking them against the indicator's kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckedFigures {
+    pub value: Option<Decimal>,
+    pub numerator: Option<Decimal>,
+    pub denominator: Option<Decimal>,
+    pub stage: Option<i32>,
+}
+
+/// The raw figures of a submission, before checking.
+#[derive(Debug, Clone, Default)]
+pub struct Figures<'a> {
+    pub value: Option<Decimal>,
+    pub numerator: Option<Decimal>,
+    pub denominator: Option<Decimal>,
+    pub stage: Option<i32>,
+    pub stage_name: Option<&'a str>,
+}
+
+/// Checks that the figures fit the indicator: a value for counts and percents, numerator and
+/// denominator for ratios, a stage for milestones; no negative counts, shares within 0–100,
+/// a denominator above zero, a known stage. Every problem is reported, each naming its field.
+pub fn check_figures(
+    kind: IndicatorKind,
+    stages: &[String],
+    figures: &Figures<'_>,
+) -> Result<CheckedFigures, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut refuse = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+    let expects = |field: &str| match kind {
+        IndicatorKind::Count | IndicatorKind::Percent => field == "value",
+        IndicatorKind::Ratio => field == "numerator" || field == "denominator",
+        IndicatorKind::Milestone => field == "stage",
+    };
+    let given = [
+        ("value", figures.value.is_some()),
+        ("numerator", figures.numerator.is_some()),
+        ("denominator", figures.denominator.is_some()),
+        ("stage", figures.stage.is_some() || figures.stage_name.is_some()),
+    ];
+    let kind_name = crate::domain::plan::to_text(&kind);
+    for (field, present) in given {
+        match (expects(field), present) {
+            (true, false) => refuse(field, &format!("required for a {kind_name} indicator")),
+            (false, true) => refuse(field, &format!("not used by a {kind_name} indicator")),
+            _ => {}
+        }
+    }
+    if let Some(value) = figures.value {
+        if value.is_sign_negative() && !value.is_zero() {
+            refuse("value", "must not be negative");
+        } else if kind == IndicatorKind::Percent && value > Decimal::ONE_HUNDRED {
+            refuse("value", "a percent is between 0 and 100");
+        }
+    }
+    if figures.numerator.is_some_and(|n| n.is_sign_negative() && !n.is_zero()) {
+        refuse("numerator", "must not be negative");
+    }
+    if figures.denominator.is_some_and(|d| d <= Decimal::ZERO) {
+        refuse("denominator", "must be greater than 0");
+    }
+    let stage = match (figures.stage, figures.stage_name) {
+        (Some(index), _) => match usize::try_from(index).ok().filter(|i| *i < stages.len()) {
+            Some(_) => Some(index),
+            None => {
+                refuse("stage", &format!("must be one of the stages 0–{}", stages.len().saturating_sub(1)));
+                None
+            }
+        },
+        (None, Some(name)) => match stages.iter().position(|s| s == name) {
+            Some(index) => i32::try_from(index).ok(),
+            None => {
+                refuse("stage_name", &format!("unknown stage; expected one of: {}", stages.join(", ")));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(CheckedFigures {
+        value: figures.value.map(|v| v.normalize()),
+        numerator: figures.numerator.map(|v| v.normalize()),
+        denominator: figures.denominator.map(|v| v.normalize()),
+        stage,
+    })
+}
+
+/// A review decision by hq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    Approve,
+    /// Send back to the department with a comment.
+    Return,
+    /// Reopen an approved actual so it can be corrected (needs a comment).
+    Reopen,
+}
+
+/// A step of the workflow: the new status and the event name the history shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub status: ActualStatus,
+    pub event: &'static str,
+}
+
+/// A department (or hq on its behalf) submits figures for a year.
+pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
+    match current {
+        None => Ok(Step { status: ActualStatus::Submitted, event: "submitted" }),
+        Some(ActualStatus::Submitted) => Ok(Step { status: ActualStatus::Submitted, event: "corrected" }),
+        Some(ActualStatus::Returned) => Ok(Step { status: ActualStatus::Submitted, event: "resubmitted" }),
+        Some(ActualStatus::Approved) => {
+            Err("the actual is approved; hq must reopen it before it can be changed".to_owned())
+        }
+    }
+}
+
+/// hq reviews an actual.
+pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>) -> Result<Step, String> {
+    let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
+    match (action, current) {
+        (ReviewAction::Approve, ActualStatus::Submitted) => {
+            Ok(Step { status: ActualStatus::Approved, event: "approved" })
+        }
+        (ReviewAction::Return | ReviewAction::Reopen, _) if !has_comment => {
+            Err("say why: a comment is required to return or reopen".to_owned())
+        }
+        (ReviewAction::Return, ActualStatus::Submitted) => {
+            Ok(Step { status: ActualStatus::Returned, event: "returned" })
+        }
+        (ReviewAction::Reopen, ActualStatus::Approved) => {
+            Ok(Step { status: ActualStatus::Returned, event: "reopened" })
+        }
+        (action, status) => Err(format!(
+            "cannot {} an actual that is {}",
+            crate::domain::plan::to_text(&action),
+            crate::domain::plan::to_text(&status)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_ratio_needs_numerator_and_denominator_and_no_value() {
+        let errors =
+            check_figures(IndicatorKind::Ratio, &[], &Figures { value: Some(dec("31.6")), ..Default::default() })
+                .unwrap_err();
+        assert_eq!(fields(&errors), vec!["value", "numerator", "denominator"]);
+    }
+
+    #[test]
+    fn a_zero_denominator_is_refused() {
+        let figures = Figures { numerator: Some(dec("1")), denominator: Some(dec("0")), ..Default::default() };
+        let errors = check_figures(IndicatorKind::Ratio, &[], &figures).unwrap_err();
+        assert_eq!(fields(&errors), vec!["denominator"]);
+    }
+
+    #[test]
+    fn negative_counts_and_percents_over_100_are_refused() {
+        let negative =
+            check_figures(IndicatorKind::Count, &[], &Figures { value: Some(dec("-1")), ..Default::default() });
+        assert_eq!(fields(&negative.unwrap_err()), vec!["value"]);
+        let over =
+            check_figures(IndicatorKind::Percent, &[], &Figures { value: Some(dec("100.1")), ..Default::default() });
+        assert_eq!(fields(&over.unwrap_err()), vec!["value"]);
+        let full =
+            check_figures(IndicatorKind::Percent, &[], &Figures { value: Some(dec("100")), ..Default::default() });
+        assert_eq!(full.unwrap().value, Some(dec("100")));
+    }
+
+    #[test]
+    fn values_are_kept_exactly() {
+        let checked =
+            check_figures(IndicatorKind::Percent, &[], &Figures { value: Some(dec("15.20")), ..Default::default() })
+                .unwrap();
+        assert_eq!(checked.value.unwrap().to_string(), "15.2");
+    }
+
+    #[test]
+    fn milestone_stages_are_named_or_indexed() {
+        let stages = vec!["仕様調整中".to_owned(), "構築".to_owned(), "サービス開始".to_owned()];
+        let by_name = check_figures(
+            IndicatorKind::Milestone,
+            &stages,
+            &Figures { stage_name: Some("構築"), ..Default::default() },
+        );
+        assert_eq!(by_name.unwrap().stage, Some(1));
+        let unknown = check_figures(
+            IndicatorKind::Milestone,
+            &stages,
+            &Figures { stage_name: Some("完了"), ..Default::default() },
+        );
+        assert_eq!(fields(&unknown.unwrap_err()), vec!["stage_name"]);
+        let out_of_range =
+            check_figures(IndicatorKind::Milestone, &stages, &Figures { stage: Some(3), ..Default::default() });
+        assert_eq!(fields(&out_of_range.unwrap_err()), vec!["stage"]);
+    }
+
+    #[test]
+    fn review_cycle_follows_the_workflow() {
+        assert_eq!(submit(None).unwrap().event, "submitted");
+        assert_eq!(submit(Some(ActualStatus::Submitted)).unwrap().event, "corrected");
+        let returned =
+            review(ActualStatus::Submitted, ReviewAction::Return, Some("人口の出典を確認してください")).unwrap();
+        assert_eq!(returned.status, ActualStatus::Returned);
+        assert_eq!(submit(Some(returned.status)).unwrap().event, "resubmitted");
+        let approved = review(ActualStatus::Submitted, ReviewAction::Approve, None).unwrap();
+        assert!(submit(Some(approved.status)).is_err(), "an approved actual is closed");
+        let reopened = review(ActualStatus::Approved, ReviewAction::Reopen, Some("再集計")).unwrap();
+        assert_eq!(reopened.status, ActualStatus::Returned);
+    }
+
+    #[test]
+    fn returning_needs_a_comment_and_approving_twice_is_refused() {
+        assert!(review(ActualStatus::Submitted, ReviewAction::Return, None).is_err());
+        assert!(review(ActualStatus::Submitted, ReviewAction::Return, Some("  ")).is_err());
+        assert!(review(ActualStatus::Approved, ReviewAction::Approve, None).is_err());
+        assert!(review(ActualStatus::Returned, ReviewAction::Approve, None).is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! The yearly cycle for one actual: submission by a department (or hq on its behalf), correction,
+//! and review by hq. Each step checks scope and shape, then writes one new version.
+
+use chrono::Utc;
+
+use crate::api::extract::Precondition;
+use crate::auth::Caller;
+use crate::db::DbConnection;
+use crate::db::actuals::{self, Actual, NewVersion, Reported};
+use crate::db::audit::Actor;
+use crate::db::indicators::{self, Indicator};
+use crate::db::measures::{self, Measure};
+use crate::db::plans;
+use crate::domain::fiscal_year::FiscalYear;
+use crate::domain::role::Role;
+use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
+use crate::error::AppError;
+
+/// A submission as received: the figures and the department's note.
+pub struct SubmissionInput<'a> {
+    pub figures: Figures<'a>,
+    pub note: &'a str,
+}
+
+/// A department writes only the indicators of measures it owns in that year (lead or co-owner),
+/// or the indicator assigned to it; hq may write any on a department's behalf.
+pub fn check_scope(caller: &Caller, measure: &Measure, indicator: &Indicator, year: i32) -> Result<(), AppError> {
+    match (caller.role, caller.department_id) {
+        (Role::Hq, _) => Ok(()),
+        (Role::Department, Some(department_id))
+            if measure.owned_by(department_id, Some(year)) || indicator.department_id == Some(department_id) =>
+        {
+            Ok(())
+        }
+        (Role::Department, _) => Err(AppError::Forbidden(format!(
+            "your department does not own measure No.{} ({}) in {}",
+            measure.number,
+            measure.name,
+            plans::label(year)
+        ))),
+        (role, _) => Err(AppError::Forbidden(format!("the {} role may not submit actuals", role.as_str()))),
+    }
+}
+
+/// The indicator, its measure and plan, with the year checked against the plan and the calendar.
+fn load_for_year(
+    conn: &mut DbConnection,
+    indicator_id: i32,
+    fiscal_year: i32,
+) -> Result<(Indicator, Measure), AppError> {
+    let indicator = indicators::get(conn, indicator_id)?;
+    let measure = measures::get(conn, indicator.measure_id)?;
+    let plan = plans::get(conn, measure.plan_id)?;
+    plan.check_year("fiscal_year", fiscal_year)?;
+    let current = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
+    if fiscal_year > current {
+        return Err(AppError::invalid(
+            "fiscal_year",
+            format!(
+                "{} has not started yet (the current fiscal year is {})",
+                plans::label(fiscal_year),
+                plans::label(current)
+            ),
+        ));
+    }
+    Ok((indicator, measure))
+}
+
+fn check_in_force(indicator: &Indicator, measure: &Measure, fiscal_year: i32) -> Result<(), AppError> {
+    if !indicator.active_in(fiscal_year) {
+        let why = match indicator.retired_from_fiscal_year {
+            Some(retired) if fiscal_year >= retired => {
+                format!("the indicator is retired from {}", plans::label(retired))
+            }
+            _ => format!("the indicator is not part of the plan in {}", plans::label(fiscal_year)),
+        };
+        return Err(AppError::invalid("fiscal_year", why));
+    }
+    if !measure.active_in(fiscal_year) {
+        return Err(AppError::invalid(
+            "fiscal_year",
+            format!("measure No.{} is not active in {}", measure.number, plans::label(fiscal_year)),
+        ));
+    }
+    Ok(())
+}
+
+fn reported(figures: CheckedFigures) -> Reported {
+    Reported {
+        value: figures.value,
+        numerator: figures.numerator,
+        denominator: figures.denominator,
+        stage: figures.stage,
+    }
+}
+
+/// Submits or corrects the actual of one indicator and year. Returns it and whether it is new.
+///
+/// Overwriting needs the version the caller read (`If-Match`): missing → 428, stale → 412.
+pub fn submit(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    indicator_id: i32,
+    fiscal_year: i32,
+    input: &SubmissionInput<'_>,
+    precondition: &Precondition,
+) -> Result<(Actual, bool), AppError> {
+    let (indicator, measure) = load_for_year(conn, indicator_id, fiscal_year)?;
+    check_scope(caller, &measure, &indicator, fiscal_year)?;
+    check_in_force(&indicator, &measure, fiscal_year)?;
+    let figures =
+        submission::check_figures(indicator.kind, &indicator.stages, &input.figures).map_err(AppError::Validation)?;
+    let reported = reported(figures);
+    let existing = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?;
+    let step = submission::submit(existing.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
+    let actor = Actor::from(caller);
+    let new = NewVersion {
+        event: step.event,
+        reported: &reported,
+        note: input.note,
+        status: step.status,
+        is_sample: false,
+        comment: None,
+        actor_department_id: caller.department_id,
+    };
+    match existing {
+        None => {
+            if let Precondition::Version(_) = precondition {
+                return Err(AppError::PreconditionFailed("there is no actual for this year yet".into()));
+            }
+            actuals::insert(conn, &actor, indicator_id, fiscal_year, &new)?;
+        }
+        Some(current) => {
+            match precondition {
+                Precondition::None => {
+                    return Err(AppError::PreconditionRequired(
+                        "an actual exists for this year: send If-Match with its ETag to overwrite it".into(),
+                    ));
+                }
+                Precondition::Version(version) if *version != current.version => {
+                    return Err(AppError::PreconditionFailed(format!(
+                        "the actual was changed since you read it (now version {})",
+                        current.version
+                    )));
+                }
+                _ => {}
+            }
+            actuals::update(conn, &actor, &current, &new)?;
+        }
+    }
+    let saved = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
+        .ok_or_else(|| AppError::Internal("the actual just written is missing".into()))?;
+    let created = saved.version == 1;
+    Ok((saved, created))
+}
+
+/// hq approves, returns or reopens an actual. `If-Match` is optional here; when sent it must match.
+pub fn review(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    indicator_id: i32,
+    fiscal_year: i32,
+    action: ReviewAction,
+    comment: Option<&str>,
+    precondition: &Precondition,
+) -> Result<Actual, AppError> {
+    caller.require_hq("review actuals")?;
+    let indicator = indicators::get(conn, indicator_id)?;
+    let current = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
+        .ok_or_else(|| AppError::not_found("actual", format!("{indicator_id}/{fiscal_year}")))?;
+    if let Some(expected) = precondition.expected()
+        && expected != current.version
+    {
+        return Err(AppError::PreconditionFailed(format!(
+            "the actual was changed since you read it (now version {})",
+            current.version
+        )));
+    }
+    let step = submission::review(current.status, action, comment).map_err(|message| match action {
+        ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
+            AppError::invalid("comment", message)
+        }
+        _ => AppError::Conflict(message),
+    })?;
+    let new = NewVersion {
+        event: step.event,
+        reported: &current.reported,
+        note: &current.note,
+        status: step.status,
+        is_sample: current.is_sample,
+        comment,
+        actor_department_id: None,
+    };
+    actuals::update(conn, &Actor::from(caller), &current, &new)?;
+    actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
+        .ok_or_else(|| AppError::Internal("the actual just reviewed is missing".into()))
+}
