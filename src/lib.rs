@@ -16,5 +16,6 @@ pub mod error;
 pub mod evaluation;
 pub mod plan_document;
 pub mod reporting;
+pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;

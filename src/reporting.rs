@@ -15,6 +15,7 @@ use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::role::Role;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
 use crate::error::AppError;
+use crate::spreadsheet::{ImportRow, RowError};
 
 /// A submission as received: the figures and the department's note.
 pub struct SubmissionInput<'a> {
@@ -194,4 +195,144 @@ pub fn review(
     actuals::update(conn, &Actor::from(caller), &current, &new)?;
     actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
         .ok_or_else(|| AppError::Internal("the actual just reviewed is missing".into()))
+}
+
+/// What a bulk import did (or, in a dry run, would do) with one row.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RowOutcome {
+    pub row: usize,
+    pub indicator_id: i32,
+    pub fiscal_year: i32,
+    /// `create`, `correct` or `unchanged`
+    #[schema(example = "correct")]
+    pub action: &'static str,
+    pub old: Option<Reported>,
+    pub new: Reported,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// True only when every row was valid and the import was not a dry run
+    pub applied: bool,
+    pub rows: Vec<RowOutcome>,
+    pub errors: Vec<RowError>,
+}
+
+/// Why an import transaction was rolled back: a dry run, row errors, or a failure.
+pub enum ImportAbort {
+    RolledBack(ImportReport),
+    Failed(AppError),
+}
+
+impl From<AppError> for ImportAbort {
+    fn from(error: AppError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl From<diesel::result::Error> for ImportAbort {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// The import column a submission field is read from.
+fn column_of(field: &str) -> &'static str {
+    match field {
+        "value" => "実績",
+        "numerator" => "分子",
+        "denominator" => "分母",
+        "stage" | "stage_name" => "段階",
+        "fiscal_year" => "年度",
+        _ => "指標ID",
+    }
+}
+
+/// Applies a year's rows with the same checks and scoping as single submissions, all or none:
+/// any row error, or a dry run, rolls everything back and reports per row.
+pub fn import_actuals(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    plan_id: i32,
+    rows: &[ImportRow],
+    read_errors: Vec<RowError>,
+    dry_run: bool,
+) -> Result<ImportReport, ImportAbort> {
+    let mut report = ImportReport { dry_run, applied: false, rows: Vec::new(), errors: read_errors };
+    for row in rows {
+        let error = |column: &str, reason: String| RowError { row: row.row, column: column.to_owned(), reason };
+        let indicator = match indicators::get(conn, row.indicator_id) {
+            Ok(indicator) => indicator,
+            Err(_) => {
+                report.errors.push(error("指標ID", format!("no indicator {}", row.indicator_id)));
+                continue;
+            }
+        };
+        if measures::get(conn, indicator.measure_id)?.plan_id != plan_id {
+            report.errors.push(error("指標ID", format!("indicator {} belongs to another plan", row.indicator_id)));
+            continue;
+        }
+        let existing = actuals::find(conn, row.indicator_id, row.fiscal_year, &indicator.stages)?;
+        let precondition = match (&existing, row.version) {
+            (Some(current), None) => {
+                report.errors.push(error(
+                    "版",
+                    format!(
+                        "an actual exists (version {}): fill in 版 from a fresh export to overwrite it",
+                        current.version
+                    ),
+                ));
+                continue;
+            }
+            (_, Some(version)) => Precondition::Version(version),
+            (None, None) => Precondition::None,
+        };
+        let figures = Figures {
+            value: row.value,
+            numerator: row.numerator,
+            denominator: row.denominator,
+            stage: None,
+            stage_name: row.stage_name.as_deref(),
+        };
+        let checked = submission::check_figures(indicator.kind, &indicator.stages, &figures);
+        if let (Some(current), Ok(checked)) = (&existing, &checked)
+            && current.reported == reported(checked.clone())
+            && current.note == row.note
+        {
+            report.rows.push(RowOutcome {
+                row: row.row,
+                indicator_id: row.indicator_id,
+                fiscal_year: row.fiscal_year,
+                action: "unchanged",
+                old: Some(current.reported.clone()),
+                new: current.reported.clone(),
+            });
+            continue;
+        }
+        let input = SubmissionInput { figures, note: &row.note };
+        match submit(conn, caller, row.indicator_id, row.fiscal_year, &input, &precondition) {
+            Ok((saved, created)) => report.rows.push(RowOutcome {
+                row: row.row,
+                indicator_id: row.indicator_id,
+                fiscal_year: row.fiscal_year,
+                action: if created { "create" } else { "correct" },
+                old: existing.map(|a| a.reported),
+                new: saved.reported,
+            }),
+            Err(AppError::Validation(fields)) => {
+                report.errors.extend(fields.iter().map(|f| error(column_of(&f.field), f.message.clone())));
+            }
+            Err(AppError::Forbidden(reason) | AppError::Conflict(reason) | AppError::PreconditionFailed(reason)) => {
+                report.errors.push(error(if reason.contains("version") { "版" } else { "指標ID" }, reason));
+            }
+            Err(other) => return Err(ImportAbort::Failed(other)),
+        }
+    }
+    report.errors.sort_by_key(|e| e.row);
+    if dry_run || !report.errors.is_empty() {
+        return Err(ImportAbort::RolledBack(report));
+    }
+    report.applied = true;
+    Ok(report)
 }

@@ -41,7 +41,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-pub async fn read_body(payload: &mut Payload, limit: usize) -> Result<web::BytesMut, AppError> {
+/// Reads a body up to `limit` bytes; more is 413.
+pub async fn read_body<S>(payload: &mut S, limit: usize) -> Result<web::BytesMut, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the request body: {e}")))?;

@@ -5,6 +5,7 @@ pub mod actuals;
 pub mod audit;
 pub mod auth;
 pub mod departments;
+pub mod evaluation;
 pub mod extract;
 pub mod health;
 pub mod indicators;
@@ -31,6 +32,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(departments::create_department)
         .service(departments::get_department)
         .service(departments::update_department)
+        .service(evaluation::import_plan)
         .service(plans::list_plans)
         .service(plans::create_plan)
         .service(plans::get_plan)
@@ -64,6 +66,14 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(actuals::actual_history)
         .service(actuals::review_actual)
         .service(actuals::indicator_achievement)
+        .service(evaluation::get_evaluation)
+        .service(evaluation::submissions)
+        .service(evaluation::list_collections)
+        .service(evaluation::open_collection)
+        .service(evaluation::update_collection)
+        .service(evaluation::dashboard)
+        .service(evaluation::open_data)
+        .service(evaluation::import_actuals)
         .service(audit::list_audit);
 }
 

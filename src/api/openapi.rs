@@ -69,6 +69,15 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::actuals::actual_history,
         crate::api::actuals::review_actual,
         crate::api::actuals::indicator_achievement,
+        crate::api::evaluation::get_evaluation,
+        crate::api::evaluation::submissions,
+        crate::api::evaluation::list_collections,
+        crate::api::evaluation::open_collection,
+        crate::api::evaluation::update_collection,
+        crate::api::evaluation::dashboard,
+        crate::api::evaluation::open_data,
+        crate::api::evaluation::import_actuals,
+        crate::api::evaluation::import_plan,
         crate::api::audit::list_audit,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -82,6 +91,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "measures", description = "Measures (推進施策)"),
         (name = "indicators", description = "Indicators (指標) and their target and definition revisions"),
         (name = "actuals", description = "Yearly actuals (実績), their review and achievement"),
+        (name = "evaluation", description = "Evaluation summaries, collection, dashboards, spreadsheets and imports"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
     )
 )]

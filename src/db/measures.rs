@@ -40,6 +40,8 @@ pub struct Measure {
     /// The fiscal year the measure was completed or retired.
     pub status_fiscal_year: Option<i32>,
     pub status_fiscal_year_label: Option<String>,
+    /// When the status was last changed.
+    pub status_recorded_at: Option<NaiveDateTime>,
     /// The fiscal year a measure added mid-plan starts.
     pub added_fiscal_year: Option<i32>,
     pub change_notes: Option<String>,
@@ -79,6 +81,9 @@ pub struct Owner {
     pub from_fiscal_year: Option<i32>,
     /// Last fiscal year of ownership (`null`: still owns it).
     pub until_fiscal_year: Option<i32>,
+    /// When the ownership was recorded, and when its end was (for evaluations `as_of` a time).
+    pub recorded_at: NaiveDateTime,
+    pub removed_at: Option<NaiveDateTime>,
 }
 
 impl Owner {
@@ -121,6 +126,7 @@ struct MeasureRow {
     review_category: String,
     status: String,
     status_fiscal_year: Option<i32>,
+    status_recorded_at: Option<NaiveDateTime>,
     added_fiscal_year: Option<i32>,
     owners_and_others: bool,
     change_notes: Option<String>,
@@ -148,7 +154,7 @@ pub struct MeasureFilter {
 fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measure>, AppError> {
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let mut owners: BTreeMap<i32, Vec<Owner>> = BTreeMap::new();
-    type OwnerRow = (i32, i32, String, String, bool, Option<i32>, Option<i32>);
+    type OwnerRow = (i32, i32, String, String, bool, Option<i32>, Option<i32>, NaiveDateTime, Option<NaiveDateTime>);
     let owner_rows: Vec<OwnerRow> = measure_owners::table
         .inner_join(departments::table)
         .filter(measure_owners::measure_id.eq_any(&ids))
@@ -160,10 +166,12 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
             measure_owners::is_lead,
             measure_owners::from_fiscal_year,
             measure_owners::until_fiscal_year,
+            measure_owners::recorded_at,
+            measure_owners::removed_at,
         ))
         .order((measure_owners::measure_id, measure_owners::position, measure_owners::id))
         .load(conn)?;
-    for (measure_id, department_id, department_code, department_name, is_lead, from_fiscal_year, until_fiscal_year) in
+    for (measure_id, department_id, department_code, department_name, is_lead, from, until, recorded_at, removed_at) in
         owner_rows
     {
         owners.entry(measure_id).or_default().push(Owner {
@@ -171,8 +179,10 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
             department_code,
             department_name,
             is_lead,
-            from_fiscal_year,
-            until_fiscal_year,
+            from_fiscal_year: from,
+            until_fiscal_year: until,
+            recorded_at,
+            removed_at,
         });
     }
     let mut secondary: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
@@ -222,6 +232,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
                 status: enum_from_column(&row.status)?,
                 status_fiscal_year: row.status_fiscal_year,
                 status_fiscal_year_label: optional_label(row.status_fiscal_year),
+                status_recorded_at: row.status_recorded_at,
                 added_fiscal_year: row.added_fiscal_year,
                 change_notes: row.change_notes,
                 roadmap: roadmap.remove(&row.id).unwrap_or_default(),

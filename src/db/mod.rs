@@ -6,6 +6,7 @@
 
 pub mod actuals;
 pub mod audit;
+pub mod collections;
 pub mod departments;
 pub mod indicators;
 pub mod measures;

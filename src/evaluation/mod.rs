@@ -116,3 +116,5 @@ pub fn evaluate_year(
         result,
     }
 }
+
+pub mod plan;

@@ -1,0 +1,133 @@
+//! Collection windows: hq opens a fiscal year for actuals, optionally with a deadline.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::DbConnection;
+use super::audit::{self, Actor, Change};
+use super::plans::{self, label};
+use super::schema::collection_windows;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Collection {
+    pub id: i32,
+    pub plan_id: i32,
+    #[schema(example = 2020)]
+    pub fiscal_year: i32,
+    #[schema(example = "令和2(2020)年度")]
+    pub fiscal_year_label: String,
+    /// Last day for submissions (inclusive); `null`: no deadline
+    #[schema(example = "2021-05-31")]
+    pub deadline: Option<NaiveDate>,
+    pub opened_by: Option<i32>,
+    pub opened_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+type Row = (i32, i32, i32, Option<NaiveDate>, Option<i32>, NaiveDateTime, Option<NaiveDateTime>);
+
+fn from_row((id, plan_id, fiscal_year, deadline, opened_by, opened_at, closed_at): Row) -> Collection {
+    Collection {
+        id,
+        plan_id,
+        fiscal_year,
+        fiscal_year_label: label(fiscal_year),
+        deadline,
+        opened_by,
+        opened_at,
+        closed_at,
+    }
+}
+
+const COLUMNS: (
+    collection_windows::id,
+    collection_windows::plan_id,
+    collection_windows::fiscal_year,
+    collection_windows::deadline,
+    collection_windows::opened_by,
+    collection_windows::opened_at,
+    collection_windows::closed_at,
+) = (
+    collection_windows::id,
+    collection_windows::plan_id,
+    collection_windows::fiscal_year,
+    collection_windows::deadline,
+    collection_windows::opened_by,
+    collection_windows::opened_at,
+    collection_windows::closed_at,
+);
+
+pub fn list(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Collection>, AppError> {
+    let rows: Vec<Row> = collection_windows::table
+        .filter(collection_windows::plan_id.eq(plan_id))
+        .select(COLUMNS)
+        .order(collection_windows::fiscal_year)
+        .load(conn)?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+pub fn find(conn: &mut DbConnection, plan_id: i32, fiscal_year: i32) -> Result<Option<Collection>, AppError> {
+    let row: Option<Row> = collection_windows::table
+        .filter(collection_windows::plan_id.eq(plan_id).and(collection_windows::fiscal_year.eq(fiscal_year)))
+        .select(COLUMNS)
+        .first(conn)
+        .optional()?;
+    Ok(row.map(from_row))
+}
+
+/// Opens collection for a fiscal year of the plan.
+pub fn open(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan_id: i32,
+    fiscal_year: i32,
+    deadline: Option<NaiveDate>,
+) -> Result<Collection, AppError> {
+    plans::get(conn, plan_id)?.check_year("fiscal_year", fiscal_year)?;
+    if find(conn, plan_id, fiscal_year)?.is_some() {
+        return Err(AppError::Conflict(format!("collection for {} is already open", label(fiscal_year))));
+    }
+    let id: i32 = diesel::insert_into(collection_windows::table)
+        .values((
+            collection_windows::plan_id.eq(plan_id),
+            collection_windows::fiscal_year.eq(fiscal_year),
+            collection_windows::deadline.eq(deadline),
+            collection_windows::opened_by.eq(actor.user_id),
+            collection_windows::opened_at.eq(audit::now()),
+        ))
+        .returning(collection_windows::id)
+        .get_result(conn)?;
+    let opened = find(conn, plan_id, fiscal_year)?.ok_or_else(|| AppError::not_found("collection", id))?;
+    audit::record(conn, actor, Change::created("collection", id, &opened).with_action("open_collection"))?;
+    Ok(opened)
+}
+
+/// Moves the deadline or closes the collection.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan_id: i32,
+    fiscal_year: i32,
+    deadline: Option<Option<NaiveDate>>,
+    closed: Option<bool>,
+) -> Result<Collection, AppError> {
+    let old = find(conn, plan_id, fiscal_year)?
+        .ok_or_else(|| AppError::not_found("collection", format!("{plan_id}/{fiscal_year}")))?;
+    let closed_at = match closed {
+        Some(true) => old.closed_at.or(Some(audit::now())),
+        Some(false) => None,
+        None => old.closed_at,
+    };
+    diesel::update(collection_windows::table.find(old.id))
+        .set((
+            collection_windows::deadline.eq(deadline.unwrap_or(old.deadline)),
+            collection_windows::closed_at.eq(closed_at),
+        ))
+        .execute(conn)?;
+    let new = find(conn, plan_id, fiscal_year)?.ok_or_else(|| AppError::not_found("collection", old.id))?;
+    audit::record(conn, actor, Change::updated("collection", old.id, &old, &new))?;
+    Ok(new)
+}

@@ -1,0 +1,529 @@
+//! The 本部's evaluation of a whole plan for one fiscal year: every indicator's achievement,
+//! roll-ups per measure, basic goal (◎ only; ○ listed), strategy, department and plan, and the
+//! lists the 本部 acts on. Loading takes a fixed number of queries, whatever the plan's size;
+//! evaluating is pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{evaluate_year, indicator_counts_in};
+use crate::db::DbConnection;
+use crate::db::actuals::{self, ActualEvent, ActualState};
+use crate::db::collections::{self, Collection};
+use crate::db::departments::{self, Department};
+use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, TargetRevision};
+use crate::db::measures::{self, Measure};
+use crate::db::plans::{self, Goal, Plan, Strategy, goal_symbol, label, strategy_numeral};
+use crate::domain::achievement::{Achievement, Direction, GradingSettings, RollUp, Status, pooled_rate, roll_up};
+use crate::domain::plan::{ActualStatus, IndicatorKind, MeasureStatus};
+use crate::error::AppError;
+
+/// Everything recorded about a plan, loaded in bulk.
+pub struct PlanRecords {
+    pub plan: Plan,
+    pub goals: Vec<Goal>,
+    pub strategies: Vec<Strategy>,
+    pub measures: Vec<Measure>,
+    pub indicators: Vec<Indicator>,
+    pub targets: BTreeMap<i32, Vec<TargetRevision>>,
+    pub definitions: Vec<DefinitionRevision>,
+    pub events: Vec<actuals::IndicatorEvent>,
+    pub departments: Vec<Department>,
+    pub collections: Vec<Collection>,
+}
+
+/// Loads a plan's records with a fixed number of queries (no query per measure or indicator).
+pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppError> {
+    let plan = plans::get(conn, plan_id)?;
+    let goals = plans::list_goals(conn, plan_id)?;
+    let strategies = plans::list_strategies(conn, plan_id)?;
+    let measures = measures::list_for_plan(conn, plan_id)?;
+    let indicators = indicators::list_for_plan(conn, plan_id)?;
+    let stages: Vec<(i32, Vec<String>)> = indicators.iter().map(|i| (i.id, i.stages.clone())).collect();
+    let targets = indicators::targets_for(conn, &stages)?;
+    let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
+    let definitions = indicators::list_definitions(conn, &ids)?;
+    let events = actuals::events_for(conn, &ids)?;
+    let departments = departments::list(conn)?;
+    let collections = collections::list(conn, plan_id)?;
+    Ok(PlanRecords {
+        plan,
+        goals,
+        strategies,
+        measures,
+        indicators,
+        targets,
+        definitions,
+        events,
+        departments,
+        collections,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionState {
+    Missing,
+    Submitted,
+    Returned,
+    Approved,
+}
+
+/// The figures that were used (approved), as a reader of the 進捗管理表 expects them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsedActual {
+    #[schema(value_type = Option<f64>)]
+    pub value: Option<Decimal>,
+    #[schema(value_type = Option<f64>)]
+    pub numerator: Option<Decimal>,
+    #[schema(value_type = Option<f64>)]
+    pub denominator: Option<Decimal>,
+    /// Ratios: the percent, rounded
+    #[schema(value_type = Option<f64>)]
+    pub rate: Option<Decimal>,
+    pub stage: Option<i32>,
+    pub stage_name: Option<String>,
+    pub note: String,
+    pub is_sample: bool,
+    pub approved_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IndicatorEvaluation {
+    pub indicator_id: i32,
+    pub measure_id: i32,
+    pub measure_number: i32,
+    pub number: Option<i32>,
+    /// The name in force this year (a definition revision may have renamed it)
+    #[schema(example = "マイナンバーカードの交付率(交付件数/人口)")]
+    pub name: String,
+    pub unit: String,
+    pub kind: IndicatorKind,
+    pub direction: Direction,
+    /// Who reports it: the indicator's own department, else the measure's owners this year
+    pub department_ids: Vec<i32>,
+    pub department_names: Vec<String>,
+    pub baseline: Baseline,
+    pub target: Option<TargetRevision>,
+    /// The definition revision used, when the indicator's definition was revised
+    pub definition: Option<DefinitionRevision>,
+    pub actual: Option<UsedActual>,
+    pub submission: SubmissionState,
+    /// Version of the latest actual (the ETag's number; import files carry it as 版)
+    pub actual_version: Option<i32>,
+    /// Not submitted by the collection deadline
+    pub late: bool,
+    pub result: Achievement,
+}
+
+/// Ratio indicators with the same definition in a group, pooled: Σ numerator / Σ denominator.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PooledRatio {
+    #[schema(example = "データ化完了数")]
+    pub numerator_label: String,
+    #[schema(example = "資料数")]
+    pub denominator_label: String,
+    #[schema(value_type = f64)]
+    pub numerator: Decimal,
+    #[schema(value_type = f64)]
+    pub denominator: Decimal,
+    #[schema(value_type = Option<f64>, example = 97.5)]
+    pub rate: Option<Decimal>,
+    pub indicator_ids: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureEvaluation {
+    pub measure_id: i32,
+    pub number: i32,
+    #[schema(example = "マイナンバー制度への対応")]
+    pub name: String,
+    pub main_goal_id: i32,
+    pub secondary_goal_ids: Vec<i32>,
+    pub strategy_id: Option<i32>,
+    pub owner_department_ids: Vec<i32>,
+    pub status: MeasureStatus,
+    pub roll_up: RollUp,
+    pub pooled_ratios: Vec<PooledRatio>,
+}
+
+/// A roll-up over a basic goal, a strategy or a department.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupEvaluation {
+    pub id: i32,
+    pub number: Option<i32>,
+    /// `①開かれた区政の実現`, `Ⅰ 官民データの利活用`, `戸籍住民課`
+    #[schema(example = "②区民サービスの向上")]
+    pub label: String,
+    pub name: String,
+    /// Measures counted here (◎ for goals; lead or co-owner for departments)
+    pub measure_ids: Vec<i32>,
+    /// Goals only: measures that list this goal as ○ (not counted)
+    pub secondary_measure_ids: Vec<i32>,
+    pub roll_up: RollUp,
+    pub pooled_ratios: Vec<PooledRatio>,
+}
+
+/// One indicator in a list the 本部 acts on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IndicatorRef {
+    pub indicator_id: i32,
+    pub measure_number: i32,
+    pub indicator_number: Option<i32>,
+    pub name: String,
+    pub department_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ActionLists {
+    /// No actual submitted
+    pub missing: Vec<IndicatorRef>,
+    /// Submitted, waiting for review
+    pub pending_review: Vec<IndicatorRef>,
+    /// Returned to the department
+    pub returned: Vec<IndicatorRef>,
+    /// Not submitted by the collection deadline
+    pub late: Vec<IndicatorRef>,
+    pub off_track: Vec<IndicatorRef>,
+    pub deteriorating: Vec<IndicatorRef>,
+    pub not_achieved: Vec<IndicatorRef>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanEvaluation {
+    pub plan_id: i32,
+    #[schema(example = "板橋区ICT推進・活用計画2020（追録版）")]
+    pub plan_name: String,
+    #[schema(example = 2020)]
+    pub fiscal_year: i32,
+    #[schema(example = "令和2(2020)年度")]
+    pub fiscal_year_label: String,
+    /// Evaluated with only what was recorded by this time (UTC), when given
+    pub as_of: Option<NaiveDateTime>,
+    pub evaluated_at: NaiveDateTime,
+    /// The grading settings used
+    pub grading: GradingSettings,
+    pub collection: Option<Collection>,
+    /// The whole plan
+    pub plan_roll_up: RollUp,
+    pub goals: Vec<GroupEvaluation>,
+    pub strategies: Vec<GroupEvaluation>,
+    pub departments: Vec<GroupEvaluation>,
+    pub measures: Vec<MeasureEvaluation>,
+    pub indicators: Vec<IndicatorEvaluation>,
+    pub lists: ActionLists,
+}
+
+/// Whether a measure is part of the plan in `year` as recorded at `as_of`.
+fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
+    let recorded = |at: NaiveDateTime| as_of.is_none_or(|t| at <= t);
+    if !recorded(measure.created_at) || measure.added_fiscal_year.is_some_and(|added| added > year) {
+        return false;
+    }
+    let end_known = measure.status != MeasureStatus::Active && measure.status_recorded_at.is_some_and(recorded);
+    !(end_known && measure.status_fiscal_year.is_some_and(|end| year > end))
+}
+
+/// The measure's owners in `year` as recorded at `as_of`.
+fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<i32> {
+    measure
+        .owners
+        .iter()
+        .filter(|owner| as_of.is_none_or(|t| owner.recorded_at <= t))
+        .filter(|owner| {
+            let removal_known = owner.removed_at.is_some_and(|at| as_of.is_none_or(|t| at <= t));
+            owner.from_fiscal_year.is_none_or(|from| from <= year)
+                && !(removal_known && owner.until_fiscal_year.is_some_and(|until| year > until))
+        })
+        .map(|owner| owner.department_id)
+        .collect()
+}
+
+fn pool(indicators: &[&IndicatorEvaluation], all: &[Indicator]) -> Vec<PooledRatio> {
+    let mut groups: BTreeMap<(String, String), PooledRatio> = BTreeMap::new();
+    for evaluation in indicators.iter().filter(|e| e.kind == IndicatorKind::Ratio) {
+        let (Some(actual), Some(indicator)) =
+            (&evaluation.actual, all.iter().find(|i| i.id == evaluation.indicator_id))
+        else {
+            continue;
+        };
+        let (Some(numerator), Some(denominator)) = (actual.numerator, actual.denominator) else { continue };
+        let numerator_label = evaluation
+            .definition
+            .as_ref()
+            .and_then(|d| d.numerator_label.clone())
+            .or_else(|| indicator.numerator_label.clone())
+            .unwrap_or_default();
+        let denominator_label = evaluation
+            .definition
+            .as_ref()
+            .and_then(|d| d.denominator_label.clone())
+            .or_else(|| indicator.denominator_label.clone())
+            .unwrap_or_default();
+        let entry = groups.entry((numerator_label.clone(), denominator_label.clone())).or_insert(PooledRatio {
+            numerator_label,
+            denominator_label,
+            numerator: Decimal::ZERO,
+            denominator: Decimal::ZERO,
+            rate: None,
+            indicator_ids: Vec::new(),
+        });
+        entry.numerator += numerator;
+        entry.denominator += denominator;
+        entry.indicator_ids.push(evaluation.indicator_id);
+    }
+    groups
+        .into_values()
+        .filter(|pooled| pooled.indicator_ids.len() > 1)
+        .map(|mut pooled| {
+            pooled.rate = pooled_rate(&[(pooled.numerator, pooled.denominator)])
+                .map(crate::domain::achievement::round_for_output);
+            pooled
+        })
+        .collect()
+}
+
+fn reference(evaluation: &IndicatorEvaluation) -> IndicatorRef {
+    IndicatorRef {
+        indicator_id: evaluation.indicator_id,
+        measure_number: evaluation.measure_number,
+        indicator_number: evaluation.number,
+        name: evaluation.name.clone(),
+        department_names: evaluation.department_names.clone(),
+    }
+}
+
+/// Evaluates the plan for `year`. `as_of` limits every record to what existed then; `now` is the
+/// evaluation time (deadlines are judged against `as_of` or `now`).
+pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, now: NaiveDateTime) -> PlanEvaluation {
+    let settings = &records.plan.grading;
+    let department_name =
+        |id: i32| records.departments.iter().find(|d| d.id == id).map(|d| d.name.clone()).unwrap_or_default();
+    let collection =
+        records.collections.iter().find(|c| c.fiscal_year == year && as_of.is_none_or(|t| c.opened_at <= t)).cloned();
+    let reference_time = as_of.unwrap_or(now);
+    let deadline_passed = collection.as_ref().and_then(|c| c.deadline).is_some_and(|d| reference_time.date() > d);
+
+    let mut events_by_indicator: BTreeMap<i32, Vec<&ActualEvent>> = BTreeMap::new();
+    for event in records.events.iter().filter(|e| e.fiscal_year == year) {
+        events_by_indicator.entry(event.indicator_id).or_default().push(&event.event);
+    }
+    let no_targets = Vec::new();
+    let measures: Vec<&Measure> = records.measures.iter().filter(|m| measure_counts_in(m, year, as_of)).collect();
+    let mut owners: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    let mut evaluations = Vec::new();
+    for measure in &measures {
+        let measure_owners = owners_in(measure, year, as_of);
+        owners.insert(measure.id, measure_owners.clone());
+        for indicator in records.indicators.iter().filter(|i| i.measure_id == measure.id) {
+            if !indicator_counts_in(indicator, year, as_of) {
+                continue;
+            }
+            let events = events_by_indicator.get(&indicator.id).map(Vec::as_slice).unwrap_or_default();
+            let definitions: Vec<DefinitionRevision> =
+                records.definitions.iter().filter(|d| d.indicator_id == indicator.id).cloned().collect();
+            let targets = records.targets.get(&indicator.id).unwrap_or(&no_targets);
+            let year_result = evaluate_year(indicator, targets, &definitions, events, settings, year, as_of);
+            let state = ActualState::fold(events.iter().copied(), as_of);
+            let submission = match state.latest.as_ref().map(|e| e.status) {
+                None => SubmissionState::Missing,
+                Some(ActualStatus::Submitted) => SubmissionState::Submitted,
+                Some(ActualStatus::Returned) => SubmissionState::Returned,
+                Some(ActualStatus::Approved) => SubmissionState::Approved,
+            };
+            let first_submitted =
+                events.iter().filter(|e| as_of.is_none_or(|t| e.recorded_at <= t)).map(|e| e.recorded_at).min();
+            let late = deadline_passed
+                && collection
+                    .as_ref()
+                    .and_then(|c| c.deadline)
+                    .is_some_and(|deadline| first_submitted.is_none_or(|at| at.date() > deadline));
+            let department_ids = match indicator.department_id {
+                Some(own) => vec![own],
+                None => measure_owners.clone(),
+            };
+            let actual = state.approved.as_ref().map(|event| UsedActual {
+                value: event.reported.value,
+                numerator: event.reported.numerator,
+                denominator: event.reported.denominator,
+                rate: event.reported.rate(),
+                stage: event.reported.stage,
+                stage_name: event
+                    .reported
+                    .stage
+                    .and_then(|s| usize::try_from(s).ok())
+                    .and_then(|s| indicator.stages.get(s).cloned()),
+                note: event.note.clone(),
+                is_sample: event.is_sample,
+                approved_at: event.recorded_at,
+            });
+            evaluations.push(IndicatorEvaluation {
+                indicator_id: indicator.id,
+                measure_id: measure.id,
+                measure_number: measure.number,
+                number: indicator.number,
+                name: year_result.inputs.definition.as_ref().map_or_else(|| indicator.name.clone(), |d| d.name.clone()),
+                unit: indicator.unit.clone(),
+                kind: indicator.kind,
+                direction: indicator.direction,
+                department_names: department_ids.iter().map(|id| department_name(*id)).collect(),
+                department_ids,
+                baseline: indicator.baseline.clone(),
+                target: year_result.inputs.target,
+                definition: year_result.inputs.definition,
+                actual,
+                submission,
+                actual_version: state.latest.as_ref().map(|e| e.version),
+                late,
+                result: year_result.result,
+            });
+        }
+    }
+
+    let group = |measure_ids: &BTreeSet<i32>| -> (RollUp, Vec<PooledRatio>) {
+        let members: Vec<&IndicatorEvaluation> =
+            evaluations.iter().filter(|e| measure_ids.contains(&e.measure_id)).collect();
+        let results: Vec<Achievement> = members.iter().map(|e| e.result.clone()).collect();
+        (roll_up(&results, settings), pool(&members, &records.indicators))
+    };
+
+    let measure_evaluations = measures
+        .iter()
+        .map(|measure| {
+            let (roll_up, pooled_ratios) = group(&BTreeSet::from([measure.id]));
+            MeasureEvaluation {
+                measure_id: measure.id,
+                number: measure.number,
+                name: measure.name.clone(),
+                main_goal_id: measure.main_goal_id,
+                secondary_goal_ids: measure.secondary_goal_ids.clone(),
+                strategy_id: measure.strategy_id,
+                owner_department_ids: owners.get(&measure.id).cloned().unwrap_or_default(),
+                status: measure.status,
+                roll_up,
+                pooled_ratios,
+            }
+        })
+        .collect();
+
+    let goals = records
+        .goals
+        .iter()
+        .map(|goal| {
+            let main: BTreeSet<i32> = measures.iter().filter(|m| m.main_goal_id == goal.id).map(|m| m.id).collect();
+            let (roll_up, pooled_ratios) = group(&main);
+            GroupEvaluation {
+                id: goal.id,
+                number: Some(goal.number),
+                label: format!("{}{}", goal_symbol(goal.number), goal.name),
+                name: goal.name.clone(),
+                measure_ids: main.into_iter().collect(),
+                secondary_measure_ids: measures
+                    .iter()
+                    .filter(|m| m.secondary_goal_ids.contains(&goal.id))
+                    .map(|m| m.id)
+                    .collect(),
+                roll_up,
+                pooled_ratios,
+            }
+        })
+        .collect();
+
+    let strategies = records
+        .strategies
+        .iter()
+        .map(|strategy| {
+            let members: BTreeSet<i32> =
+                measures.iter().filter(|m| m.strategy_id == Some(strategy.id)).map(|m| m.id).collect();
+            let (roll_up, pooled_ratios) = group(&members);
+            GroupEvaluation {
+                id: strategy.id,
+                number: Some(strategy.number),
+                label: format!("{} {}", strategy_numeral(strategy.number), strategy.name),
+                name: strategy.name.clone(),
+                measure_ids: members.into_iter().collect(),
+                secondary_measure_ids: Vec::new(),
+                roll_up,
+                pooled_ratios,
+            }
+        })
+        .collect();
+
+    let departments = records
+        .departments
+        .iter()
+        .filter_map(|department| {
+            let owned: BTreeSet<i32> =
+                owners.iter().filter(|(_, ids)| ids.contains(&department.id)).map(|(measure, _)| *measure).collect();
+            if owned.is_empty() {
+                return None;
+            }
+            let (roll_up, pooled_ratios) = group(&owned);
+            Some(GroupEvaluation {
+                id: department.id,
+                number: None,
+                label: department.name.clone(),
+                name: department.name.clone(),
+                measure_ids: owned.into_iter().collect(),
+                secondary_measure_ids: Vec::new(),
+                roll_up,
+                pooled_ratios,
+            })
+        })
+        .collect();
+
+    let all_results: Vec<Achievement> = evaluations.iter().map(|e| e.result.clone()).collect();
+    let mut lists = ActionLists::default();
+    for evaluation in &evaluations {
+        let entry = reference(evaluation);
+        match evaluation.submission {
+            SubmissionState::Missing => lists.missing.push(entry.clone()),
+            SubmissionState::Submitted => lists.pending_review.push(entry.clone()),
+            SubmissionState::Returned => lists.returned.push(entry.clone()),
+            SubmissionState::Approved => {}
+        }
+        if evaluation.late {
+            lists.late.push(entry.clone());
+        }
+        match evaluation.result.status {
+            Status::OffTrack => lists.off_track.push(entry),
+            Status::Deteriorating => lists.deteriorating.push(entry),
+            Status::NotAchieved => lists.not_achieved.push(entry),
+            _ => {}
+        }
+    }
+
+    PlanEvaluation {
+        plan_id: records.plan.id,
+        plan_name: records.plan.name.clone(),
+        fiscal_year: year,
+        fiscal_year_label: label(year),
+        as_of,
+        evaluated_at: now,
+        grading: settings.clone(),
+        collection,
+        plan_roll_up: roll_up(&all_results, settings),
+        goals,
+        strategies,
+        departments,
+        measures: measure_evaluations,
+        indicators: evaluations,
+        lists,
+    }
+}
+
+/// Loads and evaluates in one call (the API's entry point).
+pub fn evaluate_plan(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    year: i32,
+    as_of: Option<NaiveDateTime>,
+) -> Result<PlanEvaluation, AppError> {
+    let records = load(conn, plan_id)?;
+    records.plan.check_year("fiscal_year", year)?;
+    Ok(evaluate(&records, year, as_of, Utc::now().naive_utc()))
+}
