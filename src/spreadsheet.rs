@@ -92,6 +92,11 @@ fn text(value: Option<Decimal>) -> String {
     value.map(|v| v.normalize().to_string()).unwrap_or_default()
 }
 
+/// Rates as the API rounds them: one decimal place (85.0, 63.0).
+fn rate_text(value: Option<Decimal>) -> String {
+    value.map(|v| format!("{v:.1}")).unwrap_or_default()
+}
+
 /// One row of the 進捗管理表 per indicator, grouped by basic goal (◎) and measure.
 fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
     let goal_of_measure: BTreeMap<i32, (i32, String)> = evaluation
@@ -123,7 +128,7 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
             let target = i.target.as_ref();
             let actual = i.actual.as_ref();
             let actual_text = actual.map_or(String::new(), |a| match (a.rate, a.value, &a.stage_name) {
-                (Some(rate), _, _) => text(Some(rate)),
+                (Some(rate), _, _) => rate_text(Some(rate)),
                 (None, Some(value), _) => text(Some(value)),
                 (None, None, Some(stage)) => stage.clone(),
                 _ => String::new(),
@@ -146,8 +151,8 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
                 text(actual.and_then(|a| a.numerator)),
                 text(actual.and_then(|a| a.denominator)),
                 actual.and_then(|a| a.stage_name.clone()).unwrap_or_default(),
-                text(i.result.attainment_rate),
-                text(i.result.progress_rate),
+                rate_text(i.result.attainment_rate),
+                rate_text(i.result.progress_rate),
                 status_label(i.result.status).to_owned(),
                 grade_label(i.result.grade).to_owned(),
                 submission_label(i.submission).to_owned(),
@@ -363,7 +368,7 @@ pub fn open_data_csv(
                 text(row.value),
                 text(row.numerator),
                 text(row.denominator),
-                text(row.rate),
+                rate_text(row.rate),
                 row.stage_name.clone().unwrap_or_default(),
                 row.approved_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
             ])
@@ -465,6 +470,14 @@ fn read_table(table: Vec<Vec<String>>) -> Result<(Vec<ImportRow>, Vec<RowError>)
                 .then(|| raw.to_owned())
         });
         let value = if stage_name.is_some() { None } else { value };
+        if value.is_none()
+            && numerator.is_none()
+            && denominator.is_none()
+            && stage_name.is_none()
+            && row_errors.is_empty()
+        {
+            continue; // nothing reported for this indicator: left as it is
+        }
         match (indicator_id, fiscal_year, row_errors.is_empty()) {
             (Some(indicator_id), Some(fiscal_year), true) => rows.push(ImportRow {
                 row,

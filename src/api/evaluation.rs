@@ -468,7 +468,7 @@ pub struct ImportQuery {
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "row errors: nothing was applied", body = ImportReport),
+    (status = 422, description = "row errors: nothing was applied; the problem carries `report` (an ImportReport)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/actuals/import")]
 pub async fn import_actuals(
@@ -503,9 +503,22 @@ pub async fn import_actuals(
     match outcome {
         Ok(report) => Ok(HttpResponse::Ok().json(report)),
         Err(ImportAbort::RolledBack(report)) if report.errors.is_empty() => Ok(HttpResponse::Ok().json(report)),
-        Err(ImportAbort::RolledBack(report)) => Ok(HttpResponse::UnprocessableEntity().json(report)),
+        Err(ImportAbort::RolledBack(report)) => Ok(rejected_import(report)),
         Err(ImportAbort::Failed(error)) => Err(error),
     }
+}
+
+/// Row errors: a 422 problem whose `errors` name row and column, with the full report attached
+/// (RFC 9457 extension member `report`).
+fn rejected_import(report: ImportReport) -> HttpResponse {
+    let mut problem =
+        serde_json::to_value(AppError::Validation(spreadsheet::as_field_errors(&report.errors)).to_problem())
+            .unwrap_or_default();
+    if let Some(object) = problem.as_object_mut() {
+        object.insert("detail".into(), format!("{} row error(s); nothing was applied", report.errors.len()).into());
+        object.insert("report".into(), serde_json::to_value(&report).unwrap_or_default());
+    }
+    HttpResponse::UnprocessableEntity().content_type(crate::error::PROBLEM_CONTENT_TYPE).json(problem)
 }
 
 /// Imports a whole plan from a plan document (the TOML format of `demo/itabashi-ict-2020.toml`),

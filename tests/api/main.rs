@@ -7,5 +7,6 @@ mod actuals;
 mod auth;
 mod demo;
 mod errors;
+mod evaluation;
 mod openapi;
 mod plan_structure;
