@@ -476,8 +476,7 @@ async fn spreadsheets_carry_the_evaluation(backend: Backend) {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 4, "the four approved actuals");
     assert!(records.iter().all(|r| &r[0] == "131199" && &r[4] == "令和3(2021)年度"));
-    let refused =
-        app.client.get(&url).bearer_auth(&app.hq.token).header("Accept", "image/png").send().await.unwrap();
+    let refused = app.client.get(&url).bearer_auth(&app.hq.token).header("Accept", "image/png").send().await.unwrap();
     assert_problem(refused, 406).await;
 }
 
