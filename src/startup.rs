@@ -58,6 +58,12 @@ impl Application {
                 .service(api::health::healthz)
                 .service(api::health::readyz)
                 .route("/api-docs/openapi.json", web::get().to(openapi_document))
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+                    }),
+                )
                 .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
                 .service(web::scope("/api/v1").configure(api::configure_v1))
                 .default_service(web::to(no_route))

@@ -107,11 +107,12 @@ impl r2d2::ManageConnection for ConnectionManager {
         match &self.url {
             DatabaseUrl::Sqlite { path } => {
                 let mut conn = diesel::SqliteConnection::establish(path)?;
-                // Foreign keys are off by default in SQLite; WAL lets readers run beside the
-                // single writer, and the busy timeout makes a second process wait, not fail.
+                // The busy timeout comes first so that the other pragmas wait for a lock instead
+                // of failing while the pool opens several connections at once. Foreign keys are
+                // off by default in SQLite; WAL lets readers run beside the single writer.
                 conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
