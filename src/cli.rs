@@ -57,7 +57,7 @@ pub enum Command {
     User(UserCommand),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ServeArgs {
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -74,6 +74,18 @@ pub struct ServeArgs {
     pub token_ttl_minutes: i64,
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
     pub pool_size: u32,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    // The JWT secret is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("bind", &self.bind)
+            .field("demo", &self.demo)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("token_ttl_minutes", &self.token_ttl_minutes)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,4 +236,21 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
         }
         app.run_until_stopped().await.map_err(|e| AppError::Internal(e.to_string()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_jwt_secret() {
+        let cli = Cli::parse_from(["municipal-kpi", "serve", "--jwt-secret", "super-secret-value-0123456789abcdef"]);
+        assert!(!format!("{cli:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn database_url_defaults_to_the_embedded_sqlite_file() {
+        let cli = Cli::parse_from(["municipal-kpi", "migrate"]);
+        assert!(cli.database_url.starts_with("sqlite://") || std::env::var("DATABASE_URL").is_ok());
+    }
 }

@@ -19,3 +19,4 @@ pub mod reporting;
 pub mod spreadsheet;
 pub mod startup;
 pub mod telemetry;
+pub mod versioning;

@@ -3,7 +3,6 @@
 
 use chrono::Utc;
 
-use crate::api::extract::Precondition;
 use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::db::actuals::{self, Actual, NewVersion, Reported};
@@ -16,6 +15,7 @@ use crate::domain::role::Role;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
 use crate::error::AppError;
 use crate::spreadsheet::{ImportRow, RowError};
+use crate::versioning::Precondition;
 
 /// A submission as received: the figures and the department's note.
 pub struct SubmissionInput<'a> {

@@ -127,7 +127,7 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
             let goal = goal_of_measure.get(&i.measure_id).map(|(_, label)| label.clone()).unwrap_or_default();
             let target = i.target.as_ref();
             let actual = i.actual.as_ref();
-            let actual_text = actual.map_or(String::new(), |a| match (a.rate, a.value, &a.stage_name) {
+            let actual_text = actual.map_or(String::new(), |a| match (a.rate, a.reported.value, &a.stage_name) {
                 (Some(rate), _, _) => rate_text(Some(rate)),
                 (None, Some(value), _) => text(Some(value)),
                 (None, None, Some(stage)) => stage.clone(),
@@ -148,8 +148,8 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
                 target.map(|t| t.target_fiscal_year_label.clone()).unwrap_or_default(),
                 evaluation.fiscal_year_label.clone(),
                 actual_text,
-                text(actual.and_then(|a| a.numerator)),
-                text(actual.and_then(|a| a.denominator)),
+                text(actual.and_then(|a| a.reported.numerator)),
+                text(actual.and_then(|a| a.reported.denominator)),
                 actual.and_then(|a| a.stage_name.clone()).unwrap_or_default(),
                 rate_text(i.result.attainment_rate),
                 rate_text(i.result.progress_rate),

@@ -1,12 +1,11 @@
 //! Actuals (実績): submission, correction, history and review; achievement of an indicator.
 
-use actix_web::http::header::ETag;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Precondition, etag};
+use super::extract::{Json, precondition, versioned};
 use crate::auth::Caller;
 use crate::db::actuals::{self, Actual, ActualEvent};
 use crate::db::{Database, indicators};
@@ -14,6 +13,7 @@ use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
 use crate::reporting::{self, SubmissionInput};
+use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,10 +53,6 @@ pub struct ReviewActual {
 pub struct AchievementQuery {
     /// One fiscal year; without it, every year of the plan in which the indicator counts
     pub fiscal_year: Option<i32>,
-}
-
-fn with_actual_etag(mut response: actix_web::HttpResponseBuilder, actual: &Actual) -> HttpResponse {
-    response.insert_header(ETag(etag("actual", actual.id, actual.version))).json(actual)
 }
 
 /// Every year's actual of an indicator.
@@ -99,7 +95,7 @@ pub async fn get_actual(
                 .ok_or_else(|| AppError::not_found("actual", format!("{id}/{year}")))
         })
         .await?;
-    Ok(with_actual_etag(HttpResponse::Ok(), &actual))
+    Ok(versioned(HttpResponse::Ok(), etag("actual", actual.id, actual.version), &actual))
 }
 
 /// Submits or corrects an actual (department owning the measure, or hq on its behalf).
@@ -128,7 +124,7 @@ pub async fn submit_actual(
     Json(body): Json<SubmitActual>,
 ) -> Result<HttpResponse, AppError> {
     let (id, year) = path.into_inner();
-    let precondition = Precondition::from_request(&req)?;
+    let precondition = precondition(&req)?;
     let (actual, created) = db
         .write(move |conn| {
             let input = SubmissionInput {
@@ -145,7 +141,7 @@ pub async fn submit_actual(
         })
         .await?;
     let response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
-    Ok(with_actual_etag(response, &actual))
+    Ok(versioned(response, etag("actual", actual.id, actual.version), &actual))
 }
 
 /// Every version of an actual, oldest first: figures, note, status, who, when.
@@ -194,13 +190,13 @@ pub async fn review_actual(
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("review actuals")?;
     let (id, year) = path.into_inner();
-    let precondition = Precondition::from_request(&req)?;
+    let precondition = precondition(&req)?;
     let actual = db
         .write(move |conn| {
             reporting::review(conn, &caller, id, year, body.action, body.comment.as_deref(), &precondition)
         })
         .await?;
-    Ok(with_actual_etag(HttpResponse::Ok(), &actual))
+    Ok(versioned(HttpResponse::Ok(), etag("actual", actual.id, actual.version), &actual))
 }
 
 /// Achievement of an indicator (achievement.md) for one fiscal year, or the series over the plan's

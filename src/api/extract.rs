@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
+use crate::versioning::Precondition;
 
 /// Largest accepted JSON body; documented in the OpenAPI description.
 pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
@@ -107,42 +108,20 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
     }
 }
 
-/// The version a client read, from `If-Match: "<kind>-<id>-v<version>"` (or `*`).
-pub enum Precondition {
-    /// No If-Match header.
-    None,
-    /// `If-Match: *`: any current version.
-    Any,
-    Version(i32),
+/// The `If-Match` precondition of a request.
+pub fn precondition(req: &HttpRequest) -> Result<Precondition, AppError> {
+    let value = match req.headers().get(header::IF_MATCH) {
+        Some(value) => Some(value.to_str().map_err(|_| AppError::BadRequest("If-Match is not valid text".into()))?),
+        None => None,
+    };
+    Precondition::from_if_match(value)
 }
 
-impl Precondition {
-    pub fn from_request(req: &HttpRequest) -> Result<Self, AppError> {
-        let Some(value) = req.headers().get(header::IF_MATCH) else {
-            return Ok(Self::None);
-        };
-        let value = value.to_str().map_err(|_| AppError::BadRequest("If-Match is not valid text".into()))?.trim();
-        if value == "*" {
-            return Ok(Self::Any);
-        }
-        let tag = value.strip_prefix("W/").unwrap_or(value).trim_matches('"');
-        tag.rsplit_once("-v")
-            .and_then(|(_, version)| version.parse().ok())
-            .map(Self::Version)
-            // An unparseable tag cannot match the current one.
-            .ok_or(AppError::PreconditionFailed("the If-Match tag does not match the current version".into()))
-    }
-
-    /// The version to compare with, for writes where If-Match is optional.
-    pub fn expected(&self) -> Option<i32> {
-        match self {
-            Self::Version(v) => Some(*v),
-            Self::None | Self::Any => None,
-        }
-    }
-}
-
-/// Strong entity tag for a versioned entity.
-pub fn etag(kind: &str, id: i32, version: i32) -> header::EntityTag {
-    header::EntityTag::new_strong(format!("{kind}-{id}-v{version}"))
+/// A JSON response with the strong ETag of the version it shows.
+pub fn versioned(
+    mut response: actix_web::HttpResponseBuilder,
+    tag: header::EntityTag,
+    body: &impl serde::Serialize,
+) -> actix_web::HttpResponse {
+    response.insert_header(header::ETag(tag)).json(body)
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Json, Precondition, etag};
+use super::extract::{Json, precondition, versioned};
 use crate::auth::Caller;
 use crate::db::audit::Actor;
 use crate::db::indicators::{
@@ -17,6 +17,7 @@ use crate::db::{Database, DbConnection};
 use crate::domain::achievement::{Direction, GradeBasis};
 use crate::domain::plan::IndicatorKind;
 use crate::error::{AppError, Problem};
+use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,12 +155,6 @@ pub struct ReviseDefinition {
     pub reason: String,
 }
 
-fn with_indicator_etag(mut response: actix_web::HttpResponseBuilder, indicator: &Indicator) -> HttpResponse {
-    response
-        .insert_header(actix_web::http::header::ETag(etag("indicator", indicator.id, indicator.version)))
-        .json(indicator)
-}
-
 impl CreateIndicator {
     fn fields(&self, added_fiscal_year: Option<i32>) -> IndicatorFields {
         IndicatorFields {
@@ -234,7 +229,7 @@ pub async fn get_indicator(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let indicator = db.read(move |conn| indicators::get(conn, id)).await?;
-    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+    Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
 /// Adds an indicator to a measure (hq), optionally with its first target.
@@ -255,7 +250,7 @@ pub async fn create_indicator(
     let actor = Actor::from(&caller);
     let measure_id = id.into_inner();
     let indicator = db.write(move |conn| body.create(conn, &actor, measure_id, None, None)).await?;
-    Ok(with_indicator_etag(HttpResponse::Created(), &indicator))
+    Ok(versioned(HttpResponse::Created(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
 /// Edits an indicator's definition (hq). `If-Match` optional.
@@ -277,7 +272,7 @@ pub async fn update_indicator(
     Json(body): Json<UpdateIndicator>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("edit indicators")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let indicator = db
@@ -302,7 +297,7 @@ pub async fn update_indicator(
             indicators::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
         })
         .await?;
-    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+    Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
 /// Retires an indicator from a fiscal year (指標の削除, hq); earlier years keep it.
@@ -322,13 +317,13 @@ pub async fn retire_indicator(
     Json(body): Json<RetireIndicator>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("retire indicators")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let indicator = db
         .write(move |conn| indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason))
         .await?;
-    Ok(with_indicator_etag(HttpResponse::Ok(), &indicator))
+    Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
 /// Replaces an indicator (指標の変更, hq): the old one is retired and the new one, linked to it, starts
@@ -355,7 +350,7 @@ pub async fn replace_indicator(
             body.replacement.create(conn, &actor, old.measure_id, Some(body.from_fiscal_year), Some(old.id))
         })
         .await?;
-    Ok(with_indicator_etag(HttpResponse::Created(), &indicator))
+    Ok(versioned(HttpResponse::Created(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
 /// Every target revision, oldest first: value, target year, effective-from year, reason, who, when.
@@ -394,7 +389,7 @@ pub async fn revise_target(
     Json(body): Json<ReviseTarget>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("revise targets")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let target = body.into_new_target();

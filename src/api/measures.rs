@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Precondition, etag};
+use super::extract::{Json, precondition, versioned};
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
@@ -12,6 +12,7 @@ use crate::db::audit::Actor;
 use crate::db::measures::{self, InitialOwner, Measure, MeasureFields, MeasureFilter, RoadmapEntry};
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
+use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,10 +93,6 @@ pub struct RemoveOwnerQuery {
     pub reason: Option<String>,
 }
 
-fn with_measure_etag(mut response: actix_web::HttpResponseBuilder, measure: &Measure) -> HttpResponse {
-    response.insert_header(actix_web::http::header::ETag(etag("measure", measure.id, measure.version))).json(measure)
-}
-
 /// A plan's measures in number order, filtered by department, goal, strategy, category or status.
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), MeasureFilter), responses(
     (status = 200, body = Page<Measure>),
@@ -134,7 +131,7 @@ pub async fn get_measure(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let measure = db.read(move |conn| measures::get(conn, id)).await?;
-    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }
 
 /// Adds a measure to a plan (hq), e.g. a 新規 measure in a 追録版.
@@ -173,7 +170,7 @@ pub async fn create_measure(
         .collect();
     let actor = Actor::from(&caller);
     let measure = db.write(move |conn| measures::create(conn, &actor, plan_id, &fields, &owners)).await?;
-    Ok(with_measure_etag(HttpResponse::Created(), &measure))
+    Ok(versioned(HttpResponse::Created(), etag("measure", measure.id, measure.version), &measure))
 }
 
 /// Edits a measure (hq): rename, summary, goals, strategy, category, roadmap. `If-Match` optional.
@@ -194,7 +191,7 @@ pub async fn update_measure(
     Json(body): Json<UpdateMeasure>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("edit measures")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let measure = db
@@ -216,7 +213,7 @@ pub async fn update_measure(
             measures::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
         })
         .await?;
-    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }
 
 /// Completes (完了) or retires a measure in a fiscal year, or reactivates it (hq).
@@ -237,7 +234,7 @@ pub async fn change_measure_status(
     Json(body): Json<ChangeMeasureStatus>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("complete or retire measures")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let measure = db
@@ -245,7 +242,7 @@ pub async fn change_measure_status(
             measures::set_status(conn, &actor, id, expected, body.status, body.fiscal_year, body.reason.as_deref())
         })
         .await?;
-    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }
 
 /// Adds an owning department from a fiscal year (所管課の追加, hq).
@@ -270,7 +267,7 @@ pub async fn add_owner(
             measures::add_owner(conn, &actor, id, body.department_id, body.from_fiscal_year, body.reason.as_deref())
         })
         .await?;
-    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }
 
 /// Ends a department's ownership after a fiscal year (hq); the history keeps it.
@@ -297,5 +294,5 @@ pub async fn remove_owner(
             measures::remove_owner(conn, &actor, id, department_id, query.last_fiscal_year, query.reason.as_deref())
         })
         .await?;
-    Ok(with_measure_etag(HttpResponse::Ok(), &measure))
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }

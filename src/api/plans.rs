@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Precondition, etag};
+use super::extract::{Json, precondition, versioned};
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
@@ -13,6 +13,7 @@ use crate::db::plans::{self, Goal, Phase, Plan, PlanFields, Strategy};
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
 use crate::error::{AppError, Problem};
+use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,10 +81,6 @@ pub struct Rename {
     pub reason: Option<String>,
 }
 
-fn with_plan_etag(mut response: actix_web::HttpResponseBuilder, plan: &Plan) -> HttpResponse {
-    response.insert_header(actix_web::http::header::ETag(etag("plan", plan.id, plan.version))).json(plan)
-}
-
 /// Plans, oldest first.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(PlanQuery), responses(
     (status = 200, body = Page<Plan>),
@@ -111,7 +108,7 @@ pub async fn list_plans(
 pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let plan = db.read(move |conn| plans::get(conn, id)).await?;
-    Ok(with_plan_etag(HttpResponse::Ok(), &plan))
+    Ok(versioned(HttpResponse::Ok(), etag("plan", plan.id, plan.version), &plan))
 }
 
 /// Creates a plan (hq).
@@ -146,7 +143,7 @@ pub async fn create_plan(
     let actor = Actor::from(&caller);
     let municipality_id = body.municipality_id;
     let plan = db.write(move |conn| plans::create(conn, &actor, municipality_id, &fields)).await?;
-    Ok(with_plan_etag(HttpResponse::Created(), &plan))
+    Ok(versioned(HttpResponse::Created(), etag("plan", plan.id, plan.version), &plan))
 }
 
 /// Changes a plan's name, period, phases, status or grading settings (hq). `If-Match` optional.
@@ -167,7 +164,7 @@ pub async fn update_plan(
     Json(body): Json<UpdatePlan>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("change plans")?;
-    let expected = Precondition::from_request(&req)?.expected();
+    let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let plan = db
@@ -193,7 +190,7 @@ pub async fn update_plan(
             plans::update(conn, &actor, id, expected, &fields)
         })
         .await?;
-    Ok(with_plan_etag(HttpResponse::Ok(), &plan))
+    Ok(versioned(HttpResponse::Ok(), etag("plan", plan.id, plan.version), &plan))
 }
 
 /// The plan's basic goals (基本目標), by number.

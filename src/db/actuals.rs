@@ -319,6 +319,32 @@ impl ActualState {
     }
 }
 
+/// The figures and state one version writes, to `actuals` (the current state) and to
+/// `actual_events` (the history): the same columns in both tables.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = actuals, treat_none_as_null = true)]
+struct StateColumns<'a> {
+    value: Option<String>,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    stage: Option<i32>,
+    note: &'a str,
+    status: String,
+    is_sample: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = actual_events)]
+struct EventStateColumns<'a> {
+    value: Option<String>,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    stage: Option<i32>,
+    note: &'a str,
+    status: String,
+    is_sample: bool,
+}
+
 /// A new version to store.
 pub struct NewVersion<'a> {
     pub event: &'a str,
@@ -328,6 +354,25 @@ pub struct NewVersion<'a> {
     pub is_sample: bool,
     pub comment: Option<&'a str>,
     pub actor_department_id: Option<i32>,
+}
+
+impl<'a> NewVersion<'a> {
+    fn state(&self) -> StateColumns<'a> {
+        StateColumns {
+            value: self.reported.value.map(decimal_to_text),
+            numerator: self.reported.numerator.map(decimal_to_text),
+            denominator: self.reported.denominator.map(decimal_to_text),
+            stage: self.reported.stage,
+            note: self.note,
+            status: to_text(&self.status),
+            is_sample: self.is_sample,
+        }
+    }
+
+    fn event_state(&self) -> EventStateColumns<'a> {
+        let StateColumns { value, numerator, denominator, stage, note, status, is_sample } = self.state();
+        EventStateColumns { value, numerator, denominator, stage, note, status, is_sample }
+    }
 }
 
 fn insert_event(
@@ -342,13 +387,7 @@ fn insert_event(
             actual_events::actual_id.eq(actual_id),
             actual_events::version.eq(version),
             actual_events::event.eq(new.event),
-            actual_events::value.eq(new.reported.value.map(decimal_to_text)),
-            actual_events::numerator.eq(new.reported.numerator.map(decimal_to_text)),
-            actual_events::denominator.eq(new.reported.denominator.map(decimal_to_text)),
-            actual_events::stage.eq(new.reported.stage),
-            actual_events::note.eq(new.note),
-            actual_events::status.eq(to_text(&new.status)),
-            actual_events::is_sample.eq(new.is_sample),
+            new.event_state(),
             actual_events::comment.eq(new.comment),
             actual_events::actor_id.eq(actor.user_id),
             actual_events::actor_department_id.eq(new.actor_department_id),
@@ -371,13 +410,7 @@ pub fn insert(
         .values((
             actuals::indicator_id.eq(indicator_id),
             actuals::fiscal_year.eq(fiscal_year),
-            actuals::value.eq(new.reported.value.map(decimal_to_text)),
-            actuals::numerator.eq(new.reported.numerator.map(decimal_to_text)),
-            actuals::denominator.eq(new.reported.denominator.map(decimal_to_text)),
-            actuals::stage.eq(new.reported.stage),
-            actuals::note.eq(new.note),
-            actuals::status.eq(to_text(&new.status)),
-            actuals::is_sample.eq(new.is_sample),
+            new.state(),
             actuals::version.eq(1),
             actuals::submitted_by.eq(actor.user_id),
             actuals::submitted_at.eq(now),

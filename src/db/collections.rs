@@ -27,55 +27,49 @@ pub struct Collection {
     pub closed_at: Option<NaiveDateTime>,
 }
 
-type Row = (i32, i32, i32, Option<NaiveDate>, Option<i32>, NaiveDateTime, Option<NaiveDateTime>);
-
-fn from_row((id, plan_id, fiscal_year, deadline, opened_by, opened_at, closed_at): Row) -> Collection {
-    Collection {
-        id,
-        plan_id,
-        fiscal_year,
-        fiscal_year_label: label(fiscal_year),
-        deadline,
-        opened_by,
-        opened_at,
-        closed_at,
-    }
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = collection_windows)]
+struct Row {
+    id: i32,
+    plan_id: i32,
+    fiscal_year: i32,
+    deadline: Option<NaiveDate>,
+    opened_by: Option<i32>,
+    opened_at: NaiveDateTime,
+    closed_at: Option<NaiveDateTime>,
 }
 
-const COLUMNS: (
-    collection_windows::id,
-    collection_windows::plan_id,
-    collection_windows::fiscal_year,
-    collection_windows::deadline,
-    collection_windows::opened_by,
-    collection_windows::opened_at,
-    collection_windows::closed_at,
-) = (
-    collection_windows::id,
-    collection_windows::plan_id,
-    collection_windows::fiscal_year,
-    collection_windows::deadline,
-    collection_windows::opened_by,
-    collection_windows::opened_at,
-    collection_windows::closed_at,
-);
+impl From<Row> for Collection {
+    fn from(row: Row) -> Self {
+        Self {
+            id: row.id,
+            plan_id: row.plan_id,
+            fiscal_year: row.fiscal_year,
+            fiscal_year_label: label(row.fiscal_year),
+            deadline: row.deadline,
+            opened_by: row.opened_by,
+            opened_at: row.opened_at,
+            closed_at: row.closed_at,
+        }
+    }
+}
 
 pub fn list(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Collection>, AppError> {
     let rows: Vec<Row> = collection_windows::table
         .filter(collection_windows::plan_id.eq(plan_id))
-        .select(COLUMNS)
+        .select(Row::as_select())
         .order(collection_windows::fiscal_year)
         .load(conn)?;
-    Ok(rows.into_iter().map(from_row).collect())
+    Ok(rows.into_iter().map(Collection::from).collect())
 }
 
 pub fn find(conn: &mut DbConnection, plan_id: i32, fiscal_year: i32) -> Result<Option<Collection>, AppError> {
     let row: Option<Row> = collection_windows::table
         .filter(collection_windows::plan_id.eq(plan_id).and(collection_windows::fiscal_year.eq(fiscal_year)))
-        .select(COLUMNS)
+        .select(Row::as_select())
         .first(conn)
         .optional()?;
-    Ok(row.map(from_row))
+    Ok(row.map(Collection::from))
 }
 
 /// Opens collection for a fiscal year of the plan.

@@ -14,10 +14,11 @@ use utoipa::ToSchema;
 use super::audit::{self, Actor, Change};
 use super::plans::{self, label, optional_label};
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
-use super::{DbConnection, check_version, decimal_to_text, enum_from_column, optional_decimal};
+use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{self, Direction, GradeBasis};
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
 use crate::error::{AppError, FieldError};
+use crate::versioning::check_version;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Indicator {

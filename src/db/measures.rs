@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::audit::{self, Actor, Change};
 use super::plans::{self, label, optional_label};
 use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures};
-use super::{DbConnection, check_version, enum_from_column};
+use super::{DbConnection, enum_from_column};
 use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
 use crate::error::{AppError, FieldError};
+use crate::versioning::check_version;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Measure {

@@ -263,13 +263,3 @@ pub fn optional_decimal(text: Option<&str>) -> Result<Option<rust_decimal::Decim
 pub fn enum_from_column<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
     crate::domain::plan::from_text(text).map_err(AppError::Internal)
 }
-
-/// Optimistic concurrency: a write that names the version it read fails if another write came first.
-pub fn check_version(entity: &str, current: i32, expected: Option<i32>) -> Result<(), AppError> {
-    match expected {
-        Some(expected) if expected != current => Err(AppError::PreconditionFailed(format!(
-            "the {entity} was changed by someone else (now version {current}); reload it and try again"
-        ))),
-        _ => Ok(()),
-    }
-}

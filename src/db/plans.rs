@@ -315,7 +315,7 @@ pub fn update(
     fields: &PlanFields,
 ) -> Result<Plan, AppError> {
     let old = get(conn, id)?;
-    super::check_version("plan", old.version, expected_version)?;
+    crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
     let grading = &fields.grading;
     diesel::update(plans::table.find(id))

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::{evaluate_year, indicator_counts_in};
 use crate::db::DbConnection;
-use crate::db::actuals::{self, ActualEvent, ActualState};
+use crate::db::actuals::{self, ActualEvent, ActualState, Reported};
 use crate::db::collections::{self, Collection};
 use crate::db::departments::{self, Department};
 use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, TargetRevision};
@@ -76,16 +76,11 @@ pub enum SubmissionState {
 /// The figures that were used (approved), as a reader of the 進捗管理表 expects them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UsedActual {
-    #[schema(value_type = Option<f64>)]
-    pub value: Option<Decimal>,
-    #[schema(value_type = Option<f64>)]
-    pub numerator: Option<Decimal>,
-    #[schema(value_type = Option<f64>)]
-    pub denominator: Option<Decimal>,
+    #[serde(flatten)]
+    pub reported: Reported,
     /// Ratios: the percent, rounded
     #[schema(value_type = Option<f64>)]
     pub rate: Option<Decimal>,
-    pub stage: Option<i32>,
     pub stage_name: Option<String>,
     pub note: String,
     pub is_sample: bool,
@@ -251,7 +246,9 @@ fn pool(indicators: &[&IndicatorEvaluation], all: &[Indicator]) -> Vec<PooledRat
         else {
             continue;
         };
-        let (Some(numerator), Some(denominator)) = (actual.numerator, actual.denominator) else { continue };
+        let (Some(numerator), Some(denominator)) = (actual.reported.numerator, actual.reported.denominator) else {
+            continue;
+        };
         let numerator_label = evaluation
             .definition
             .as_ref()
@@ -347,11 +344,8 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
                 None => measure_owners.clone(),
             };
             let actual = state.approved.as_ref().map(|event| UsedActual {
-                value: event.reported.value,
-                numerator: event.reported.numerator,
-                denominator: event.reported.denominator,
+                reported: event.reported.clone(),
                 rate: event.reported.rate(),
-                stage: event.reported.stage,
                 stage_name: event
                     .reported
                     .stage

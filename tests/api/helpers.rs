@@ -12,6 +12,7 @@ use municipal_kpi::db::audit::Actor;
 use municipal_kpi::db::{Database, departments, users};
 use municipal_kpi::domain::municipality_code::MunicipalityCode;
 use municipal_kpi::domain::role::Role;
+use municipal_kpi::error::AppError;
 use municipal_kpi::startup::Application;
 use serde_json::Value;
 
@@ -171,39 +172,14 @@ impl TestApp {
                     &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
                 ),
             })
-            .map_err(|e: municipal_kpi::error::AppError| e)
+            .map_err(|e: AppError| e)
             .expect("department");
         self.user(&format!("user-{}", department.code), Role::Department, Some(department.id))
     }
 
     /// A user with this name and role (created on first use) and a token for it.
     pub fn user(&self, username: &str, role: Role, department_id: Option<i32>) -> TestUser {
-        let name = username.to_owned();
-        let user = self
-            .db
-            .write_blocking(move |conn| {
-                if let Some((existing, _)) = users::find_for_login(conn, &name)? {
-                    return Ok(existing);
-                }
-                users::create(
-                    conn,
-                    &Actor::system("test"),
-                    &users::NewUser {
-                        username: &name,
-                        display_name: &name,
-                        password_hash: test_password_hash(),
-                        role,
-                        department_id,
-                    },
-                )
-            })
-            .map_err(|e: municipal_kpi::error::AppError| e)
-            .expect("user");
-        let token = self
-            .tokens
-            .issue(&Subject { user_id: user.id, username: &user.username, role, department_id })
-            .expect("token");
-        TestUser { id: user.id, username: user.username, role, department_id, token }
+        create_user(&self.db, &self.tokens, username, role, department_id)
     }
 
     pub async fn get(&self, path: &str, user: &TestUser) -> reqwest::Response {
@@ -232,6 +208,37 @@ impl TestApp {
     }
 }
 
+fn create_user(
+    db: &Database,
+    tokens: &TokenService,
+    username: &str,
+    role: Role,
+    department_id: Option<i32>,
+) -> TestUser {
+    let name = username.to_owned();
+    let user = db
+        .write_blocking(move |conn| {
+            if let Some((existing, _)) = users::find_for_login(conn, &name)? {
+                return Ok::<_, AppError>(existing);
+            }
+            users::create(
+                conn,
+                &Actor::system("test"),
+                &users::NewUser {
+                    username: &name,
+                    display_name: &name,
+                    password_hash: test_password_hash(),
+                    role,
+                    department_id,
+                },
+            )
+        })
+        .expect("user");
+    let token =
+        tokens.issue(&Subject { user_id: user.id, username: &user.username, role, department_id }).expect("token");
+    TestUser { id: user.id, username: user.username, role, department_id, token }
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let database = TestDatabase::create(backend);
     let db = Database::connect(&database.url, 8).expect("pool");
@@ -247,29 +254,24 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             let code = MunicipalityCode::parse("131199").expect("valid code");
             departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")
         })
-        .map_err(|e: municipal_kpi::error::AppError| e)
+        .map_err(|e: AppError| e)
         .expect("municipality")
         .id;
-    let mut app = TestApp {
+    // Not the demo's usernames, so tests can load the demo plan next to them.
+    let admin = create_user(&db, &tokens, "test-admin", Role::Admin, None);
+    let hq = create_user(&db, &tokens, "test-hq", Role::Hq, None);
+    let viewer = create_user(&db, &tokens, "test-viewer", Role::Viewer, None);
+    TestApp {
         address,
         client: reqwest::Client::new(),
         db,
         tokens,
         municipality_id,
-        admin: placeholder_user(),
-        hq: placeholder_user(),
-        viewer: placeholder_user(),
+        admin,
+        hq,
+        viewer,
         _database: database,
-    };
-    // Not the demo's usernames, so tests can load the demo plan next to them.
-    app.admin = app.user("test-admin", Role::Admin, None);
-    app.hq = app.user("test-hq", Role::Hq, None);
-    app.viewer = app.user("test-viewer", Role::Viewer, None);
-    app
-}
-
-fn placeholder_user() -> TestUser {
-    TestUser { id: 0, username: String::new(), role: Role::Viewer, department_id: None, token: String::new() }
+    }
 }
 
 /// Reads a response as JSON, failing the test with the body when it is not.
