@@ -37,11 +37,22 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
-                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let started = std::time::Instant::now();
+                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
+                    let (method, path) = (req.method().to_string(), req.path().to_owned());
                     let response = srv.call(req);
                     async move {
                         let mut response = response.await?;
-                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        // One line per request; headers (and so tokens) are never logged.
+                        tracing::info!(
+                            %method,
+                            %path,
+                            status = response.status().as_u16(),
+                            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                            %request_id,
+                            "request"
+                        );
+                        if let Ok(id) = HeaderValue::from_str(&request_id) {
                             response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
                         }
                         Ok(response)

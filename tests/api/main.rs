@@ -9,4 +9,5 @@ mod demo;
 mod errors;
 mod evaluation;
 mod openapi;
+mod outage;
 mod plan_structure;
