@@ -61,7 +61,7 @@ pub enum AppError {
     /// `allow` lists the methods the resource supports, for the `Allow` header.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
-    #[error("validation failed: {0:?}")]
+    #[error("validation failed: {}", describe_fields(.0))]
     Validation(Vec<FieldError>),
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -87,6 +87,10 @@ pub enum AppError {
     Database(#[source] DieselError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn describe_fields(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl AppError {

@@ -73,6 +73,47 @@ async fn bad_submissions_are_refused_and_change_nothing(backend: Backend) {
     let percent = indicator(&app, plan, 1, 2).await; // 充足率 (percent)
     let ratio = indicator(&app, plan, 6, 2).await;
     let milestone = indicator(&app, plan, 36, 1).await;
+    // A year that has not started yet, in a plan that runs into the future.
+    let future_plan = json(
+        app.post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "dx-2030", "name": "DX推進計画2030",
+            "start_fiscal_year": 2026, "end_fiscal_year": 2030, "status": "active"}),
+        )
+        .await,
+    )
+    .await;
+    let goal = json(
+        app.post(
+            &format!("/plans/{}/goals", future_plan["id"]),
+            &app.hq,
+            &json!({"number": 1, "name": "区民サービスの向上"}),
+        )
+        .await,
+    )
+    .await;
+    let measure = json(
+        app.post(
+            &format!("/plans/{}/measures", future_plan["id"]),
+            &app.hq,
+            &json!({"number": 1, "name": "行政手続のオンライン化",
+            "main_goal_id": goal["id"], "review_category": "new", "owner_department_ids": [it.department_id]}),
+        )
+        .await,
+    )
+    .await;
+    let online = json(
+        app.post(
+            &format!("/measures/{}/indicators", measure["id"]),
+            &app.hq,
+            &json!({"name": "オンライン手続数", "kind": "count", "direction": "increase"}),
+        )
+        .await,
+    )
+    .await;
+    let problem = assert_problem(submit(&app, &it, &online, 2029, json!({"value": 10})).await, 422).await;
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("has not started"), "{problem}");
     let audit_before = json(app.get("/audit?limit=1", &app.hq).await).await["total"].clone();
 
     let cases: Vec<(&Value, i32, Value, &str)> = vec![
