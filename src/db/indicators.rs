@@ -253,11 +253,19 @@ pub fn targets_for(
     Ok(result)
 }
 
+/// Indicators with their target revisions (all of them, oldest first per indicator).
+type WithTargets = (Vec<Indicator>, BTreeMap<i32, Vec<TargetRevision>>);
+
 fn assemble(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Result<Vec<Indicator>, AppError> {
+    assemble_with_targets(conn, rows).map(|(indicators, _)| indicators)
+}
+
+fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Result<WithTargets, AppError> {
     let stages: Vec<(i32, Vec<String>)> =
         rows.iter().map(|r| parse_stages(r.stages.as_deref()).map(|s| (r.id, s))).collect::<Result<_, _>>()?;
-    let mut targets = targets_for(conn, &stages)?;
-    rows.into_iter()
+    let targets = targets_for(conn, &stages)?;
+    let indicators = rows
+        .into_iter()
         .zip(stages)
         .map(|(row, (_, stages))| {
             Ok(Indicator {
@@ -288,13 +296,14 @@ fn assemble(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Result<Vec<Indi
                 retirement_reason: row.retirement_reason,
                 replaces_id: row.replaces_id,
                 reading_note: row.reading_note,
-                current_target: targets.remove(&row.id).and_then(|mut t| t.pop()),
+                current_target: targets.get(&row.id).and_then(|t| t.last().cloned()),
                 version: row.version,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((indicators, targets))
 }
 
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<Indicator, AppError> {
@@ -318,13 +327,18 @@ pub fn list_for_measure(conn: &mut DbConnection, measure_id: i32) -> Result<Vec<
 
 /// Every indicator of a plan (retired ones included), in one query plus one for targets.
 pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Indicator>, AppError> {
+    list_for_plan_with_targets(conn, plan_id).map(|(indicators, _)| indicators)
+}
+
+/// Every indicator of a plan and every target revision of each, in two queries.
+pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Result<WithTargets, AppError> {
     let rows = indicators::table
         .inner_join(measures::table)
         .filter(measures::plan_id.eq(plan_id))
         .select(IndicatorRow::as_select())
         .order((measures::number, indicators::number.is_null(), indicators::number, indicators::id))
         .load(conn)?;
-    assemble(conn, rows)
+    assemble_with_targets(conn, rows)
 }
 
 pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<TargetRevision>, AppError> {
