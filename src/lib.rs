@@ -18,4 +18,5 @@ pub mod plan_document;
 pub mod reporting;
 pub mod spreadsheet;
 pub mod startup;
+pub mod synthetic;
 pub mod telemetry;
