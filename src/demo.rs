@@ -194,7 +194,7 @@ fn sample_figures(
 
 /// Generated actuals for FY2018–2020, flagged `is_sample` and noted as samples. FY2018–2019 are
 /// approved; in FY2020 some are approved, some await review and a few are missing.
-fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<usize, AppError> {
+pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<usize, AppError> {
     let measures = measures::list_for_plan(conn, plan_id)?;
     let mut added = 0;
     for indicator in indicators::list_for_plan(conn, plan_id)? {

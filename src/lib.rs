@@ -18,5 +18,6 @@ pub mod plan_document;
 pub mod reporting;
 pub mod spreadsheet;
 pub mod startup;
+pub mod synthetic;
 pub mod telemetry;
 pub mod versioning;
