@@ -42,9 +42,7 @@ pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppErr
     let goals = plans::list_goals(conn, plan_id)?;
     let strategies = plans::list_strategies(conn, plan_id)?;
     let measures = measures::list_for_plan(conn, plan_id)?;
-    let indicators = indicators::list_for_plan(conn, plan_id)?;
-    let stages: Vec<(i32, Vec<String>)> = indicators.iter().map(|i| (i.id, i.stages.clone())).collect();
-    let targets = indicators::targets_for(conn, &stages)?;
+    let (indicators, targets) = indicators::list_for_plan_with_targets(conn, plan_id)?;
     let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
     let definitions = indicators::list_definitions(conn, &ids)?;
     let events = actuals::events_for(conn, &ids)?;

@@ -11,3 +11,4 @@ mod evaluation;
 mod openapi;
 mod outage;
 mod plan_structure;
+mod query_count;

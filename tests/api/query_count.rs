@@ -1,0 +1,39 @@
+//! No N+1 in the evaluation: the demo plan and its 10× synthetic copy take the same number of
+//! queries per evaluation, counted with diesel's connection instrumentation.
+
+use municipal_kpi::synthetic;
+
+use crate::helpers::{Backend, json, spawn_app};
+use crate::on_both_backends;
+
+on_both_backends!(evaluation_query_count_does_not_grow_with_the_plan);
+
+async fn evaluation_query_count_does_not_grow_with_the_plan(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let demo_id = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let scaled = synthetic::load_scaled_demo_plan(&app.db, 10).expect("synthetic plan loads");
+    assert_eq!(scaled.measures, 410);
+    let samples = synthetic::add_sample_actuals(&app.db, scaled.plan_id).expect("sample actuals");
+    assert!(samples > 0);
+
+    let mut evaluated = Vec::new();
+    let mut counts = Vec::new();
+    for plan_id in [demo_id, scaled.plan_id] {
+        let body = json(app.get(&format!("/plans/{plan_id}/evaluation?fiscal_year=2020"), &app.hq).await).await;
+        evaluated.push(body["indicators"].as_array().expect("indicators").len());
+        let queries = synthetic::evaluation_queries(&app.db, plan_id, 2020).expect("evaluation");
+        counts.push(queries.len());
+        println!(
+            "{backend:?}: plan {plan_id}, {} indicators evaluated, {} queries:",
+            evaluated.last().unwrap(),
+            queries.len()
+        );
+        for query in &queries {
+            println!("  {}", query.chars().take(120).collect::<String>());
+        }
+    }
+    assert_eq!(evaluated[1], 10 * evaluated[0], "the synthetic plan evaluates 10× the indicators");
+    assert_eq!(counts[0], counts[1], "queries per evaluation: demo {} vs 10× {}", counts[0], counts[1]);
+    // The same again through the pool: the instrumentation was removed from the connection.
+    assert_eq!(synthetic::count_queries(&app.db, demo_id, 2020).expect("evaluation"), counts[0]);
+}
