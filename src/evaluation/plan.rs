@@ -236,12 +236,10 @@ fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<
         .collect()
 }
 
-fn pool(indicators: &[&IndicatorEvaluation], all: &[Indicator]) -> Vec<PooledRatio> {
+fn pool(indicators: &[&IndicatorEvaluation], all: &BTreeMap<i32, &Indicator>) -> Vec<PooledRatio> {
     let mut groups: BTreeMap<(String, String), PooledRatio> = BTreeMap::new();
     for evaluation in indicators.iter().filter(|e| e.kind == IndicatorKind::Ratio) {
-        let (Some(actual), Some(indicator)) =
-            (&evaluation.actual, all.iter().find(|i| i.id == evaluation.indicator_id))
-        else {
+        let (Some(actual), Some(indicator)) = (&evaluation.actual, all.get(&evaluation.indicator_id)) else {
             continue;
         };
         let (Some(numerator), Some(denominator)) = (actual.reported.numerator, actual.reported.denominator) else {
@@ -308,21 +306,31 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         events_by_indicator.entry(event.indicator_id).or_default().push(&event.event);
     }
     let no_targets = Vec::new();
+    // Looked up by id once, not scanned per measure, indicator or group (quadratic in plan size).
+    let mut indicators_by_id: BTreeMap<i32, &Indicator> = BTreeMap::new();
+    let mut indicators_by_measure: BTreeMap<i32, Vec<&Indicator>> = BTreeMap::new();
+    for indicator in &records.indicators {
+        indicators_by_id.entry(indicator.id).or_insert(indicator);
+        indicators_by_measure.entry(indicator.measure_id).or_default().push(indicator);
+    }
+    let mut definitions_by_indicator: BTreeMap<i32, Vec<DefinitionRevision>> = BTreeMap::new();
+    for definition in &records.definitions {
+        definitions_by_indicator.entry(definition.indicator_id).or_default().push(definition.clone());
+    }
     let measures: Vec<&Measure> = records.measures.iter().filter(|m| measure_counts_in(m, year, as_of)).collect();
     let mut owners: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     let mut evaluations = Vec::new();
     for measure in &measures {
         let measure_owners = owners_in(measure, year, as_of);
         owners.insert(measure.id, measure_owners.clone());
-        for indicator in records.indicators.iter().filter(|i| i.measure_id == measure.id) {
+        for indicator in indicators_by_measure.get(&measure.id).into_iter().flatten().copied() {
             if !indicator_counts_in(indicator, year, as_of) {
                 continue;
             }
             let events = events_by_indicator.get(&indicator.id).map(Vec::as_slice).unwrap_or_default();
-            let definitions: Vec<DefinitionRevision> =
-                records.definitions.iter().filter(|d| d.indicator_id == indicator.id).cloned().collect();
+            let definitions = definitions_by_indicator.get(&indicator.id).map(Vec::as_slice).unwrap_or_default();
             let targets = records.targets.get(&indicator.id).unwrap_or(&no_targets);
-            let year_result = evaluate_year(indicator, targets, &definitions, events, settings, year, as_of);
+            let year_result = evaluate_year(indicator, targets, definitions, events, settings, year, as_of);
             let state = ActualState::fold(events.iter().copied(), as_of);
             let submission = match state.latest.as_ref().map(|e| e.status) {
                 None => SubmissionState::Missing,
@@ -376,11 +384,18 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         }
     }
 
+    let mut positions_by_measure: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    for (position, evaluation) in evaluations.iter().enumerate() {
+        positions_by_measure.entry(evaluation.measure_id).or_default().push(position);
+    }
     let group = |measure_ids: &BTreeSet<i32>| -> (RollUp, Vec<PooledRatio>) {
-        let members: Vec<&IndicatorEvaluation> =
-            evaluations.iter().filter(|e| measure_ids.contains(&e.measure_id)).collect();
+        // The members in the order of `evaluations`, as a filter over it would give them.
+        let mut positions: Vec<usize> =
+            measure_ids.iter().filter_map(|id| positions_by_measure.get(id)).flatten().copied().collect();
+        positions.sort_unstable();
+        let members: Vec<&IndicatorEvaluation> = positions.into_iter().map(|p| &evaluations[p]).collect();
         let results: Vec<Achievement> = members.iter().map(|e| e.result.clone()).collect();
-        (roll_up(&results, settings), pool(&members, &records.indicators))
+        (roll_up(&results, settings), pool(&members, &indicators_by_id))
     };
 
     let measure_evaluations = measures
