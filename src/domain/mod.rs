@@ -6,3 +6,6 @@ pub mod municipality_code;
 pub mod plan;
 pub mod role;
 pub mod submission;
+
+#[cfg(test)]
+mod achievement_documented;
