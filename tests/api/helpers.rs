@@ -37,7 +37,7 @@ macro_rules! on_both_backends {
                 }
                 #[actix_web::test]
                 async fn postgres() {
-                    if $crate::helpers::postgres_available() {
+                    if $crate::helpers::postgres_available(module_path!()) {
                         super::$name($crate::helpers::Backend::Postgres).await
                     }
                 }
@@ -53,8 +53,13 @@ fn admin_url() -> String {
 
 /// Whether PostgreSQL tests can run. With MUNICIPAL_KPI_REQUIRE_POSTGRES=1 (CI) an unreachable
 /// server fails the test instead of skipping it.
-pub fn postgres_available() -> bool {
+///
+/// A skipped variant still counts as passed for libtest, so each skip is announced on the real
+/// standard error (libtest captures only the print macros): a newcomer sees in the normal output
+/// how many tests did not run on PostgreSQL and how to make them run.
+pub fn postgres_available(test: &str) -> bool {
     static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let available =
         AVAILABLE.get_or_init(|| diesel::PgConnection::establish(&admin_url()).map(|_| ()).map_err(|e| e.to_string()));
     match available {
@@ -66,7 +71,21 @@ pub fn postgres_available() -> bool {
             )
         }
         Err(error) => {
-            eprintln!("skipping PostgreSQL variant: {error} (set MUNICIPAL_KPI_REQUIRE_POSTGRES=1 to fail instead)");
+            use std::io::Write;
+            let skipped = SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let test = test.trim_start_matches("api::");
+            let mut stderr = std::io::stderr().lock();
+            if skipped == 1 {
+                let _ = writeln!(
+                    stderr,
+                    "\nNOT RUN ON POSTGRESQL: {} is unreachable ({}). The PostgreSQL variants below pass \
+                     without running. Start PostgreSQL (README, Tests) or point MUNICIPAL_KPI_TEST_POSTGRES_URL \
+                     at one; MUNICIPAL_KPI_REQUIRE_POSTGRES=1 makes them fail instead.",
+                    admin_url(),
+                    error.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+            let _ = writeln!(stderr, "NOT RUN ON POSTGRESQL ({skipped} so far): {test}");
             false
         }
     }
