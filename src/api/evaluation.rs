@@ -45,12 +45,30 @@ pub struct EvaluationQuery {
 
 fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDateTime>, AppError> {
     let Some(text) = text else { return Ok(None) };
-    if let Ok(with_offset) = DateTime::parse_from_rfc3339(text) {
+    let text = restore_plus_of_offset(text.trim());
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(&text) {
         return Ok(Some(with_offset.naive_utc()));
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+    NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
         .map(Some)
         .map_err(|_| AppError::invalid("as_of", "expected an RFC 3339 time such as 2021-06-01T09:00:00+09:00"))
+}
+
+/// A `+09:00` pasted unencoded into a query string arrives as ` 09:00` (a form-encoded `+` is a
+/// space): put the plus back, so the time a clerk copied from the README means what it says.
+fn restore_plus_of_offset(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let offset_start = bytes.len().wrapping_sub(6);
+    let is_spaced_offset = bytes.len() > 6
+        && bytes[offset_start] == b' '
+        && bytes[offset_start + 1..offset_start + 3].iter().all(u8::is_ascii_digit)
+        && bytes[offset_start + 3] == b':'
+        && bytes[offset_start + 4..].iter().all(u8::is_ascii_digit);
+    if is_spaced_offset {
+        std::borrow::Cow::Owned(format!("{}+{}", &text[..offset_start], &text[offset_start + 1..]))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Picks the representation: `format=` wins, then the Accept header; JSON by default.
@@ -542,4 +560,30 @@ pub async fn import_plan(
     let actor = Actor::from(&caller);
     let report = db.write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
     Ok(HttpResponse::Created().json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").expect("a UTC time")
+    }
+
+    #[test]
+    fn as_of_with_an_offset_is_converted_to_utc() {
+        assert_eq!(parse_as_of(Some("2021-06-01T09:00:00+09:00")).unwrap(), Some(utc("2021-06-01T00:00:00")));
+    }
+
+    #[test]
+    fn as_of_whose_plus_arrived_as_a_space_means_the_same_time() {
+        assert_eq!(parse_as_of(Some("2021-06-01T09:00:00 09:00")).unwrap(), Some(utc("2021-06-01T00:00:00")));
+    }
+
+    #[test]
+    fn as_of_without_an_offset_is_utc_and_garbage_is_rejected() {
+        assert_eq!(parse_as_of(Some("2021-06-01T09:00:00")).unwrap(), Some(utc("2021-06-01T09:00:00")));
+        assert!(parse_as_of(Some("2021-06-01 09:00")).is_err());
+        assert!(parse_as_of(Some("yesterday 09:00")).is_err());
+    }
 }
