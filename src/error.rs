@@ -177,14 +177,72 @@ impl From<DieselError> for AppError {
     fn from(error: DieselError) -> Self {
         match &error {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Self::Conflict(format!("a record with the same key already exists ({})", info.message()))
+                Self::Conflict(describe_unique_violation(info.message(), info.details()))
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 Self::Conflict("the record refers to something that does not exist or is still referenced".into())
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(error.to_string()),
+            // PostgreSQL cannot store U+0000 in text (SQLite can). Inputs are checked before they
+            // reach the database; this keeps any path that was missed a 422 rather than a 500.
+            DieselError::DatabaseError(_, info) if is_nul_byte_rejection(info.message()) => {
+                Self::invalid("body", crate::domain::limits::NUL_MESSAGE)
+            }
             _ => Self::Database(error),
         }
+    }
+}
+
+/// PostgreSQL's `invalid byte sequence for encoding "UTF8": 0x00`.
+fn is_nul_byte_rejection(message: &str) -> bool {
+    message.contains("invalid byte sequence") && message.contains("0x00")
+}
+
+/// A unique-key violation in the client's words: the columns (and on PostgreSQL the values) of the
+/// key, never a table or constraint name. SQLite says `UNIQUE constraint failed: plans.code`,
+/// PostgreSQL `duplicate key value … "plans_code_key"` with the detail `Key (code)=(x) already
+/// exists.`; both become `code: a record with this code already exists`. Storage functions that
+/// insert unique keys report the value too, via [`AppError::duplicate`].
+fn describe_unique_violation(message: &str, details: Option<&str>) -> String {
+    let from_postgres = details.and_then(|d| {
+        let columns = d.strip_prefix("Key (")?.split_once(")=(")?.0;
+        Some(columns.split(',').map(|c| c.trim().to_owned()).collect::<Vec<_>>())
+    });
+    let from_sqlite = || {
+        let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+        Some(columns.split(',').map(|c| c.trim().rsplit('.').next().unwrap_or_default().to_owned()).collect())
+    };
+    let columns: Vec<String> = from_postgres.or_else(from_sqlite).unwrap_or_default();
+    let fields: Vec<&str> =
+        columns.iter().map(String::as_str).filter(|c| !c.ends_with("_id") || columns.len() == 1).collect();
+    match fields.as_slice() {
+        [] => "同じ内容のデータが既に存在します (a record with the same key already exists)".to_owned(),
+        fields => {
+            let joined = fields.join(", ");
+            format!("{joined}: 同じ値のデータが既に存在します (a record with this {joined} already exists)")
+        }
+    }
+}
+
+impl AppError {
+    /// A unique-key conflict naming the field and the value the client sent:
+    /// `code: a plan with code "itabashi-ict-2020" already exists`.
+    pub fn duplicate(field: &str, what: &str, value: impl std::fmt::Display) -> Self {
+        Self::Conflict(format!("{field}: {what} with {field} \"{value}\" already exists"))
+    }
+
+    /// Turns a unique violation of the insert that produced `result` into [`AppError::duplicate`];
+    /// other errors convert as usual.
+    pub fn on_duplicate<T>(
+        result: Result<T, DieselError>,
+        field: &str,
+        what: &str,
+        value: impl std::fmt::Display,
+    ) -> Result<T, Self> {
+        result.map_err(|error| match error {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::duplicate(field, what, value),
+            other => Self::from(other),
+        })
     }
 }
 
@@ -265,6 +323,35 @@ mod tests {
         let problem = AppError::not_found("measure", 99).to_problem();
         assert_eq!(problem.status, 404);
         assert_eq!(problem.detail, "measure 99 does not exist");
+    }
+
+    #[test]
+    fn unique_violations_name_the_columns_not_the_tables() {
+        let sqlite = describe_unique_violation("UNIQUE constraint failed: plans.code", None);
+        let postgres = describe_unique_violation(
+            "duplicate key value violates unique constraint \"plans_code_key\"",
+            Some("Key (code)=(itabashi-ict-2020) already exists."),
+        );
+        assert_eq!(sqlite, postgres);
+        assert!(sqlite.starts_with("code: "), "{sqlite}");
+        for internal in ["UNIQUE constraint", "plans.", "plans_code_key"] {
+            assert!(!sqlite.contains(internal), "{sqlite}");
+        }
+        let pair = describe_unique_violation("UNIQUE constraint failed: goals.plan_id, goals.number", None);
+        assert!(pair.starts_with("number: "), "{pair}");
+    }
+
+    #[test]
+    fn duplicates_name_field_and_value() {
+        let problem = AppError::duplicate("code", "a plan", "itabashi-ict-2020").to_problem();
+        assert_eq!(problem.status, 409);
+        assert_eq!(problem.detail, "code: a plan with code \"itabashi-ict-2020\" already exists");
+    }
+
+    #[test]
+    fn postgres_nul_rejections_are_validation_errors() {
+        assert!(is_nul_byte_rejection("invalid byte sequence for encoding \"UTF8\": 0x00"));
+        assert!(!is_nul_byte_rejection("invalid byte sequence for encoding \"UTF8\": 0xe3 0x81"));
     }
 
     #[test]

@@ -137,6 +137,7 @@ pub struct IndicatorEntry {
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     pub fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
     pub stage: Option<String>,
     pub text: Option<String>,
@@ -145,12 +146,13 @@ pub struct BaselineEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetEntry {
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
     pub stage: Option<String>,
     pub text: Option<String>,
     pub target_fiscal_year: i32,
     pub effective_from_fiscal_year: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::by_fiscal_year")]
     pub interim: BTreeMap<i32, Decimal>,
     pub reason: String,
 }

@@ -34,6 +34,7 @@ impl Application {
         let routes = web::Data::new(KnownRoutes::from_openapi());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(api::extract::reject_nul_in_query))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;

@@ -5,7 +5,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, precondition, versioned};
+use super::extract::{Json, Query, fiscal_year_param, precondition, versioned};
+use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::db::actuals::{self, Actual, ActualEvent};
 use crate::db::{Database, indicators};
@@ -21,20 +22,25 @@ use crate::versioning::etag;
 pub struct SubmitActual {
     /// Counts and percents: the value (number or decimal string)
     #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
     /// Ratios: the numerator (≥ 0)
     #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub numerator: Option<Decimal>,
     /// Ratios: the denominator (> 0); the API computes the percent
     #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub denominator: Option<Decimal>,
     /// Milestones: the stage reached, by index …
     pub stage: Option<i32>,
     /// … or by name
-    #[schema(example = "サービス開始")]
+    #[schema(example = "サービス開始", max_length = 200)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub stage_name: Option<String>,
     /// Why the value moved (進捗管理表の備考)
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -44,6 +50,8 @@ pub struct SubmitActual {
 pub struct ReviewActual {
     pub action: ReviewAction,
     /// Required to return or reopen
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -52,12 +60,20 @@ pub struct ReviewActual {
 #[into_params(parameter_in = Query)]
 pub struct AchievementQuery {
     /// One fiscal year; without it, every year of the plan in which the indicator counts
+    #[param(minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
+    /// Years per page (1–500, default 50)
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Years to skip (0–1000000, default 0)
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<i64>,
 }
 
 /// Every year's actual of an indicator.
-#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<Actual>),
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Actual>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/actuals")]
@@ -65,19 +81,21 @@ pub async fn list_actuals(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let id = id.into_inner();
     let found = db
         .read(move |conn| {
             let indicator = indicators::get(conn, id)?;
-            actuals::list_for_indicator(conn, id, &indicator.stages)
+            actuals::page_for_indicator(conn, id, &indicator.stages, limit, offset)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
 /// One year's actual, with its ETag.
-#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path)), responses(
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)), responses(
     (status = 200, body = Actual, headers(("ETag" = String))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -88,6 +106,7 @@ pub async fn get_actual(
     path: web::Path<(i32, i32)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
     let actual = db
         .read(move |conn| {
             let indicator = indicators::get(conn, id)?;
@@ -104,7 +123,7 @@ pub async fn get_actual(
 /// (ratio), or `stage`/`stage_name` (milestone). Overwriting an existing actual needs `If-Match`
 /// with its ETag: missing → 428, stale → 412. An approved actual is closed until hq reopens it (409).
 #[utoipa::path(tag = "actuals", security(("bearer" = [])),
-    params(("id" = i32, Path), ("fiscal_year" = i32, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("If-Match" = Option<String>, Header)),
     request_body = SubmitActual, responses(
     (status = 200, description = "corrected", body = Actual, headers(("ETag" = String))),
     (status = 201, description = "first submission", body = Actual, headers(("ETag" = String))),
@@ -124,6 +143,7 @@ pub async fn submit_actual(
     Json(body): Json<SubmitActual>,
 ) -> Result<HttpResponse, AppError> {
     let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
     let precondition = precondition(&req)?;
     let (actual, created) = db
         .write(move |conn| {
@@ -145,33 +165,37 @@ pub async fn submit_actual(
 }
 
 /// Every version of an actual, oldest first: figures, note, status, who, when.
-#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path)), responses(
-    (status = 200, body = Vec<ActualEvent>),
+#[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), PageParams), responses(
+    (status = 200, body = Page<ActualEvent>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/actuals/{fiscal_year}/history")]
 pub async fn actual_history(
     db: web::Data<Database>,
     _caller: Caller,
     path: web::Path<(i32, i32)>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
     let history = db
         .read(move |conn| {
             indicators::get(conn, id)?;
-            let history = actuals::history(conn, id, year)?;
-            if history.is_empty() {
+            let (events, total) = actuals::history_page(conn, id, year, limit, offset)?;
+            if total == 0 {
                 return Err(AppError::not_found("actual", format!("{id}/{year}")));
             }
-            Ok(history)
+            Ok((events, total))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(history))
+    Ok(HttpResponse::Ok().json(Page::new(history, limit, offset)))
 }
 
 /// hq approves an actual, returns it with a comment, or reopens an approved one.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])),
-    params(("id" = i32, Path), ("fiscal_year" = i32, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("If-Match" = Option<String>, Header)),
     request_body = ReviewActual, responses(
     (status = 200, body = Actual, headers(("ETag" = String))),
     (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -190,6 +214,7 @@ pub async fn review_actual(
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("review actuals")?;
     let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
     let precondition = precondition(&req)?;
     let actual = db
         .write(move |conn| {
@@ -203,14 +228,14 @@ pub async fn review_actual(
 /// years, with every input used: baseline, the target revision in force, the approved actual,
 /// whether a newer submission is pending, and the grading settings.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), AchievementQuery), responses(
-    (status = 200, body = Vec<IndicatorYear>, example = json!([{
+    (status = 200, body = Page<IndicatorYear>, example = json!({"total": 1, "limit": 50, "offset": 0, "items": [{
         "indicator_id": 1, "fiscal_year": 2019, "fiscal_year_label": "令和元(2019)年度",
         "inputs": {"direction": "increase", "kind": "count", "unit": "データセット",
             "baseline": {"fiscal_year": 2017, "fiscal_year_label": "平成29(2017)年度", "value": 203, "stage": null, "text": "203 データセット"},
             "target": {"value": 230, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2018}},
         "result": {"achieved": false, "actual_rate_or_value": 220, "expected": 221, "attainment_rate": 95.7,
             "progress_rate": 63.0, "status": "behind", "grade": "C", "grade_basis": "progress", "pending": false}
-    }])),
+    }]})),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -219,8 +244,9 @@ pub async fn indicator_achievement(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    query: web::Query<AchievementQuery>,
+    query: Query<AchievementQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let id = id.into_inner();
     let year = query.fiscal_year;
     let series = db
@@ -254,5 +280,5 @@ pub async fn indicator_achievement(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(series))
+    Ok(HttpResponse::Ok().json(Page::of_all(series, limit, offset)))
 }

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 
+use super::extract::Query;
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
@@ -19,7 +20,7 @@ use crate::error::{AppError, Problem};
 pub async fn list_audit(
     db: web::Data<Database>,
     caller: Caller,
-    filter: web::Query<AuditFilter>,
+    filter: Query<AuditFilter>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(caller.role.reads_audit(), "read the audit log")?;
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;

@@ -14,9 +14,11 @@ use crate::error::{AppError, Problem};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    #[schema(example = "koseki")]
+    #[schema(example = "koseki", max_length = 64)]
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub username: String,
-    #[schema(example = "demo-koseki-password")]
+    #[schema(example = "demo-koseki-password", max_length = 1024)]
+    #[serde(deserialize_with = "crate::domain::limits::password")]
     pub password: String,
 }
 

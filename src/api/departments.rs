@@ -4,7 +4,8 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::Json;
+use super::extract::{Json, Query};
+use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
 use crate::db::audit::Actor;
@@ -16,9 +17,11 @@ use crate::error::{AppError, Problem};
 #[serde(deny_unknown_fields)]
 pub struct CreateMunicipality {
     /// 全国地方公共団体コード: 6 digits with check digit, or the 5-digit form
-    #[schema(example = "131059")]
+    #[schema(example = "131059", max_length = 64)]
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
-    #[schema(example = "文京区")]
+    #[schema(example = "文京区", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
 }
 
@@ -26,9 +29,11 @@ pub struct CreateMunicipality {
 #[serde(deny_unknown_fields)]
 pub struct CreateDepartment {
     pub municipality_id: i32,
-    #[schema(example = "family-registry")]
+    #[schema(example = "family-registry", max_length = 64)]
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
-    #[schema(example = "戸籍住民課")]
+    #[schema(example = "戸籍住民課", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
     pub parent_id: Option<i32>,
 }
@@ -37,19 +42,27 @@ pub struct CreateDepartment {
 #[serde(deny_unknown_fields)]
 pub struct UpdateDepartment {
     /// A new name (the old one stays in the audit log)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     pub active: Option<bool>,
 }
 
 /// Municipalities known to this installation.
-#[utoipa::path(tag = "departments", security(("bearer" = [])), responses(
-    (status = 200, body = Vec<Municipality>),
+#[utoipa::path(tag = "departments", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = Page<Municipality>),
     (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/municipalities")]
-pub async fn list_municipalities(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
-    let found = db.read(departments::list_municipalities).await?;
-    Ok(HttpResponse::Ok().json(found))
+pub async fn list_municipalities(
+    db: web::Data<Database>,
+    _caller: Caller,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let found = db.read(move |conn| departments::page_municipalities(conn, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
 /// Registers a municipality; the code's check digit is verified.
@@ -76,14 +89,20 @@ pub async fn create_municipality(
 }
 
 /// Departments and sub-units, by id.
-#[utoipa::path(tag = "departments", security(("bearer" = [])), responses(
-    (status = 200, body = Vec<Department>),
+#[utoipa::path(tag = "departments", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = Page<Department>),
     (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/departments")]
-pub async fn list_departments(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
-    let found = db.read(departments::list).await?;
-    Ok(HttpResponse::Ok().json(found))
+pub async fn list_departments(
+    db: web::Data<Database>,
+    _caller: Caller,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let found = db.read(move |conn| departments::page(conn, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
 /// One department.

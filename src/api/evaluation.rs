@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, MAX_JSON_BODY_BYTES, read_body};
+use super::extract::{Json, MAX_JSON_BODY_BYTES, Query, fiscal_year_param, read_body};
+use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::db::audit::Actor;
 use crate::db::collections::{self, Collection};
@@ -35,9 +36,12 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EvaluationQuery {
-    #[param(example = 2020)]
+    #[param(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub fiscal_year: i32,
     /// Evaluate with only what was recorded by this time: RFC 3339 (`2021-06-01T09:00:00+09:00`) or UTC without offset
+    #[param(max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub as_of: Option<String>,
     /// Overrides the Accept header: json, csv or xlsx
     pub format: Option<Format>,
@@ -112,7 +116,7 @@ pub async fn get_evaluation(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    query: web::Query<EvaluationQuery>,
+    query: Query<EvaluationQuery>,
 ) -> Result<HttpResponse, AppError> {
     let format = negotiate(&req, query.format)?;
     let as_of = parse_as_of(query.as_of.as_deref())?;
@@ -138,7 +142,8 @@ pub async fn get_evaluation(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
-    #[param(example = 2020)]
+    #[param(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub fiscal_year: i32,
 }
 
@@ -228,7 +233,7 @@ pub async fn submissions(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    query: web::Query<YearQuery>,
+    query: Query<YearQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (plan_id, year) = (id.into_inner(), query.fiscal_year);
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, None)).await?;
@@ -238,7 +243,8 @@ pub async fn submissions(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenCollection {
-    #[schema(example = 2020)]
+    #[schema(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub fiscal_year: i32,
     /// Last day for submissions
     #[schema(example = "2021-05-31")]
@@ -255,8 +261,8 @@ pub struct UpdateCollection {
 }
 
 /// Collection windows of a plan, by fiscal year.
-#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<Collection>),
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Collection>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/collections")]
@@ -264,15 +270,17 @@ pub async fn list_collections(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let plan_id = id.into_inner();
     let found = db
         .read(move |conn| {
             plans::get(conn, plan_id)?;
-            collections::list(conn, plan_id)
+            collections::page(conn, plan_id, limit, offset)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
 /// Opens collection of actuals for a fiscal year, optionally with a deadline (hq).
@@ -298,7 +306,7 @@ pub async fn open_collection(
 }
 
 /// Moves a deadline or closes a collection (hq).
-#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path)),
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)),
     request_body = UpdateCollection, responses(
     (status = 200, body = Collection),
     (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -314,6 +322,7 @@ pub async fn update_collection(
     caller.require_hq("change collection")?;
     let actor = Actor::from(&caller);
     let (plan_id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
     let updated =
         db.write(move |conn| collections::update(conn, &actor, plan_id, year, body.deadline, body.closed)).await?;
     Ok(HttpResponse::Ok().json(updated))
@@ -495,7 +504,7 @@ pub async fn import_actuals(
     db: web::Data<Database>,
     caller: Caller,
     id: web::Path<i32>,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(
         matches!(caller.role, crate::domain::role::Role::Hq | crate::domain::role::Role::Department),
@@ -556,6 +565,9 @@ pub async fn import_plan(
     caller.require_hq("import plans")?;
     let body = read_body(&mut payload, MAX_UPLOAD_BYTES.max(MAX_JSON_BODY_BYTES)).await?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::invalid("body", "a plan document is UTF-8 text"))?;
+    if text.contains('\0') {
+        return Err(AppError::invalid("body", crate::domain::limits::NUL_MESSAGE));
+    }
     let document = PlanDocument::from_toml(text)?;
     let actor = Actor::from(&caller);
     let report = db.write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;

@@ -10,6 +10,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::input_messages;
+use crate::domain::limits::NUL_MESSAGE;
 use crate::error::{AppError, FieldError};
 use crate::versioning::Precondition;
 
@@ -58,7 +60,13 @@ where
     Ok(body)
 }
 
+/// The one JSON body parser: 400 for malformed JSON, 422 naming the field (`targets[0].value`) for
+/// a wrong shape, with plain messages that never show Rust type names. No string or key of the
+/// body may hold U+0000 (PostgreSQL cannot store it; SQLite would, so the backends would differ).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if let Some(problem) = nul_in_json(body) {
+        return Err(AppError::Validation(vec![problem]));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -66,13 +74,46 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         match inner.classify() {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
-            | serde_json::error::Category::Io => AppError::BadRequest(format!("the body is not valid JSON: {inner}")),
+            | serde_json::error::Category::Io => AppError::BadRequest(format!(
+                "JSON として読めません (the body is not valid JSON: {})",
+                strip_position(&inner.to_string())
+            )),
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                AppError::Validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])
+                AppError::Validation(vec![input_messages::field_error(&path, &strip_position(&inner.to_string()))])
             }
         }
     })
+}
+
+/// The first string or key holding U+0000, as a field error naming its path. Only bodies that
+/// contain the escape `\u0000` are walked (raw control bytes are already invalid JSON).
+fn nul_in_json(body: &[u8]) -> Option<FieldError> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    if !body.windows(ESCAPE.len()).any(|window| window == ESCAPE) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    find_nul(&value, String::new())
+}
+
+fn find_nul(value: &serde_json::Value, path: String) -> Option<FieldError> {
+    let named = |path: &str| if path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => Some(FieldError::new(named(&path), NUL_MESSAGE)),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(index, item)| find_nul(item, format!("{path}[{index}]")))
+        }
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(FieldError::new(
+                    named(&path),
+                    "項目名に NUL 文字 (U+0000) は使用できません (a field name must not contain the NUL character U+0000)",
+                ));
+            }
+            find_nul(item, if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
+        }),
+        _ => None,
+    }
 }
 
 /// serde_json appends " at line 1 column 42", which means nothing to a form user.
@@ -83,16 +124,106 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// `web::Query` failures as 422 naming the parameter.
-pub fn query_error(error: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let message = error.to_string();
-    let message = message.strip_prefix("Query deserialize error: ").unwrap_or(&message).to_owned();
-    AppError::Validation(vec![FieldError::new("query", message)]).into()
+/// Query parameters, like `web::Query` but with errors that name the parameter
+/// (`limit: 整数で入力してください …`) and with no value or name holding U+0000.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
 }
 
-/// `web::Path` failures (an id that is not a number) as 400 naming the parameter.
-pub fn path_error(error: PathError, _req: &HttpRequest) -> actix_web::Error {
-    AppError::BadRequest(format!("invalid path parameter: {error}")).into()
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Reads a query string into `T`, naming the offending parameter on error.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name.contains('\0') {
+            return Err(AppError::invalid("query", NUL_MESSAGE));
+        }
+        if value.contains('\0') {
+            return Err(AppError::invalid(name.into_owned(), NUL_MESSAGE));
+        }
+    }
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        AppError::Validation(vec![input_messages::field_error_at("query", &path, &error.into_inner().to_string())])
+    })
+}
+
+/// Middleware: a query string with U+0000 in any parameter name or value is refused with 422
+/// naming the parameter, whichever endpoint it is sent to (handlers that read their query check
+/// it again in [`Query`]), so that no NUL ever reaches storage or a log.
+pub async fn reject_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let query = req.query_string();
+    if query.contains("%00") || query.contains('\0') {
+        let named = form_urlencoded::parse(query.as_bytes()).find_map(|(name, value)| {
+            if name.contains('\0') {
+                Some("query".to_owned())
+            } else if value.contains('\0') {
+                Some(name.into_owned())
+            } else {
+                None
+            }
+        });
+        if let Some(field) = named {
+            let response = actix_web::ResponseError::error_response(&AppError::invalid(field, NUL_MESSAGE));
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(actix_web::dev::ServiceResponse::map_into_left_body)
+}
+
+/// `web::Query` failures (handlers use [`Query`]; this covers any other) as 422.
+pub fn query_error(error: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    if let Err(named) = parse_query::<std::collections::HashMap<String, String>>(req.query_string()) {
+        return named.into();
+    }
+    let message = error.to_string();
+    let message = message.strip_prefix("Query deserialize error: ").unwrap_or(&message).to_owned();
+    AppError::Validation(vec![input_messages::field_error_at("query", ".", &message)]).into()
+}
+
+/// `web::Path` failures as 422 naming the parameter (`id`, `fiscal_year`): every path parameter
+/// of this API is an integer, so the one that is not (or is out of range) is the culprit. The
+/// same rule holds for every endpoint and is stated in the OpenAPI description.
+pub fn path_error(error: PathError, req: &HttpRequest) -> actix_web::Error {
+    let offending = req.match_info().iter().find(|(_, value)| value.parse::<i32>().is_err());
+    match offending {
+        Some((name, value)) if value.contains('\0') => AppError::invalid(name, NUL_MESSAGE).into(),
+        Some((name, _)) => AppError::invalid(name, input_messages::WHOLE_NUMBER).into(),
+        None => AppError::invalid("path", input_messages::plain(&error.to_string())).into(),
+    }
+}
+
+/// A fiscal year given as a path parameter: 422 naming `fiscal_year` outside the supported range.
+pub fn fiscal_year_param(year: i32) -> Result<i32, AppError> {
+    crate::domain::fiscal_year::FiscalYear::new(year)
+        .map(|fiscal_year| fiscal_year.year())
+        .map_err(|_| AppError::invalid("fiscal_year", crate::domain::fiscal_year::out_of_range_message(year)))
 }
 
 /// `web::Json` is not used, but keep its errors problem-shaped should a handler take one.

@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Json, precondition, versioned};
+use super::extract::{Json, Query, precondition, versioned};
+use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::db::audit::Actor;
 use crate::db::indicators::{
@@ -35,23 +36,36 @@ use crate::versioning::etag;
 }))]
 pub struct CreateIndicator {
     pub number: Option<i32>,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
+    #[schema(max_length = 200)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::name")]
+    #[schema(max_length = 200)]
     pub unit: String,
     pub kind: IndicatorKind,
     pub direction: Direction,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub numerator_label: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub denominator_label: Option<String>,
     /// Milestones: ordered stages
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::names")]
+    #[schema(max_items = 100)]
     pub stages: Vec<String>,
     pub department_id: Option<i32>,
     #[serde(default)]
     pub baseline: Baseline,
     pub grade_basis: Option<GradeBasis>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub added_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub reading_note: Option<String>,
     /// The first target, recorded as the first revision
     pub target: Option<ReviseTarget>,
@@ -62,13 +76,25 @@ pub struct CreateIndicator {
 pub struct UpdateIndicator {
     pub number: Option<i32>,
     /// A new name (指標の修正); the old one stays in the audit log
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub unit: Option<String>,
     pub kind: Option<IndicatorKind>,
     pub direction: Option<Direction>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub numerator_label: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub denominator_label: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_names")]
+    #[schema(max_items = 100)]
     pub stages: Option<Vec<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<i32>)]
@@ -77,7 +103,11 @@ pub struct UpdateIndicator {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<GradeBasis>)]
     pub grade_basis: Option<Option<GradeBasis>>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub reading_note: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -90,18 +120,27 @@ pub struct UpdateIndicator {
 pub struct ReviseTarget {
     /// Target value (number or decimal string); absent for ↑ and milestones
     #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
     /// Milestones: index of the target stage
     pub stage: Option<i32>,
     /// The target as the plan prints it
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub text: Option<String>,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub target_fiscal_year: i32,
     /// Evaluations of this year and later use the new target
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub effective_from_fiscal_year: i32,
     /// Interim targets by fiscal year ("2019": 221)
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::by_fiscal_year")]
     #[schema(value_type = Object)]
     pub interim: BTreeMap<i32, Decimal>,
+    #[serde(deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -123,9 +162,11 @@ impl ReviseTarget {
 #[serde(deny_unknown_fields)]
 pub struct RetireIndicator {
     /// First fiscal year in which the indicator is no longer evaluated
-    #[schema(example = 2018)]
+    #[schema(example = 2018, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub from_fiscal_year: i32,
-    #[schema(example = "No15にまとめるため削除")]
+    #[schema(example = "No15にまとめるため削除", max_length = 2000)]
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub reason: String,
 }
 
@@ -133,9 +174,11 @@ pub struct RetireIndicator {
 #[serde(deny_unknown_fields)]
 pub struct ReplaceIndicator {
     /// First fiscal year of the new indicator (the old one is retired from then)
-    #[schema(example = 2018)]
+    #[schema(example = 2018, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub from_fiscal_year: i32,
-    #[schema(example = "国が定める標準例の充足率に変更")]
+    #[schema(example = "国が定める標準例の充足率に変更", max_length = 2000)]
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub reason: String,
     pub replacement: CreateIndicator,
 }
@@ -143,15 +186,20 @@ pub struct ReplaceIndicator {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviseDefinition {
-    #[schema(example = 2024)]
+    #[schema(example = 2024, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub effective_from_fiscal_year: i32,
-    #[schema(example = "マイナンバーカードの保有率(保有枚数/人口)")]
+    #[schema(example = "マイナンバーカードの保有率(保有枚数/人口)", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[schema(example = "保有枚数")]
+    #[schema(example = "保有枚数", max_length = 200)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub numerator_label: Option<String>,
-    #[schema(example = "人口")]
+    #[schema(example = "人口", max_length = 200)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub denominator_label: Option<String>,
-    #[schema(example = "国の定義変更(交付枚数→保有枚数)に合わせる")]
+    #[schema(example = "国の定義変更(交付枚数→保有枚数)に合わせる", max_length = 2000)]
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub reason: String,
 }
 
@@ -196,8 +244,8 @@ impl CreateIndicator {
 }
 
 /// A measure's indicators, retired ones included (see `status`).
-#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<Indicator>),
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Indicator>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/measures/{id}/indicators")]
@@ -205,15 +253,17 @@ pub async fn list_indicators(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let measure_id = id.into_inner();
     let found = db
         .read(move |conn| {
             crate::db::measures::get(conn, measure_id)?;
-            indicators::list_for_measure(conn, measure_id)
+            indicators::page_for_measure(conn, measure_id, limit, offset)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
 /// One indicator with its baseline and the current target.
@@ -354,8 +404,8 @@ pub async fn replace_indicator(
 }
 
 /// Every target revision, oldest first: value, target year, effective-from year, reason, who, when.
-#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<TargetRevision>),
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<TargetRevision>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/targets")]
@@ -363,10 +413,12 @@ pub async fn list_targets(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let id = id.into_inner();
     let targets = db.read(move |conn| indicators::list_targets(conn, id)).await?;
-    Ok(HttpResponse::Ok().json(targets))
+    Ok(HttpResponse::Ok().json(Page::of_all(targets, limit, offset)))
 }
 
 /// Revises a target (hq). The old target is kept; evaluations use the revision in force for
@@ -405,8 +457,8 @@ pub async fn revise_target(
 }
 
 /// Definition revisions, oldest first.
-#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<DefinitionRevision>),
+#[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<DefinitionRevision>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/definitions")]
@@ -414,7 +466,9 @@ pub async fn list_definitions(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let id = id.into_inner();
     let definitions = db
         .read(move |conn| {
@@ -422,7 +476,7 @@ pub async fn list_definitions(
             indicators::list_definitions(conn, &[id])
         })
         .await?;
-    Ok(HttpResponse::Ok().json(definitions))
+    Ok(HttpResponse::Ok().json(Page::of_all(definitions, limit, offset)))
 }
 
 /// Records a definition change from a fiscal year (hq), e.g. 交付枚数/人口 → 保有枚数/人口.

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, precondition, versioned};
+use super::extract::{Json, Query, precondition, versioned};
 use super::pagination::{Page, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
@@ -19,25 +19,35 @@ use crate::versioning::etag;
 pub struct CreateMeasure {
     #[schema(example = 42)]
     pub number: i32,
-    #[schema(example = "行政手続のオンライン化")]
+    #[schema(example = "行政手続のオンライン化", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
     pub summary: String,
     pub strategy_id: Option<i32>,
     /// ◎
     pub main_goal_id: i32,
     /// ○
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
     pub secondary_goal_ids: Vec<i32>,
     /// 所管課, lead first
+    #[serde(deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
     pub owner_department_ids: Vec<i32>,
     #[serde(default)]
     pub owners_and_others: bool,
     pub review_category: ReviewCategory,
     /// For a measure added mid-plan: its first fiscal year
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub added_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub change_notes: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
     pub roadmap: Vec<RoadmapEntry>,
 }
 
@@ -46,19 +56,30 @@ pub struct CreateMeasure {
 pub struct UpdateMeasure {
     pub number: Option<i32>,
     /// A new name (推進施策名の変更); the old one stays in the audit log
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub summary: Option<String>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<i32>)]
     pub strategy_id: Option<Option<i32>>,
     pub main_goal_id: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_list")]
+    #[schema(max_items = 100)]
     pub secondary_goal_ids: Option<Vec<i32>>,
     pub owners_and_others: Option<bool>,
     pub review_category: Option<ReviewCategory>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub change_notes: Option<String>,
     /// Replaces the whole roadmap
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_list")]
+    #[schema(max_items = 100)]
     pub roadmap: Option<Vec<RoadmapEntry>>,
-    #[schema(example = "文言を統一するため名称を変更")]
+    #[schema(example = "文言を統一するため名称を変更", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
 }
 
@@ -67,9 +88,11 @@ pub struct UpdateMeasure {
 pub struct ChangeMeasureStatus {
     pub status: MeasureStatus,
     /// The fiscal year the measure was completed or retired (not needed to reactivate)
-    #[schema(example = 2017)]
+    #[schema(example = 2017, minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
-    #[schema(example = "区内全街区のデータ化が完了したため完了")]
+    #[schema(example = "区内全街区のデータ化が完了したため完了", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
 }
 
@@ -78,9 +101,11 @@ pub struct ChangeMeasureStatus {
 pub struct AddOwner {
     pub department_id: i32,
     /// First fiscal year of ownership
-    #[schema(example = 2018)]
+    #[schema(example = 2018, minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub from_fiscal_year: Option<i32>,
-    #[schema(example = "指標2を新設したことに併せて所管課を追加")]
+    #[schema(example = "指標2を新設したことに併せて所管課を追加", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
 }
 
@@ -89,7 +114,11 @@ pub struct AddOwner {
 #[into_params(parameter_in = Query)]
 pub struct RemoveOwnerQuery {
     /// Last fiscal year the department owns the measure
+    #[param(minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub last_fiscal_year: i32,
+    #[param(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
 }
 
@@ -104,7 +133,7 @@ pub async fn list_measures(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    filter: web::Query<MeasureFilter>,
+    filter: Query<MeasureFilter>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let plan_id = id.into_inner();
@@ -283,7 +312,7 @@ pub async fn remove_owner(
     db: web::Data<Database>,
     caller: Caller,
     path: web::Path<(i32, i32)>,
-    query: web::Query<RemoveOwnerQuery>,
+    query: Query<RemoveOwnerQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_hq("change the owners of measures")?;
     let actor = Actor::from(&caller);

@@ -9,6 +9,7 @@ pub mod evaluation;
 pub mod extract;
 pub mod health;
 pub mod indicators;
+pub mod input_messages;
 pub mod measures;
 pub mod openapi;
 pub mod pagination;

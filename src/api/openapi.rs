@@ -16,7 +16,7 @@ Authentication: `POST /api/v1/auth/token`, then `Authorization: Bearer <token>` 
 Errors are RFC 9457 `application/problem+json` with `type`, `title`, `status`, `detail` and, for \
 validation errors (422), `errors: [{field, message}]`.\n\n\
 Fiscal years (年度, April–March) are integers; responses add a label such as `令和元(2019)年度`. Numbers \
-travel as JSON numbers and are kept as exact decimals; inputs also accept decimal strings (\"15.2\").",
+travel as JSON numbers and are kept as exact decimals; inputs also accept decimal strings (\"15.2\", full-width \"１２３．５\", thousands separators \"1,234\") with at most 15 digits before and 10 after the decimal point; more precise input is refused (422), never rounded.\n\nInput bounds: names 200 characters, codes 64, free text 2000, passwords 1024, lists in a body 100 items; no text may contain U+0000. Fiscal years are 1989–2100. A path parameter that is not an integer (or a fiscal year outside the range) is a 422 naming the parameter, on every endpoint. Every collection is paginated as `{items, total, limit, offset}` with `limit` 1–500 (default 50) and `offset` 0–1000000.",
         version = env!("CARGO_PKG_VERSION"),
         license(name = "MIT OR Apache-2.0"),
     ),

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, precondition, versioned};
-use super::pagination::{Page, page_bounds};
+use super::extract::{Json, Query, precondition, versioned};
+use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::db::Database;
 use crate::db::audit::Actor;
@@ -19,22 +19,29 @@ use crate::versioning::etag;
 #[serde(deny_unknown_fields)]
 pub struct CreatePlan {
     pub municipality_id: i32,
-    #[schema(example = "itabashi-dx-2025")]
+    #[schema(example = "itabashi-dx-2025", max_length = 64)]
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
-    #[schema(example = "板橋区DX推進計画2025")]
+    #[schema(example = "板橋区DX推進計画2025", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
     pub description: String,
-    #[schema(example = 2021)]
+    #[schema(example = 2021, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub start_fiscal_year: i32,
-    #[schema(example = 2025)]
+    #[schema(example = 2025, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub end_fiscal_year: i32,
-    #[schema(example = 2020)]
+    #[schema(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub baseline_fiscal_year: Option<i32>,
     /// Default `draft`
     pub status: Option<PlanStatus>,
     pub predecessor_id: Option<i32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
     pub phases: Vec<Phase>,
     /// Default: progress basis, A ≥ 100, B ≥ 80, C ≥ 50; on track ≥ 0.95, behind ≥ 0.6
     pub grading: Option<GradingSettings>,
@@ -43,13 +50,25 @@ pub struct CreatePlan {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePlan {
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub start_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub end_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    #[schema(minimum = 1989, maximum = 2100)]
     pub baseline_fiscal_year: Option<i32>,
     pub status: Option<PlanStatus>,
     /// Replaces all phases
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_list")]
+    #[schema(max_items = 100)]
     pub phases: Option<Vec<Phase>>,
     pub grading: Option<GradingSettings>,
 }
@@ -59,7 +78,9 @@ pub struct UpdatePlan {
 #[into_params(parameter_in = Query)]
 pub struct PlanQuery {
     pub status: Option<PlanStatus>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 
@@ -68,16 +89,19 @@ pub struct PlanQuery {
 pub struct CreateNumbered {
     #[schema(example = 2)]
     pub number: i32,
-    #[schema(example = "区民サービスの向上")]
+    #[schema(example = "区民サービスの向上", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
-    #[schema(example = "官民データの利活用")]
+    #[schema(example = "官民データの利活用", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[schema(example = "官デ法に合わせて名称を変更")]
+    #[schema(example = "官デ法に合わせて名称を変更", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
 }
 
@@ -91,7 +115,7 @@ pub struct Rename {
 pub async fn list_plans(
     db: web::Data<Database>,
     _caller: Caller,
-    query: web::Query<PlanQuery>,
+    query: Query<PlanQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let status = query.status;
@@ -194,8 +218,8 @@ pub async fn update_plan(
 }
 
 /// The plan's basic goals (基本目標), by number.
-#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<Goal>),
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Goal>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/goals")]
@@ -203,15 +227,17 @@ pub async fn list_goals(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let id = id.into_inner();
     let goals = db
         .read(move |conn| {
             plans::get(conn, id)?;
-            plans::list_goals(conn, id)
+            plans::page_goals(conn, id, limit, offset)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(goals))
+    Ok(HttpResponse::Ok().json(Page::new(goals, limit, offset)))
 }
 
 /// Adds a basic goal (hq).
@@ -257,8 +283,8 @@ pub async fn rename_goal(
 }
 
 /// The plan's strategies (重点戦略), by number.
-#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
-    (status = 200, body = Vec<Strategy>),
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Strategy>),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/strategies")]
@@ -266,15 +292,17 @@ pub async fn list_strategies(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let id = id.into_inner();
     let strategies = db
         .read(move |conn| {
             plans::get(conn, id)?;
-            plans::list_strategies(conn, id)
+            plans::page_strategies(conn, id, limit, offset)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(strategies))
+    Ok(HttpResponse::Ok().json(Page::new(strategies, limit, offset)))
 }
 
 /// Adds a strategy (hq).

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::Json;
+use super::extract::{Json, Query};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::Caller;
 use crate::auth::password::{check_password_strength, hash_password};
@@ -17,12 +17,15 @@ use crate::error::{AppError, Problem};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(example = "koseki")]
+    #[schema(example = "koseki", max_length = 64)]
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub username: String,
-    #[schema(example = "戸籍住民課 担当")]
+    #[schema(example = "戸籍住民課 担当", max_length = 200)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub display_name: Option<String>,
     /// At least 12 characters
-    #[schema(example = "correct horse battery staple")]
+    #[schema(example = "correct horse battery staple", max_length = 1024)]
+    #[serde(deserialize_with = "crate::domain::limits::password")]
     pub password: String,
     pub role: Role,
     /// Required for department users, absent otherwise
@@ -32,6 +35,8 @@ pub struct CreateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
+    #[schema(max_length = 200)]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     /// `null` removes the department (for roles other than department)
@@ -40,6 +45,8 @@ pub struct UpdateUser {
     pub department_id: Option<Option<i32>>,
     pub active: Option<bool>,
     /// A new password (at least 12 characters)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_password")]
+    #[schema(max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -63,7 +70,7 @@ fn check_username(username: &str) -> Result<(), AppError> {
 pub async fn list_users(
     db: web::Data<Database>,
     caller: Caller,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_admin("list users")?;
     let (limit, offset) = page_bounds(page.limit, page.offset)?;

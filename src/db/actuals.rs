@@ -186,6 +186,26 @@ pub fn list_for_indicator(
     rows.into_iter().map(|row| actual_from_row(row, stages)).collect()
 }
 
+/// One page of an indicator's actuals by fiscal year, and how many it has.
+pub fn page_for_indicator(
+    conn: &mut DbConnection,
+    indicator_id: i32,
+    stages: &[String],
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Actual>, i64), AppError> {
+    let total = count_for_indicator(conn, indicator_id)?;
+    let rows = actuals::table
+        .filter(actuals::indicator_id.eq(indicator_id))
+        .select(ActualRow::as_select())
+        .order(actuals::fiscal_year)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    let items = rows.into_iter().map(|row| actual_from_row(row, stages)).collect::<Result<_, _>>()?;
+    Ok((items, total))
+}
+
 type EventRow = (
     i32,
     i32,
@@ -212,13 +232,10 @@ pub struct IndicatorEvent {
     pub event: ActualEvent,
 }
 
-/// Every version of every actual of these indicators, oldest first, in one query.
-pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
-    let rows: Vec<EventRow> = actual_events::table
-        .inner_join(actuals::table)
-        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
-        .filter(actuals::indicator_id.eq_any(indicator_ids))
-        .select((
+/// The columns [`event_from_row`] reads, for every query of events.
+macro_rules! event_columns {
+    () => {
+        (
             actuals::indicator_id,
             actuals::fiscal_year,
             actual_events::version,
@@ -235,49 +252,82 @@ pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<
             users::username.nullable(),
             actual_events::actor_department_id,
             actual_events::recorded_at,
-        ))
+        )
+    };
+}
+
+/// Every version of every actual of these indicators, oldest first, in one query.
+pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
+    let rows: Vec<EventRow> = actual_events::table
+        .inner_join(actuals::table)
+        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+        .filter(actuals::indicator_id.eq_any(indicator_ids))
+        .select(event_columns!())
         .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
         .load(conn)?;
-    rows.into_iter()
-        .map(
-            |(
-                indicator_id,
-                fiscal_year,
-                version,
-                event,
-                value,
-                numerator,
-                denominator,
-                stage,
-                note,
-                status,
-                is_sample,
-                comment,
-                actor_id,
-                actor_username,
-                actor_department_id,
-                recorded_at,
-            )| {
-                Ok(IndicatorEvent {
-                    indicator_id,
-                    fiscal_year,
-                    event: ActualEvent {
-                        version,
-                        event,
-                        reported: reported(value.as_deref(), numerator.as_deref(), denominator.as_deref(), stage)?,
-                        note,
-                        status: enum_from_column(&status)?,
-                        is_sample,
-                        comment,
-                        actor_id,
-                        actor_username,
-                        actor_department_id,
-                        recorded_at,
-                    },
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(event_from_row).collect()
+}
+
+fn event_from_row(
+    (
+        indicator_id,
+        fiscal_year,
+        version,
+        event,
+        value,
+        numerator,
+        denominator,
+        stage,
+        note,
+        status,
+        is_sample,
+        comment,
+        actor_id,
+        actor_username,
+        actor_department_id,
+        recorded_at,
+    ): EventRow,
+) -> Result<IndicatorEvent, AppError> {
+    Ok(IndicatorEvent {
+        indicator_id,
+        fiscal_year,
+        event: ActualEvent {
+            version,
+            event,
+            reported: reported(value.as_deref(), numerator.as_deref(), denominator.as_deref(), stage)?,
+            note,
+            status: enum_from_column(&status)?,
+            is_sample,
+            comment,
+            actor_id,
+            actor_username,
+            actor_department_id,
+            recorded_at,
+        },
+    })
+}
+
+/// One page of the versions of one actual, oldest first, and how many there are.
+pub fn history_page(
+    conn: &mut DbConnection,
+    indicator_id: i32,
+    fiscal_year: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ActualEvent>, i64), AppError> {
+    let of_this_actual = actuals::indicator_id.eq(indicator_id).and(actuals::fiscal_year.eq(fiscal_year));
+    let total = actual_events::table.inner_join(actuals::table).filter(of_this_actual).count().get_result(conn)?;
+    let rows: Vec<EventRow> = actual_events::table
+        .inner_join(actuals::table)
+        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+        .filter(of_this_actual)
+        .select(event_columns!())
+        .order(actual_events::version)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    let events = rows.into_iter().map(|row| event_from_row(row).map(|e| e.event)).collect::<Result<_, _>>()?;
+    Ok((events, total))
 }
 
 pub fn history(conn: &mut DbConnection, indicator_id: i32, fiscal_year: i32) -> Result<Vec<ActualEvent>, AppError> {

@@ -112,16 +112,24 @@ pub struct AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     /// e.g. `indicator`, `measure`, `actual`, `user`
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    #[param(max_length = 64)]
     pub entity_type: Option<String>,
     pub entity_id: Option<i32>,
     /// username of the actor
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    #[param(max_length = 64)]
     pub actor: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    #[param(max_length = 64)]
     pub action: Option<String>,
     /// from this UTC time (inclusive), e.g. 2026-04-01T00:00:00
     pub from: Option<NaiveDateTime>,
     /// until this UTC time (exclusive)
     pub until: Option<NaiveDateTime>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 

@@ -63,6 +63,24 @@ pub fn list(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Collection>, Ap
     Ok(rows.into_iter().map(Collection::from).collect())
 }
 
+/// One page of a plan's collection windows by fiscal year, and how many it has.
+pub fn page(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Collection>, i64), AppError> {
+    let total = collection_windows::table.filter(collection_windows::plan_id.eq(plan_id)).count().get_result(conn)?;
+    let rows: Vec<Row> = collection_windows::table
+        .filter(collection_windows::plan_id.eq(plan_id))
+        .select(Row::as_select())
+        .order(collection_windows::fiscal_year)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows.into_iter().map(Collection::from).collect(), total))
+}
+
 pub fn find(conn: &mut DbConnection, plan_id: i32, fiscal_year: i32) -> Result<Option<Collection>, AppError> {
     let row: Option<Row> = collection_windows::table
         .filter(collection_windows::plan_id.eq(plan_id).and(collection_windows::fiscal_year.eq(fiscal_year)))

@@ -44,6 +44,22 @@ pub fn list_municipalities(conn: &mut DbConnection) -> Result<Vec<Municipality>,
     Ok(municipalities::table.select(Municipality::as_select()).order(municipalities::id).load(conn)?)
 }
 
+/// One page of municipalities by id, and how many there are.
+pub fn page_municipalities(
+    conn: &mut DbConnection,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Municipality>, i64), AppError> {
+    let total = municipalities::table.count().get_result(conn)?;
+    let items = municipalities::table
+        .select(Municipality::as_select())
+        .order(municipalities::id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((items, total))
+}
+
 pub fn find_municipality_by_code(
     conn: &mut DbConnection,
     code: &MunicipalityCode,
@@ -61,14 +77,15 @@ pub fn create_municipality(
     code: &MunicipalityCode,
     name: &str,
 ) -> Result<Municipality, AppError> {
-    let id: i32 = diesel::insert_into(municipalities::table)
+    let id: QueryResult<i32> = diesel::insert_into(municipalities::table)
         .values((
             municipalities::code.eq(code.as_str()),
             municipalities::name.eq(name),
             municipalities::created_at.eq(audit::now()),
         ))
         .returning(municipalities::id)
-        .get_result(conn)?;
+        .get_result(conn);
+    let id = AppError::on_duplicate(id, "code", "a municipality", code.as_str())?;
     let created = municipalities::table.find(id).select(Municipality::as_select()).first(conn)?;
     audit::record(conn, actor, Change::created("municipality", id, &created))?;
     Ok(created)
@@ -85,6 +102,18 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Department>, AppError> {
     Ok(departments::table.select(Department::as_select()).order(departments::id).load(conn)?)
+}
+
+/// One page of departments by id, and how many there are.
+pub fn page(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<Department>, i64), AppError> {
+    let total = departments::table.count().get_result(conn)?;
+    let items = departments::table
+        .select(Department::as_select())
+        .order(departments::id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// Finds a department by its code or its exact name (the CLI accepts either).
@@ -109,7 +138,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -
         get(conn, parent_id).map_err(|_| AppError::invalid("parent_id", "no such department"))?;
     }
     let now = audit::now();
-    let id: i32 = diesel::insert_into(departments::table)
+    let id: QueryResult<i32> = diesel::insert_into(departments::table)
         .values((
             departments::municipality_id.eq(new.municipality_id),
             departments::code.eq(new.code),
@@ -120,7 +149,8 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -
             departments::updated_at.eq(now),
         ))
         .returning(departments::id)
-        .get_result(conn)?;
+        .get_result(conn);
+    let id = AppError::on_duplicate(id, "code", "a department", new.code)?;
     let created = get(conn, id)?;
     audit::record(conn, actor, Change::created("department", id, &created))?;
     Ok(created)

@@ -78,18 +78,21 @@ impl Indicator {
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
     /// 現状 year, usually the year before the revision
-    #[schema(example = 2017)]
+    #[schema(example = 2017, minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
     #[serde(default, skip_deserializing)]
     #[schema(example = "平成29(2017)年度")]
     pub fiscal_year_label: Option<String>,
     /// `null` when the seed prints `—`
     #[schema(value_type = Option<f64>, example = 15.2)]
+    #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
     /// Milestones: index into `stages`
     pub stage: Option<i32>,
     /// The value as the plan prints it
-    #[schema(example = "15.2%")]
+    #[schema(example = "15.2%", max_length = 200)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub text: Option<String>,
 }
 
@@ -323,6 +326,24 @@ pub fn list_for_measure(conn: &mut DbConnection, measure_id: i32) -> Result<Vec<
         .order((indicators::number.is_null(), indicators::number, indicators::id))
         .load(conn)?;
     assemble(conn, rows)
+}
+
+/// One page of a measure's indicators (retired ones included) by number, and how many it has.
+pub fn page_for_measure(
+    conn: &mut DbConnection,
+    measure_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Indicator>, i64), AppError> {
+    let total = indicators::table.filter(indicators::measure_id.eq(measure_id)).count().get_result(conn)?;
+    let rows = indicators::table
+        .filter(indicators::measure_id.eq(measure_id))
+        .select(IndicatorRow::as_select())
+        .order((indicators::number.is_null(), indicators::number, indicators::id))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((assemble(conn, rows)?, total))
 }
 
 /// Every indicator of a plan (retired ones included), in one query plus one for targets.

@@ -103,14 +103,17 @@ impl Owner {
 #[serde(deny_unknown_fields)]
 pub struct RoadmapEntry {
     /// The row of the roadmap (`情報連携`, `マイナンバーカード`), empty for a single row.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::name")]
+    #[schema(max_length = 200)]
     pub track: String,
-    #[schema(example = 2018)]
+    #[schema(example = 2018, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub fiscal_year: i32,
     #[serde(default, skip_deserializing)]
     #[schema(example = "平成30(2018)年度")]
     pub fiscal_year_label: String,
-    #[schema(example = "運用")]
+    #[schema(example = "運用", max_length = 2000)]
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub activity: String,
 }
 
@@ -147,7 +150,9 @@ pub struct MeasureFilter {
     pub strategy_id: Option<i32>,
     pub review_category: Option<ReviewCategory>,
     pub status: Option<MeasureStatus>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 

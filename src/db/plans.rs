@@ -69,11 +69,14 @@ impl Plan {
 pub struct Phase {
     #[serde(default)]
     pub id: i32,
-    #[schema(example = "後期実施計画")]
+    #[schema(example = "後期実施計画", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[schema(example = 2024)]
+    #[schema(example = 2024, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub start_fiscal_year: i32,
-    #[schema(example = 2025)]
+    #[schema(example = 2025, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub end_fiscal_year: i32,
 }
 
@@ -278,7 +281,7 @@ pub fn create(
     validate_fields(fields)?;
     let now = audit::now();
     let grading = &fields.grading;
-    let id: i32 = diesel::insert_into(plans::table)
+    let id: QueryResult<i32> = diesel::insert_into(plans::table)
         .values((
             plans::municipality_id.eq(municipality_id),
             plans::code.eq(&fields.code),
@@ -300,7 +303,8 @@ pub fn create(
             plans::updated_at.eq(now),
         ))
         .returning(plans::id)
-        .get_result(conn)?;
+        .get_result(conn);
+    let id = AppError::on_duplicate(id, "code", "a plan", &fields.code)?;
     replace_phases(conn, id, &fields.phases)?;
     let plan = get(conn, id)?;
     audit::record(conn, actor, Change::created("plan", id, &plan))?;
@@ -408,6 +412,42 @@ pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, Ap
     Ok(goals::table.filter(goals::plan_id.eq(plan_id)).select(Goal::as_select()).order(goals::number).load(conn)?)
 }
 
+/// One page of a plan's basic goals by number, and how many it has.
+pub fn page_goals(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Goal>, i64), AppError> {
+    let total = goals::table.filter(goals::plan_id.eq(plan_id)).count().get_result(conn)?;
+    let items = goals::table
+        .filter(goals::plan_id.eq(plan_id))
+        .select(Goal::as_select())
+        .order(goals::number)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// One page of a plan's strategies by number, and how many it has.
+pub fn page_strategies(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Strategy>, i64), AppError> {
+    let total = strategies::table.filter(strategies::plan_id.eq(plan_id)).count().get_result(conn)?;
+    let items = strategies::table
+        .filter(strategies::plan_id.eq(plan_id))
+        .select(Strategy::as_select())
+        .order(strategies::number)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((items, total))
+}
+
 pub fn list_strategies(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Strategy>, AppError> {
     Ok(strategies::table
         .filter(strategies::plan_id.eq(plan_id))
@@ -454,10 +494,11 @@ pub fn create_goal(
 ) -> Result<Goal, AppError> {
     get(conn, plan_id)?;
     check_number_and_name(number, name)?;
-    let id: i32 = diesel::insert_into(goals::table)
+    let id: QueryResult<i32> = diesel::insert_into(goals::table)
         .values((goals::plan_id.eq(plan_id), goals::number.eq(number), goals::name.eq(name)))
         .returning(goals::id)
-        .get_result(conn)?;
+        .get_result(conn);
+    let id = AppError::on_duplicate(id, "number", "a basic goal of this plan", number)?;
     let goal = get_goal(conn, id)?;
     audit::record(conn, actor, Change::created("goal", id, &goal))?;
     Ok(goal)
@@ -487,10 +528,11 @@ pub fn create_strategy(
 ) -> Result<Strategy, AppError> {
     get(conn, plan_id)?;
     check_number_and_name(number, name)?;
-    let id: i32 = diesel::insert_into(strategies::table)
+    let id: QueryResult<i32> = diesel::insert_into(strategies::table)
         .values((strategies::plan_id.eq(plan_id), strategies::number.eq(number), strategies::name.eq(name)))
         .returning(strategies::id)
-        .get_result(conn)?;
+        .get_result(conn);
+    let id = AppError::on_duplicate(id, "number", "a strategy of this plan", number)?;
     let strategy = get_strategy(conn, id)?;
     audit::record(conn, actor, Change::created("strategy", id, &strategy))?;
     Ok(strategy)

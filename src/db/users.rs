@@ -112,7 +112,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
     }
     let exists: i64 = users::table.filter(users::username.eq(new.username)).count().get_result(conn)?;
     if exists > 0 {
-        return Err(AppError::Conflict(format!("username {} is taken", new.username)));
+        return Err(AppError::duplicate("username", "a user", new.username));
     }
     let now = audit::now();
     let id: i32 = diesel::insert_into(users::table)

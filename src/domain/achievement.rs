@@ -113,14 +113,19 @@ pub struct GradingSettings {
     /// The plan's grade basis; an indicator may override it.
     pub basis: GradeBasis,
     /// Lowest rate graded A (default 100).
+    #[serde(deserialize_with = "crate::domain::decimal_input::required")]
     pub grade_a_min: Decimal,
     /// Lowest rate graded B (default 80).
+    #[serde(deserialize_with = "crate::domain::decimal_input::required")]
     pub grade_b_min: Decimal,
     /// Lowest rate graded C (default 50); below it is D.
+    #[serde(deserialize_with = "crate::domain::decimal_input::required")]
     pub grade_c_min: Decimal,
     /// Lowest `r` that is `on_track` (default 0.95).
+    #[serde(deserialize_with = "crate::domain::decimal_input::required")]
     pub on_track_min_ratio: Decimal,
     /// Lowest `r` that is `behind` (default 0.6); from 0 up to it is `off_track`.
+    #[serde(deserialize_with = "crate::domain::decimal_input::required")]
     pub behind_min_ratio: Decimal,
 }
 

@@ -19,10 +19,35 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-/// First fiscal year the project handles (平成元年度). Shōwa is never needed.
-const MIN_YEAR: i32 = 1989;
+/// First fiscal year the project handles (平成元年度). Shōwa is never needed. Fiscal years in
+/// paths, queries and bodies outside `MIN_YEAR..=MAX_YEAR` are refused with 422.
+pub const MIN_YEAR: i32 = 1989;
 /// Last fiscal year the project handles.
-const MAX_YEAR: i32 = 2100;
+pub const MAX_YEAR: i32 = 2100;
+
+/// What a client is told about a fiscal year outside the supported range.
+pub fn out_of_range_message(year: i32) -> String {
+    format!(
+        "{MIN_YEAR}〜{MAX_YEAR} 年度の範囲で入力してください \
+         (fiscal year {year} is outside the supported range {MIN_YEAR}–{MAX_YEAR})"
+    )
+}
+
+/// `deserialize_with` for a fiscal year field kept as `i32`: refuses years outside the range.
+pub fn supported<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    let year = i32::deserialize(deserializer)?;
+    FiscalYear::new(year).map(FiscalYear::year).map_err(|_| serde::de::Error::custom(out_of_range_message(year)))
+}
+
+/// `deserialize_with` for an optional fiscal year field; pair with `#[serde(default)]`.
+pub fn optional_supported<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    match Option::<i32>::deserialize(deserializer)? {
+        Some(year) => FiscalYear::new(year)
+            .map(|y| Some(y.year()))
+            .map_err(|_| serde::de::Error::custom(out_of_range_message(year))),
+        None => Ok(None),
+    }
+}
 
 /// A Japanese era (元号) that can name a fiscal year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

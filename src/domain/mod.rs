@@ -1,7 +1,9 @@
 //! Pure domain code: no I/O, no database, no clock. Each concept in its own module.
 
 pub mod achievement;
+pub mod decimal_input;
 pub mod fiscal_year;
+pub mod limits;
 pub mod municipality_code;
 pub mod plan;
 pub mod role;

@@ -7,6 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::achievement::ActualValue;
+use crate::domain::decimal_input::{MAX_INTEGER_DIGITS, fits_integer_digits};
 use crate::domain::plan::{ActualStatus, IndicatorKind};
 use crate::error::FieldError;
 
@@ -70,6 +72,19 @@ pub fn check_figures(
     }
     if figures.denominator.is_some_and(|d| d <= Decimal::ZERO) {
         refuse("denominator", "must be greater than 0");
+    } else if let (Some(numerator), Some(denominator)) = (figures.numerator, figures.denominator) {
+        // The percent is stored and graded: refuse a ratio whose percent cannot be represented
+        // rather than accept it and show no rate.
+        let rate = ActualValue::Ratio { numerator, denominator }.as_rate();
+        if !rate.is_some_and(fits_integer_digits) {
+            refuse(
+                "denominator",
+                &format!(
+                    "分子 ÷ 分母 × 100 が大きすぎます (numerator / denominator × 100 must stay below \
+                     {MAX_INTEGER_DIGITS} digits before the decimal point; check the denominator)"
+                ),
+            );
+        }
     }
     let stage = match (figures.stage, figures.stage_name) {
         (Some(index), _) => match usize::try_from(index).ok().filter(|i| *i < stages.len()) {
@@ -191,6 +206,19 @@ mod tests {
         let full =
             check_figures(IndicatorKind::Percent, &[], &Figures { value: Some(dec("100")), ..Default::default() });
         assert_eq!(full.unwrap().value, Some(dec("100")));
+    }
+
+    #[test]
+    fn a_ratio_whose_percent_overflows_is_refused() {
+        let figures = Figures {
+            numerator: Some(dec("999999999999999")),
+            denominator: Some(dec("0.0000000001")),
+            ..Default::default()
+        };
+        let errors = check_figures(IndicatorKind::Ratio, &[], &figures).unwrap_err();
+        assert_eq!(fields(&errors), vec!["denominator"]);
+        let fine = Figures { numerator: Some(dec("180000")), denominator: Some(dec("570000")), ..Default::default() };
+        assert!(check_figures(IndicatorKind::Ratio, &[], &fine).is_ok());
     }
 
     #[test]

@@ -18,7 +18,8 @@ on_both_backends!(
 async fn indicator(app: &TestApp, plan_id: i32, measure: i64, number: i64) -> Value {
     let page = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.hq).await).await;
     let measure = page["items"].as_array().unwrap().iter().find(|m| m["number"] == measure).unwrap().clone();
-    let indicators = json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.hq).await).await;
+    let indicators =
+        json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.hq).await).await["items"].clone();
     indicators.as_array().unwrap().iter().find(|i| i["number"] == number && i["status"] == "active").unwrap().clone()
 }
 
@@ -58,10 +59,12 @@ async fn departments_write_only_the_indicators_they_own(backend: Backend) {
 
     let by_hq = submit(&app, &app.hq, &open_data, 2020, json!({"value": 228, "note": "本部が代理入力"})).await;
     assert_eq!(by_hq.status(), 201);
-    let history = json(app.get(&format!("{}/history", path(&open_data, 2020)), &app.viewer).await).await;
+    let history =
+        json(app.get(&format!("{}/history", path(&open_data, 2020)), &app.viewer).await).await["items"].clone();
     assert_eq!(history[0]["actor_username"], app.hq.username.as_str());
     assert_eq!(history[0]["actor_department_id"], Value::Null, "hq acted on the department's behalf");
-    let history = json(app.get(&format!("{}/history", path(&card_rate, 2019)), &app.viewer).await).await;
+    let history =
+        json(app.get(&format!("{}/history", path(&card_rate, 2019)), &app.viewer).await).await["items"].clone();
     assert_eq!(history[0]["actor_department_id"], koseki.department_id.unwrap());
 }
 
@@ -138,7 +141,8 @@ async fn bad_submissions_are_refused_and_change_nothing(backend: Backend) {
     // A retired indicator (No.5 アプリダウンロード件数, 削除 from 2018) takes no actual for 2018.
     let page = json(app.get(&format!("/plans/{plan}/measures?limit=500"), &app.hq).await).await;
     let no5 = page["items"].as_array().unwrap().iter().find(|m| m["number"] == 5).unwrap().clone();
-    let indicators = json(app.get(&format!("/measures/{}/indicators", no5["id"]), &app.hq).await).await;
+    let indicators =
+        json(app.get(&format!("/measures/{}/indicators", no5["id"]), &app.hq).await).await["items"].clone();
     let retired = indicators.as_array().unwrap().iter().find(|i| i["status"] == "retired").unwrap().clone();
     let problem = assert_problem(submit(&app, &app.hq, &retired, 2018, json!({"value": 100})).await, 422).await;
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("retired"));
@@ -214,7 +218,7 @@ async fn concurrent_writers_never_lose_an_accepted_write(backend: Backend) {
     }
     assert_eq!(accepted.len() + refused, writers as usize * 3);
     assert!(!accepted.is_empty());
-    let history = json(app.get(&format!("{}/history", path(&count, 2019)), &it).await).await;
+    let history = json(app.get(&format!("{}/history", path(&count, 2019)), &it).await).await["items"].clone();
     let history = history.as_array().unwrap();
     assert_eq!(history.len(), 1 + accepted.len(), "one version per accepted write");
     let versions: Vec<i64> = history.iter().map(|e| e["version"].as_i64().unwrap()).collect();
@@ -233,8 +237,11 @@ async fn the_review_cycle_is_kept_in_history(backend: Backend) {
     let first = submit(&app, &koseki, &rate, 2020, json!({"numerator": 180000, "denominator": 575000})).await;
     assert_eq!(first.status(), 201);
     // Pending actuals are reported, never used.
-    let achievement =
-        json(app.get(&format!("/indicators/{}/achievement?fiscal_year=2020", rate["id"]), &app.viewer).await).await;
+    let achievement = json(
+        app.get(&format!("/indicators/{}/achievement?fiscal_year=2020", rate["id"]), &app.viewer).await,
+    )
+    .await["items"]
+        .clone();
     assert_eq!(achievement[0]["result"]["status"], "no_data");
     assert_eq!(achievement[0]["result"]["pending"], true);
     // Departments cannot review; returning needs a comment.
@@ -265,17 +272,20 @@ async fn the_review_cycle_is_kept_in_history(backend: Backend) {
     assert_problem(closed, 409).await;
     let reopened = app.post(&review, &app.hq, &json!({"action": "reopen", "comment": "国の確定値で再報告"})).await;
     assert_eq!(json(reopened).await["status"], "returned");
-    let events: Vec<String> = json(app.get(&format!("{}/history", path(&rate, 2020)), &app.viewer).await)
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap().to_owned())
-        .collect();
+    let events: Vec<String> =
+        json(app.get(&format!("{}/history", path(&rate, 2020)), &app.viewer).await).await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect();
     assert_eq!(events, vec!["submitted", "returned", "resubmitted", "approved", "reopened"]);
     // While reopened, the last approved figures still count.
-    let achievement =
-        json(app.get(&format!("/indicators/{}/achievement?fiscal_year=2020", rate["id"]), &app.viewer).await).await;
+    let achievement = json(
+        app.get(&format!("/indicators/{}/achievement?fiscal_year=2020", rate["id"]), &app.viewer).await,
+    )
+    .await["items"]
+        .clone();
     assert_eq!(achievement[0]["result"]["actual_rate_or_value"].as_f64(), Some(31.6));
     let audit = json(app.get("/audit?entity_type=actual&action=approved", &app.hq).await).await;
     assert_eq!(audit["total"], 1);
@@ -302,7 +312,7 @@ async fn achievement_reproduces_the_worked_examples(backend: Backend) {
             app.get(&format!("/indicators/{}/achievement?fiscal_year={year}", indicator["id"]), &app.viewer).await,
         )
         .await;
-        let result = &result[0];
+        let result = &result["items"][0];
         assert_eq!(result["fiscal_year_label"], if year == 2019 { "令和元(2019)年度" } else { "令和2(2020)年度" });
         assert_eq!(result["result"]["attainment_rate"].as_f64(), attainment, "No.{measure} attainment");
         assert_eq!(result["result"]["progress_rate"].as_f64(), progress, "No.{measure} progress");
@@ -313,7 +323,9 @@ async fn achievement_reproduces_the_worked_examples(backend: Backend) {
     }
     // No.1 in 2019: the 2018 revision (230) is in force and the expected value is 221.
     let open_data = indicator(&app, plan, 1, 1).await;
-    let series = json(app.get(&format!("/indicators/{}/achievement", open_data["id"]), &app.viewer).await).await;
+    let series =
+        json(app.get(&format!("/indicators/{}/achievement", open_data["id"]), &app.viewer).await).await["items"]
+            .clone();
     let years: Vec<i64> = series.as_array().unwrap().iter().map(|y| y["fiscal_year"].as_i64().unwrap()).collect();
     assert_eq!(years, vec![2016, 2017, 2018, 2019, 2020]);
     assert_eq!(series[1]["inputs"]["target"]["value"], json!(210), "before the revision: 210");

@@ -17,8 +17,7 @@ async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
 }
 
 async fn indicators(app: &TestApp, measure: &Value) -> Vec<Value> {
-    json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.viewer).await)
-        .await
+    json(app.get(&format!("/measures/{}/indicators", measure["id"]), &app.viewer).await).await["items"]
         .as_array()
         .unwrap()
         .clone()
@@ -30,17 +29,17 @@ async fn demo_plan_matches_the_seed(backend: Backend) {
     let plan = json(app.get(&format!("/plans/{plan_id}"), &app.viewer).await).await;
     assert_eq!(plan["name"], "板橋区ICT推進・活用計画2020（追録版）");
     assert_eq!(plan["end_fiscal_year_label"], "令和2(2020)年度");
-    let municipalities = json(app.get("/municipalities", &app.viewer).await).await;
+    let municipalities = json(app.get("/municipalities", &app.viewer).await).await["items"].clone();
     assert_eq!(municipalities[0]["code"], "131199");
 
     let page = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await;
     assert_eq!(page["total"], 41);
     let numbers: Vec<i64> = page["items"].as_array().unwrap().iter().map(|m| m["number"].as_i64().unwrap()).collect();
     assert_eq!(numbers, (1..=41).collect::<Vec<_>>());
-    let goals = json(app.get(&format!("/plans/{plan_id}/goals"), &app.viewer).await).await;
+    let goals = json(app.get(&format!("/plans/{plan_id}/goals"), &app.viewer).await).await["items"].clone();
     assert_eq!(goals[0]["name"], "開かれた区政の実現");
     assert_eq!(goals[4]["name"], "行政事務の効率化");
-    let strategies = json(app.get(&format!("/plans/{plan_id}/strategies"), &app.viewer).await).await;
+    let strategies = json(app.get(&format!("/plans/{plan_id}/strategies"), &app.viewer).await).await["items"].clone();
     assert_eq!(strategies[0]["name"], "官民データの利活用");
 
     // No.6: two owners, renamed, ratio indicator 15.2% → 35.1%.
@@ -68,7 +67,8 @@ async fn demo_plan_matches_the_seed(backend: Backend) {
     // No.1: 210 → 230 データセット, with the reason.
     let no1 = indicators(&app, &measure(&app, plan_id, 1).await).await;
     let items = no1.iter().find(|i| i["number"] == 1).unwrap();
-    let targets = json(app.get(&format!("/indicators/{}/targets", items["id"]), &app.viewer).await).await;
+    let targets =
+        json(app.get(&format!("/indicators/{}/targets", items["id"]), &app.viewer).await).await["items"].clone();
     let values: Vec<f64> = targets.as_array().unwrap().iter().map(|t| t["value"].as_f64().unwrap()).collect();
     assert_eq!(values, vec![210.0, 230.0]);
     assert!(targets[1]["reason"].as_str().unwrap().contains("上方修正"));
@@ -76,7 +76,8 @@ async fn demo_plan_matches_the_seed(backend: Backend) {
 
     // No.14: 300 → 500 件.
     let no14 = indicators(&app, &measure(&app, plan_id, 14).await).await;
-    let targets = json(app.get(&format!("/indicators/{}/targets", no14[0]["id"]), &app.viewer).await).await;
+    let targets =
+        json(app.get(&format!("/indicators/{}/targets", no14[0]["id"]), &app.viewer).await).await["items"].clone();
     let values: Vec<f64> = targets.as_array().unwrap().iter().map(|t| t["value"].as_f64().unwrap()).collect();
     assert_eq!(values, vec![300.0, 500.0]);
 
@@ -143,7 +144,8 @@ async fn sample_actuals_are_marked_and_deterministic(backend: Backend) {
     assert!(sample_actuals > 100, "{sample_actuals} samples");
     let no6 = measure(&first, report.plan_id, 6).await;
     let rate = indicators(&first, &no6).await.into_iter().find(|i| i["number"] == 2).unwrap();
-    let actuals = json(first.get(&format!("/indicators/{}/actuals", rate["id"]), &first.viewer).await).await;
+    let actuals =
+        json(first.get(&format!("/indicators/{}/actuals", rate["id"]), &first.viewer).await).await["items"].clone();
     let actuals = actuals.as_array().unwrap();
     assert!(!actuals.is_empty());
     for actual in actuals {
@@ -156,8 +158,9 @@ async fn sample_actuals_are_marked_and_deterministic(backend: Backend) {
     let again = municipal_kpi::demo::ensure_loaded(&second.db, true).unwrap();
     let no6_again = measure(&second, again.plan_id(), 6).await;
     let rate_again = indicators(&second, &no6_again).await.into_iter().find(|i| i["number"] == 2).unwrap();
-    let actuals_again =
-        json(second.get(&format!("/indicators/{}/actuals", rate_again["id"]), &second.viewer).await).await;
+    let actuals_again = json(second.get(&format!("/indicators/{}/actuals", rate_again["id"]), &second.viewer).await)
+        .await["items"]
+        .clone();
     let figures = |list: &[Value]| {
         list.iter().map(|a| (a["fiscal_year"].clone(), a["numerator"].clone(), a["status"].clone())).collect::<Vec<_>>()
     };

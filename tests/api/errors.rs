@@ -158,7 +158,8 @@ async fn bad_query_and_path_parameters_are_4xx(backend: Backend) {
     assert_problem(app.get("/plans?limit=0", &app.hq).await, 422).await;
     assert_problem(app.get("/plans?limit=ten", &app.hq).await, 422).await;
     assert_problem(app.get("/plans?status=finished", &app.hq).await, 422).await;
-    assert_problem(app.get("/plans/abc", &app.hq).await, 400).await;
+    let problem = assert_problem(app.get("/plans/abc", &app.hq).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "id");
 }
 
 async fn failed_writes_change_nothing(backend: Backend) {

@@ -101,7 +101,8 @@ async fn a_target_revision_never_overwrites_the_old_target(backend: Backend) {
     let revision = json(response).await;
     assert_eq!(revision["effective_from_fiscal_year_label"], "平成30(2018)年度");
     assert_eq!(revision["recorded_by"], app.hq.id);
-    let targets = json(app.get(&format!("/indicators/{}/targets", f.indicator_id), &app.viewer).await).await;
+    let targets =
+        json(app.get(&format!("/indicators/{}/targets", f.indicator_id), &app.viewer).await).await["items"].clone();
     let values: Vec<f64> = targets.as_array().unwrap().iter().map(|t| t["value"].as_f64().unwrap()).collect();
     assert_eq!(values, vec![210.0, 230.0]);
     assert_eq!(targets[1]["reason"], reason);
@@ -199,7 +200,7 @@ async fn retiring_and_replacing_indicators_keeps_the_old_one(backend: Backend) {
     assert_eq!(old["status"], "retired");
     assert_eq!(old["retired_from_fiscal_year"], 2018);
     let all = json(app.get(&format!("/measures/{}/indicators", f.measure_id), &app.hq).await).await;
-    assert_eq!(all.as_array().unwrap().len(), 2, "the retired indicator is still listed");
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "the retired indicator is still listed");
     // Retiring twice is a conflict, and a retired indicator takes no new target.
     let again = app
         .post(

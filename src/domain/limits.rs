@@ -1,0 +1,201 @@
+//! How much a client may send: the maximum length of every kind of text field, the maximum size of
+//! every list in a request body, and the rule that no text holds the NUL character.
+//!
+//! The bounds live here, in one place, so that the OpenAPI schema (`#[schema(max_length = …)]`),
+//! the checks and the README quote the same numbers. Lengths are counted in characters (Unicode
+//! scalar values), not bytes: `板橋区` is 3 characters.
+//!
+//! The checks run while a body is deserialised (`#[serde(deserialize_with = "limits::name")]`), so
+//! the error names the field by its path (`phases[2].name`) and a handler never sees an
+//! oversized value. They apply to every format that shares the request types (JSON bodies, query
+//! strings, plan documents).
+
+use serde::de::{Deserialize, Deserializer, Error};
+
+/// Longest name: plans, goals, strategies, measures, indicators, departments, municipalities,
+/// phases, stages, display names; also units, labels and the printed form of a value.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Longest code or identifier-like text: plan and department codes, municipality codes,
+/// usernames, audit filters.
+pub const MAX_CODE_CHARS: usize = 64;
+
+/// Longest free text: descriptions, summaries, notes, comments, reasons, change notes.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// Longest password accepted (the strength rules set the minimum).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Most items in one list of a request body: phases, owners, secondary goals, stages, roadmap
+/// entries, interim targets.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// The message for text that holds U+0000, which PostgreSQL cannot store and no form produces.
+pub const NUL_MESSAGE: &str = "NUL 文字 (U+0000) は使用できません (text must not contain the NUL character U+0000)";
+
+/// Why a text was refused, or `None` when it is acceptable.
+pub fn text_problem(text: &str, max_chars: usize) -> Option<String> {
+    if text.contains('\0') {
+        return Some(NUL_MESSAGE.to_owned());
+    }
+    let length = text.chars().count();
+    (length > max_chars)
+        .then(|| format!("{max_chars} 文字以内で入力してください (at most {max_chars} characters; got {length})"))
+}
+
+/// Why a list was refused, or `None` when it is acceptable.
+pub fn list_problem(length: usize) -> Option<String> {
+    (length > MAX_LIST_ITEMS)
+        .then(|| format!("{MAX_LIST_ITEMS} 件以内で指定してください (at most {MAX_LIST_ITEMS} items; got {length})"))
+}
+
+fn bounded<'de, D: Deserializer<'de>>(deserializer: D, max_chars: usize) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    match text_problem(&text, max_chars) {
+        Some(problem) => Err(D::Error::custom(problem)),
+        None => Ok(text),
+    }
+}
+
+fn bounded_optional<'de, D: Deserializer<'de>>(deserializer: D, max_chars: usize) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    match text.as_deref().and_then(|t| text_problem(t, max_chars)) {
+        Some(problem) => Err(D::Error::custom(problem)),
+        None => Ok(text),
+    }
+}
+
+/// A name: at most [`MAX_NAME_CHARS`].
+pub fn name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(deserializer, MAX_NAME_CHARS)
+}
+
+/// An optional name; pair with `#[serde(default)]`.
+pub fn optional_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_optional(deserializer, MAX_NAME_CHARS)
+}
+
+/// A code: at most [`MAX_CODE_CHARS`].
+pub fn code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(deserializer, MAX_CODE_CHARS)
+}
+
+/// An optional code; pair with `#[serde(default)]`.
+pub fn optional_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_optional(deserializer, MAX_CODE_CHARS)
+}
+
+/// Free text: at most [`MAX_TEXT_CHARS`].
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(deserializer, MAX_TEXT_CHARS)
+}
+
+/// Optional free text; pair with `#[serde(default)]`.
+pub fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_optional(deserializer, MAX_TEXT_CHARS)
+}
+
+/// A password: at most [`MAX_PASSWORD_CHARS`].
+pub fn password<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(deserializer, MAX_PASSWORD_CHARS)
+}
+
+/// An optional password; pair with `#[serde(default)]`.
+pub fn optional_password<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    bounded_optional(deserializer, MAX_PASSWORD_CHARS)
+}
+
+/// A list of at most [`MAX_LIST_ITEMS`] items.
+pub fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Vec::<T>::deserialize(deserializer)?;
+    match list_problem(items.len()) {
+        Some(problem) => Err(D::Error::custom(problem)),
+        None => Ok(items),
+    }
+}
+
+/// An optional list of at most [`MAX_LIST_ITEMS`] items; pair with `#[serde(default)]`.
+pub fn optional_list<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Option::<Vec<T>>::deserialize(deserializer)?;
+    match items.as_ref().and_then(|i| list_problem(i.len())) {
+        Some(problem) => Err(D::Error::custom(problem)),
+        None => Ok(items),
+    }
+}
+
+/// A list of names (milestone stages), each at most [`MAX_NAME_CHARS`].
+pub fn names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let items: Vec<String> = list(deserializer)?;
+    check_names(&items).map_err(D::Error::custom)?;
+    Ok(items)
+}
+
+/// An optional list of names; pair with `#[serde(default)]`.
+pub fn optional_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    let items: Option<Vec<String>> = optional_list(deserializer)?;
+    if let Some(items) = &items {
+        check_names(items).map_err(D::Error::custom)?;
+    }
+    Ok(items)
+}
+
+fn check_names(items: &[String]) -> Result<(), String> {
+    match items.iter().enumerate().find_map(|(i, name)| text_problem(name, MAX_NAME_CHARS).map(|p| (i, p))) {
+        Some((index, problem)) => Err(format!("item {index}: {problem}")),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_is_counted_in_characters_not_bytes() {
+        let at_limit = "区".repeat(MAX_NAME_CHARS);
+        assert!(at_limit.len() > MAX_NAME_CHARS, "3 bytes a character");
+        assert_eq!(text_problem(&at_limit, MAX_NAME_CHARS), None);
+        let over = "区".repeat(MAX_NAME_CHARS + 1);
+        let problem = text_problem(&over, MAX_NAME_CHARS).unwrap();
+        assert!(problem.contains("at most 200 characters; got 201"), "{problem}");
+    }
+
+    #[test]
+    fn nul_is_refused_anywhere_in_the_text() {
+        for text in ["\0", "hq\0", "\0hq", "h\0q"] {
+            assert_eq!(text_problem(text, MAX_NAME_CHARS).as_deref(), Some(NUL_MESSAGE));
+        }
+    }
+
+    #[test]
+    fn lists_over_the_limit_are_refused() {
+        assert_eq!(list_problem(MAX_LIST_ITEMS), None);
+        assert!(list_problem(MAX_LIST_ITEMS + 1).unwrap().contains("at most 100 items"));
+    }
+
+    #[test]
+    fn deserialisers_check_while_reading() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Body {
+            #[serde(deserialize_with = "name")]
+            #[allow(dead_code)]
+            name: String,
+            #[serde(default, deserialize_with = "names")]
+            #[allow(dead_code)]
+            stages: Vec<String>,
+        }
+        assert!(serde_json::from_str::<Body>(r#"{"name": "計画"}"#).is_ok());
+        let long = serde_json::json!({"name": "x".repeat(MAX_NAME_CHARS + 1)}).to_string();
+        assert!(serde_json::from_str::<Body>(&long).unwrap_err().to_string().contains("at most 200 characters"));
+        let error = serde_json::from_str::<Body>(r#"{"name": "a", "stages": ["ok", "b\u0000"]}"#).unwrap_err();
+        assert!(error.to_string().contains("item 1"), "{error}");
+    }
+}
