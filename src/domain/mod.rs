@@ -4,5 +4,7 @@ pub mod achievement;
 pub mod fiscal_year;
 pub mod municipality_code;
 pub mod plan;
+pub mod read_only;
 pub mod role;
 pub mod submission;
+pub mod timestamp;
