@@ -77,6 +77,7 @@ impl Application {
                     }),
                 )
                 .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
+                .configure(|cfg| routes.literal_path_guards(cfg))
                 .service(web::scope("/api/v1").configure(api::configure_v1))
                 .default_service(web::to(no_route))
         })
@@ -123,14 +124,45 @@ impl KnownRoutes {
     }
 
     fn allowed(&self, path: &str) -> Option<String> {
+        // A literal path (`/plans/import`) is its own resource, not an instance of `/plans/{id}`.
+        if let Some((_, methods)) = self.0.iter().find(|(def, _)| !def.is_prefix() && def.pattern() == Some(path)) {
+            return Some(methods.join(", "));
+        }
         let mut allowed: Vec<&str> = self
             .0
             .iter()
             .filter(|(def, _)| def.is_match(path))
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
+        allowed.sort_unstable();
         allowed.dedup();
         (!allowed.is_empty()).then(|| allowed.join(", "))
+    }
+
+    /// Literal paths that a templated one also matches (`/plans/import` and `/plans/{id}`).
+    fn shadowed_literals(&self) -> impl Iterator<Item = (&str, &[&'static str])> {
+        self.0.iter().filter_map(|(literal, methods)| {
+            let path = literal.pattern().filter(|p| !p.contains('{'))?;
+            let shadowed = self.0.iter().any(|(other, _)| other.pattern() != Some(path) && other.is_match(path));
+            shadowed.then_some((path, methods.as_slice()))
+        })
+    }
+
+    /// Registers, ahead of the handlers, a 405 for every other method on a shadowed literal path,
+    /// so that `PATCH /plans/import` is "method not allowed" rather than "`import` is not an id".
+    fn literal_path_guards(&self, cfg: &mut web::ServiceConfig) {
+        for (path, methods) in self.shadowed_literals() {
+            let methods: Vec<&'static str> = methods.to_vec();
+            let allow = methods.join(", ");
+            cfg.service(
+                web::resource(path)
+                    .guard(actix_web::guard::fn_guard(move |ctx| !methods.contains(&ctx.head().method.as_str())))
+                    .to(move || {
+                        let allow = allow.clone();
+                        async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed { allow }) }
+                    }),
+            );
+        }
     }
 }
 

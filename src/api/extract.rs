@@ -39,6 +39,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 return Err(AppError::UnsupportedMediaType("send the body as application/json".into()));
             }
             let body = read_body(&mut payload, MAX_JSON_BODY_BYTES).await?;
+            require_object(&body)?;
             parse_json(&body).map(Json)
         })
     }
@@ -255,4 +256,16 @@ pub fn versioned(
     body: &impl serde::Serialize,
 ) -> actix_web::HttpResponse {
     response.insert_header(header::ETag(tag)).json(body)
+}
+
+/// Every JSON body of this API is an object. serde also fills a struct from an array of its
+/// fields in order (`[null, null]`), which no client means and the schema does not allow.
+fn require_object(body: &[u8]) -> Result<(), AppError> {
+    // Scalars and malformed JSON already fail in `parse_json` (422 and 400); only arrays slip through.
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            Err(AppError::Validation(vec![FieldError::new("body", "must be a JSON object ({…}), not an array")]))
+        }
+        _ => Ok(()),
+    }
 }

@@ -80,8 +80,9 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::evaluation::import_plan,
         crate::api::audit::list_audit,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&BearerAuth, &VersionPrefix),
+    // Schemas that handlers reference only through parameters (which utoipa does not collect).
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format)),
+    modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds),
     tags(
         (name = "health", description = "Probes (no authentication)"),
         (name = "auth", description = "Tokens and the caller"),
@@ -127,29 +128,6 @@ impl Modify for BearerAuth {
             "HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-        // Every operation behind the bearer scheme can answer 401 with a problem.
-        let unauthorized = utoipa::openapi::ResponseBuilder::new()
-            .description("missing, expired or invalid bearer token")
-            .content(
-                crate::error::PROBLEM_CONTENT_TYPE,
-                utoipa::openapi::ContentBuilder::new()
-                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build();
-        for item in openapi.paths.paths.values_mut() {
-            for operation in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
-            {
-                if operation.security.is_some() {
-                    operation
-                        .responses
-                        .responses
-                        .entry("401".to_owned())
-                        .or_insert_with(|| unauthorized.clone().into());
-                }
-            }
-        }
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
                 "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413."
@@ -165,4 +143,263 @@ pub fn document_json() -> String {
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+/// Operations that only some roles may call although they only read (the other reads are open
+/// to every authenticated role); every write is role-restricted.
+const ROLE_RESTRICTED_READS: &[&str] = &["list_users", "get_user", "list_audit"];
+
+/// Probes answered without the database, so they can never be 503.
+const WITHOUT_DATABASE: &[&str] = &["healthz"];
+
+/// The login operation: throttled (429) and public.
+const LOGIN_OPERATION: &str = "issue_token";
+
+/// What the shared request machinery can answer on an operation, whatever its handler does:
+/// extractors (400, 413, 415, 422), the bearer check (401), role checks (403), id lookups (404),
+/// `If-Match` (412), login throttling (429) and the connection pool (503). Handlers declare only
+/// their own outcomes; this adds the rest so that the document lists every status the server sends.
+struct ProblemResponses;
+
+/// The facts about an operation that decide which problems it can answer.
+struct OperationShape {
+    secured: bool,
+    writes: bool,
+    has_path_parameters: bool,
+    has_query_parameters: bool,
+    has_body: bool,
+    takes_if_match: bool,
+    operation_id: String,
+}
+
+impl OperationShape {
+    fn of(method: &str, operation: &utoipa::openapi::path::Operation) -> Self {
+        use utoipa::openapi::path::ParameterIn;
+        let parameters = operation.parameters.as_deref().unwrap_or_default();
+        let has = |place: ParameterIn| parameters.iter().any(|p| p.parameter_in == place);
+        Self {
+            secured: operation.security.is_some(),
+            writes: method != "get",
+            has_path_parameters: has(ParameterIn::Path),
+            has_query_parameters: has(ParameterIn::Query),
+            has_body: operation.request_body.is_some(),
+            takes_if_match: parameters.iter().any(|p| p.name.eq_ignore_ascii_case("If-Match")),
+            operation_id: operation.operation_id.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Every problem status this operation can answer with.
+    fn problem_statuses(&self) -> Vec<u16> {
+        let id = self.operation_id.as_str();
+        let rules = [
+            (400, self.has_path_parameters || self.has_body || self.takes_if_match),
+            (401, self.secured),
+            (403, self.secured && (self.writes || ROLE_RESTRICTED_READS.contains(&id))),
+            (404, self.has_path_parameters),
+            (412, self.takes_if_match),
+            (413, self.has_body),
+            (415, self.has_body),
+            (422, self.has_body || self.has_query_parameters || self.has_path_parameters),
+            (429, id == LOGIN_OPERATION),
+            (503, !WITHOUT_DATABASE.contains(&id)),
+        ];
+        rules.into_iter().filter(|(_, applies)| *applies).map(|(status, _)| status).collect()
+    }
+}
+
+/// What a problem status means on this API, for the response description.
+fn problem_description(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "malformed request: a path parameter of the wrong type, a body that is not valid JSON or an unreadable header"
+        }
+        401 => "missing, expired or invalid bearer token",
+        403 => "the caller's role or department may not do this",
+        404 => "no such resource",
+        405 => "the resource does not support this method (see `Allow`)",
+        406 => "none of the media types in Accept can be produced",
+        409 => "conflicts with the current state (a duplicate key, a closed record or a record still referenced)",
+        412 => "If-Match names a version that is no longer current",
+        413 => "the request body is larger than the limit",
+        415 => "the request body has an unsupported Content-Type",
+        422 => "the input is well formed but invalid; `errors` names each offending field",
+        428 => "If-Match is required to change an existing record",
+        429 => "too many attempts; try again after `Retry-After` seconds",
+        503 => "the database is unavailable; try again after `Retry-After` seconds",
+        _ => "error",
+    }
+}
+
+/// An example problem for a status, produced by the same code that produces real ones.
+fn problem_example(status: u16) -> Option<serde_json::Value> {
+    use crate::error::AppError;
+    let error = match status {
+        400 => AppError::BadRequest("the body is not valid JSON: expected value".into()),
+        401 => AppError::Unauthenticated("the bearer token has expired".into()),
+        403 => AppError::Forbidden("the viewer role may not create plans".into()),
+        404 => AppError::not_found("plan", 99),
+        405 => AppError::MethodNotAllowed { allow: "GET, POST".into() },
+        406 => AppError::NotAcceptable("offered: application/json, text/csv".into()),
+        409 => AppError::Conflict("a record with the same key already exists".into()),
+        412 => AppError::PreconditionFailed("the measure was changed by someone else (now version 4)".into()),
+        413 => AppError::PayloadTooLarge { limit: MAX_JSON_BODY_BYTES },
+        415 => AppError::UnsupportedMediaType("send the body as application/json".into()),
+        422 => AppError::invalid("name", "must not be empty"),
+        428 => AppError::PreconditionRequired("send If-Match with the ETag of the actual".into()),
+        503 => AppError::Unavailable("pool timed out".into()),
+        // 429 comes from the login throttle; its problem has the same members.
+        429 => {
+            return Some(serde_json::json!({
+                "type": "/problems/too-many-requests",
+                "title": "リクエストが多すぎます (too many requests)",
+                "status": 429,
+                "detail": "too many failed logins; try again in 60 seconds"
+            }));
+        }
+        _ => return None,
+    };
+    serde_json::to_value(error.to_problem()).ok()
+}
+
+fn retry_after_header() -> utoipa::openapi::Header {
+    utoipa::openapi::HeaderBuilder::new()
+        .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer).minimum(Some(0)))
+        .description(Some("seconds to wait before retrying"))
+        .build()
+}
+
+fn problem_response(status: u16) -> utoipa::openapi::Response {
+    let content = utoipa::openapi::ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+        .example(problem_example(status))
+        .build();
+    let mut response = utoipa::openapi::ResponseBuilder::new()
+        .description(problem_description(status))
+        .content(crate::error::PROBLEM_CONTENT_TYPE, content)
+        .build();
+    if matches!(status, 429 | 503) {
+        response.headers.insert("Retry-After".to_owned(), retry_after_header());
+    }
+    response
+}
+
+/// `(method, operation)` for every operation of a path item.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
+    [
+        ("get", item.get.as_mut()),
+        ("post", item.post.as_mut()),
+        ("put", item.put.as_mut()),
+        ("patch", item.patch.as_mut()),
+        ("delete", item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.map(|operation| (method, operation)))
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            for (method, operation) in operations_mut(item) {
+                let shape = OperationShape::of(method, operation);
+                for status in shape.problem_statuses() {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(problem_response(status)));
+                }
+                // Complete the problem responses handlers declared without a description or example.
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let (Ok(status), RefOr::T(response)) = (status.parse::<u16>(), response) else { continue };
+                    let Some(content) = response.content.get_mut(crate::error::PROBLEM_CONTENT_TYPE) else {
+                        continue;
+                    };
+                    if content.example.is_none() && content.examples.is_empty() {
+                        content.example = problem_example(status);
+                    }
+                    if response.description.is_empty() {
+                        response.description = problem_description(status).to_owned();
+                    }
+                    if matches!(status, 429 | 503) {
+                        response.headers.entry("Retry-After".to_owned()).or_insert_with(retry_after_header);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Versioned entities: a response showing one carries its `ETag` (see `crate::versioning`).
+const VERSIONED_SCHEMAS: &[&str] = &["Plan", "Measure", "Indicator", "Actual"];
+
+/// Operations that answer with another body but the ETag of the entity they changed.
+const ETAG_OF_CHANGED_ENTITY: &[&str] = &["revise_target"];
+
+/// Declares the `ETag` of every success that sends one.
+struct ResponseHeaders;
+
+impl Modify for ResponseHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let etag = || {
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
+                .description(Some("the version shown, for If-Match on the next write"))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for (_, operation) in operations_mut(item) {
+                let changed_entity =
+                    operation.operation_id.as_deref().is_some_and(|id| ETAG_OF_CHANGED_ENTITY.contains(&id));
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    if !status.starts_with('2') {
+                        continue;
+                    }
+                    let shows_versioned = response.content.get("application/json").is_some_and(|content| {
+                        matches!(&content.schema, Some(RefOr::Ref(r))
+                            if VERSIONED_SCHEMAS.iter().any(|name| r.ref_location == format!("#/components/schemas/{name}")))
+                    });
+                    if shows_versioned || changed_entity {
+                        response.headers.entry("ETag".to_owned()).or_insert_with(etag);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// States the bounds of `limit` and `offset` that `pagination::page_bounds` enforces, on every
+/// operation that takes them.
+struct PaginationBounds;
+
+impl Modify for PaginationBounds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::Schema;
+        for item in openapi.paths.paths.values_mut() {
+            for (_, operation) in operations_mut(item) {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.parameter_in != ParameterIn::Query {
+                        continue;
+                    }
+                    let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else { continue };
+                    match parameter.name.as_str() {
+                        "limit" => {
+                            schema.minimum.get_or_insert(utoipa::Number::from(1));
+                            schema.maximum.get_or_insert(utoipa::Number::from(super::pagination::MAX_LIMIT));
+                        }
+                        "offset" => {
+                            schema.minimum.get_or_insert(utoipa::Number::from(0));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
 }

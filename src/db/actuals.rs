@@ -71,8 +71,10 @@ pub struct Actual {
     pub is_sample: bool,
     pub version: i32,
     pub submitted_by: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub submitted_at: NaiveDateTime,
     pub reviewed_by: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub reviewed_at: Option<NaiveDateTime>,
     pub review_comment: Option<String>,
 }
@@ -94,6 +96,7 @@ pub struct ActualEvent {
     pub actor_username: Option<String>,
     /// The department the actor belonged to when acting (`null` for hq acting on its behalf)
     pub actor_department_id: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub recorded_at: NaiveDateTime,
 }
 

@@ -90,6 +90,7 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Res
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntry {
     pub id: i32,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub occurred_at: NaiveDateTime,
     pub actor_id: Option<i32>,
     #[schema(example = "hq")]
@@ -123,9 +124,11 @@ pub struct AuditFilter {
     #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     #[param(max_length = 64)]
     pub action: Option<String>,
-    /// from this UTC time (inclusive), e.g. 2026-04-01T00:00:00
+    /// from this time (inclusive), RFC 3339, e.g. 2026-04-01T00:00:00Z
+    #[serde(default, deserialize_with = "crate::domain::timestamp::deserialize_optional_utc")]
     pub from: Option<NaiveDateTime>,
-    /// until this UTC time (exclusive)
+    /// until this time (exclusive), RFC 3339
+    #[serde(default, deserialize_with = "crate::domain::timestamp::deserialize_optional_utc")]
     pub until: Option<NaiveDateTime>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,

@@ -23,7 +23,9 @@ pub struct Collection {
     #[schema(example = "2021-05-31")]
     pub deadline: Option<NaiveDate>,
     pub opened_by: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub opened_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub closed_at: Option<NaiveDateTime>,
 }
 

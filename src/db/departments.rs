@@ -20,6 +20,7 @@ pub struct Municipality {
     pub code: String,
     #[schema(example = "板橋区")]
     pub name: String,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -36,7 +37,9 @@ pub struct Department {
     /// The department this sub-unit belongs to (美術館 → 文化・国際交流課).
     pub parent_id: Option<i32>,
     pub active: bool,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 

@@ -48,6 +48,7 @@ pub struct Indicator {
     pub added_fiscal_year: Option<i32>,
     /// First fiscal year the indicator is no longer evaluated (削除 or replaced).
     pub retired_from_fiscal_year: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub retired_at: Option<NaiveDateTime>,
     pub retirement_reason: Option<String>,
     /// The indicator this one replaced.
@@ -57,7 +58,9 @@ pub struct Indicator {
     /// The latest target revision (see `/indicators/{id}/targets` for all).
     pub current_target: Option<TargetRevision>,
     pub version: i32,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -81,8 +84,9 @@ pub struct Baseline {
     #[schema(example = 2017, minimum = 1989, maximum = 2100)]
     #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
-    #[serde(default, skip_deserializing)]
-    #[schema(example = "平成29(2017)年度")]
+    /// Computed from `fiscal_year`; a label sent in a request is ignored.
+    #[serde(default, deserialize_with = "crate::domain::read_only::discard_text")]
+    #[schema(read_only, example = "平成29(2017)年度")]
     pub fiscal_year_label: Option<String>,
     /// `null` when the seed prints `—`
     #[schema(value_type = Option<f64>, example = 15.2)]
@@ -123,6 +127,7 @@ pub struct TargetRevision {
     #[schema(example = "更なるオープンデータの公開促進を行うため、目標を210データセットから230データセットに上方修正")]
     pub reason: String,
     pub recorded_by: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub recorded_at: NaiveDateTime,
 }
 
@@ -151,6 +156,7 @@ pub struct DefinitionRevision {
     pub denominator_label: Option<String>,
     pub reason: String,
     pub recorded_by: Option<i32>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub recorded_at: NaiveDateTime,
 }
 

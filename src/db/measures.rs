@@ -42,13 +42,16 @@ pub struct Measure {
     pub status_fiscal_year: Option<i32>,
     pub status_fiscal_year_label: Option<String>,
     /// When the status was last changed.
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub status_recorded_at: Option<NaiveDateTime>,
     /// The fiscal year a measure added mid-plan starts.
     pub added_fiscal_year: Option<i32>,
     pub change_notes: Option<String>,
     pub roadmap: Vec<RoadmapEntry>,
     pub version: i32,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -83,7 +86,9 @@ pub struct Owner {
     /// Last fiscal year of ownership (`null`: still owns it).
     pub until_fiscal_year: Option<i32>,
     /// When the ownership was recorded, and when its end was (for evaluations `as_of` a time).
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub recorded_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub removed_at: Option<NaiveDateTime>,
 }
 
@@ -109,8 +114,9 @@ pub struct RoadmapEntry {
     #[schema(example = 2018, minimum = 1989, maximum = 2100)]
     #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub fiscal_year: i32,
-    #[serde(default, skip_deserializing)]
-    #[schema(example = "平成30(2018)年度")]
+    /// Computed from `fiscal_year`; a label sent in a request is ignored.
+    #[serde(default, deserialize_with = "crate::domain::read_only::discard_text")]
+    #[schema(read_only, example = "平成30(2018)年度")]
     pub fiscal_year_label: String,
     #[schema(example = "運用", max_length = 2000)]
     #[serde(deserialize_with = "crate::domain::limits::text")]

@@ -38,7 +38,9 @@ pub struct Plan {
     /// How achievement is graded; returned with every evaluation.
     pub grading: GradingSettings,
     pub version: i32,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 

@@ -21,7 +21,9 @@ pub struct User {
     pub role: Role,
     pub department_id: Option<i32>,
     pub active: bool,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
 }
 

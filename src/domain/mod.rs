@@ -6,8 +6,10 @@ pub mod fiscal_year;
 pub mod limits;
 pub mod municipality_code;
 pub mod plan;
+pub mod read_only;
 pub mod role;
 pub mod submission;
+pub mod timestamp;
 
 #[cfg(test)]
 mod achievement_documented;

@@ -82,6 +82,7 @@ pub struct UsedActual {
     pub stage_name: Option<String>,
     pub note: String,
     pub is_sample: bool,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub approved_at: NaiveDateTime,
 }
 
@@ -196,7 +197,9 @@ pub struct PlanEvaluation {
     #[schema(example = "令和2(2020)年度")]
     pub fiscal_year_label: String,
     /// Evaluated with only what was recorded by this time (UTC), when given
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub as_of: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub evaluated_at: NaiveDateTime,
     /// The grading settings used
     pub grading: GradingSettings,
