@@ -295,6 +295,8 @@ async fn responses_match_their_documented_schemas(backend: Backend) {
 
 async fn literal_paths_answer_405_for_other_methods(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Before any request: loading blocks this thread, and with it the server's keep-alive timers.
+    let plan = app.load_demo();
     for method in [reqwest::Method::PATCH, reqwest::Method::GET, reqwest::Method::DELETE] {
         let response = app
             .client
@@ -310,10 +312,9 @@ async fn literal_paths_answer_405_for_other_methods(backend: Backend) {
         assert!(content_type.starts_with("application/problem+json"), "{content_type}");
     }
     // The templated neighbour still answers as before, and a real id still works.
-    let response = app.client.put(app.api("/plans/1")).bearer_auth(&app.hq.token).send().await.unwrap();
+    let response = app.client.put(app.api(&format!("/plans/{plan}"))).bearer_auth(&app.hq.token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "GET, PATCH");
-    let plan = app.load_demo();
     let response = app.get(&format!("/plans/{plan}"), &app.viewer).await;
     assert_eq!(response.status().as_u16(), 200);
 }
