@@ -12,6 +12,10 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Seconds a client is asked to wait (`Retry-After`) before retrying after a 503: about one
+/// database call deadline, by when a busy writer or a briefly stuck server has usually cleared.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// One offending input field of a validation error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -151,7 +155,7 @@ impl AppError {
                 n => format!("{n} fields are invalid"),
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds the limit of {limit} bytes"),
-            Self::Unavailable(_) => "the database is not reachable; try again shortly".into(),
+            Self::Unavailable(_) => "the database is busy or not reachable; try again shortly".into(),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
                 "an unexpected error occurred; it has been logged".into()
             }
@@ -183,9 +187,20 @@ impl From<DieselError> for AppError {
                 Self::Conflict("the record refers to something that does not exist or is still referenced".into())
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(error.to_string()),
+            DieselError::DatabaseError(_, info) if is_overloaded(info.message()) => {
+                Self::Unavailable(error.to_string())
+            }
             _ => Self::Database(error),
         }
     }
+}
+
+/// Messages of a database that is too busy right now rather than of a bad request: PostgreSQL's
+/// `statement_timeout` and SQLite's lock timeout. Retrying later can succeed, so they are a 503.
+fn is_overloaded(message: &str) -> bool {
+    message.contains("canceling statement due to statement timeout")
+        || message.contains("database is locked")
+        || message.contains("database table is locked")
 }
 
 impl From<r2d2::Error> for AppError {
@@ -230,6 +245,9 @@ impl ResponseError for AppError {
             Self::MethodNotAllowed { allow } if !allow.is_empty() => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
             _ => {}
         }
         response.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
@@ -265,6 +283,26 @@ mod tests {
         let problem = AppError::not_found("measure", 99).to_problem();
         assert_eq!(problem.status, 404);
         assert_eq!(problem.detail, "measure 99 does not exist");
+    }
+
+    #[test]
+    fn a_timed_out_or_locked_database_is_unavailable_not_an_internal_error() {
+        for message in ["canceling statement due to statement timeout", "database is locked"] {
+            let error = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()));
+            assert!(matches!(AppError::from(error), AppError::Unavailable(_)), "{message}");
+        }
+        let other = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new("syntax error".to_owned()));
+        assert!(matches!(AppError::from(other), AppError::Database(_)));
+    }
+
+    #[test]
+    fn unavailable_asks_the_client_to_retry_later() {
+        let response = AppError::Unavailable("pool timed out".into()).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retry_after = response.headers().get(header::RETRY_AFTER).expect("Retry-After");
+        assert_eq!(retry_after.to_str().unwrap(), RETRY_AFTER_SECONDS.to_string());
+        let conflict = AppError::Conflict("x".into()).error_response();
+        assert!(conflict.headers().get(header::RETRY_AFTER).is_none(), "only a 503 says when to retry");
     }
 
     #[test]

@@ -11,4 +11,7 @@ mod evaluation;
 mod openapi;
 mod outage;
 mod plan_structure;
+mod pools;
 mod query_count;
+mod security_headers;
+mod starvation;
