@@ -3,18 +3,20 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use rand::RngCore;
 
+use crate::api::cors::AllowedOrigins;
 use crate::auth::TokenService;
 use crate::auth::password::{check_password_strength, hash_password};
 use crate::db::audit::Actor;
-use crate::db::{Database, departments, users};
+use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
 use crate::domain::role::Role;
 use crate::error::AppError;
-use crate::startup::Application;
+use crate::startup::{Application, ServerSettings};
 use crate::telemetry::{self, LogFormat};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/municipal-kpi.db";
@@ -72,8 +74,106 @@ pub struct ServeArgs {
     pub jwt_secret: Option<String>,
     #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 60)]
     pub token_ttl_minutes: i64,
-    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
-    pub pool_size: u32,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Browser origins (exact `scheme://host[:port]`, comma-separated) allowed to call the API
+    /// cross-origin; none by default
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: String,
+}
+
+/// Pool sizes and timeouts of the storage layer (defaults in `db`).
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Read connections [default: 2 per core]
+    #[arg(long, env = "DB_READ_POOL_SIZE", value_parser = pool_size)]
+    pub read_pool_size: Option<u32>,
+    /// Write connections on PostgreSQL (SQLite always has one writer) [default: 1 per core]
+    #[arg(long, env = "DB_WRITE_POOL_SIZE", value_parser = pool_size)]
+    pub write_pool_size: Option<u32>,
+    /// How long a request waits for a pooled connection
+    #[arg(long, env = "DB_CHECKOUT_TIMEOUT_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_CHECKOUT_TIMEOUT))]
+    pub checkout_timeout_ms: u64,
+    /// How long opening a PostgreSQL connection may take (libpq connect_timeout, at least 2)
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_SECS", value_parser = connect_timeout_seconds, default_value_t = db::DEFAULT_CONNECT_TIMEOUT.as_secs())]
+    pub connect_timeout_secs: u64,
+    /// PostgreSQL statement_timeout
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_STATEMENT_TIMEOUT))]
+    pub statement_timeout_ms: u64,
+    /// PostgreSQL idle_in_transaction_session_timeout
+    #[arg(long, env = "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT))]
+    pub idle_in_transaction_timeout_ms: u64,
+    /// How long a request waits for its database work before answering 503
+    #[arg(long, env = "DB_CALL_DEADLINE_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_CALL_DEADLINE))]
+    pub call_deadline_ms: u64,
+    /// How long /readyz waits for the database before answering 503
+    #[arg(long, env = "DB_READINESS_DEADLINE_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_READINESS_DEADLINE))]
+    pub readiness_deadline_ms: u64,
+    /// How long a write waits for its turn before answering 503
+    #[arg(long, env = "DB_WRITE_WAIT_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_WRITE_WAIT))]
+    pub write_wait_ms: u64,
+    /// How many writes may wait for their turn; more answer 503 at once
+    #[arg(long, env = "DB_MAX_QUEUED_WRITES", value_parser = queued_writes, default_value_t = db::DEFAULT_MAX_QUEUED_WRITES)]
+    pub max_queued_writes: usize,
+}
+
+/// Longest timeout or deadline accepted from configuration, in milliseconds (one hour).
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn milliseconds(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
+        _ => Err(format!("expected a number of milliseconds from 1 to {MAX_TIMEOUT_MS}")),
+    }
+}
+
+fn connect_timeout_seconds(text: &str) -> Result<u64, String> {
+    let min = db::MIN_CONNECT_TIMEOUT.as_secs();
+    let max = MAX_TIMEOUT_MS / 1000;
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if (min..=max).contains(&seconds) => Ok(seconds),
+        _ => Err(format!("expected a number of seconds from {min} to {max}")),
+    }
+}
+
+/// Largest `DB_MAX_QUEUED_WRITES` accepted: each waiting write holds one of the blocking threads
+/// (512 per actix worker).
+pub const MAX_WRITE_QUEUE: usize = 512;
+
+fn queued_writes(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(count) if count <= MAX_WRITE_QUEUE => Ok(count),
+        _ => Err(format!("expected a number of writes from 0 to {MAX_WRITE_QUEUE}")),
+    }
+}
+
+fn pool_size(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(size) if (1..=db::MAX_POOL_SIZE).contains(&size) => Ok(size),
+        _ => Err(format!("expected a number of connections from 1 to {}", db::MAX_POOL_SIZE)),
+    }
+}
+
+impl DatabaseArgs {
+    pub fn settings(&self) -> DatabaseSettings {
+        let defaults = DatabaseSettings::default();
+        DatabaseSettings {
+            read_pool_size: self.read_pool_size.unwrap_or(defaults.read_pool_size),
+            write_pool_size: self.write_pool_size.unwrap_or(defaults.write_pool_size),
+            checkout_timeout: Duration::from_millis(self.checkout_timeout_ms),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
+            idle_in_transaction_timeout: Duration::from_millis(self.idle_in_transaction_timeout_ms),
+            call_deadline: Duration::from_millis(self.call_deadline_ms),
+            readiness_deadline: Duration::from_millis(self.readiness_deadline_ms),
+            write_wait: Duration::from_millis(self.write_wait_ms),
+            max_queued_writes: self.max_queued_writes,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -84,6 +184,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("demo", &self.demo)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("token_ttl_minutes", &self.token_ttl_minutes)
+            .field("database", &self.database)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish_non_exhaustive()
     }
 }
@@ -214,14 +316,15 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
         }
     };
     let tokens = TokenService::new(&secret, args.token_ttl_minutes.saturating_mul(60))?;
-    let db = Database::connect(database_url, args.pool_size)?;
+    let server_settings = ServerSettings { cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)? };
+    let db = Database::open(database_url, args.database.settings())?;
     let applied = db.migrate()?;
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");
     if args.demo {
         report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
     }
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&args.bind, db, tokens)
+        let app = Application::build_with(&args.bind, db, tokens, server_settings)
             .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", args.bind)))?;
         let base = format!("http://{}", args.bind);
         println!("municipal-kpi listening on {base}");
@@ -246,6 +349,50 @@ mod tests {
     fn debug_output_never_shows_the_jwt_secret() {
         let cli = Cli::parse_from(["municipal-kpi", "serve", "--jwt-secret", "super-secret-value-0123456789abcdef"]);
         assert!(!format!("{cli:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn database_settings_default_to_the_documented_values() {
+        let cli = Cli::parse_from(["municipal-kpi", "serve"]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        if std::env::vars().any(|(name, _)| name.starts_with("DB_")) {
+            return; // the environment overrides the defaults
+        }
+        assert_eq!(args.database.settings(), DatabaseSettings::default());
+    }
+
+    #[test]
+    fn database_settings_come_from_the_command_line() {
+        let cli = Cli::parse_from([
+            "municipal-kpi",
+            "serve",
+            "--read-pool-size",
+            "7",
+            "--write-pool-size",
+            "3",
+            "--call-deadline-ms",
+            "1500",
+            "--write-wait-ms",
+            "250",
+        ]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let settings = args.database.settings();
+        assert_eq!(settings.read_pool_size, 7);
+        assert_eq!(settings.write_pool_size, 3);
+        assert_eq!(settings.call_deadline, Duration::from_millis(1500));
+        assert_eq!(settings.write_wait, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused() {
+        for args in [
+            ["municipal-kpi", "serve", "--read-pool-size", "0"],
+            ["municipal-kpi", "serve", "--write-pool-size", "100000"],
+            ["municipal-kpi", "serve", "--call-deadline-ms", "0"],
+            ["municipal-kpi", "serve", "--connect-timeout-secs", "1"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

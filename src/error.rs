@@ -12,6 +12,10 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Seconds a client is asked to wait (`Retry-After`) before retrying after a 503: about one
+/// database call deadline, by when a busy writer or a briefly stuck server has usually cleared.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// One offending input field of a validation error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -151,7 +155,7 @@ impl AppError {
                 n => format!("{n} fields are invalid"),
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds the limit of {limit} bytes"),
-            Self::Unavailable(_) => "the database is not reachable; try again shortly".into(),
+            Self::Unavailable(_) => "the database is busy or not reachable; try again shortly".into(),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
                 "an unexpected error occurred; it has been logged".into()
             }
@@ -187,6 +191,9 @@ impl From<DieselError> for AppError {
             // reach the database; this keeps any path that was missed a 422 rather than a 500.
             DieselError::DatabaseError(_, info) if is_nul_byte_rejection(info.message()) => {
                 Self::invalid("body", crate::domain::limits::NUL_MESSAGE)
+            }
+            DieselError::DatabaseError(_, info) if is_overloaded(info.message()) => {
+                Self::Unavailable(error.to_string())
             }
             _ => Self::Database(error),
         }
@@ -246,6 +253,14 @@ impl AppError {
     }
 }
 
+/// Messages of a database that is too busy right now rather than of a bad request: PostgreSQL's
+/// `statement_timeout` and SQLite's lock timeout. Retrying later can succeed, so they are a 503.
+fn is_overloaded(message: &str) -> bool {
+    message.contains("canceling statement due to statement timeout")
+        || message.contains("database is locked")
+        || message.contains("database table is locked")
+}
+
 impl From<r2d2::Error> for AppError {
     fn from(error: r2d2::Error) -> Self {
         Self::Unavailable(error.to_string())
@@ -287,6 +302,9 @@ impl ResponseError for AppError {
             }
             Self::MethodNotAllowed { allow } if !allow.is_empty() => {
                 response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             _ => {}
         }
@@ -352,6 +370,26 @@ mod tests {
     fn postgres_nul_rejections_are_validation_errors() {
         assert!(is_nul_byte_rejection("invalid byte sequence for encoding \"UTF8\": 0x00"));
         assert!(!is_nul_byte_rejection("invalid byte sequence for encoding \"UTF8\": 0xe3 0x81"));
+    }
+
+    #[test]
+    fn a_timed_out_or_locked_database_is_unavailable_not_an_internal_error() {
+        for message in ["canceling statement due to statement timeout", "database is locked"] {
+            let error = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()));
+            assert!(matches!(AppError::from(error), AppError::Unavailable(_)), "{message}");
+        }
+        let other = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new("syntax error".to_owned()));
+        assert!(matches!(AppError::from(other), AppError::Database(_)));
+    }
+
+    #[test]
+    fn unavailable_asks_the_client_to_retry_later() {
+        let response = AppError::Unavailable("pool timed out".into()).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retry_after = response.headers().get(header::RETRY_AFTER).expect("Retry-After");
+        assert_eq!(retry_after.to_str().unwrap(), RETRY_AFTER_SECONDS.to_string());
+        let conflict = AppError::Conflict("x".into()).error_response();
+        assert!(conflict.headers().get(header::RETRY_AFTER).is_none(), "only a 503 says when to retry");
     }
 
     #[test]

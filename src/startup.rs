@@ -14,6 +14,8 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api;
+use crate::api::cors::AllowedOrigins;
+use crate::api::security_headers::ResponsePolicy;
 use crate::auth::TokenService;
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
@@ -23,9 +25,26 @@ pub struct Application {
     port: u16,
 }
 
+/// HTTP settings of the server (the database has its own, in [`crate::db::DatabaseSettings`]).
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    /// Origins whose browser pages may call the API (`CORS_ALLOWED_ORIGINS`); none by default.
+    pub cors_allowed_origins: AllowedOrigins,
+}
+
 impl Application {
-    /// Binds `address` (port 0 picks a free port) and prepares the server.
+    /// Binds `address` (port 0 picks a free port) and prepares the server with default settings.
     pub fn build(address: &str, db: Database, tokens: TokenService) -> std::io::Result<Self> {
+        Self::build_with(address, db, tokens, ServerSettings::default())
+    }
+
+    /// [`Application::build`] with explicit settings.
+    pub fn build_with(
+        address: &str,
+        db: Database,
+        tokens: TokenService,
+        settings: ServerSettings,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address)?;
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
@@ -35,7 +54,32 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::extract::reject_nul_in_query))
+                // Innermost: a preflight is answered before routing and authentication.
+                .wrap(settings.cors_allowed_origins.middleware())
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let policy = ResponsePolicy::for_request(req.request());
+                    let response = srv.call(req);
+                    async move {
+                        match response.await {
+                            Ok(mut response) => {
+                                let status = response.status();
+                                policy.apply(status, response.headers_mut());
+                                Ok(response)
+                            }
+                            // An error that actix renders later gets the same headers.
+                            Err(mut error) => {
+                                error.add_response_mapper(move |mut response| {
+                                    let status = response.status();
+                                    policy.apply(status, response.headers_mut());
+                                    response
+                                });
+                                Err(error)
+                            }
+                        }
+                    }
+                })
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
@@ -76,7 +120,11 @@ impl Application {
                         HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
                     }),
                 )
-                .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
+                // No validator badge: it would load an image from another site, which the
+                // documentation's content security policy refuses.
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json").validator_url("none")),
+                )
                 .configure(|cfg| routes.literal_path_guards(cfg))
                 .service(web::scope("/api/v1").configure(api::configure_v1))
                 .default_service(web::to(no_route))
@@ -197,10 +245,16 @@ fn problem_for_bare_error<B>(response: ServiceResponse<B>) -> actix_web::Result<
         code if code < 500 => AppError::BadRequest(status.canonical_reason().unwrap_or("bad request").to_owned()),
         _ => AppError::Internal(format!("unhandled {status}")),
     };
-    let (request, _) = response.into_parts();
+    let (request, original) = response.into_parts();
     let mut problem: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
-    // Keep the original status (e.g. 400 vs 404) where our mapping was generic.
+    // Keep the original status (e.g. 400 vs 404) where our mapping was generic, and the
+    // original headers (CORS, Allow) that do not describe the replaced body.
     *problem.status_mut() = status;
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !problem.headers().contains_key(name) {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, problem).map_body(|_, body| EitherBody::right(body)),
     ))

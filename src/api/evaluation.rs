@@ -410,7 +410,10 @@ pub async fn dashboard(
             v.split(',').any(|candidate| candidate.trim().trim_start_matches("W/") == tag.to_string())
         });
     if unchanged {
-        return Ok(HttpResponse::NotModified().insert_header(ETag(tag)).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header(ETag(tag))
+            .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+            .finish());
     }
     Ok(HttpResponse::Ok()
         .insert_header(ETag(tag))

@@ -29,14 +29,16 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The database answers and every migration is applied.
+///
+/// Answers within its own short deadline (`DB_READINESS_DEADLINE_MS`): a database that does not
+/// answer in time is a 503 with `Retry-After`. The check uses a read connection, so a long
+/// write does not make the service look down.
 #[utoipa::path(tag = "health", responses(
     (status = 200, body = Readiness),
     (status = 503, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(db: web::Data<Database>) -> Result<HttpResponse, AppError> {
-    let backend = db.backend();
-    let checked = db.clone();
-    web::block(move || checked.is_ready()).await.map_err(|e| AppError::Unavailable(e.to_string()))??;
-    Ok(HttpResponse::Ok().json(Readiness { status: "ready", database: backend }))
+    db.ready().await?;
+    Ok(HttpResponse::Ok().json(Readiness { status: "ready", database: db.backend() }))
 }

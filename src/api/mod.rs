@@ -4,6 +4,7 @@
 pub mod actuals;
 pub mod audit;
 pub mod auth;
+pub mod cors;
 pub mod departments;
 pub mod evaluation;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod measures;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
+pub mod security_headers;
 pub mod users;
 
 use actix_web::web;

@@ -1,27 +1,36 @@
 //! Storage: one codebase over SQLite and PostgreSQL.
 //!
 //! Everything that differs between the two backends lives in this file: how a URL picks the
-//! backend, per-connection SQLite pragmas, how writes are serialised and which migrations run.
+//! backend, per-connection settings (SQLite pragmas, PostgreSQL timeouts), the read and write
+//! pools, how writes are admitted and which migrations run.
 //! The query modules below are written once against [`DbConnection`].
 
 pub mod actuals;
 pub mod audit;
 pub mod collections;
+pub mod deadline;
 pub mod departments;
 pub mod indicators;
 pub mod measures;
 pub mod plans;
 pub mod schema;
 pub mod users;
+pub mod write_gate;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection, get_default_instrumentation};
+use diesel::migration::MigrationSource;
 use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel::result::DatabaseErrorKind;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
+use deadline::{Call, run_within};
+use write_gate::WriteGate;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
@@ -93,108 +102,367 @@ pub enum Backend {
     Postgres,
 }
 
+/// Read connections per core by default: SQLite reads are short and use the CPU, PostgreSQL reads
+/// mostly wait on the network; two per core keeps every core busy without a queue of idle ones.
+pub const READ_CONNECTIONS_PER_CORE: u32 = 2;
+/// Write connections per core by default on PostgreSQL (writers hold row locks, so more would
+/// mostly wait on each other).
+pub const WRITE_CONNECTIONS_PER_CORE: u32 = 1;
+/// SQLite has one writer at a time: its write pool has this many connections whatever is set.
+pub const SQLITE_WRITE_CONNECTIONS: u32 = 1;
+/// Largest pool size accepted from configuration, per pool.
+pub const MAX_POOL_SIZE: u32 = 256;
+/// How long a call waits for a pooled connection before answering 503 (`DB_CHECKOUT_TIMEOUT_MS`).
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long opening a PostgreSQL connection may take (`DB_CONNECT_TIMEOUT_SECS`; libpq's
+/// `connect_timeout`, whole seconds).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// libpq treats a `connect_timeout` below two seconds as two seconds.
+pub const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// PostgreSQL cancels a statement running longer than this (`DB_STATEMENT_TIMEOUT_MS`); the same
+/// as the call deadline, after which nobody waits for the result anyway.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// PostgreSQL ends a session that sits in an open transaction longer than this
+/// (`DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`), releasing its locks.
+pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request waits at most this long for its database work, then answers 503 with `Retry-After`
+/// (`DB_CALL_DEADLINE_MS`).
+pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// `/readyz` answers within this (`DB_READINESS_DEADLINE_MS`).
+pub const DEFAULT_READINESS_DEADLINE: Duration = Duration::from_secs(2);
+/// A write waits at most this long for its turn (`DB_WRITE_WAIT_MS`), then answers 503.
+pub const DEFAULT_WRITE_WAIT: Duration = Duration::from_secs(3);
+/// At most this many writes wait for their turn (`DB_MAX_QUEUED_WRITES`); more answer 503 at once.
+pub const DEFAULT_MAX_QUEUED_WRITES: usize = 32;
+/// A SQLite connection waits this long for a lock held by another process (the command line)
+/// before failing with "database is locked".
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The number of CPU cores the process may use (1 when unknown).
+pub fn available_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+}
+
+/// Pool sizes and timeouts of the storage layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// Connections for reads (both backends); reads never wait for a writer's connection.
+    pub read_pool_size: u32,
+    /// Connections for writes on PostgreSQL; SQLite always uses [`SQLITE_WRITE_CONNECTIONS`].
+    pub write_pool_size: u32,
+    pub checkout_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub idle_in_transaction_timeout: Duration,
+    pub call_deadline: Duration,
+    pub readiness_deadline: Duration,
+    pub write_wait: Duration,
+    pub max_queued_writes: usize,
+}
+
+impl Default for DatabaseSettings {
+    /// Pools sized to the cores: [`READ_CONNECTIONS_PER_CORE`] and [`WRITE_CONNECTIONS_PER_CORE`].
+    fn default() -> Self {
+        let cores = available_cores();
+        Self {
+            read_pool_size: cores.saturating_mul(READ_CONNECTIONS_PER_CORE).clamp(2, MAX_POOL_SIZE),
+            write_pool_size: cores.saturating_mul(WRITE_CONNECTIONS_PER_CORE).clamp(1, MAX_POOL_SIZE),
+            checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            idle_in_transaction_timeout: DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
+            call_deadline: DEFAULT_CALL_DEADLINE,
+            readiness_deadline: DEFAULT_READINESS_DEADLINE,
+            write_wait: DEFAULT_WRITE_WAIT,
+            max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
+        }
+    }
+}
+
+/// What a pool's connections are for: read connections refuse to write on both backends, so a
+/// read that writes fails in tests instead of racing the writer in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolRole {
+    Read,
+    Write,
+}
+
+/// Per-connection session settings.
+#[derive(Debug, Clone)]
+struct Session {
+    role: PoolRole,
+    statement_timeout: Duration,
+    idle_in_transaction_timeout: Duration,
+}
+
+/// A pooled connection and whether it has lost its server.
+pub struct ManagedConnection {
+    conn: DbConnection,
+    lost: Arc<AtomicBool>,
+}
+
+impl ManagedConnection {
+    /// Runs `f`, watching its statements for a connection-level failure (the server closed the
+    /// connection or could not be sent a command): such a connection goes back to the pool as
+    /// broken and is discarded. The watch is installed for each call because query counting
+    /// (`synthetic::evaluation_queries`) replaces a connection's instrumentation.
+    fn run<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
+        let lost = Arc::clone(&self.lost);
+        self.conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::FinishQuery { error: Some(error), .. } = event
+                && is_connection_lost(error)
+            {
+                lost.store(true, Ordering::Release);
+            }
+        });
+        let outcome = f(&mut self.conn);
+        self.conn.set_instrumentation(get_default_instrumentation());
+        outcome
+    }
+}
+
+fn is_connection_lost(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | diesel::result::Error::BrokenTransactionManager
+    )
+}
+
 /// r2d2 manager that opens the backend named by the URL and prepares each connection.
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    session: Session,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = ManagedConnection;
     type Error = diesel::ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        match &self.url {
+    fn connect(&self) -> Result<ManagedConnection, Self::Error> {
+        let conn = match &self.url {
             DatabaseUrl::Sqlite { path } => {
                 let mut conn = diesel::SqliteConnection::establish(path)?;
-                // The busy timeout comes first so that the other pragmas wait for a lock instead
-                // of failing while the pool opens several connections at once. Foreign keys are
-                // off by default in SQLite; WAL lets readers run beside the single writer.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                )
+                // WAL is already set on the file (`Database::open`), once, before any pool opens:
+                // switching it here raced between the pool's connections ("database is locked").
+                // Foreign keys are off by default in SQLite.
+                let query_only = if self.session.role == PoolRole::Read { "ON" } else { "OFF" };
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA query_only = {query_only};",
+                    SQLITE_BUSY_TIMEOUT.as_millis()
+                ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                Ok(DbConnection::Sqlite(conn))
+                DbConnection::Sqlite(conn)
             }
-            DatabaseUrl::Postgres { url } => diesel::PgConnection::establish(url).map(DbConnection::Postgresql),
-        }
+            DatabaseUrl::Postgres { url } => {
+                let mut conn = diesel::PgConnection::establish(url)?;
+                let read_only = if self.session.role == PoolRole::Read { "on" } else { "off" };
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {}; \
+                     SET default_transaction_read_only = {read_only};",
+                    self.session.statement_timeout.as_millis(),
+                    self.session.idle_in_transaction_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                DbConnection::Postgresql(conn)
+            }
+        };
+        Ok(ManagedConnection { conn, lost: Arc::new(AtomicBool::new(false)) })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
+        conn.conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut ManagedConnection) -> bool {
+        // Lost its server, or left in a failed or still open transaction.
+        conn.lost.load(Ordering::Acquire) || conn.conn.is_broken()
+    }
+}
+
+/// Logs a failed connection attempt and counts it.
+#[derive(Debug, Default)]
+struct ConnectionFailureLog {
+    failures: Arc<AtomicU64>,
+}
+
+impl r2d2::HandleError<diesel::ConnectionError> for ConnectionFailureLog {
+    fn handle_error(&self, error: diesel::ConnectionError) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%error, "could not open a database connection");
     }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
+/// The table diesel records applied migrations in, read directly for readiness: diesel's own
+/// check first creates the table, which a read-only connection may not.
+mod applied_migrations {
+    diesel::table! {
+        __diesel_schema_migrations (version) {
+            version -> Text,
+        }
+    }
+}
+
 /// The application's handle on its database. Cheap to clone.
+///
+/// Reads and writes use separate pools, so a reader never waits for a connection held by a
+/// writer. Writers are admitted by a [`WriteGate`] with one permit per write connection
+/// *before* they take a connection: on SQLite, with one writer at a time, the write pool is a
+/// single connection and the gate is where writes queue, for a bounded time.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool,
+    reads: Pool,
+    writes: Pool,
+    write_gate: Arc<WriteGate>,
     backend: Backend,
-    /// SQLite allows one writer at a time and a deferred transaction that upgrades to a write can
-    /// fail at once with "database is locked" instead of waiting; writes from this process are
-    /// therefore queued here. PostgreSQL needs no such lock.
-    sqlite_write_lock: Arc<Mutex<()>>,
+    settings: Arc<DatabaseSettings>,
+    connection_failures: Arc<AtomicU64>,
 }
 
 impl Database {
-    pub fn connect(url: &str, max_connections: u32) -> Result<Self, AppError> {
+    /// Opens the database with default settings and `read_pool_size` read connections.
+    pub fn connect(url: &str, read_pool_size: u32) -> Result<Self, AppError> {
+        Self::open(url, DatabaseSettings { read_pool_size, ..DatabaseSettings::default() })
+    }
+
+    /// Opens the database. PostgreSQL connections are opened lazily (an unreachable server is a
+    /// 503 per request, not a failed start); a SQLite file is created and set to WAL here.
+    pub fn open(url: &str, settings: DatabaseSettings) -> Result<Self, AppError> {
         let url = DatabaseUrl::parse(url)?;
-        if let DatabaseUrl::Sqlite { path } = &url
-            && let Some(dir) = std::path::Path::new(path).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| AppError::Config(format!("cannot create directory {}: {e}", dir.display())))?;
-        }
         let backend = url.backend();
-        let pool = r2d2::Pool::builder()
-            .max_size(max_connections)
-            .connection_timeout(Duration::from_secs(5))
-            .build_unchecked(ConnectionManager { url });
-        Ok(Self { pool, backend, sqlite_write_lock: Arc::new(Mutex::new(())) })
+        let url = match url {
+            DatabaseUrl::Sqlite { path } => {
+                prepare_sqlite_file(&path)?;
+                DatabaseUrl::Sqlite { path }
+            }
+            DatabaseUrl::Postgres { url } => {
+                DatabaseUrl::Postgres { url: with_connect_timeout(&url, settings.connect_timeout) }
+            }
+        };
+        let write_pool_size = match backend {
+            Backend::Sqlite => SQLITE_WRITE_CONNECTIONS,
+            Backend::Postgres => settings.write_pool_size.clamp(1, MAX_POOL_SIZE),
+        };
+        let connection_failures = Arc::new(AtomicU64::new(0));
+        let pool = |role: PoolRole, size: u32| {
+            let session = Session {
+                role,
+                statement_timeout: settings.statement_timeout,
+                idle_in_transaction_timeout: settings.idle_in_transaction_timeout,
+            };
+            r2d2::Pool::builder()
+                .max_size(size)
+                // One connection at start, the others on demand.
+                .min_idle(Some(1))
+                .connection_timeout(settings.checkout_timeout)
+                .error_handler(Box::new(ConnectionFailureLog { failures: Arc::clone(&connection_failures) }))
+                .build_unchecked(ConnectionManager { url: url.clone(), session })
+        };
+        let reads = pool(PoolRole::Read, settings.read_pool_size.clamp(1, MAX_POOL_SIZE));
+        let writes = pool(PoolRole::Write, write_pool_size);
+        Ok(Self {
+            reads,
+            writes,
+            write_gate: Arc::new(WriteGate::new(write_pool_size, settings.max_queued_writes)),
+            backend,
+            settings: Arc::new(settings),
+            connection_failures,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
-        self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()))
+    pub fn settings(&self) -> &DatabaseSettings {
+        &self.settings
+    }
+
+    /// Writes waiting for their turn now.
+    pub fn queued_writes(&self) -> usize {
+        self.write_gate.queued()
+    }
+
+    /// Connection attempts that failed since the database was opened (each is also logged).
+    pub fn connection_failures(&self) -> u64 {
+        self.connection_failures.load(Ordering::Relaxed)
+    }
+
+    fn migrations(&self) -> EmbeddedMigrations {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        }
     }
 
     /// Applies the embedded migrations of this backend.
     pub fn migrate(&self) -> Result<Vec<String>, AppError> {
-        let mut conn = self.connection()?;
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        let applied = conn.run_pending_migrations(migrations).map_err(|e| AppError::Migration(e.to_string()))?;
-        Ok(applied.iter().map(|v| v.to_string()).collect())
+        let _permit = self.write_gate.acquire(self.settings.write_wait)?;
+        let mut conn = self.writes.get()?;
+        let migrations = self.migrations();
+        let backend = self.backend;
+        let statement_timeout = self.settings.statement_timeout;
+        conn.run(|conn| {
+            // A migration may rightly take longer than any request.
+            if backend == Backend::Postgres {
+                conn.batch_execute("SET statement_timeout = 0")?;
+            }
+            let applied = conn
+                .run_pending_migrations(migrations)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+                .map_err(|e| AppError::Migration(e.to_string()));
+            if backend == Backend::Postgres {
+                conn.batch_execute(&format!("SET statement_timeout = {}", statement_timeout.as_millis()))?;
+            }
+            applied
+        })
     }
 
     /// True when the database answers and no migration is pending.
     pub fn is_ready(&self) -> Result<(), AppError> {
-        let mut conn = self.connection()?;
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
+        self.check_ready(&Call::unbounded())
+    }
+
+    fn check_ready(&self, call: &Call) -> Result<(), AppError> {
+        let expected: Vec<String> = match self.backend {
+            Backend::Sqlite => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(|e| AppError::Migration(e.to_string()))?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(|e| AppError::Migration(e.to_string()))?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
         };
-        let pending = conn.has_pending_migration(migrations).map_err(|e| AppError::Unavailable(e.to_string()))?;
-        if pending {
+        let applied: Vec<String> = self.read_call(call, |conn| {
+            use applied_migrations::__diesel_schema_migrations::dsl::*;
+            __diesel_schema_migrations
+                .select(version)
+                .load::<String>(conn)
+                .map_err(|e| AppError::Unavailable(format!("cannot read the applied migrations: {e}")))
+        })?;
+        if expected.iter().any(|v| !applied.contains(v)) {
             return Err(AppError::Unavailable("migrations are pending".into()));
         }
         Ok(())
     }
 
-    /// Runs a read on a blocking thread (never on an actix worker).
+    /// Readiness within [`DatabaseSettings::readiness_deadline`].
+    pub async fn ready(&self) -> Result<(), AppError> {
+        let db = self.clone();
+        run_within(self.settings.readiness_deadline, move |call| db.check_ready(call)).await
+    }
+
+    /// Runs a read on a blocking thread (never on an actix worker), waiting for it at most the
+    /// call deadline.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -202,48 +470,124 @@ impl Database {
         E: From<AppError> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f))
-            .await
-            .map_err(|e| E::from(AppError::Unavailable(e.to_string())))?
+        run_within(self.settings.call_deadline, move |call| db.read_call(call, f)).await
     }
 
-    /// Runs `f` inside one transaction on a blocking thread: it commits only if `f` returns `Ok`,
-    /// so a write that fails changes nothing.
+    /// Runs `f` inside one transaction on a blocking thread: it commits only if `f` returns `Ok`
+    /// and the caller still waits, so a write that fails (or times out) changes nothing.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<AppError> + From<diesel::result::Error> + Send + 'static,
     {
-        let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f))
-            .await
-            .map_err(|e| E::from(AppError::Unavailable(e.to_string())))?
+        self.write_within(self.settings.call_deadline, f).await
     }
 
+    /// [`Database::write`] with its own deadline, for a write known to take longer than a
+    /// request's (a bulk import); it still waits for its turn at most the write wait.
+    pub async fn write_within<T, E, F>(&self, deadline: Duration, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<AppError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        run_within(deadline, move |call| db.write_call(call, f)).await
+    }
+
+    /// A read on the calling thread, without deadline (command line, tests).
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<AppError>,
     {
-        let mut conn = self.connection()?;
-        f(&mut conn)
+        self.read_call(&Call::unbounded(), f)
     }
 
+    /// A write transaction on the calling thread, without deadline (command line, tests); it
+    /// waits for its turn like any write.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<AppError> + From<diesel::result::Error>,
     {
-        let mut conn = self.connection()?;
-        let _queued = match self.backend {
-            // A poisoned lock only means another writer panicked; the database itself is intact.
-            Backend::Sqlite => Some(self.sqlite_write_lock.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
-        let conn: &mut DbConnection = &mut conn;
-        conn.transaction(f)
+        self.write_call(&Call::unbounded(), f)
     }
+
+    fn read_call<T, E, F>(&self, call: &Call, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<AppError>,
+    {
+        call.still_wanted()?;
+        let mut conn = self.reads.get().map_err(AppError::from)?;
+        call.still_wanted()?;
+        conn.run(f)
+    }
+
+    fn write_call<T, E, F>(&self, call: &Call, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<AppError> + From<diesel::result::Error>,
+    {
+        call.still_wanted()?;
+        // Queue for a turn before taking a connection, so waiting writers hold none.
+        let _permit = self.write_gate.acquire(self.settings.write_wait)?;
+        call.still_wanted()?;
+        let mut conn = self.writes.get().map_err(AppError::from)?;
+        call.still_wanted()?;
+        conn.run(|conn| {
+            conn.transaction(|conn| {
+                let value = f(conn)?;
+                // Nobody waits for the answer any more: roll back rather than commit a change
+                // the caller was told failed.
+                call.still_wanted()?;
+                Ok(value)
+            })
+        })
+    }
+}
+
+/// Creates the SQLite file (and its directory) and switches it to WAL, on one connection
+/// before any pool opens: WAL is a property of the file, and lets readers run beside the writer.
+fn prepare_sqlite_file(path: &str) -> Result<(), AppError> {
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::Config(format!("cannot create directory {}: {e}", dir.display())))?;
+    }
+    #[derive(QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let mut conn = diesel::SqliteConnection::establish(path)
+        .map_err(|e| AppError::Config(format!("cannot open the SQLite database {path}: {e}")))?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", SQLITE_BUSY_TIMEOUT.as_millis()))
+        .map_err(|e| AppError::Config(format!("cannot configure the SQLite database {path}: {e}")))?;
+    let mode = diesel::sql_query("PRAGMA journal_mode = WAL")
+        .get_result::<JournalMode>(&mut conn)
+        .map_err(|e| AppError::Config(format!("cannot switch the SQLite database {path} to WAL: {e}")))?;
+    if !mode.journal_mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(
+            path,
+            journal_mode = %mode.journal_mode,
+            "SQLite could not use WAL here: reads will wait for writes"
+        );
+    }
+    Ok(())
+}
+
+/// The PostgreSQL URL with libpq's `connect_timeout`, unless the URL sets its own.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let seconds = timeout.max(MIN_CONNECT_TIMEOUT).as_secs();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={seconds}")
 }
 
 /// Decimals are stored as canonical text (exact on both backends).

@@ -9,11 +9,11 @@ use municipal_kpi::auth::TokenService;
 use municipal_kpi::auth::password::hash_password;
 use municipal_kpi::auth::token::Subject;
 use municipal_kpi::db::audit::Actor;
-use municipal_kpi::db::{Database, departments, users};
+use municipal_kpi::db::{Database, DatabaseSettings, departments, users};
 use municipal_kpi::domain::municipality_code::MunicipalityCode;
 use municipal_kpi::domain::role::Role;
 use municipal_kpi::error::AppError;
-use municipal_kpi::startup::Application;
+use municipal_kpi::startup::{Application, ServerSettings};
 use serde_json::Value;
 
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
@@ -227,7 +227,7 @@ impl TestApp {
     }
 }
 
-fn create_user(
+pub fn create_user(
     db: &Database,
     tokens: &TokenService,
     username: &str,
@@ -259,13 +259,23 @@ fn create_user(
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    let settings = DatabaseSettings { read_pool_size: 8, ..DatabaseSettings::default() };
+    spawn_app_with(backend, settings, ServerSettings::default()).await
+}
+
+/// [`spawn_app`] with explicit database and server settings.
+pub async fn spawn_app_with(backend: Backend, settings: DatabaseSettings, server: ServerSettings) -> TestApp {
     let database = TestDatabase::create(backend);
-    let db = Database::connect(&database.url, 8).expect("pool");
+    let db = Database::open(&database.url, settings).expect("pool");
     db.migrate().expect("migrations");
     let tokens = std::sync::Arc::new(TokenService::new(TEST_SECRET, 3600).expect("token service"));
-    let app =
-        Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 3600).expect("token service"))
-            .expect("bind");
+    let app = Application::build_with(
+        "127.0.0.1:0",
+        db.clone(),
+        TokenService::new(TEST_SECRET, 3600).expect("token service"),
+        server,
+    )
+    .expect("bind");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     let municipality_id = db

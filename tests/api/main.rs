@@ -12,4 +12,7 @@ mod inputs;
 mod openapi;
 mod outage;
 mod plan_structure;
+mod pools;
 mod query_count;
+mod security_headers;
+mod starvation;
