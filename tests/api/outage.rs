@@ -110,7 +110,7 @@ fn retry_after_seconds(response: &reqwest::Response) -> Option<u32> {
 
 #[actix_web::test]
 async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw() {
-    if !postgres_available() {
+    if !postgres_available(module_path!()) {
         return;
     }
     let database = TestDatabase::create(TestBackend::Postgres);

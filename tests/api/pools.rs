@@ -50,7 +50,7 @@ async fn reads_cannot_write_and_writes_can(backend: Backend) {
 
 #[actix_web::test]
 async fn a_connection_the_server_closed_is_replaced() {
-    if !crate::helpers::postgres_available() {
+    if !crate::helpers::postgres_available(module_path!()) {
         return;
     }
     #[derive(QueryableByName)]
