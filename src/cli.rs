@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use rand::RngCore;
 
-use crate::auth::TokenService;
 use crate::auth::password::{check_password_strength, hash_password};
+use crate::auth::{LoginThrottle, LoginThrottleSettings, TokenService};
 use crate::db::audit::Actor;
 use crate::db::{Database, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
@@ -74,6 +74,8 @@ pub struct ServeArgs {
     pub token_ttl_minutes: i64,
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
     pub pool_size: u32,
+    #[command(flatten)]
+    pub login_throttle: LoginThrottleSettings,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -221,7 +223,8 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
         report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
     }
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&args.bind, db, tokens)
+        let throttle = LoginThrottle::new(&args.login_throttle);
+        let app = Application::build_with_login_throttle(&args.bind, db, tokens, throttle)
             .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", args.bind)))?;
         let base = format!("http://{}", args.bind);
         println!("municipal-kpi listening on {base}");

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api;
-use crate::auth::TokenService;
+use crate::auth::{LoginThrottle, TokenService};
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
 
@@ -26,6 +26,17 @@ pub struct Application {
 impl Application {
     /// Binds `address` (port 0 picks a free port) and prepares the server.
     pub fn build(address: &str, db: Database, tokens: TokenService) -> std::io::Result<Self> {
+        Self::build_with_login_throttle(address, db, tokens, LoginThrottle::default())
+    }
+
+    /// As [`Application::build`], with login throttling set up as configured.
+    pub fn build_with_login_throttle(
+        address: &str,
+        db: Database,
+        tokens: TokenService,
+        login_throttle: LoginThrottle,
+    ) -> std::io::Result<Self> {
+        let login_throttle = web::Data::new(login_throttle);
         let listener = TcpListener::bind(address)?;
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
@@ -61,6 +72,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(db.clone())
                 .app_data(tokens.clone())
+                .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
@@ -76,7 +88,11 @@ impl Application {
                     }),
                 )
                 .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
-                .service(web::scope("/api/v1").configure(api::configure_v1))
+                .service(
+                    web::scope("/api/v1")
+                        .wrap(actix_web::middleware::from_fn(crate::auth::resolve_caller))
+                        .configure(api::configure_v1),
+                )
                 .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)

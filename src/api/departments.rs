@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::Json;
-use crate::auth::Caller;
+use super::extract::JsonBody;
+use crate::auth::{Admin, Caller};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
@@ -47,7 +47,7 @@ pub struct UpdateDepartment {
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/municipalities")]
-pub async fn list_municipalities(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
+pub async fn list_municipalities(_caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, AppError> {
     let found = db.read(departments::list_municipalities).await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -61,11 +61,11 @@ pub async fn list_municipalities(db: web::Data<Database>, _caller: Caller) -> Re
 ))]
 #[post("/municipalities")]
 pub async fn create_municipality(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreateMunicipality>,
+    body: JsonBody<CreateMunicipality>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("register municipalities")?;
+    let body = body.parse()?;
     let code = MunicipalityCode::parse(&body.code).map_err(|e| AppError::invalid("code", e.to_string()))?;
     if body.name.trim().is_empty() {
         return Err(AppError::invalid("name", "must not be empty"));
@@ -81,7 +81,7 @@ pub async fn create_municipality(
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/departments")]
-pub async fn list_departments(db: web::Data<Database>, _caller: Caller) -> Result<HttpResponse, AppError> {
+pub async fn list_departments(_caller: Caller, db: web::Data<Database>) -> Result<HttpResponse, AppError> {
     let found = db.read(departments::list).await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -93,8 +93,8 @@ pub async fn list_departments(db: web::Data<Database>, _caller: Caller) -> Resul
 ))]
 #[get("/departments/{id}")]
 pub async fn get_department(
-    db: web::Data<Database>,
     _caller: Caller,
+    db: web::Data<Database>,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -111,11 +111,11 @@ pub async fn get_department(
 ))]
 #[post("/departments")]
 pub async fn create_department(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreateDepartment>,
+    body: JsonBody<CreateDepartment>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("create departments")?;
+    let body = body.parse()?;
     if body.code.trim().is_empty() || body.name.trim().is_empty() {
         return Err(AppError::invalid(if body.code.trim().is_empty() { "code" } else { "name" }, "must not be empty"));
     }
@@ -145,12 +145,12 @@ pub async fn create_department(
 ))]
 #[patch("/departments/{id}")]
 pub async fn update_department(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdateDepartment>,
+    body: JsonBody<UpdateDepartment>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("change departments")?;
+    let body = body.parse()?;
     if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("name", "must not be empty"));
     }

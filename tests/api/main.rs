@@ -5,10 +5,13 @@ mod helpers;
 
 mod actuals;
 mod auth;
+mod authorization_order;
 mod demo;
 mod errors;
 mod evaluation;
+mod login_throttle;
 mod openapi;
 mod outage;
 mod plan_structure;
 mod query_count;
+mod revocation;
