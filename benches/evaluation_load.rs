@@ -322,12 +322,16 @@ fn main() -> Result<(), AppError> {
     );
 
     let hq = db
-        .read_blocking(|conn| users::find_for_login(conn, "hq"))?
-        .map(|(user, _)| user)
+        .read_blocking(|conn| users::find_login(conn, "hq"))?
         .ok_or_else(|| AppError::Internal("demo user hq missing".into()))?;
     let tokens = TokenService::new(SECRET, 24 * 3600)?;
-    let token =
-        tokens.issue(&Subject { user_id: hq.id, username: &hq.username, role: Role::Hq, department_id: None })?;
+    let token = tokens.issue(&Subject {
+        user_id: hq.user.id,
+        username: &hq.user.username,
+        role: Role::Hq,
+        department_id: None,
+        token_version: hq.token_version,
+    })?;
     let port = start_server(db.clone(), TokenService::new(SECRET, 24 * 3600)?);
     let base = format!("http://127.0.0.1:{port}/api/v1");
 

@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use rand::RngCore;
 
 use crate::api::cors::AllowedOrigins;
-use crate::auth::TokenService;
 use crate::auth::password::{check_password_strength, hash_password};
+use crate::auth::{LoginThrottleSettings, TokenService};
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
@@ -80,6 +80,8 @@ pub struct ServeArgs {
     /// cross-origin; none by default
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
     pub cors_allowed_origins: String,
+    #[command(flatten)]
+    pub login_throttle: LoginThrottleSettings,
 }
 
 /// Pool sizes and timeouts of the storage layer (defaults in `db`).
@@ -316,7 +318,10 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
         }
     };
     let tokens = TokenService::new(&secret, args.token_ttl_minutes.saturating_mul(60))?;
-    let server_settings = ServerSettings { cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)? };
+    let server_settings = ServerSettings {
+        cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)?,
+        login_throttle: args.login_throttle.clone(),
+    };
     let db = Database::open(database_url, args.database.settings())?;
     let applied = db.migrate()?;
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");

@@ -81,6 +81,9 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("not acceptable: {0}")]
     NotAcceptable(String),
+    /// Too many failed logins; `Retry-After` says when to try again.
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("configuration error: {0}")]
@@ -126,6 +129,7 @@ impl AppError {
                 ("unsupported-media-type", "対応していない形式です (unsupported media type)")
             }
             Self::NotAcceptable(_) => ("not-acceptable", "対応していない応答形式です (not acceptable)"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "試行回数が多すぎます (too many requests)"),
             Self::Unavailable(_) => ("service-unavailable", "一時的に利用できません (service unavailable)"),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
                 ("internal-error", "内部エラーが発生しました (internal error)")
@@ -155,6 +159,9 @@ impl AppError {
                 n => format!("{n} fields are invalid"),
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds the limit of {limit} bytes"),
+            Self::TooManyRequests { retry_after_seconds } => format!(
+                "too many failed logins for this username or from this address; try again in {retry_after_seconds} seconds"
+            ),
             Self::Unavailable(_) => "the database is busy or not reachable; try again shortly".into(),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
                 "an unexpected error occurred; it has been logged".into()
@@ -282,6 +289,7 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -302,6 +310,9 @@ impl ResponseError for AppError {
             }
             Self::MethodNotAllowed { allow } if !allow.is_empty() => {
                 response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::TooManyRequests { retry_after_seconds } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
@@ -400,6 +411,7 @@ mod tests {
             (AppError::PreconditionFailed("x".into()), "/problems/precondition-failed", 412),
             (AppError::PreconditionRequired("x".into()), "/problems/precondition-required", 428),
             (AppError::PayloadTooLarge { limit: 10 }, "/problems/payload-too-large", 413),
+            (AppError::TooManyRequests { retry_after_seconds: 5 }, "/problems/too-many-requests", 429),
             (AppError::Unavailable("x".into()), "/problems/service-unavailable", 503),
         ];
         for (error, problem_type, status) in cases {

@@ -95,9 +95,91 @@ fn reported(figures: CheckedFigures) -> Reported {
     }
 }
 
+/// The actual of one indicator and year that a caller may write, found before the body is read:
+/// the indicator exists, the caller's department owns it that year (or the caller is hq), and the
+/// indicator counts in that year.
+pub struct WritableActual {
+    indicator: Indicator,
+    fiscal_year: i32,
+    existing: Option<Actual>,
+}
+
+/// Finds what a submission would write and checks the caller's scope: 404, then 403, then 422 for
+/// a year the indicator does not count in. Nothing of the submission itself is looked at yet.
+pub fn writable_actual(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    indicator_id: i32,
+    fiscal_year: i32,
+) -> Result<WritableActual, AppError> {
+    let (indicator, measure) = load_for_year(conn, indicator_id, fiscal_year)?;
+    check_scope(caller, &measure, &indicator, fiscal_year)?;
+    check_in_force(&indicator, &measure, fiscal_year)?;
+    let existing = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?;
+    Ok(WritableActual { indicator, fiscal_year, existing })
+}
+
+impl WritableActual {
+    /// Overwriting needs the version the caller read (`If-Match`): missing → 428, stale → 412.
+    pub fn check_precondition(&self, precondition: &Precondition) -> Result<(), AppError> {
+        match (&self.existing, precondition) {
+            (None, Precondition::Version(_)) => {
+                Err(AppError::PreconditionFailed("there is no actual for this year yet".into()))
+            }
+            (Some(_), Precondition::None) => Err(AppError::PreconditionRequired(
+                "an actual exists for this year: send If-Match with its ETag to overwrite it".into(),
+            )),
+            (Some(current), Precondition::Version(version)) if *version != current.version => {
+                Err(AppError::PreconditionFailed(format!(
+                    "the actual was changed since you read it (now version {})",
+                    current.version
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the figures against the indicator (422) and the actual's state (409), then writes
+    /// one new version. Returns the actual and whether it is new.
+    pub fn write(
+        self,
+        conn: &mut DbConnection,
+        caller: &Caller,
+        input: &SubmissionInput<'_>,
+    ) -> Result<(Actual, bool), AppError> {
+        let indicator = &self.indicator;
+        let figures = submission::check_figures(indicator.kind, &indicator.stages, &input.figures)
+            .map_err(AppError::Validation)?;
+        let reported = reported(figures);
+        let step = submission::submit(self.existing.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
+        let actor = Actor::from(caller);
+        let new = NewVersion {
+            event: step.event,
+            reported: &reported,
+            note: input.note,
+            status: step.status,
+            is_sample: false,
+            comment: None,
+            actor_department_id: caller.department_id,
+        };
+        match &self.existing {
+            None => {
+                actuals::insert(conn, &actor, indicator.id, self.fiscal_year, &new)?;
+            }
+            Some(current) => {
+                actuals::update(conn, &actor, current, &new)?;
+            }
+        }
+        let saved = actuals::find(conn, indicator.id, self.fiscal_year, &indicator.stages)?
+            .ok_or_else(|| AppError::Internal("the actual just written is missing".into()))?;
+        let created = saved.version == 1;
+        Ok((saved, created))
+    }
+}
+
 /// Submits or corrects the actual of one indicator and year. Returns it and whether it is new.
 ///
-/// Overwriting needs the version the caller read (`If-Match`): missing → 428, stale → 412.
+/// Scope first (403), then the precondition (428/412), then the figures (422) and state (409).
 pub fn submit(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -106,65 +188,25 @@ pub fn submit(
     input: &SubmissionInput<'_>,
     precondition: &Precondition,
 ) -> Result<(Actual, bool), AppError> {
-    let (indicator, measure) = load_for_year(conn, indicator_id, fiscal_year)?;
-    check_scope(caller, &measure, &indicator, fiscal_year)?;
-    check_in_force(&indicator, &measure, fiscal_year)?;
-    let figures =
-        submission::check_figures(indicator.kind, &indicator.stages, &input.figures).map_err(AppError::Validation)?;
-    let reported = reported(figures);
-    let existing = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?;
-    let step = submission::submit(existing.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
-    let actor = Actor::from(caller);
-    let new = NewVersion {
-        event: step.event,
-        reported: &reported,
-        note: input.note,
-        status: step.status,
-        is_sample: false,
-        comment: None,
-        actor_department_id: caller.department_id,
-    };
-    match existing {
-        None => {
-            if let Precondition::Version(_) = precondition {
-                return Err(AppError::PreconditionFailed("there is no actual for this year yet".into()));
-            }
-            actuals::insert(conn, &actor, indicator_id, fiscal_year, &new)?;
-        }
-        Some(current) => {
-            match precondition {
-                Precondition::None => {
-                    return Err(AppError::PreconditionRequired(
-                        "an actual exists for this year: send If-Match with its ETag to overwrite it".into(),
-                    ));
-                }
-                Precondition::Version(version) if *version != current.version => {
-                    return Err(AppError::PreconditionFailed(format!(
-                        "the actual was changed since you read it (now version {})",
-                        current.version
-                    )));
-                }
-                _ => {}
-            }
-            actuals::update(conn, &actor, &current, &new)?;
-        }
-    }
-    let saved = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
-        .ok_or_else(|| AppError::Internal("the actual just written is missing".into()))?;
-    let created = saved.version == 1;
-    Ok((saved, created))
+    let writable = writable_actual(conn, caller, indicator_id, fiscal_year)?;
+    writable.check_precondition(precondition)?;
+    writable.write(conn, caller, input)
 }
 
-/// hq approves, returns or reopens an actual. `If-Match` is optional here; when sent it must match.
-pub fn review(
+/// The actual hq is about to review, found and checked against `If-Match` (optional here; when
+/// sent it must match) before the review itself is read.
+pub struct ReviewableActual {
+    indicator: Indicator,
+    current: Actual,
+}
+
+pub fn reviewable_actual(
     conn: &mut DbConnection,
     caller: &Caller,
     indicator_id: i32,
     fiscal_year: i32,
-    action: ReviewAction,
-    comment: Option<&str>,
     precondition: &Precondition,
-) -> Result<Actual, AppError> {
+) -> Result<ReviewableActual, AppError> {
     caller.require_hq("review actuals")?;
     let indicator = indicators::get(conn, indicator_id)?;
     let current = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
@@ -177,24 +219,38 @@ pub fn review(
             current.version
         )));
     }
-    let step = submission::review(current.status, action, comment).map_err(|message| match action {
-        ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
-            AppError::invalid("comment", message)
-        }
-        _ => AppError::Conflict(message),
-    })?;
-    let new = NewVersion {
-        event: step.event,
-        reported: &current.reported,
-        note: &current.note,
-        status: step.status,
-        is_sample: current.is_sample,
-        comment,
-        actor_department_id: None,
-    };
-    actuals::update(conn, &Actor::from(caller), &current, &new)?;
-    actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
-        .ok_or_else(|| AppError::Internal("the actual just reviewed is missing".into()))
+    Ok(ReviewableActual { indicator, current })
+}
+
+impl ReviewableActual {
+    /// hq approves, returns or reopens the actual.
+    pub fn review(
+        self,
+        conn: &mut DbConnection,
+        caller: &Caller,
+        action: ReviewAction,
+        comment: Option<&str>,
+    ) -> Result<Actual, AppError> {
+        let current = &self.current;
+        let step = submission::review(current.status, action, comment).map_err(|message| match action {
+            ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
+                AppError::invalid("comment", message)
+            }
+            _ => AppError::Conflict(message),
+        })?;
+        let new = NewVersion {
+            event: step.event,
+            reported: &current.reported,
+            note: &current.note,
+            status: step.status,
+            is_sample: current.is_sample,
+            comment,
+            actor_department_id: None,
+        };
+        actuals::update(conn, &Actor::from(caller), current, &new)?;
+        actuals::find(conn, self.indicator.id, current.fiscal_year, &self.indicator.stages)?
+            .ok_or_else(|| AppError::Internal("the actual just reviewed is missing".into()))
+    }
 }
 
 /// What a bulk import did (or, in a dry run, would do) with one row.

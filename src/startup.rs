@@ -16,7 +16,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::api;
 use crate::api::cors::AllowedOrigins;
 use crate::api::security_headers::ResponsePolicy;
-use crate::auth::TokenService;
+use crate::auth::{LoginThrottle, TokenService};
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
 
@@ -30,6 +30,8 @@ pub struct Application {
 pub struct ServerSettings {
     /// Origins whose browser pages may call the API (`CORS_ALLOWED_ORIGINS`); none by default.
     pub cors_allowed_origins: AllowedOrigins,
+    /// Failed-login limits per username and per client address.
+    pub login_throttle: crate::auth::LoginThrottleSettings,
 }
 
 impl Application {
@@ -45,6 +47,7 @@ impl Application {
         tokens: TokenService,
         settings: ServerSettings,
     ) -> std::io::Result<Self> {
+        let login_throttle = web::Data::new(LoginThrottle::new(&settings.login_throttle));
         let listener = TcpListener::bind(address)?;
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
@@ -106,6 +109,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(db.clone())
                 .app_data(tokens.clone())
+                .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
@@ -126,7 +130,11 @@ impl Application {
                     SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json").validator_url("none")),
                 )
                 .configure(|cfg| routes.literal_path_guards(cfg))
-                .service(web::scope("/api/v1").configure(api::configure_v1))
+                .service(
+                    web::scope("/api/v1")
+                        .wrap(actix_web::middleware::from_fn(crate::auth::resolve_caller))
+                        .configure(api::configure_v1),
+                )
                 .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)

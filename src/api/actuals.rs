@@ -5,9 +5,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Query, fiscal_year_param, precondition, versioned};
+use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Caller, Hq, Writer};
 use crate::db::actuals::{self, Actual, ActualEvent};
 use crate::db::{Database, indicators};
 use crate::domain::submission::{Figures, ReviewAction};
@@ -136,17 +136,21 @@ pub async fn get_actual(
 ))]
 #[put("/indicators/{id}/actuals/{fiscal_year}")]
 pub async fn submit_actual(
+    Writer(caller): Writer,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     path: web::Path<(i32, i32)>,
-    Json(body): Json<SubmitActual>,
+    body: JsonBody<SubmitActual>,
 ) -> Result<HttpResponse, AppError> {
     let (id, year) = path.into_inner();
     let year = fiscal_year_param(year)?;
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let (actual, created) = db
         .write(move |conn| {
+            // Scope, then If-Match, then the body: a caller who may not write learns nothing more.
+            let writable = reporting::writable_actual(conn, &caller, id, year)?;
+            writable.check_precondition(&precondition?)?;
+            let body = body.parse()?;
             let input = SubmissionInput {
                 figures: Figures {
                     value: body.value,
@@ -157,7 +161,7 @@ pub async fn submit_actual(
                 },
                 note: body.note.trim(),
             };
-            reporting::submit(conn, &caller, id, year, &input, &precondition)
+            writable.write(conn, &caller, &input)
         })
         .await?;
     let response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
@@ -206,19 +210,20 @@ pub async fn actual_history(
 ))]
 #[post("/indicators/{id}/actuals/{fiscal_year}/review")]
 pub async fn review_actual(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     path: web::Path<(i32, i32)>,
-    Json(body): Json<ReviewActual>,
+    body: JsonBody<ReviewActual>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("review actuals")?;
     let (id, year) = path.into_inner();
     let year = fiscal_year_param(year)?;
-    let precondition = precondition(&req)?;
+    let precondition = precondition(&req);
     let actual = db
         .write(move |conn| {
-            reporting::review(conn, &caller, id, year, body.action, body.comment.as_deref(), &precondition)
+            let reviewable = reporting::reviewable_actual(conn, &caller, id, year, &precondition?)?;
+            let body = body.parse()?;
+            reviewable.review(conn, &caller, body.action, body.comment.as_deref())
         })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("actual", actual.id, actual.version), &actual))

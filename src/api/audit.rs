@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 
 use super::extract::Query;
 use super::pagination::{Page, page_bounds};
-use crate::auth::Caller;
+use crate::auth::AuditReader;
 use crate::db::Database;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::error::{AppError, Problem};
@@ -18,11 +18,10 @@ use crate::error::{AppError, Problem};
 ))]
 #[get("/audit")]
 pub async fn list_audit(
+    _reader: AuditReader,
     db: web::Data<Database>,
-    caller: Caller,
     filter: Query<AuditFilter>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(caller.role.reads_audit(), "read the audit log")?;
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let filter = filter.into_inner();
     let found = db.read(move |conn| audit::list(conn, &filter, limit, offset)).await?;

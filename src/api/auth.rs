@@ -1,13 +1,13 @@
 //! Login (`POST /auth/token`) and the caller (`GET /me`).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::Json;
-use crate::auth::password::{verify_against_dummy, verify_password};
+use crate::auth::password::{check_credentials, verify_password};
 use crate::auth::token::Subject;
-use crate::auth::{Caller, TokenService};
+use crate::auth::{Caller, LoginThrottle, TokenService};
 use crate::db::{Database, departments, users};
 use crate::error::{AppError, Problem};
 
@@ -41,37 +41,51 @@ pub struct TokenResponse {
 
 /// Exchanges a username and password for a bearer token.
 ///
-/// An unknown user and a wrong password get the same answer.
+/// An unknown user, a deactivated one and a wrong password get the same answer, after the same
+/// work. Failed logins are throttled per username and per client address: past the limit, 429
+/// with `Retry-After` (seconds), whether or not the username exists.
 #[utoipa::path(tag = "auth", request_body = TokenRequest, responses(
     (status = 200, body = TokenResponse),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
 ))]
 #[post("/auth/token")]
 pub async fn issue_token(
+    req: HttpRequest,
     db: web::Data<Database>,
     tokens: web::Data<TokenService>,
+    throttle: web::Data<LoginThrottle>,
     Json(request): Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let attempt = throttle.begin(&request.username, throttle.client_address(&req))?;
     let username = request.username.clone();
-    let found = db.read(move |conn| users::find_for_login(conn, &username)).await?;
-    // Hashing is slow on purpose: keep it off the async workers too.
-    let user = web::block(move || match found {
-        Some((user, hash)) if user.active && verify_password(&request.password, &hash) => Some(user),
-        Some(_) => None,
-        None => {
-            verify_against_dummy(&request.password);
-            None
+    let found = db.read(move |conn| users::find_login(conn, &username)).await;
+    // Hashing is slow on purpose: keep it off the async workers, and hold no connection meanwhile.
+    let checked = match found {
+        Ok(found) => web::block(move || check_credentials(found, &request.password, verify_password))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string())),
+        Err(error) => Err(error),
+    };
+    let login = match checked {
+        Ok(login) => login,
+        Err(error) => {
+            throttle.abandoned(attempt);
+            return Err(error);
         }
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let user = user.ok_or_else(|| AppError::Unauthenticated("unknown user or wrong password".into()))?;
+    };
+    let Some(login) = login else {
+        return Err(AppError::Unauthenticated("unknown user or wrong password".into()));
+    };
+    throttle.succeeded(attempt);
+    let user = login.user;
     let token = tokens.issue(&Subject {
         user_id: user.id,
         username: &user.username,
         role: user.role,
         department_id: user.department_id,
+        token_version: login.token_version,
     })?;
     tracing::info!(username = %user.username, role = user.role.as_str(), "token issued");
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse {

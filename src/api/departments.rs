@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Json, Query};
+use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
@@ -56,8 +56,8 @@ pub struct UpdateDepartment {
 ))]
 #[get("/municipalities")]
 pub async fn list_municipalities(
-    db: web::Data<Database>,
     _caller: Caller,
+    db: web::Data<Database>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
@@ -74,11 +74,11 @@ pub async fn list_municipalities(
 ))]
 #[post("/municipalities")]
 pub async fn create_municipality(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreateMunicipality>,
+    body: JsonBody<CreateMunicipality>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("register municipalities")?;
+    let body = body.parse()?;
     let code = MunicipalityCode::parse(&body.code).map_err(|e| AppError::invalid("code", e.to_string()))?;
     if body.name.trim().is_empty() {
         return Err(AppError::invalid("name", "must not be empty"));
@@ -96,8 +96,8 @@ pub async fn create_municipality(
 ))]
 #[get("/departments")]
 pub async fn list_departments(
-    db: web::Data<Database>,
     _caller: Caller,
+    db: web::Data<Database>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
@@ -112,8 +112,8 @@ pub async fn list_departments(
 ))]
 #[get("/departments/{id}")]
 pub async fn get_department(
-    db: web::Data<Database>,
     _caller: Caller,
+    db: web::Data<Database>,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -130,11 +130,11 @@ pub async fn get_department(
 ))]
 #[post("/departments")]
 pub async fn create_department(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreateDepartment>,
+    body: JsonBody<CreateDepartment>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("create departments")?;
+    let body = body.parse()?;
     if body.code.trim().is_empty() || body.name.trim().is_empty() {
         return Err(AppError::invalid(if body.code.trim().is_empty() { "code" } else { "name" }, "must not be empty"));
     }
@@ -164,12 +164,12 @@ pub async fn create_department(
 ))]
 #[patch("/departments/{id}")]
 pub async fn update_department(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdateDepartment>,
+    body: JsonBody<UpdateDepartment>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("change departments")?;
+    let body = body.parse()?;
     if body.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(AppError::invalid("name", "must not be empty"));
     }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, MAX_JSON_BODY_BYTES, Query, fiscal_year_param, read_body};
+use super::extract::{JsonBody, MAX_JSON_BODY_BYTES, Query, fiscal_year_param, read_body};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Caller, Hq, Writer};
 use crate::db::audit::Actor;
 use crate::db::collections::{self, Collection};
 use crate::db::{Database, departments, plans};
@@ -292,12 +292,12 @@ pub async fn list_collections(
 ))]
 #[post("/plans/{id}/collections")]
 pub async fn open_collection(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<OpenCollection>,
+    body: JsonBody<OpenCollection>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("open collection")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let plan_id = id.into_inner();
     let opened =
@@ -314,12 +314,12 @@ pub async fn open_collection(
 ))]
 #[patch("/plans/{id}/collections/{fiscal_year}")]
 pub async fn update_collection(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     path: web::Path<(i32, i32)>,
-    Json(body): Json<UpdateCollection>,
+    body: JsonBody<UpdateCollection>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("change collection")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let (plan_id, year) = path.into_inner();
     let year = fiscal_year_param(year)?;
@@ -502,17 +502,13 @@ pub struct ImportQuery {
 ))]
 #[post("/plans/{id}/actuals/import")]
 pub async fn import_actuals(
+    Writer(caller): Writer,
     req: HttpRequest,
     mut payload: web::Payload,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
     query: Query<ImportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(
-        matches!(caller.role, crate::domain::role::Role::Hq | crate::domain::role::Role::Department),
-        "import actuals",
-    )?;
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
@@ -561,11 +557,10 @@ fn rejected_import(report: ImportReport) -> HttpResponse {
 ))]
 #[post("/plans/import")]
 pub async fn import_plan(
+    Hq(caller): Hq,
     mut payload: web::Payload,
     db: web::Data<Database>,
-    caller: Caller,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("import plans")?;
     let body = read_body(&mut payload, MAX_UPLOAD_BYTES.max(MAX_JSON_BODY_BYTES)).await?;
     let text = std::str::from_utf8(&body).map_err(|_| AppError::invalid("body", "a plan document is UTF-8 text"))?;
     if text.contains('\0') {

@@ -27,20 +27,62 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+        let content_type_ok = is_json_content_type(req);
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType("send the body as application/json".into()));
+                return Err(not_json());
             }
             let body = read_body(&mut payload, MAX_JSON_BODY_BYTES).await?;
             require_object(&body)?;
             parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+}
+
+fn not_json() -> AppError {
+    AppError::UnsupportedMediaType("send the body as application/json".into())
+}
+
+/// A JSON request body that is read now but judged later: extraction only reads the bytes (within
+/// [`MAX_JSON_BODY_BYTES`], else 413); the Content-Type (415) and the JSON itself (400/422, by
+/// [`parse_json`]) are checked when the handler calls [`JsonBody::parse`], after it has checked the
+/// caller's role, scope and preconditions. So a caller who may not write learns nothing from the
+/// body's validation.
+pub struct JsonBody<T> {
+    bytes: web::Bytes,
+    content_type_ok: bool,
+    // `fn() -> T` keeps the body `Send` (it moves into database closures) whatever T is.
+    shape: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    pub fn parse(self) -> Result<T, AppError> {
+        if !self.content_type_ok {
+            return Err(not_json());
+        }
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T: 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json_content_type(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let bytes = read_body(&mut payload, MAX_JSON_BODY_BYTES).await?.freeze();
+            Ok(Self { bytes, content_type_ok, shape: std::marker::PhantomData })
         })
     }
 }

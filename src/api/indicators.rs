@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Json, Query, precondition, versioned};
+use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Caller, Hq};
 use crate::db::audit::Actor;
 use crate::db::indicators::{
     self, Baseline, DefinitionRevision, Indicator, IndicatorFields, NewDefinition, NewTarget, TargetRevision,
@@ -18,7 +18,7 @@ use crate::db::{Database, DbConnection};
 use crate::domain::achievement::{Direction, GradeBasis};
 use crate::domain::plan::IndicatorKind;
 use crate::error::{AppError, Problem};
-use crate::versioning::etag;
+use crate::versioning::{check_version, etag};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -291,12 +291,12 @@ pub async fn get_indicator(
 ))]
 #[post("/measures/{id}/indicators")]
 pub async fn create_indicator(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<CreateIndicator>,
+    body: JsonBody<CreateIndicator>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("add indicators")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let measure_id = id.into_inner();
     let indicator = db.write(move |conn| body.create(conn, &actor, measure_id, None, None)).await?;
@@ -315,19 +315,20 @@ pub async fn create_indicator(
 ))]
 #[patch("/indicators/{id}")]
 pub async fn update_indicator(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdateIndicator>,
+    body: JsonBody<UpdateIndicator>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("edit indicators")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let indicator = db
         .write(move |conn| {
             let current = indicators::get(conn, id)?;
+            check_version("indicator", current.version, expected)?;
+            let body = body.parse()?;
             let mut fields = IndicatorFields::from(&current);
             fields.number = body.number.or(fields.number);
             if let Some(name) = body.name {
@@ -360,18 +361,21 @@ pub async fn update_indicator(
 ))]
 #[post("/indicators/{id}/retire")]
 pub async fn retire_indicator(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<RetireIndicator>,
+    body: JsonBody<RetireIndicator>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("retire indicators")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let indicator = db
-        .write(move |conn| indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason))
+        .write(move |conn| {
+            check_version("indicator", indicators::get(conn, id)?.version, expected)?;
+            let body = body.parse()?;
+            indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason)
+        })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
@@ -386,12 +390,12 @@ pub async fn retire_indicator(
 ))]
 #[post("/indicators/{id}/replace")]
 pub async fn replace_indicator(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<ReplaceIndicator>,
+    body: JsonBody<ReplaceIndicator>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("replace indicators")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let indicator = db
@@ -434,19 +438,19 @@ pub async fn list_targets(
 ))]
 #[post("/indicators/{id}/targets")]
 pub async fn revise_target(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<ReviseTarget>,
+    body: JsonBody<ReviseTarget>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("revise targets")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
-    let target = body.into_new_target();
     let (revision, indicator) = db
         .write(move |conn| {
+            check_version("indicator", indicators::get(conn, id)?.version, expected)?;
+            let target = body.parse()?.into_new_target();
             let revision = indicators::revise_target(conn, &actor, id, expected, &target)?;
             Ok::<_, AppError>((revision, indicators::get(conn, id)?))
         })
@@ -488,12 +492,12 @@ pub async fn list_definitions(
 ))]
 #[post("/indicators/{id}/definitions")]
 pub async fn revise_definition(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<ReviseDefinition>,
+    body: JsonBody<ReviseDefinition>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("revise indicator definitions")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let revision = db

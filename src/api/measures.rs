@@ -4,15 +4,15 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Query, precondition, versioned};
+use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::measures::{self, InitialOwner, Measure, MeasureFields, MeasureFilter, RoadmapEntry};
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
-use crate::versioning::etag;
+use crate::versioning::{check_version, etag};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -172,12 +172,12 @@ pub async fn get_measure(
 ))]
 #[post("/plans/{id}/measures")]
 pub async fn create_measure(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<CreateMeasure>,
+    body: JsonBody<CreateMeasure>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("add measures")?;
+    let body = body.parse()?;
     let plan_id = id.into_inner();
     let fields = MeasureFields {
         number: body.number,
@@ -213,19 +213,20 @@ pub async fn create_measure(
 ))]
 #[patch("/measures/{id}")]
 pub async fn update_measure(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdateMeasure>,
+    body: JsonBody<UpdateMeasure>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("edit measures")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let measure = db
         .write(move |conn| {
             let current = measures::get(conn, id)?;
+            check_version("measure", current.version, expected)?;
+            let body = body.parse()?;
             let mut fields = MeasureFields::from(&current);
             fields.number = body.number.unwrap_or(fields.number);
             if let Some(name) = body.name {
@@ -256,18 +257,19 @@ pub async fn update_measure(
 ))]
 #[post("/measures/{id}/status")]
 pub async fn change_measure_status(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<ChangeMeasureStatus>,
+    body: JsonBody<ChangeMeasureStatus>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("complete or retire measures")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let measure = db
         .write(move |conn| {
+            check_version("measure", measures::get(conn, id)?.version, expected)?;
+            let body = body.parse()?;
             measures::set_status(conn, &actor, id, expected, body.status, body.fiscal_year, body.reason.as_deref())
         })
         .await?;
@@ -283,12 +285,12 @@ pub async fn change_measure_status(
 ))]
 #[post("/measures/{id}/owners")]
 pub async fn add_owner(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<AddOwner>,
+    body: JsonBody<AddOwner>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("change the owners of measures")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let measure = db
@@ -309,12 +311,11 @@ pub async fn add_owner(
 ))]
 #[delete("/measures/{id}/owners/{department_id}")]
 pub async fn remove_owner(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     path: web::Path<(i32, i32)>,
     query: Query<RemoveOwnerQuery>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("change the owners of measures")?;
     let actor = Actor::from(&caller);
     let (id, department_id) = path.into_inner();
     let query = query.into_inner();

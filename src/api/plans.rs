@@ -4,16 +4,16 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Json, Query, precondition, versioned};
+use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
+use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::plans::{self, Goal, Phase, Plan, PlanFields, Strategy};
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
 use crate::error::{AppError, Problem};
-use crate::versioning::etag;
+use crate::versioning::{check_version, etag};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -144,11 +144,11 @@ pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i3
 ))]
 #[post("/plans")]
 pub async fn create_plan(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreatePlan>,
+    body: JsonBody<CreatePlan>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("create plans")?;
+    let body = body.parse()?;
     let fields = PlanFields {
         code: body.code.trim().to_owned(),
         name: body.name.trim().to_owned(),
@@ -181,19 +181,20 @@ pub async fn create_plan(
 ))]
 #[patch("/plans/{id}")]
 pub async fn update_plan(
+    Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdatePlan>,
+    body: JsonBody<UpdatePlan>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("change plans")?;
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let plan = db
         .write(move |conn| {
             let current = plans::get(conn, id)?;
+            check_version("plan", current.version, expected)?;
+            let body = body.parse()?;
             let mut fields = PlanFields::from(&current);
             if let Some(name) = body.name {
                 fields.name = name.trim().to_owned();
@@ -249,12 +250,12 @@ pub async fn list_goals(
 ))]
 #[post("/plans/{id}/goals")]
 pub async fn create_goal(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<CreateNumbered>,
+    body: JsonBody<CreateNumbered>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("add basic goals")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let plan_id = id.into_inner();
     let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, body.number, body.name.trim())).await?;
@@ -269,12 +270,12 @@ pub async fn create_goal(
 ))]
 #[patch("/goals/{id}")]
 pub async fn rename_goal(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<Rename>,
+    body: JsonBody<Rename>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("rename basic goals")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let goal =
@@ -314,12 +315,12 @@ pub async fn list_strategies(
 ))]
 #[post("/plans/{id}/strategies")]
 pub async fn create_strategy(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<CreateNumbered>,
+    body: JsonBody<CreateNumbered>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("add strategies")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let plan_id = id.into_inner();
     let strategy =
@@ -335,12 +336,12 @@ pub async fn create_strategy(
 ))]
 #[patch("/strategies/{id}")]
 pub async fn rename_strategy(
+    Hq(caller): Hq,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<Rename>,
+    body: JsonBody<Rename>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_hq("rename strategies")?;
+    let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.into_inner();
     let strategy = db

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{Json, Query};
+use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::Caller;
 use crate::auth::password::{check_password_strength, hash_password};
+use crate::auth::{Admin, Caller};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::users::{self, NewUser, User, UserChanges};
@@ -68,11 +68,10 @@ fn check_username(username: &str) -> Result<(), AppError> {
 ))]
 #[get("/users")]
 pub async fn list_users(
+    _admin: Admin,
     db: web::Data<Database>,
-    caller: Caller,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("list users")?;
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let found = db.read(move |conn| users::list(conn, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
@@ -87,11 +86,11 @@ pub async fn list_users(
 ))]
 #[post("/users")]
 pub async fn create_user(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
-    Json(body): Json<CreateUser>,
+    body: JsonBody<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("create users")?;
+    let body = body.parse()?;
     check_username(&body.username)?;
     check_password_strength(&body.password)?;
     let password = body.password;
@@ -121,7 +120,7 @@ pub async fn create_user(
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users/{id}")]
-pub async fn get_user(db: web::Data<Database>, caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     caller.require(caller.role.administers() || caller.user_id == id, "read other users")?;
     let user = db.read(move |conn| users::get(conn, id)).await?;
@@ -137,12 +136,12 @@ pub async fn get_user(db: web::Data<Database>, caller: Caller, id: web::Path<i32
 ))]
 #[patch("/users/{id}")]
 pub async fn update_user(
+    Admin(caller): Admin,
     db: web::Data<Database>,
-    caller: Caller,
     id: web::Path<i32>,
-    Json(body): Json<UpdateUser>,
+    body: JsonBody<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require_admin("change users")?;
+    let body = body.parse()?;
     let password_hash = match body.password {
         Some(password) => {
             check_password_strength(&password)?;

@@ -1,12 +1,23 @@
-//! The authenticated caller of a request, taken from its bearer token.
+//! The authenticated caller of a request: its bearer token checked, then its account read as it is
+//! now.
+//!
+//! [`resolve_caller`] runs once per request on the `/api/v1` scope and leaves the outcome in the
+//! request's extensions, so that the [`Caller`] extractor (and the role extractors of
+//! [`super::roles`]) are synchronous and, as a handler's first argument, fail before its path,
+//! query or body are looked at.
 
 use std::future::{Ready, ready};
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use super::token::{Claims, LOGIN_HINT};
 use crate::auth::TokenService;
+use crate::db::Database;
+use crate::db::users::{self, Account};
 use crate::domain::role::Role;
 use crate::error::AppError;
 
@@ -34,25 +45,15 @@ impl Caller {
     pub fn require_admin(&self, what: &str) -> Result<(), AppError> {
         self.require(self.role.administers(), what)
     }
-}
 
-fn caller_from(req: &HttpRequest) -> Result<Caller, AppError> {
-    let tokens = req
-        .app_data::<web::Data<TokenService>>()
-        .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        AppError::Unauthenticated("send Authorization: Bearer <token>; get one at POST /api/v1/auth/token".into())
-    })?;
-    let value =
-        value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not valid text".into()))?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(AppError::Unauthenticated("the Authorization scheme must be Bearer".into())),
-    };
-    let claims = tokens.verify(token)?;
-    let user_id =
-        claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
-    Ok(Caller { user_id, username: claims.username, role: claims.role, department_id: claims.department_id })
+    /// The caller resolved for this request by [`resolve_caller`], or why there is none.
+    pub fn of_request(req: &HttpRequest) -> Result<Self, AppError> {
+        match req.extensions().get::<Resolution>() {
+            Some(Resolution(Ok(caller))) => Ok(caller.clone()),
+            Some(Resolution(Err(rejection))) => Err(rejection.to_error()),
+            None => Err(AppError::Internal("no caller was resolved: resolve_caller does not wrap this route".into())),
+        }
+    }
 }
 
 impl FromRequest for Caller {
@@ -60,6 +61,155 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(caller_from(req))
+        ready(Self::of_request(req))
+    }
+}
+
+/// What [`resolve_caller`] found, kept in the request's extensions.
+#[derive(Clone)]
+struct Resolution(Result<Caller, Rejection>);
+
+/// Why a request has no caller. `AppError` is not `Clone` (it may hold a diesel error), and a
+/// request's extensions are read by reference, so the few kinds that can occur are kept here.
+#[derive(Debug, Clone)]
+enum Rejection {
+    Unauthenticated(String),
+    Unavailable(String),
+    Internal(String),
+}
+
+impl From<AppError> for Rejection {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Unauthenticated(reason) => Self::Unauthenticated(reason),
+            AppError::Unavailable(reason) => Self::Unavailable(reason),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl Rejection {
+    fn to_error(&self) -> AppError {
+        match self {
+            Self::Unauthenticated(reason) => AppError::Unauthenticated(reason.clone()),
+            Self::Unavailable(reason) => AppError::Unavailable(reason.clone()),
+            Self::Internal(reason) => AppError::Internal(reason.clone()),
+        }
+    }
+}
+
+/// Middleware (`actix_web::middleware::from_fn`) for the `/api/v1` scope: verifies the bearer token
+/// and looks its user up by primary key, on every request. Nothing is cached in the process, so
+/// several server processes on one database all see a deactivation, a new role or department, or a
+/// password change on the very next request. A request without a token goes on (login needs none);
+/// the extractors answer 401 for it.
+pub async fn resolve_caller(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Borrowed, not cloned: routing further in needs the only reference to the request.
+    let resolution = Resolution(authenticate(req.request()).await.map_err(Rejection::from));
+    req.extensions_mut().insert(resolution);
+    next.call(req).await
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+    let tokens = req
+        .app_data::<web::Data<TokenService>>()
+        .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
+    let claims = tokens.verify(bearer_token(req)?)?;
+    let user_id: i32 =
+        claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
+    let db =
+        req.app_data::<web::Data<Database>>().ok_or_else(|| AppError::Internal("database not configured".into()))?;
+    let account = db.read(move |conn| users::find_account(conn, user_id)).await?;
+    caller_from_account(account, &claims)
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthenticated("send Authorization: Bearer <token>; get one at POST /api/v1/auth/token".into())
+    })?;
+    let value =
+        value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not valid text".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(AppError::Unauthenticated("the Authorization scheme must be Bearer".into())),
+    }
+}
+
+/// The caller a verified token stands for, from its account as stored now: role and department
+/// come from the account, never from the token.
+pub fn caller_from_account(account: Option<Account>, claims: &Claims) -> Result<Caller, AppError> {
+    let account = account
+        .ok_or_else(|| AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")))?;
+    if !account.active {
+        return Err(AppError::Unauthenticated(
+            "this account has been deactivated; an administrator can reactivate it".into(),
+        ));
+    }
+    if account.token_version != claims.ver {
+        return Err(AppError::Unauthenticated(format!(
+            "the token was issued before the account's password was changed or the account was deactivated; \
+             {LOGIN_HINT}"
+        )));
+    }
+    Ok(Caller {
+        user_id: account.id,
+        username: account.username,
+        role: account.role,
+        department_id: account.department_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(ver: i32) -> Claims {
+        Claims {
+            sub: "7".into(),
+            username: "koseki".into(),
+            role: Role::Hq,
+            department_id: None,
+            iat: 0,
+            nbf: None,
+            exp: 0,
+            iss: String::new(),
+            aud: String::new(),
+            ver,
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            id: 7,
+            username: "koseki".into(),
+            role: Role::Department,
+            department_id: Some(4),
+            active: true,
+            token_version: 1,
+        }
+    }
+
+    fn reason(result: Result<Caller, AppError>) -> String {
+        match result {
+            Err(AppError::Unauthenticated(reason)) => reason,
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn role_and_department_come_from_the_account_not_the_token() {
+        let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
+        assert_eq!((caller.role, caller.department_id), (Role::Department, Some(4)));
+    }
+
+    #[test]
+    fn a_missing_deactivated_or_outdated_account_is_unauthenticated() {
+        assert!(reason(caller_from_account(None, &claims(1))).contains("no longer exists"));
+        let inactive = Account { active: false, ..account() };
+        assert!(reason(caller_from_account(Some(inactive), &claims(1))).contains("deactivated"));
+        assert!(reason(caller_from_account(Some(account()), &claims(0))).contains("password"));
     }
 }

@@ -1,8 +1,13 @@
-//! Authentication: password hashing, JWT issue/verification, and the `Caller` extractor.
+//! Authentication and authorisation: password hashing, JWT issue/verification, the per-request
+//! `Caller`, role extractors and login throttling.
 
 pub mod caller;
 pub mod password;
+pub mod roles;
+pub mod throttle;
 pub mod token;
 
-pub use caller::Caller;
+pub use caller::{Caller, resolve_caller};
+pub use roles::{Admin, AuditReader, Hq, Writer};
+pub use throttle::{LoginThrottle, LoginThrottleSettings};
 pub use token::{Claims, TokenService};

@@ -10,6 +10,11 @@ use crate::error::AppError;
 pub const ISSUER: &str = "municipal-kpi";
 pub const AUDIENCE: &str = "municipal-kpi-api";
 pub const MIN_SECRET_BYTES: usize = 32;
+/// Clock difference tolerated between the server that issued a token and the one checking it,
+/// for `exp`, `nbf` and `iat`.
+pub const CLOCK_LEEWAY_SECONDS: u64 = 30;
+/// Where a client gets a new token; named in every rejection.
+pub const LOGIN_HINT: &str = "log in again at POST /api/v1/auth/token";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
@@ -19,9 +24,15 @@ pub struct Claims {
     pub role: Role,
     pub department_id: Option<i32>,
     pub iat: i64,
+    /// Not before; absent in tokens of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
+    /// The user's token version when the token was issued; absent (0) in tokens of earlier versions.
+    #[serde(default)]
+    pub ver: i32,
 }
 
 /// The identity to put in a token.
@@ -30,6 +41,8 @@ pub struct Subject<'a> {
     pub username: &'a str,
     pub role: Role,
     pub department_id: Option<i32>,
+    /// The account's current token version (`users.token_version`).
+    pub token_version: i32,
 }
 
 pub struct TokenService {
@@ -56,7 +69,8 @@ impl TokenService {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -77,31 +91,53 @@ impl TokenService {
             role: subject.role,
             department_id: subject.department_id,
             iat: now,
+            nbf: Some(now),
             exp: now + self.ttl_seconds,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
+            ver: subject.token_version,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token signing failed: {e}")))
     }
 
-    /// Validates signature, algorithm, expiry, issuer and audience. The reason for a rejection is
-    /// kept short and never echoes the token.
+    /// Validates signature, algorithm, expiry, not-before, issue time, issuer and audience. The
+    /// reason for a rejection is plain, says what to do, and never echoes the token.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
         use jsonwebtoken::errors::ErrorKind;
-        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
-            let reason = match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::InvalidIssuer => "the token was issued by someone else",
-                ErrorKind::InvalidAudience => "the token is not meant for this API",
-                ErrorKind::InvalidAlgorithm => "the token uses a disallowed algorithm",
-                ErrorKind::InvalidSignature => "the token signature is invalid",
-                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
-                _ => "the token is malformed",
-            };
-            AppError::Unauthenticated(reason.to_owned())
-        })
+        let claims =
+            decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => format!("the token has expired; {LOGIN_HINT}"),
+                    ErrorKind::ImmatureSignature => {
+                        "the token is not valid yet (its nbf lies in the future)".to_owned()
+                    }
+                    ErrorKind::InvalidIssuer => "the token was issued by someone else".to_owned(),
+                    ErrorKind::InvalidAudience => "the token is not meant for this API".to_owned(),
+                    ErrorKind::InvalidAlgorithm => "the token uses a disallowed algorithm".to_owned(),
+                    ErrorKind::InvalidSignature => format!(
+                        "the token was signed with another key (for example by this server before a restart with \
+                     --demo, whose key lasts only until it stops, or by another installation); {LOGIN_HINT}"
+                    ),
+                    ErrorKind::MissingRequiredClaim(claim) => format!("the token lacks the required claim {claim}"),
+                    _ => "the token is malformed".to_owned(),
+                };
+                AppError::Unauthenticated(reason)
+            })?;
+        check_issued_at(claims.iat, Utc::now().timestamp())?;
+        Ok(claims)
     }
+}
+
+/// A token cannot have been issued in the future; a clock difference up to the leeway is tolerated.
+fn check_issued_at(iat: i64, now: i64) -> Result<(), AppError> {
+    let leeway = i64::try_from(CLOCK_LEEWAY_SECONDS).unwrap_or(i64::MAX);
+    if iat > now.saturating_add(leeway) {
+        return Err(AppError::Unauthenticated(format!(
+            "the token claims to be issued in the future (iat); check the clocks, then {LOGIN_HINT}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -117,7 +153,7 @@ mod tests {
     }
 
     fn subject() -> Subject<'static> {
-        Subject { user_id: 7, username: "koseki", role: Role::Department, department_id: Some(3) }
+        Subject { user_id: 7, username: "koseki", role: Role::Department, department_id: Some(3), token_version: 2 }
     }
 
     fn sign_claims(claims: &serde_json::Value, secret: &[u8]) -> String {
@@ -138,6 +174,46 @@ mod tests {
         assert_eq!(claims.role, Role::Department);
         assert_eq!(claims.department_id, Some(3));
         assert_eq!(claims.exp - claims.iat, 3600);
+        assert_eq!(claims.nbf, Some(claims.iat));
+        assert_eq!(claims.ver, 2);
+    }
+
+    fn rejection(token: &str) -> String {
+        match service().verify(token) {
+            Err(AppError::Unauthenticated(reason)) => reason,
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_rejected() {
+        let mut claims = claims_json(3600, ISSUER, AUDIENCE);
+        claims["nbf"] = serde_json::json!(Utc::now().timestamp() + 600);
+        assert!(rejection(&sign_claims(&claims, SECRET)).contains("nbf"));
+        claims["nbf"] = serde_json::json!(Utc::now().timestamp() + 5);
+        assert!(service().verify(&sign_claims(&claims, SECRET)).is_ok(), "within the leeway");
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_rejected() {
+        let mut claims = claims_json(3600, ISSUER, AUDIENCE);
+        claims["iat"] = serde_json::json!(Utc::now().timestamp() + 600);
+        assert!(rejection(&sign_claims(&claims, SECRET)).contains("iat"));
+        claims["iat"] = serde_json::json!(Utc::now().timestamp() + 5);
+        assert!(service().verify(&sign_claims(&claims, SECRET)).is_ok(), "within the leeway");
+    }
+
+    #[test]
+    fn the_leeway_is_at_most_thirty_seconds() {
+        assert!(CLOCK_LEEWAY_SECONDS <= 30);
+        assert!(check_issued_at(1_000 + 30, 1_000).is_ok());
+        assert!(check_issued_at(1_000 + 31, 1_000).is_err());
+    }
+
+    #[test]
+    fn tokens_of_earlier_versions_without_nbf_and_ver_still_verify() {
+        let claims = service().verify(&sign_claims(&claims_json(3600, ISSUER, AUDIENCE), SECRET)).unwrap();
+        assert_eq!((claims.nbf, claims.ver), (None, 0));
     }
 
     #[test]
@@ -164,9 +240,11 @@ mod tests {
     }
 
     #[test]
-    fn another_key_is_rejected() {
+    fn another_key_is_rejected_with_a_hint_to_log_in_again() {
         let token = sign_claims(&claims_json(3600, ISSUER, AUDIENCE), b"ffffffffffffffffffffffffffffffff");
-        assert!(service().verify(&token).is_err());
+        let reason = rejection(&token);
+        assert!(reason.contains("another key") && reason.contains("--demo"), "{reason}");
+        assert!(reason.contains("POST /api/v1/auth/token"), "{reason}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_version -> Integer,
     }
 }
 

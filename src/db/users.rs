@@ -39,14 +39,21 @@ struct UserRow {
     active: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    token_version: i32,
+}
+
+/// What a login checks: the user, its password hash and the token version to put in its token.
+pub struct Login {
+    pub user: User,
+    pub password_hash: String,
+    pub token_version: i32,
 }
 
 impl UserRow {
-    fn into_user(self) -> Result<(User, String), AppError> {
-        let role = Role::parse(&self.role)
-            .ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", self.id, self.role)))?;
-        Ok((
-            User {
+    fn into_login(self) -> Result<Login, AppError> {
+        let role = parse_role(self.id, &self.role)?;
+        Ok(Login {
+            user: User {
                 id: self.id,
                 username: self.username,
                 display_name: self.display_name,
@@ -56,9 +63,57 @@ impl UserRow {
                 created_at: self.created_at,
                 updated_at: self.updated_at,
             },
-            self.password_hash,
-        ))
+            password_hash: self.password_hash,
+            token_version: self.token_version,
+        })
     }
+
+    fn into_user(self) -> Result<(User, String), AppError> {
+        self.into_login().map(|login| (login.user, login.password_hash))
+    }
+}
+
+fn parse_role(id: i32, text: &str) -> Result<Role, AppError> {
+    Role::parse(text).ok_or_else(|| AppError::Internal(format!("user {id} has unknown role {text}")))
+}
+
+/// The account behind a bearer token as it is *now*: read on every request, so that deactivation,
+/// a new role or department, and a password change take effect at once on every server process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i32,
+    pub username: String,
+    pub role: Role,
+    pub department_id: Option<i32>,
+    pub active: bool,
+    /// Tokens carrying another version were issued before a password change or deactivation.
+    pub token_version: i32,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct AccountRow {
+    id: i32,
+    username: String,
+    role: String,
+    department_id: Option<i32>,
+    active: bool,
+    token_version: i32,
+}
+
+/// One primary-key lookup; `None` when the user no longer exists.
+pub fn find_account(conn: &mut DbConnection, id: i32) -> Result<Option<Account>, AppError> {
+    let Some(row) = users::table.find(id).select(AccountRow::as_select()).first(conn).optional()? else {
+        return Ok(None);
+    };
+    Ok(Some(Account {
+        role: parse_role(row.id, &row.role)?,
+        id: row.id,
+        username: row.username,
+        department_id: row.department_id,
+        active: row.active,
+        token_version: row.token_version,
+    }))
 }
 
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
@@ -73,12 +128,17 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
 
 /// The user and its password hash, for login only.
 pub fn find_for_login(conn: &mut DbConnection, username: &str) -> Result<Option<(User, String)>, AppError> {
+    Ok(find_login(conn, username)?.map(|login| (login.user, login.password_hash)))
+}
+
+/// The user, its password hash and token version, for login only.
+pub fn find_login(conn: &mut DbConnection, username: &str) -> Result<Option<Login>, AppError> {
     users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?
-        .map(UserRow::into_user)
+        .map(UserRow::into_login)
         .transpose()
 }
 
@@ -165,6 +225,11 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     let password_changed = changes.password_hash.is_some();
     if let Some(hash) = changes.password_hash {
         diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+    }
+    // Tokens issued before a new password or a deactivation must not work again (not even after a
+    // later reactivation): they carry the old version.
+    if password_changed || (old.active && changes.active == Some(false)) {
+        diesel::update(users::table.find(id)).set(users::token_version.eq(users::token_version + 1)).execute(conn)?;
     }
     let new = get(conn, id)?;
     // The audit log says that a password changed, never what it is.

@@ -253,8 +253,9 @@ pub fn create_user(
             )
         })
         .expect("user");
-    let token =
-        tokens.issue(&Subject { user_id: user.id, username: &user.username, role, department_id }).expect("token");
+    let token = tokens
+        .issue(&Subject { user_id: user.id, username: &user.username, role, department_id, token_version: 0 })
+        .expect("token");
     TestUser { id: user.id, username: user.username, role, department_id, token }
 }
 

@@ -5,14 +5,17 @@ mod helpers;
 
 mod actuals;
 mod auth;
+mod authorization_order;
 mod demo;
 mod errors;
 mod evaluation;
 mod inputs;
+mod login_throttle;
 mod openapi;
 mod outage;
 mod plan_structure;
 mod pools;
 mod query_count;
+mod revocation;
 mod security_headers;
 mod starvation;

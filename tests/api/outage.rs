@@ -32,7 +32,7 @@ async fn an_unreachable_database_answers_503() {
     assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1:1"), "no connection details leak");
     let token = TokenService::new(TEST_SECRET, 60)
         .unwrap()
-        .issue(&Subject { user_id: 1, username: "hq", role: Role::Hq, department_id: None })
+        .issue(&Subject { user_id: 1, username: "hq", role: Role::Hq, department_id: None, token_version: 0 })
         .unwrap();
     let response = client.get(format!("{base}/api/v1/plans")).bearer_auth(token).send().await.unwrap();
     assert_problem(response, 503).await;

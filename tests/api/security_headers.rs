@@ -25,7 +25,10 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 }
 
 async fn cors_app(backend: Backend) -> TestApp {
-    let server = ServerSettings { cors_allowed_origins: AllowedOrigins::parse(DASHBOARD_ORIGIN).expect("origin") };
+    let server = ServerSettings {
+        cors_allowed_origins: AllowedOrigins::parse(DASHBOARD_ORIGIN).expect("origin"),
+        ..ServerSettings::default()
+    };
     spawn_app_with(backend, DatabaseSettings { read_pool_size: 4, ..DatabaseSettings::default() }, server).await
 }
 
