@@ -8,6 +8,7 @@ mod auth;
 mod demo;
 mod errors;
 mod evaluation;
+mod import_limits;
 mod openapi;
 mod outage;
 mod plan_structure;
