@@ -1,7 +1,15 @@
 //! The yearly cycle for one actual: submission by a department (or hq on its behalf), correction,
 //! and review by hq. Each step checks scope and shape, then writes one new version.
+//!
+//! Bulk import runs the same checks for every row of a file in memory, against the plan read in a
+//! few queries ([`check_import`]), before any write; only then one short transaction writes all
+//! rows in batched statements ([`apply_import`]), failing if the plan or an actual changed in
+//! between. A 100 000-row import thus holds the write lock for its writes alone.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
+use diesel::prelude::*;
 
 use crate::auth::Caller;
 use crate::db::DbConnection;
@@ -14,7 +22,7 @@ use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::role::Role;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
 use crate::error::AppError;
-use crate::spreadsheet::{ImportRow, RowError};
+use crate::spreadsheet::{ImportFile, RowError};
 use crate::versioning::Precondition;
 
 /// A submission as received: the figures and the department's note.
@@ -253,6 +261,9 @@ impl ReviewableActual {
     }
 }
 
+/// Most row outcomes listed in an import report (the counts cover every row).
+pub const MAX_REPORTED_ROWS: usize = 100;
+
 /// What a bulk import did (or, in a dry run, would do) with one row.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RowOutcome {
@@ -266,31 +277,27 @@ pub struct RowOutcome {
     pub new: Reported,
 }
 
+/// How many rows an import creates, corrects or leaves unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ActionCounts {
+    pub create: usize,
+    pub correct: usize,
+    pub unchanged: usize,
+}
+
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     /// True only when every row was valid and the import was not a dry run
     pub applied: bool,
+    /// Every valid row, by what it does (listed in `rows` or not)
+    pub counts: ActionCounts,
+    /// The first rows (at most 100), in file order
     pub rows: Vec<RowOutcome>,
+    /// How many row errors there were in all
+    pub error_count: usize,
+    /// The first row errors by row (at most 100)
     pub errors: Vec<RowError>,
-}
-
-/// Why an import transaction was rolled back: a dry run, row errors, or a failure.
-pub enum ImportAbort {
-    RolledBack(ImportReport),
-    Failed(AppError),
-}
-
-impl From<AppError> for ImportAbort {
-    fn from(error: AppError) -> Self {
-        Self::Failed(error)
-    }
-}
-
-impl From<diesel::result::Error> for ImportAbort {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Failed(error.into())
-    }
 }
 
 /// The import column a submission field is read from.
@@ -305,45 +312,138 @@ fn column_of(field: &str) -> &'static str {
     }
 }
 
-/// Applies a year's rows with the same checks and scoping as single submissions, all or none:
-/// any row error, or a dry run, rolls everything back and reports per row.
-pub fn import_actuals(
+/// One write an import will make.
+enum Write {
+    Create { indicator_id: i32, fiscal_year: i32, reported: Reported, note: String },
+    Correct { current: Actual, event: &'static str, reported: Reported, note: String },
+}
+
+/// What a department may see of the plan when its import is checked, to compare when it is
+/// applied: an import fails rather than apply checks made against a plan that changed since.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    plan_version: i32,
+    indicator_versions: BTreeMap<i32, i32>,
+    measure_versions: BTreeMap<i32, i32>,
+}
+
+impl Snapshot {
+    fn load(conn: &mut DbConnection, plan_id: i32) -> Result<Self, AppError> {
+        use crate::db::schema::{indicators as indicator_table, measures as measure_table, plans as plan_table};
+        let plan_version: i32 = plan_table::table.find(plan_id).select(plan_table::version).first(conn)?;
+        let indicator_versions = indicator_table::table
+            .inner_join(measure_table::table)
+            .filter(measure_table::plan_id.eq(plan_id))
+            .select((indicator_table::id, indicator_table::version))
+            .load::<(i32, i32)>(conn)?
+            .into_iter()
+            .collect();
+        let measure_versions = measure_table::table
+            .filter(measure_table::plan_id.eq(plan_id))
+            .select((measure_table::id, measure_table::version))
+            .load::<(i32, i32)>(conn)?
+            .into_iter()
+            .collect();
+        Ok(Self { plan_version, indicator_versions, measure_versions })
+    }
+}
+
+/// An import checked against the plan: the report, and the writes to make if it is applied.
+pub struct CheckedImport {
+    pub report: ImportReport,
+    writes: Vec<Write>,
+    snapshot: Snapshot,
+}
+
+impl CheckedImport {
+    /// Whether applying would write anything: not a dry run and no row errors.
+    pub fn can_apply(&self) -> bool {
+        !self.report.dry_run && self.report.error_count == 0
+    }
+}
+
+/// Indicator ids among `ids` that exist (in any plan), a few thousand per query.
+fn existing_indicators(conn: &mut DbConnection, ids: &BTreeSet<i32>) -> Result<BTreeSet<i32>, AppError> {
+    use crate::db::schema::indicators as indicator_table;
+    let ids: Vec<i32> = ids.iter().copied().collect();
+    let mut found = BTreeSet::new();
+    for chunk in ids.chunks(crate::db::actuals::bulk::WRITE_BATCH_ROWS) {
+        found.extend(
+            indicator_table::table
+                .filter(indicator_table::id.eq_any(chunk))
+                .select(indicator_table::id)
+                .load::<i32>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Checks every row of an import with the same checks and scoping as single submissions,
+/// reading the plan, its indicators, measures and current actuals in a few queries and checking
+/// in memory. Runs outside the write transaction; nothing is written.
+pub fn check_import(
     conn: &mut DbConnection,
     caller: &Caller,
     plan_id: i32,
-    rows: &[ImportRow],
-    read_errors: Vec<RowError>,
+    file: ImportFile,
     dry_run: bool,
-) -> Result<ImportReport, ImportAbort> {
-    let mut report = ImportReport { dry_run, applied: false, rows: Vec::new(), errors: read_errors };
-    for row in rows {
-        let error = |column: &str, reason: String| RowError { row: row.row, column: column.to_owned(), reason };
-        let indicator = match indicators::get(conn, row.indicator_id) {
-            Ok(indicator) => indicator,
-            Err(_) => {
-                report.errors.push(error("指標ID", format!("no indicator {}", row.indicator_id)));
-                continue;
-            }
+) -> Result<CheckedImport, AppError> {
+    let snapshot = Snapshot::load(conn, plan_id).map_err(|error| match error {
+        AppError::Database(diesel::result::Error::NotFound) => AppError::not_found("plan", plan_id),
+        other => other,
+    })?;
+    let plan = plans::get(conn, plan_id)?;
+    let indicators: BTreeMap<i32, Indicator> =
+        indicators::list_for_plan(conn, plan_id)?.into_iter().map(|i| (i.id, i)).collect();
+    let measures: BTreeMap<i32, Measure> =
+        measures::list_for_plan(conn, plan_id)?.into_iter().map(|m| (m.id, m)).collect();
+    let years: Vec<i32> = file.rows.iter().map(|r| r.fiscal_year).collect::<BTreeSet<_>>().into_iter().collect();
+    let stages: BTreeMap<i32, Vec<String>> = indicators.values().map(|i| (i.id, i.stages.clone())).collect();
+    let mut existing = actuals::bulk::for_plan_years(conn, plan_id, &years, &stages)?;
+    let outside_plan: BTreeSet<i32> =
+        file.rows.iter().map(|r| r.indicator_id).filter(|id| !indicators.contains_key(id)).collect();
+    let in_other_plans = existing_indicators(conn, &outside_plan)?;
+    let current_year = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
+
+    let mut errors = file.errors;
+    let mut report_rows = Vec::new();
+    let mut counts = ActionCounts::default();
+    let mut writes = Vec::new();
+    let mut seen: BTreeMap<(i32, i32), usize> = BTreeMap::new();
+    for row in &file.rows {
+        let mut refuse = |column: &str, reason: String| {
+            errors.push(RowError { row: row.row, column: column.to_owned(), reason });
         };
-        if measures::get(conn, indicator.measure_id)?.plan_id != plan_id {
-            report.errors.push(error("指標ID", format!("indicator {} belongs to another plan", row.indicator_id)));
+        if let Some(first) = seen.insert((row.indicator_id, row.fiscal_year), row.row) {
+            refuse("指標ID", format!("row {first} already has indicator {} for the same year", row.indicator_id));
             continue;
         }
-        let existing = actuals::find(conn, row.indicator_id, row.fiscal_year, &indicator.stages)?;
-        let precondition = match (&existing, row.version) {
-            (Some(current), None) => {
-                report.errors.push(error(
-                    "版",
-                    format!(
-                        "an actual exists (version {}): fill in 版 from a fresh export to overwrite it",
-                        current.version
-                    ),
-                ));
-                continue;
+        let Some(indicator) = indicators.get(&row.indicator_id) else {
+            if in_other_plans.contains(&row.indicator_id) {
+                refuse("指標ID", format!("indicator {} belongs to another plan", row.indicator_id));
+            } else {
+                refuse("指標ID", format!("no indicator {}", row.indicator_id));
             }
-            (_, Some(version)) => Precondition::Version(version),
-            (None, None) => Precondition::None,
+            continue;
         };
+        let Some(measure) = measures.get(&indicator.measure_id) else {
+            return Err(AppError::Internal(format!(
+                "measure {} of indicator {} is missing",
+                indicator.measure_id, indicator.id
+            )));
+        };
+        let key = (row.indicator_id, row.fiscal_year);
+        let current = existing.remove(&key);
+        if let (Some(current), None) = (&current, row.version) {
+            refuse(
+                "版",
+                format!(
+                    "an actual exists (version {}): fill in 版 from a fresh export to overwrite it",
+                    current.version
+                ),
+            );
+            continue;
+        }
         let figures = Figures {
             value: row.value,
             numerator: row.numerator,
@@ -352,43 +452,151 @@ pub fn import_actuals(
             stage_name: row.stage_name.as_deref(),
         };
         let checked = submission::check_figures(indicator.kind, &indicator.stages, &figures);
-        if let (Some(current), Ok(checked)) = (&existing, &checked)
+        if let (Some(current), Ok(checked)) = (&current, &checked)
             && current.reported == reported(checked.clone())
             && current.note == row.note
         {
-            report.rows.push(RowOutcome {
-                row: row.row,
-                indicator_id: row.indicator_id,
-                fiscal_year: row.fiscal_year,
-                action: "unchanged",
-                old: Some(current.reported.clone()),
-                new: current.reported.clone(),
-            });
+            counts.unchanged += 1;
+            if report_rows.len() < MAX_REPORTED_ROWS {
+                report_rows.push(RowOutcome {
+                    row: row.row,
+                    indicator_id: row.indicator_id,
+                    fiscal_year: row.fiscal_year,
+                    action: "unchanged",
+                    old: Some(current.reported.clone()),
+                    new: current.reported.clone(),
+                });
+            }
             continue;
         }
-        let input = SubmissionInput { figures, note: &row.note };
-        match submit(conn, caller, row.indicator_id, row.fiscal_year, &input, &precondition) {
-            Ok((saved, created)) => report.rows.push(RowOutcome {
-                row: row.row,
-                indicator_id: row.indicator_id,
-                fiscal_year: row.fiscal_year,
-                action: if created { "create" } else { "correct" },
-                old: existing.map(|a| a.reported),
-                new: saved.reported,
-            }),
+        // The checks of a single submission, in its order (see `submit`).
+        let outcome = (|| -> Result<(Write, Option<Reported>), AppError> {
+            plan.check_year("fiscal_year", row.fiscal_year)?;
+            if row.fiscal_year > current_year {
+                return Err(AppError::invalid(
+                    "fiscal_year",
+                    format!(
+                        "{} has not started yet (the current fiscal year is {})",
+                        plans::label(row.fiscal_year),
+                        plans::label(current_year)
+                    ),
+                ));
+            }
+            check_scope(caller, measure, indicator, row.fiscal_year)?;
+            check_in_force(indicator, measure, row.fiscal_year)?;
+            let reported = reported(checked.clone().map_err(AppError::Validation)?);
+            let step = submission::submit(current.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
+            let note = row.note.clone();
+            match (current, row.version) {
+                (None, Some(_)) => Err(AppError::PreconditionFailed("there is no actual for this year yet".into())),
+                (None, None) => Ok((
+                    Write::Create { indicator_id: row.indicator_id, fiscal_year: row.fiscal_year, reported, note },
+                    None,
+                )),
+                (Some(current), Some(version)) if version != current.version => Err(AppError::PreconditionFailed(
+                    format!("the actual was changed since you read it (now version {})", current.version),
+                )),
+                (Some(current), _) => {
+                    let old = Some(current.reported.clone());
+                    Ok((Write::Correct { current, event: step.event, reported, note }, old))
+                }
+            }
+        })();
+        match outcome {
+            Ok((write, old)) => {
+                let (action, new) = match &write {
+                    Write::Create { reported, .. } => {
+                        counts.create += 1;
+                        ("create", reported.clone())
+                    }
+                    Write::Correct { reported, .. } => {
+                        counts.correct += 1;
+                        ("correct", reported.clone())
+                    }
+                };
+                if report_rows.len() < MAX_REPORTED_ROWS {
+                    report_rows.push(RowOutcome {
+                        row: row.row,
+                        indicator_id: row.indicator_id,
+                        fiscal_year: row.fiscal_year,
+                        action,
+                        old,
+                        new,
+                    });
+                }
+                writes.push(write);
+            }
             Err(AppError::Validation(fields)) => {
-                report.errors.extend(fields.iter().map(|f| error(column_of(&f.field), f.message.clone())));
+                fields.iter().for_each(|f| refuse(column_of(&f.field), f.message.clone()));
             }
             Err(AppError::Forbidden(reason) | AppError::Conflict(reason) | AppError::PreconditionFailed(reason)) => {
-                report.errors.push(error(if reason.contains("version") { "版" } else { "指標ID" }, reason));
+                refuse(if reason.contains("version") { "版" } else { "指標ID" }, reason);
             }
-            Err(other) => return Err(ImportAbort::Failed(other)),
+            Err(other) => return Err(other),
         }
     }
-    report.errors.sort_by_key(|e| e.row);
-    if dry_run || !report.errors.is_empty() {
-        return Err(ImportAbort::RolledBack(report));
+    let error_count = errors.total();
+    let report =
+        ImportReport { dry_run, applied: false, counts, rows: report_rows, error_count, errors: errors.into_listed() };
+    Ok(CheckedImport { report, writes, snapshot })
+}
+
+/// A version a department submits (or hq on its behalf), as [`submit`] writes it.
+fn submitted<'a>(event: &'a str, reported: &'a Reported, note: &'a str, department_id: Option<i32>) -> NewVersion<'a> {
+    NewVersion {
+        event,
+        reported,
+        note,
+        status: crate::domain::plan::ActualStatus::Submitted,
+        is_sample: false,
+        comment: None,
+        actor_department_id: department_id,
     }
+}
+
+/// Applies a checked import inside the caller's write transaction, in a few batched statements.
+/// Fails (412) if the plan or any actual changed since the check; the caller rolls back, so an
+/// import applies all rows or none.
+pub fn apply_import(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    plan_id: i32,
+    checked: CheckedImport,
+) -> Result<ImportReport, AppError> {
+    if !checked.can_apply() {
+        return Ok(checked.report);
+    }
+    if Snapshot::load(conn, plan_id)? != checked.snapshot {
+        return Err(AppError::PreconditionFailed(
+            "the plan was changed while the import was checked; nothing was applied: send the file again".into(),
+        ));
+    }
+    let actor = Actor::from(caller);
+    let department_id = caller.department_id;
+    let mut creates = Vec::new();
+    let mut corrections = Vec::new();
+    for write in &checked.writes {
+        match write {
+            Write::Create { indicator_id, fiscal_year, reported, note } => creates.push(actuals::bulk::NewActual {
+                indicator_id: *indicator_id,
+                fiscal_year: *fiscal_year,
+                version: submitted("submitted", reported, note, department_id),
+            }),
+            Write::Correct { current, event, reported, note } => {
+                let version = submitted(event, reported, note, department_id);
+                corrections.push(actuals::bulk::NextVersion { current, version });
+            }
+        }
+    }
+    // A first submission made by someone else since the check hits the unique key: 412 too.
+    actuals::bulk::insert_all(conn, &actor, &creates).map_err(|error| match error {
+        AppError::Conflict(_) => AppError::PreconditionFailed(
+            "an actual was submitted while the import was checked; nothing was applied: export again".into(),
+        ),
+        other => other,
+    })?;
+    actuals::bulk::update_all(conn, &actor, &corrections)?;
+    let mut report = checked.report;
     report.applied = true;
     Ok(report)
 }

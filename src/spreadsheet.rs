@@ -1,6 +1,7 @@
 //! The 進捗管理表 as spreadsheets: the evaluation as CSV (UTF-8 with BOM, for Excel) and as
 //! `.xlsx`, the open-data CSV of approved actuals, and reading a year's actuals back from the same
-//! columns for bulk import.
+//! columns for bulk import ([`import`], [`xlsx_reader`]). CSV text cells go through
+//! [`formula_guard`] so that no spreadsheet program runs them as formulas.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,15 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
 use crate::db::plans::label;
 use crate::domain::achievement::{Grade, Status};
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionState};
+
+pub mod formula_guard;
+pub mod import;
+pub mod xlsx_reader;
+
+pub use import::{ImportFile, ImportRow, RowError, RowErrors, as_field_errors, read_csv};
+pub use xlsx_reader::read_xlsx;
 
 pub const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -178,7 +186,7 @@ pub fn evaluation_csv(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError> 
     let csv_error = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
     writer.write_record(COLUMNS).map_err(csv_error)?;
     for (_, row) in rows(evaluation) {
-        writer.write_record(&row).map_err(csv_error)?;
+        writer.write_record(row.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
     }
     finish(writer)
 }
@@ -238,8 +246,10 @@ pub fn evaluation_xlsx(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError>
         }
         for (column, value) in row.iter().enumerate() {
             let column_index = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
+            // Only the exports' own number format becomes a number cell ("NaN" or "1e9" in a
+            // stage name stays text); everything else is a string cell, never a formula.
             match value.parse::<f64>() {
-                Ok(number) if numeric_columns.contains(&column) => {
+                Ok(number) if numeric_columns.contains(&column) && formula_guard::is_number_text(value) => {
                     sheet.write_number(row_number, column_index, number).map_err(xlsx_error)?;
                 }
                 _ if !value.is_empty() => {
@@ -353,187 +363,25 @@ pub fn open_data_csv(
     let csv_error = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
     writer.write_record(OPEN_DATA_COLUMNS).map_err(csv_error)?;
     for row in rows {
-        writer
-            .write_record([
-                municipality_code.to_owned(),
-                municipality_name.to_owned(),
-                plan_name.to_owned(),
-                row.fiscal_year.to_string(),
-                label(row.fiscal_year),
-                row.measure_number.to_string(),
-                row.measure_name.clone(),
-                row.indicator_id.to_string(),
-                row.indicator_name.clone(),
-                row.unit.clone(),
-                text(row.value),
-                text(row.numerator),
-                text(row.denominator),
-                rate_text(row.rate),
-                row.stage_name.clone().unwrap_or_default(),
-                row.approved_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            ])
-            .map_err(csv_error)?;
+        let cells = [
+            municipality_code.to_owned(),
+            municipality_name.to_owned(),
+            plan_name.to_owned(),
+            row.fiscal_year.to_string(),
+            label(row.fiscal_year),
+            row.measure_number.to_string(),
+            row.measure_name.clone(),
+            row.indicator_id.to_string(),
+            row.indicator_name.clone(),
+            row.unit.clone(),
+            text(row.value),
+            text(row.numerator),
+            text(row.denominator),
+            rate_text(row.rate),
+            row.stage_name.clone().unwrap_or_default(),
+            row.approved_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        ];
+        writer.write_record(cells.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
     }
     finish(writer)
-}
-
-/// A row of an import file, as read (before any check against the plan).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportRow {
-    /// 1-based line (CSV) or row (xlsx) number, counting the header as 1
-    pub row: usize,
-    pub indicator_id: i32,
-    pub fiscal_year: i32,
-    pub value: Option<Decimal>,
-    pub numerator: Option<Decimal>,
-    pub denominator: Option<Decimal>,
-    pub stage_name: Option<String>,
-    pub note: String,
-    pub version: Option<i32>,
-}
-
-/// A problem with one cell or row of an import file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct RowError {
-    pub row: usize,
-    #[schema(example = "分母")]
-    pub column: String,
-    #[schema(example = "must be greater than 0")]
-    pub reason: String,
-}
-
-/// Reads rows from a table whose first non-empty row holds the column names (a 進捗管理表
-/// export: title rows and goal heading rows are skipped).
-fn read_table(table: Vec<Vec<String>>) -> Result<(Vec<ImportRow>, Vec<RowError>), AppError> {
-    let header_index = table.iter().position(|row| row.iter().any(|c| c.trim() == "指標ID")).ok_or_else(|| {
-        AppError::invalid("file", "no header row with the column 指標ID (export a 進捗管理表 to see the format)")
-    })?;
-    let header: Vec<String> =
-        table[header_index].iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_owned()).collect();
-    let column = |name: &str| header.iter().position(|h| h == name);
-    let indicator_column = column("指標ID").ok_or_else(|| AppError::invalid("file", "missing column 指標ID"))?;
-    let year_column = column("年度").ok_or_else(|| AppError::invalid("file", "missing column 年度"))?;
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for (offset, cells) in table.iter().enumerate().skip(header_index + 1) {
-        let row = offset + 1;
-        let cell = |index: Option<usize>| index.and_then(|i| cells.get(i)).map(|c| c.trim()).unwrap_or_default();
-        if cell(Some(indicator_column)).is_empty() {
-            continue; // goal headings, blank lines
-        }
-        let mut row_errors = Vec::new();
-        let mut error =
-            |column: &str, reason: String| row_errors.push(RowError { row, column: column.to_owned(), reason });
-        let indicator_id = cell(Some(indicator_column)).parse::<i32>().map_err(|_| ()).ok();
-        if indicator_id.is_none() {
-            error("指標ID", format!("`{}` is not an indicator id", cell(Some(indicator_column))));
-        }
-        let fiscal_year = cell(Some(year_column)).parse::<crate::domain::fiscal_year::FiscalYear>().ok();
-        if fiscal_year.is_none() {
-            error("年度", format!("`{}` is not a fiscal year (2020 or 令和2年度)", cell(Some(year_column))));
-        }
-        let mut decimal = |name: &str| -> Option<Decimal> {
-            let raw = cell(column(name));
-            if raw.is_empty() {
-                return None;
-            }
-            let cleaned = raw.replace(',', "");
-            match cleaned.parse::<Decimal>() {
-                Ok(value) => Some(value),
-                Err(_) => {
-                    error(name, format!("`{raw}` is not a number"));
-                    None
-                }
-            }
-        };
-        let kind_is_ratio = !cell(column("分子")).is_empty() || !cell(column("分母")).is_empty();
-        let value = if kind_is_ratio { None } else { decimal("実績") };
-        let numerator = decimal("分子");
-        let denominator = decimal("分母");
-        let version_text = cell(column("版"));
-        let version = if version_text.is_empty() {
-            None
-        } else {
-            match version_text.parse::<i32>() {
-                Ok(version) => Some(version),
-                Err(_) => {
-                    error("版", format!("`{version_text}` is not a version number"));
-                    None
-                }
-            }
-        };
-        let stage_name = Some(cell(column("段階")).to_owned()).filter(|s| !s.is_empty());
-        // A milestone's 実績 column shows the stage name; accept it there too.
-        let stage_name = stage_name.or_else(|| {
-            let raw = cell(column("実績"));
-            (!raw.is_empty() && value.is_none() && !kind_is_ratio && raw.replace(',', "").parse::<Decimal>().is_err())
-                .then(|| raw.to_owned())
-        });
-        let value = if stage_name.is_some() { None } else { value };
-        if value.is_none()
-            && numerator.is_none()
-            && denominator.is_none()
-            && stage_name.is_none()
-            && row_errors.is_empty()
-        {
-            continue; // nothing reported for this indicator: left as it is
-        }
-        match (indicator_id, fiscal_year, row_errors.is_empty()) {
-            (Some(indicator_id), Some(fiscal_year), true) => rows.push(ImportRow {
-                row,
-                indicator_id,
-                fiscal_year: fiscal_year.year(),
-                value,
-                numerator,
-                denominator,
-                stage_name,
-                note: cell(column("備考")).to_owned(),
-                version,
-            }),
-            _ => errors.append(&mut row_errors),
-        }
-    }
-    Ok((rows, errors))
-}
-
-pub fn read_csv(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<RowError>), AppError> {
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut table = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| AppError::invalid("file", format!("not a readable CSV file: {e}")))?;
-        table.push(record.iter().map(str::to_owned).collect());
-    }
-    read_table(table)
-}
-
-pub fn read_xlsx(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<RowError>), AppError> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
-        .map_err(|e| AppError::invalid("file", format!("not a readable xlsx file: {e}")))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| AppError::invalid("file", "the workbook has no sheet"))?
-        .map_err(|e| AppError::invalid("file", format!("the first sheet cannot be read: {e}")))?;
-    let table = range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    Data::Float(f) => {
-                        Decimal::try_from(*f).map(|d| d.normalize().to_string()).unwrap_or_else(|_| f.to_string())
-                    }
-                    Data::Int(i) => i.to_string(),
-                    Data::Empty => String::new(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect();
-    read_table(table)
-}
-
-/// Import row errors as API validation errors (field `rows[N].列`).
-pub fn as_field_errors(errors: &[RowError]) -> Vec<FieldError> {
-    errors.iter().map(|e| FieldError::new(format!("row {} {}", e.row, e.column), e.reason.clone())).collect()
 }

@@ -18,7 +18,7 @@ use crate::domain::achievement::{StatusCounts, round_for_output};
 use crate::error::{AppError, Problem};
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 use crate::plan_document::{LoadReport, PlanDocument};
-use crate::reporting::{self, ImportAbort, ImportReport};
+use crate::reporting::{self, ImportReport};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 
 /// Largest accepted spreadsheet or plan file.
@@ -486,8 +486,11 @@ pub struct ImportQuery {
 /// Uploads actuals in the columns of the 進捗管理表 export (CSV or xlsx, by Content-Type).
 ///
 /// Rows are checked and scoped exactly like single submissions; overwriting an existing actual
-/// needs its version in the 版 column. A dry run reports per row what would change and every error
-/// (row, column, reason); a real run applies all rows or none (422 with the report).
+/// needs its version in the 版 column. A dry run reports what would change (counts, and the first
+/// 100 rows) and the row errors (the first 100 with row, column and reason, and the total); a real
+/// run applies all rows or none (422 with the report). Files are bounded: at most 100 000 rows
+/// after the header, 64 columns, 2 000 characters a cell; xlsx workbooks also by zip entries,
+/// inflated size, sheets and shared strings. A file past a bound gets a 422 naming it.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ImportQuery),
     request_body(content(
         (String = "text/csv"),
@@ -498,7 +501,8 @@ pub struct ImportQuery {
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "row errors: nothing was applied; the problem carries `report` (an ImportReport)", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "the plan or an actual changed while the file was checked; nothing was applied", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "row errors or a file past a bound: nothing was applied; row errors carry `report` (an ImportReport)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/actuals/import")]
 pub async fn import_actuals(
@@ -511,37 +515,47 @@ pub async fn import_actuals(
 ) -> Result<HttpResponse, AppError> {
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
-    let (rows, read_errors) = if content_type.starts_with("text/csv") {
-        spreadsheet::read_csv(&body)?
+    let read: fn(&[u8]) -> Result<spreadsheet::ImportFile, AppError> = if content_type.starts_with("text/csv") {
+        spreadsheet::read_csv
     } else if content_type.starts_with(XLSX_MEDIA_TYPE) {
-        spreadsheet::read_xlsx(&body)?
+        spreadsheet::read_xlsx
     } else {
         return Err(AppError::UnsupportedMediaType(format!("send text/csv or {XLSX_MEDIA_TYPE}")));
     };
+    let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
+    // Reading a file is CPU work of up to a second: off the async workers, like database calls.
+    let file = web::block(move || read(&body)).await.map_err(|e| AppError::Internal(e.to_string()))??;
     let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
-    let outcome = db
-        .write(move |conn| {
-            plans::get(conn, plan_id)?;
-            reporting::import_actuals(conn, &caller, plan_id, &rows, read_errors, dry_run)
-        })
-        .await;
-    match outcome {
-        Ok(report) => Ok(HttpResponse::Ok().json(report)),
-        Err(ImportAbort::RolledBack(report)) if report.errors.is_empty() => Ok(HttpResponse::Ok().json(report)),
-        Err(ImportAbort::RolledBack(report)) => Ok(rejected_import(report)),
-        Err(ImportAbort::Failed(error)) => Err(error),
+    let checker = caller.clone();
+    // Every row is checked before the write transaction starts, which then only writes.
+    let checked = db.read(move |conn| reporting::check_import(conn, &checker, plan_id, file, dry_run)).await?;
+    let report = if checked.can_apply() {
+        db.write(move |conn| reporting::apply_import(conn, &caller, plan_id, checked)).await?
+    } else {
+        checked.report
+    };
+    if report.error_count > 0 {
+        return Ok(rejected_import(report));
     }
+    Ok(HttpResponse::Ok().json(report))
 }
 
-/// Row errors: a 422 problem whose `errors` name row and column, with the full report attached
-/// (RFC 9457 extension member `report`).
+/// Row errors: a 422 problem whose `errors` name row and column (the first ones, with the total
+/// in `detail`), with the report attached (RFC 9457 extension member `report`).
 fn rejected_import(report: ImportReport) -> HttpResponse {
     let mut problem =
         serde_json::to_value(AppError::Validation(spreadsheet::as_field_errors(&report.errors)).to_problem())
             .unwrap_or_default();
     if let Some(object) = problem.as_object_mut() {
-        object.insert("detail".into(), format!("{} row error(s); nothing was applied", report.errors.len()).into());
+        let listed = if report.error_count > report.errors.len() {
+            format!(" (the first {} are listed)", report.errors.len())
+        } else {
+            String::new()
+        };
+        object.insert(
+            "detail".into(),
+            format!("{} row error(s){listed}; nothing was applied", report.error_count).into(),
+        );
         object.insert("report".into(), serde_json::to_value(&report).unwrap_or_default());
     }
     HttpResponse::UnprocessableEntity().content_type(crate::error::PROBLEM_CONTENT_TYPE).json(problem)

@@ -18,6 +18,8 @@ use crate::domain::achievement::{ActualValue, round_for_output};
 use crate::domain::plan::{ActualStatus, to_text};
 use crate::error::AppError;
 
+pub mod bulk;
+
 /// What was reported: a value, a numerator and denominator, or a milestone stage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Reported {

@@ -9,6 +9,7 @@ mod authorization_order;
 mod demo;
 mod errors;
 mod evaluation;
+mod import_limits;
 mod inputs;
 mod login_throttle;
 mod openapi;

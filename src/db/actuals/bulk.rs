@@ -1,0 +1,282 @@
+//! Many actuals in a few statements, for bulk imports: the current state of a plan's actuals in
+//! one query, first submissions and their history in multi-row inserts, and next versions each
+//! guarded by the version that was read, so that a concurrent change makes the import fail
+//! instead of being overwritten.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Actual, ActualRow, NewVersion, actual_from_row};
+use crate::db::audit::{self, Actor, Change};
+use crate::db::schema::{actual_events, actuals, audit_log, indicators, measures};
+use crate::db::{DbConnection, decimal_to_text};
+use crate::domain::plan::to_text;
+use crate::error::AppError;
+
+/// Rows per insert statement: keeps every statement under SQLite's 32 766 bound parameters
+/// (14 columns a row) and PostgreSQL's 65 535.
+pub const WRITE_BATCH_ROWS: usize = 1000;
+
+/// Runs a multi-row insert on the backend's own connection: diesel's `MultiConnection` cannot
+/// build one for SQLite (which has no `DEFAULT` keyword), each backend's connection can. The SQL
+/// is the same; only the connection type differs.
+macro_rules! on_each_backend {
+    ($conn:expr, |$backend:ident| $insert:expr) => {
+        match $conn {
+            DbConnection::Sqlite($backend) => $insert,
+            DbConnection::Postgresql($backend) => $insert,
+        }
+    };
+}
+
+/// A first submission (version 1) of an indicator and year.
+pub struct NewActual<'a> {
+    pub indicator_id: i32,
+    pub fiscal_year: i32,
+    pub version: NewVersion<'a>,
+}
+
+/// The next version of an actual, written only if it is still at the version read.
+pub struct NextVersion<'a> {
+    pub current: &'a Actual,
+    pub version: NewVersion<'a>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = actuals, treat_none_as_default_value = false)]
+struct ActualInsert<'a> {
+    indicator_id: i32,
+    fiscal_year: i32,
+    value: Option<String>,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    stage: Option<i32>,
+    note: &'a str,
+    status: String,
+    is_sample: bool,
+    version: i32,
+    submitted_by: Option<i32>,
+    submitted_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = actual_events, treat_none_as_default_value = false)]
+struct EventInsert<'a> {
+    actual_id: i32,
+    version: i32,
+    event: &'a str,
+    value: Option<String>,
+    numerator: Option<String>,
+    denominator: Option<String>,
+    stage: Option<i32>,
+    note: &'a str,
+    status: String,
+    is_sample: bool,
+    comment: Option<&'a str>,
+    actor_id: Option<i32>,
+    actor_department_id: Option<i32>,
+    recorded_at: NaiveDateTime,
+}
+
+fn event_row<'a>(
+    actor: &Actor,
+    actual_id: i32,
+    version: i32,
+    new: &NewVersion<'a>,
+    now: NaiveDateTime,
+) -> EventInsert<'a> {
+    EventInsert {
+        actual_id,
+        version,
+        event: new.event,
+        value: new.reported.value.map(decimal_to_text),
+        numerator: new.reported.numerator.map(decimal_to_text),
+        denominator: new.reported.denominator.map(decimal_to_text),
+        stage: new.reported.stage,
+        note: new.note,
+        status: to_text(&new.status),
+        is_sample: new.is_sample,
+        comment: new.comment,
+        actor_id: actor.user_id,
+        actor_department_id: new.actor_department_id,
+        recorded_at: now,
+    }
+}
+
+fn insert_events(conn: &mut DbConnection, events: &[EventInsert<'_>]) -> Result<(), AppError> {
+    for chunk in events.chunks(WRITE_BATCH_ROWS) {
+        on_each_backend!(&mut *conn, |backend| diesel::insert_into(actual_events::table)
+            .values(chunk)
+            .execute(backend))?;
+    }
+    Ok(())
+}
+
+/// The current actuals of a plan's indicators in these years, by (indicator, year), in one query
+/// (joined on the plan, so no list of ids is sent). `stages` names the stages per indicator.
+pub fn for_plan_years(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    years: &[i32],
+    stages: &BTreeMap<i32, Vec<String>>,
+) -> Result<BTreeMap<(i32, i32), Actual>, AppError> {
+    let rows: Vec<ActualRow> = actuals::table
+        .inner_join(indicators::table.inner_join(measures::table))
+        .filter(measures::plan_id.eq(plan_id).and(actuals::fiscal_year.eq_any(years)))
+        .select(ActualRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let stage_names = stages.get(&row.indicator_id).map(Vec::as_slice).unwrap_or_default();
+            actual_from_row(row, stage_names).map(|actual| ((actual.indicator_id, actual.fiscal_year), actual))
+        })
+        .collect()
+}
+
+/// Stores first submissions with their history and audit entries, [`WRITE_BATCH_ROWS`] a statement.
+pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>]) -> Result<(), AppError> {
+    let now = audit::now();
+    let mut ids: BTreeMap<(i32, i32), i32> = BTreeMap::new();
+    for chunk in new.chunks(WRITE_BATCH_ROWS) {
+        let rows: Vec<ActualInsert<'_>> = chunk
+            .iter()
+            .map(|n| ActualInsert {
+                indicator_id: n.indicator_id,
+                fiscal_year: n.fiscal_year,
+                value: n.version.reported.value.map(decimal_to_text),
+                numerator: n.version.reported.numerator.map(decimal_to_text),
+                denominator: n.version.reported.denominator.map(decimal_to_text),
+                stage: n.version.reported.stage,
+                note: n.version.note,
+                status: to_text(&n.version.status),
+                is_sample: n.version.is_sample,
+                version: 1,
+                submitted_by: actor.user_id,
+                submitted_at: now,
+            })
+            .collect();
+        // RETURNING gives no order guarantee: the ids are matched by their key.
+        let created: Vec<(i32, i32, i32)> = on_each_backend!(&mut *conn, |backend| {
+            diesel::insert_into(actuals::table)
+                .values(&rows)
+                .returning((actuals::id, actuals::indicator_id, actuals::fiscal_year))
+                .get_results(backend)
+        })?;
+        ids.extend(created.into_iter().map(|(id, indicator_id, year)| ((indicator_id, year), id)));
+    }
+    let id_of = |n: &NewActual<'_>| {
+        ids.get(&(n.indicator_id, n.fiscal_year))
+            .copied()
+            .ok_or_else(|| AppError::Internal("an actual just inserted is missing".into()))
+    };
+    let events = new
+        .iter()
+        .map(|n| Ok(event_row(actor, id_of(n)?, 1, &n.version, now)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    insert_events(conn, &events)?;
+    let changes = new
+        .iter()
+        .map(|n| {
+            let new = &n.version;
+            Ok(Change::created(
+                "actual",
+                id_of(n)?,
+                &serde_json::json!({
+                    "indicator_id": n.indicator_id, "fiscal_year": n.fiscal_year, "reported": new.reported,
+                    "note": new.note, "status": new.status, "is_sample": new.is_sample,
+                }),
+            )
+            .with_action(new.event))
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    record_audit(conn, actor, &changes)
+}
+
+/// Stores next versions (submissions and corrections, not reviews) with their history and audit
+/// entries. Fails with 412, changing nothing once the caller rolls back, if any actual is no
+/// longer at the version read.
+pub fn update_all(conn: &mut DbConnection, actor: &Actor, next: &[NextVersion<'_>]) -> Result<(), AppError> {
+    let now = audit::now();
+    for NextVersion { current, version: new } in next {
+        let changed =
+            diesel::update(actuals::table.filter(actuals::id.eq(current.id).and(actuals::version.eq(current.version))))
+                .set((
+                    actuals::value.eq(new.reported.value.map(decimal_to_text)),
+                    actuals::numerator.eq(new.reported.numerator.map(decimal_to_text)),
+                    actuals::denominator.eq(new.reported.denominator.map(decimal_to_text)),
+                    actuals::stage.eq(new.reported.stage),
+                    actuals::note.eq(new.note),
+                    actuals::status.eq(to_text(&new.status)),
+                    actuals::is_sample.eq(new.is_sample),
+                    actuals::version.eq(current.version + 1),
+                    actuals::submitted_by.eq(actor.user_id),
+                    actuals::submitted_at.eq(now),
+                ))
+                .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::PreconditionFailed(format!(
+                "the actual of indicator {} for {} was changed by someone else; it is no longer version {}",
+                current.indicator_id,
+                super::label(current.fiscal_year),
+                current.version
+            )));
+        }
+    }
+    let events: Vec<EventInsert<'_>> =
+        next.iter().map(|n| event_row(actor, n.current.id, n.current.version + 1, &n.version, now)).collect();
+    insert_events(conn, &events)?;
+    let changes: Vec<Change<'_>> = next
+        .iter()
+        .map(|NextVersion { current, version: new }| {
+            Change::updated(
+                "actual",
+                current.id,
+                &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
+                &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": current.version + 1}),
+            )
+            .with_action(new.event)
+            .with_reason(new.comment)
+        })
+        .collect();
+    record_audit(conn, actor, &changes)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+struct AuditInsert<'a> {
+    occurred_at: NaiveDateTime,
+    actor_id: Option<i32>,
+    actor_username: &'a str,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: Option<i32>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+    reason: Option<&'a str>,
+}
+
+/// The audit entries of a bulk write, as [`audit::record`] writes them one by one, in
+/// [`WRITE_BATCH_ROWS`] a statement.
+fn record_audit(conn: &mut DbConnection, actor: &Actor, changes: &[Change<'_>]) -> Result<(), AppError> {
+    let occurred_at = audit::now();
+    for chunk in changes.chunks(WRITE_BATCH_ROWS) {
+        let rows: Vec<AuditInsert<'_>> = chunk
+            .iter()
+            .map(|change| AuditInsert {
+                occurred_at,
+                actor_id: actor.user_id,
+                actor_username: &actor.username,
+                action: change.action,
+                entity_type: change.entity_type,
+                entity_id: Some(change.entity_id),
+                old_value: change.old.as_ref().map(|v| v.to_string()),
+                new_value: change.new.as_ref().map(|v| v.to_string()),
+                reason: change.reason,
+            })
+            .collect();
+        on_each_backend!(&mut *conn, |backend| diesel::insert_into(audit_log::table).values(&rows).execute(backend))?;
+    }
+    Ok(())
+}
