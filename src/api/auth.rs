@@ -48,7 +48,9 @@ pub struct TokenResponse {
     (status = 200, body = TokenResponse),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
-    (status = 429, body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
+    (status = 429, description = "too many failed logins for the username or from the address",
+        body = Problem, content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "seconds until a login is accepted again"))),
 ))]
 #[post("/auth/token")]
 pub async fn issue_token(

@@ -346,6 +346,28 @@ mod tests {
         assert_eq!(Some(address_key(mapped)), HOME);
     }
 
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        throttle: LoginThrottleSettings,
+    }
+
+    #[test]
+    fn the_flags_default_to_the_documented_limits_and_refuse_zero() {
+        use clap::Parser;
+        let defaults = Flags::parse_from(["serve"]).throttle;
+        assert_eq!(defaults.max_failures_per_username, DEFAULT_MAX_FAILURES_PER_USERNAME);
+        assert_eq!(defaults.username_window_seconds, DEFAULT_USERNAME_WINDOW_SECONDS);
+        assert_eq!(defaults.max_failures_per_address, DEFAULT_MAX_FAILURES_PER_ADDRESS);
+        assert_eq!(defaults.address_window_seconds, DEFAULT_ADDRESS_WINDOW_SECONDS);
+        assert_eq!(defaults.max_tracked_keys, DEFAULT_MAX_TRACKED_KEYS);
+        assert!(!defaults.trust_x_forwarded_for);
+        let set = Flags::parse_from(["serve", "--max-failures-per-username", "3", "--trust-x-forwarded-for"]).throttle;
+        assert_eq!((set.max_failures_per_username, set.trust_x_forwarded_for), (3, true));
+        assert!(Flags::try_parse_from(["serve", "--max-failures-per-address", "0"]).is_err());
+        assert!(Flags::try_parse_from(["serve", "--max-tracked-keys", "0"]).is_err());
+    }
+
     #[test]
     fn x_forwarded_for_is_ignored_unless_trusted() {
         let request = actix_web::test::TestRequest::default()
