@@ -77,6 +77,7 @@ impl Application {
                 )
                 .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/api-docs/openapi.json")))
                 .service(web::scope("/api/v1").configure(api::configure_v1))
+                .configure(crate::web::configure)
                 .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)

@@ -12,3 +12,4 @@ mod openapi;
 mod outage;
 mod plan_structure;
 mod query_count;
+mod web_view;
