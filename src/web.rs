@@ -115,8 +115,8 @@ mod tests {
     fn every_module_a_script_imports_is_embedded() {
         for script in WEB_ASSETS.iter().filter(|asset| asset.name.ends_with(".js")) {
             let text = std::str::from_utf8(script.bytes).expect("scripts are UTF-8");
-            for line in text.lines().filter(|line| line.starts_with("import ")) {
-                let Some(name) = line.split("'./").nth(1).and_then(|rest| rest.split('\'').next()) else { continue };
+            let imports = text.split(" from './").skip(1).filter_map(|rest| rest.split('\'').next());
+            for name in imports {
                 assert!(
                     WEB_ASSETS.iter().any(|asset| asset.name == name),
                     "{} imports ./{name}, which is not embedded",

@@ -210,7 +210,7 @@ async function enterApp() {
   state.plan = (active.length ? active : state.plans).reduce((a, b) => (b.end_fiscal_year > a.end_fiscal_year ? b : a));
   if (me.user.role === 'department') await showDepartment();
   else await showHq();
-  $('main').focus();
+  $('main').focus({ preventScroll: true });
 }
 
 /** The open collection year of the plan (the newest not closed), if any. */
@@ -284,12 +284,15 @@ async function showHq() {
 
 async function loadYear() {
   const plan = state.plan.id;
-  const [evaluation, submissions] = await Promise.all([
+  // The dashboard too: a review changes the trend of the year.
+  const [evaluation, submissions, dashboard] = await Promise.all([
     api.get(`/plans/${plan}/evaluation?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/submissions?fiscal_year=${state.year}`),
+    api.get(`/plans/${plan}/dashboard`),
   ]);
   state.evaluation = evaluation.data;
   state.submissions = submissions.data;
+  state.dashboard = dashboard.data;
   renderHq();
 }
 
@@ -904,12 +907,12 @@ function renderDepartmentRows() {
       const cells = [
         h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measures.get(i.measure_id)?.name ?? ''),
         h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', i.name),
-        h('td', {}, kindLabel(i.kind), i.unit ? h('span', { class: 'sub' }, i.unit) : null),
+        h('td', {}, kindLabel(i.kind), i.unit && i.kind === 'count' ? h('span', { class: 'sub' }, i.unit) : null),
         h('td', {}, i.target?.text ?? '—'),
         h('td', { class: 'cell-submission' }, submissionBadge(status)),
         h('td', { class: 'cell-value' }, row.actual ? formatFigures(row.actual, i.unit) : '—', row.actual?.is_sample ? h('span', { class: 'badge sample' }, 'サンプル') : null),
         h('td', { class: 'cell-version num' }, row.actual ? `版${row.actual.version}` : '—'),
-        h('td', {}, row.actual?.review_comment ?? ''),
+        h('td', {}, status === 'returned' ? row.actual.review_comment ?? '' : ''),
         h(
           'td',
           {},

@@ -167,6 +167,7 @@ test('本部: log in, read the evaluation, open the collection, approve one and 
   await assertText(page.locator('#collection-state'), 'この年度の実績の受付は開始されていません。');
   await assertText(page.locator('#submissions-table'), '戸籍住民課');
   await shot(page, '02-hq-evaluation');
+  await shot(page, 'web-hq-overview', false);
 
   // Open the collection for the year with a deadline.
   await page.getByLabel('提出期限').fill(DEADLINE);
@@ -241,6 +242,7 @@ test('所管課: sees the return with the comment, resubmits, and is told when s
   await assertText(returned, fixture.toReturn.name);
   await assertText(returned, RETURN_COMMENT);
   await shot(page, '05-department-returned');
+  await shot(page, 'web-department', false);
 
   // Resubmit the returned one: version 1 submitted, 2 returned, 3 resubmitted.
   await returned.getByRole('button', { name: /修正して再提出する/ }).click();
