@@ -10,6 +10,7 @@ COPY migrations ./migrations
 COPY demo ./demo
 COPY docs ./docs
 COPY openapi ./openapi
+COPY web ./web
 RUN cargo build --release --locked --bin municipal-kpi
 
 FROM debian:bookworm-slim

@@ -5,6 +5,7 @@
 //! - [`api`]: HTTP handlers and the OpenAPI document
 //! - [`plan_document`]: the plan file format (the demo plan is one)
 //! - [`cli`]: the command line
+//! - [`web`]: the web view served at `/` (files under `web/`, embedded)
 
 pub mod api;
 pub mod auth;
@@ -21,3 +22,4 @@ pub mod startup;
 pub mod synthetic;
 pub mod telemetry;
 pub mod versioning;
+pub mod web;

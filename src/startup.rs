@@ -135,6 +135,7 @@ impl Application {
                         .wrap(actix_web::middleware::from_fn(crate::auth::resolve_caller))
                         .configure(api::configure_v1),
                 )
+                .configure(crate::web::configure)
                 .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)

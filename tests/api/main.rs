@@ -20,3 +20,4 @@ mod query_count;
 mod revocation;
 mod security_headers;
 mod starvation;
+mod web_view;

@@ -1,0 +1,1120 @@
+// The web view: log in, then the 本部's 進捗管理表 (evaluation, charts, lists, collection status,
+// downloads, review) or a department's own indicators (submit and correct actuals).
+// Everything comes from the public /api/v1 API; nothing is stored but the session token.
+
+import * as api from './api.js';
+import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js';
+import {
+  STATUSES,
+  SUBMISSIONS,
+  statusLabel,
+  submissionLabel,
+  kindLabel,
+  roleLabel,
+  formatNumber,
+  formatPercent,
+  formatFigures,
+  formatTimestamp,
+  formatDate,
+} from './labels.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Builds an element; text is always set as text, never parsed as HTML. */
+function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'class') element.className = value;
+    else if (name === 'text') element.textContent = value;
+    else if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
+    else if (name === 'dataset') Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+const state = {
+  me: null,
+  plans: [],
+  plan: null,
+  dashboard: null,
+  collections: [],
+  year: null,
+  evaluation: null,
+  submissions: null,
+  filters: { status: '', submission: '', department: '', text: '' },
+  review: null,
+  departmentRows: [],
+  form: null,
+};
+
+const canReview = () => ['hq', 'admin'].includes(state.me?.user.role);
+
+// ---------------------------------------------------------------- notices and errors
+
+let noticeTimer = null;
+
+/** A short message in the live region (read out by screen readers). */
+function notify(message, kind = 'info') {
+  const notice = $('notice');
+  notice.className = `notice notice-${kind}`;
+  notice.textContent = message;
+  clearTimeout(noticeTimer);
+  if (kind === 'info') noticeTimer = setTimeout(() => (notice.textContent = ''), 12000);
+}
+
+/** What to tell the user about a failed call. */
+function describeError(error) {
+  if (!(error instanceof api.ApiError)) return `サーバーに接続できません（${error.message}）。`;
+  if (error.status === 429) {
+    return `リクエストが多すぎます。${error.retryAfter ? `${error.retryAfter}秒後に` : 'しばらくしてから'}もう一度お試しください。`;
+  }
+  if (error.status === 403) return `この操作の権限がありません（${error.problem.detail ?? ''}）。`;
+  if (error.status === 503) return 'サーバーが一時的に利用できません。しばらくしてからもう一度お試しください。';
+  const fields = error.fieldErrors.map((e) => `${e.field}: ${e.message}`).join(' / ');
+  return [error.problem.title, error.problem.detail, fields].filter(Boolean).join(' — ') || `エラー（HTTP ${error.status}）`;
+}
+
+/** Runs an action; errors other than an ended session go to the notice. */
+async function guarded(action) {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof api.ApiError && error.status === 401) return; // the login screen says why
+    console.error(error);
+    notify(describeError(error), 'error');
+  }
+}
+
+function showFieldErrors(container, errors) {
+  for (const slot of container.querySelectorAll('.field-error')) slot.textContent = '';
+  for (const input of container.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  const unplaced = [];
+  for (const error of errors) {
+    const slot = container.querySelector(`.field-error[data-field="${CSS.escape(error.field)}"]`);
+    const input = container.querySelector(`[name="${CSS.escape(error.field)}"]`);
+    if (slot) slot.textContent = error.message;
+    else unplaced.push(`${error.field}: ${error.message}`);
+    input?.setAttribute('aria-invalid', 'true');
+  }
+  container.querySelector('[aria-invalid="true"]')?.focus();
+  return unplaced;
+}
+
+// ---------------------------------------------------------------- badges
+
+function statusBadge(status) {
+  return h('span', { class: `badge status-${status}` }, statusLabel(status));
+}
+
+function gradeBadge(grade) {
+  const name = { A: 'a', B: 'b', C: 'c', D: 'd' }[grade] ?? 'none';
+  return h('span', { class: `badge grade grade-${name}`, title: '評価' }, grade ?? '—');
+}
+
+function submissionBadge(state) {
+  return h('span', { class: `badge submission-${state}` }, submissionLabel(state));
+}
+
+function indicatorCode(ref) {
+  const number = ref.indicator_number ?? ref.number;
+  return `施策${ref.measure_number}${number !== null && number !== undefined ? `-指標${number}` : ''}`;
+}
+
+// ---------------------------------------------------------------- session
+
+function showLogin(message) {
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+  $('app-view').hidden = true;
+  $('app-view').replaceChildren();
+  $('session-bar').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message ?? '';
+  state.me = null;
+  document.title = 'ログイン | KPI進捗管理';
+  $('login-username').focus();
+}
+
+let loginRetryTimer = null;
+
+async function onLogin(event) {
+  event.preventDefault();
+  const form = $('login-form');
+  const username = $('login-username').value.trim();
+  const password = $('login-password').value;
+  $('login-error').textContent = '';
+  if (!username || !password) {
+    $('login-error').textContent = 'ユーザー名とパスワードを入力してください。';
+    (username ? $('login-password') : $('login-username')).focus();
+    return;
+  }
+  const button = $('login-button');
+  button.disabled = true;
+  try {
+    await api.login(username, password);
+    $('login-password').value = '';
+    await enterApp();
+    button.disabled = false;
+  } catch (error) {
+    if (error instanceof api.ApiError && error.status === 429) {
+      let wait = error.retryAfter ?? 60;
+      const tick = () => {
+        $('login-error').textContent = `ログインの試行が多すぎます。${wait}秒後にもう一度お試しください。`;
+        if (wait-- <= 0) {
+          clearInterval(loginRetryTimer);
+          $('login-error').textContent = 'もう一度ログインできます。';
+          button.disabled = false;
+        }
+      };
+      clearInterval(loginRetryTimer);
+      tick();
+      loginRetryTimer = setInterval(tick, 1000);
+      return;
+    }
+    button.disabled = false;
+    if (error instanceof api.ApiError && error.status === 401) {
+      $('login-error').textContent = 'ユーザー名またはパスワードが違います。';
+      $('login-password').select();
+    } else {
+      $('login-error').textContent = describeError(error);
+    }
+    form.querySelector('input')?.focus();
+  }
+}
+
+function logout() {
+  api.endSession();
+  showLogin();
+  notify('ログアウトしました。');
+}
+
+async function enterApp() {
+  const me = (await api.get('/me')).data;
+  state.me = me;
+  const who = [me.user.display_name, roleLabel(me.user.role), me.department?.name].filter(Boolean);
+  $('session-user').textContent = `${who[0]}（${who.slice(1).join('・')}）`;
+  $('session-bar').hidden = false;
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  state.plans = api.items((await api.get('/plans?limit=100')).data);
+  if (!state.plans.length) {
+    $('app-view').replaceChildren(h('p', { class: 'empty' }, '計画が登録されていません。'));
+    return;
+  }
+  const active = state.plans.filter((plan) => plan.status === 'active');
+  state.plan = (active.length ? active : state.plans).reduce((a, b) => (b.end_fiscal_year > a.end_fiscal_year ? b : a));
+  if (me.user.role === 'department') await showDepartment();
+  else await showHq();
+  $('main').focus({ preventScroll: true });
+}
+
+/** The open collection year of the plan (the newest not closed), if any. */
+function openCollection() {
+  const open = state.collections.filter((c) => !c.closed_at);
+  return open.reduce((a, b) => (!a || b.fiscal_year > a.fiscal_year ? b : a), null);
+}
+
+function collectionText(collection) {
+  if (!collection) return 'この年度の実績の受付は開始されていません。';
+  if (collection.closed_at) return `受付は終了しました（${formatTimestamp(collection.closed_at)}）。`;
+  return collection.deadline ? `受付中です。提出期限は${formatDate(collection.deadline)}です。` : '受付中です（期限なし）。';
+}
+
+function planSelect(onChange) {
+  const select = h(
+    'select',
+    { id: 'plan-select', onchange: onChange },
+    state.plans.map((plan) => h('option', { value: plan.id, selected: plan.id === state.plan.id }, plan.name)),
+  );
+  return h('div', { class: 'field inline' }, h('label', { for: 'plan-select' }, '計画'), select);
+}
+
+// ---------------------------------------------------------------- 本部
+
+async function showHq() {
+  const [dashboard, collections] = await Promise.all([
+    api.get(`/plans/${state.plan.id}/dashboard`),
+    api.get(`/plans/${state.plan.id}/collections`),
+  ]);
+  state.dashboard = dashboard.data;
+  state.collections = api.items(collections.data);
+  const years = state.dashboard.years;
+  const withData = years.filter((y) => y.mean_progress !== null || y.achieved_share !== null);
+  const open = openCollection();
+  state.year = years.some((y) => y.fiscal_year === state.year)
+    ? state.year
+    : open?.fiscal_year ?? (withData.at(-1) ?? years.at(-1)).fiscal_year;
+
+  const yearSelect = h(
+    'select',
+    {
+      id: 'year-select',
+      onchange: (event) => {
+        state.year = Number(event.target.value);
+        guarded(loadYear);
+      },
+    },
+    years.map((y) => h('option', { value: y.fiscal_year, selected: y.fiscal_year === state.year }, y.fiscal_year_label)),
+  );
+  const toolbar = h(
+    'div',
+    { class: 'toolbar', role: 'group', 'aria-label': '表示する計画と年度' },
+    planSelect((event) => {
+      state.plan = state.plans.find((p) => p.id === Number(event.target.value));
+      state.year = null;
+      guarded(showHq);
+    }),
+    h('div', { class: 'field inline' }, h('label', { for: 'year-select' }, '年度'), yearSelect),
+    h('button', { type: 'button', class: 'secondary', onclick: () => guarded(showHq) }, '再読み込み'),
+    h(
+      'div',
+      { class: 'downloads' },
+      h('button', { type: 'button', id: 'download-csv', onclick: () => guarded(() => download('csv')) }, 'CSVをダウンロード'),
+      h('button', { type: 'button', id: 'download-xlsx', onclick: () => guarded(() => download('xlsx')) }, 'Excel(xlsx)をダウンロード'),
+    ),
+  );
+  $('app-view').replaceChildren(toolbar, h('div', { id: 'hq-content' }));
+  await loadYear();
+}
+
+async function loadYear() {
+  const plan = state.plan.id;
+  // The dashboard too: a review changes the trend of the year.
+  const [evaluation, submissions, dashboard] = await Promise.all([
+    api.get(`/plans/${plan}/evaluation?fiscal_year=${state.year}`),
+    api.get(`/plans/${plan}/submissions?fiscal_year=${state.year}`),
+    api.get(`/plans/${plan}/dashboard`),
+  ]);
+  state.evaluation = evaluation.data;
+  state.submissions = submissions.data;
+  state.dashboard = dashboard.data;
+  renderHq();
+}
+
+function section(id, heading, ...content) {
+  return h('section', { id, class: 'panel', 'aria-labelledby': `${id}-heading` }, h('h2', { id: `${id}-heading` }, heading), ...content);
+}
+
+function renderHq() {
+  const e = state.evaluation;
+  document.title = `${e.fiscal_year_label} 進捗管理表 | ${e.plan_name}`;
+  const toc = [
+    ['summary', '概況'],
+    ['goals', '基本目標別'],
+    ['departments', '所管課別'],
+    ['trend', '推移'],
+    ['actions', '要対応'],
+    ['collection', '提出状況'],
+    ['table', '進捗管理表'],
+  ];
+  const content = $('hq-content');
+  content.replaceChildren(
+    h('h1', { id: 'evaluation-title' }, h('span', { class: 'plan-name' }, e.plan_name), ' ', h('span', { class: 'year-label' }, e.fiscal_year_label), ' 進捗管理表'),
+    h(
+      'p',
+      { class: 'subtitle' },
+      `評価日時 ${formatTimestamp(e.evaluated_at)}・評価基準 ${e.grading.basis === 'attainment' ? '達成率' : '進捗率'}（A ≥ ${e.grading.grade_a_min}%、B ≥ ${e.grading.grade_b_min}%、C ≥ ${e.grading.grade_c_min}%）・${collectionText(e.collection)}`,
+    ),
+    h('nav', { class: 'toc', 'aria-label': 'このページの内容' }, h('ul', {}, toc.map(([id, label]) => h('li', {}, h('a', { href: `#${id}` }, label))))),
+    renderSummary(e),
+    renderGoals(e),
+    renderDepartments(e),
+    renderTrend(),
+    renderActionLists(e),
+    renderCollection(e),
+    renderTable(e),
+  );
+  renderTableBody();
+}
+
+function renderSummary(e) {
+  const r = e.plan_roll_up;
+  const card = (label, value, extra) => h('div', { class: 'card' }, h('p', { class: 'card-label' }, label), h('p', { class: 'card-value' }, value), extra);
+  return section(
+    'summary',
+    '概況',
+    h(
+      'div',
+      { class: 'cards' },
+      card('計画全体の評価', gradeBadge(r.grade)),
+      card('平均進捗率', formatPercent(r.mean_progress)),
+      card('達成した指標の割合', formatPercent(r.achieved_share)),
+      card('指標数', `${r.indicator_count}`),
+      card('確認待ち', `${e.lists.pending_review.length}件`),
+      card('未提出', `${e.lists.missing.length}件`),
+      card('期限超過', `${e.lists.late.length}件`),
+    ),
+    statusBars([{ label: '計画全体', counts: r.status_counts, trailing: `${r.indicator_count}指標` }], {
+      caption: `計画全体の状況: ${statusSummary(r.status_counts)}`,
+    }),
+    statusLegend(),
+  );
+}
+
+function statusSummary(counts) {
+  return STATUSES.filter(([s]) => counts[s]).map(([s, label]) => `${label}${counts[s]}件`).join('、') || '指標なし';
+}
+
+function groupTable(caption, groups) {
+  return h(
+    'details',
+    { class: 'data-table' },
+    h('summary', {}, `${caption}を表で見る`),
+    h(
+      'div',
+      { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': caption },
+      h(
+        'table',
+        {},
+        h('caption', {}, caption),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '区分'), h('th', { scope: 'col' }, '指標数'), STATUSES.map(([, label]) => h('th', { scope: 'col' }, label)), h('th', { scope: 'col' }, '平均進捗率'), h('th', { scope: 'col' }, '評価'))),
+        h(
+          'tbody',
+          {},
+          groups.map((g) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, g.label),
+              h('td', { class: 'num' }, g.roll_up.indicator_count),
+              STATUSES.map(([s]) => h('td', { class: 'num' }, g.roll_up.status_counts[s])),
+              h('td', { class: 'num' }, formatPercent(g.roll_up.mean_progress)),
+              h('td', {}, gradeBadge(g.roll_up.grade)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function groupBars(groups, caption) {
+  const rows = groups.map((g) => ({
+    label: g.label,
+    counts: g.roll_up.status_counts,
+    trailing: `${g.roll_up.indicator_count}指標・平均${formatPercent(g.roll_up.mean_progress)}・${g.roll_up.grade}`,
+  }));
+  return statusBars(rows, { caption: `${caption}: ${groups.map((g) => `${g.label} ${statusSummary(g.roll_up.status_counts)}`).join('。')}` });
+}
+
+function renderGoals(e) {
+  return section(
+    'goals',
+    `基本目標別の状況（${e.fiscal_year_label}）`,
+    h('p', { class: 'hint' }, '◎（主たる基本目標）として位置づけられた推進施策の指標を集計しています。'),
+    groupBars(e.goals, '基本目標別の状況'),
+    statusLegend(),
+    groupTable('基本目標別の状況', e.goals),
+  );
+}
+
+function renderDepartments(e) {
+  const departments = e.departments.filter((d) => d.roll_up.indicator_count > 0);
+  return section(
+    'departments',
+    `所管課別の状況（${e.fiscal_year_label}）`,
+    groupBars(departments, '所管課別の状況'),
+    statusLegend(),
+    groupTable('所管課別の状況', departments),
+  );
+}
+
+/** Achieved share over indicators with data, as the API computes it for roll-ups. */
+function achievedShare(counts) {
+  const total = STATUSES.reduce((sum, [s]) => sum + (counts[s] ?? 0), 0);
+  const withData = total - (counts.no_data ?? 0);
+  return withData > 0 ? (counts.achieved / withData) * 100 : null;
+}
+
+function renderTrend() {
+  const years = state.dashboard.years;
+  const planSeries = [
+    { name: '平均進捗率', values: years.map((y) => y.mean_progress) },
+    { name: '達成した指標の割合', values: years.map((y) => y.achieved_share) },
+  ];
+  const goalIds = years[0]?.goals.map((g) => g.goal_id) ?? [];
+  const goalSeries = goalIds.map((id) => ({
+    name: years.flatMap((y) => y.goals).find((g) => g.goal_id === id)?.label ?? `${id}`,
+    values: years.map((y) => {
+      const goal = y.goals.find((g) => g.goal_id === id);
+      return goal ? achievedShare(goal.status_counts) : null;
+    }),
+  }));
+  const seriesText = (series) => series.map((s) => `${s.name}: ${s.values.map((v, i) => `${years[i].fiscal_year_label} ${formatPercent(v)}`).join('、')}`).join('。');
+  return section(
+    'trend',
+    '計画期間の推移',
+    h('h3', {}, '計画全体'),
+    h('figure', {}, trendChart(years, planSeries, { caption: `計画全体の推移。${seriesText(planSeries)}` }), h('figcaption', {}, seriesLegend(planSeries))),
+    h('h3', {}, '基本目標別 達成した指標の割合'),
+    h('figure', {}, trendChart(years, goalSeries, { caption: `基本目標別の達成した指標の割合。${seriesText(goalSeries)}`, firstStyle: 1 }), h('figcaption', {}, seriesLegend(goalSeries, { firstStyle: 1 }))),
+    h(
+      'details',
+      { class: 'data-table' },
+      h('summary', {}, '推移を表で見る'),
+      h(
+        'div',
+        { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '推移' },
+        h(
+          'table',
+          {},
+          h('caption', {}, '年度別の推移（達成した指標の割合は、実績のある指標に対する割合）'),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '年度'), h('th', { scope: 'col' }, '指標数'), [...planSeries, ...goalSeries].map((s) => h('th', { scope: 'col' }, s.name)))),
+          h(
+            'tbody',
+            {},
+            years.map((y, i) =>
+              h('tr', {}, h('th', { scope: 'row' }, y.fiscal_year_label), h('td', { class: 'num' }, y.indicator_count), [...planSeries, ...goalSeries].map((s) => h('td', { class: 'num' }, formatPercent(s.values[i])))),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function jumpToRow(indicatorId) {
+  state.filters = { status: '', submission: '', department: '', text: '' };
+  renderTableBody();
+  const row = $(`row-${indicatorId}`);
+  if (!row) return;
+  row.scrollIntoView({ block: 'center' });
+  row.classList.add('highlight');
+  setTimeout(() => row.classList.remove('highlight'), 3000);
+  row.querySelector('button, th')?.focus();
+}
+
+function renderActionLists(e) {
+  const lists = [
+    ['missing', '未提出', e.lists.missing],
+    ['late', '期限超過', e.lists.late],
+    ['pending_review', '確認待ち', e.lists.pending_review],
+    ['returned', '差戻し中', e.lists.returned],
+    ['off_track', '遅れ', e.lists.off_track],
+    ['deteriorating', '悪化', e.lists.deteriorating],
+    ['not_achieved', '未達成', e.lists.not_achieved],
+  ];
+  return section(
+    'actions',
+    '要対応の指標',
+    h(
+      'div',
+      { class: 'lists' },
+      lists.map(([key, label, refs]) =>
+        h(
+          'section',
+          { class: `list list-${key}`, 'aria-labelledby': `list-${key}-heading` },
+          h('h3', { id: `list-${key}-heading` }, `${label} `, h('span', { class: 'count' }, `${refs.length}件`)),
+          refs.length
+            ? h(
+                'ul',
+                {},
+                refs.map((ref) =>
+                  h(
+                    'li',
+                    {},
+                    h('a', { href: `#row-${ref.indicator_id}`, onclick: (event) => { event.preventDefault(); jumpToRow(ref.indicator_id); } }, `${indicatorCode(ref)} ${ref.name}`),
+                    h('span', { class: 'dept' }, ref.department_names.join('、')),
+                  ),
+                ),
+              )
+            : h('p', { class: 'empty' }, 'ありません'),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderCollection(e) {
+  const s = state.submissions;
+  const openForm = canReview() && !e.collection
+    ? h(
+        'form',
+        {
+          class: 'toolbar',
+          id: 'open-collection-form',
+          onsubmit: (event) => {
+            event.preventDefault();
+            guarded(async () => {
+              const deadline = $('collection-deadline').value;
+              await api.call('POST', `/plans/${state.plan.id}/collections`, { body: { fiscal_year: state.year, deadline: deadline || null } });
+              notify(`${e.fiscal_year_label}の受付を開始しました。`);
+              await showHq();
+            });
+          },
+        },
+        h('div', { class: 'field inline' }, h('label', { for: 'collection-deadline' }, '提出期限'), h('input', { id: 'collection-deadline', type: 'date', name: 'deadline' })),
+        h('button', { type: 'submit' }, `${e.fiscal_year_label}の受付を開始する`),
+      )
+    : null;
+  const head = ['所管課', ...SUBMISSIONS.map(([, label]) => label), '期限超過', '状況'];
+  return section(
+    'collection',
+    `提出状況（${s.fiscal_year_label}）`,
+    h('p', { id: 'collection-state' }, collectionText(s.collection)),
+    openForm,
+    h(
+      'div',
+      { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '所管課別の提出状況' },
+      h(
+        'table',
+        { id: 'submissions-table' },
+        h('caption', {}, '所管課別の提出状況（件数）'),
+        h('thead', {}, h('tr', {}, head.map((label) => h('th', { scope: 'col' }, label)))),
+        h(
+          'tbody',
+          {},
+          s.departments.map((d) => {
+            const done = d.counts.missing === 0 && d.counts.returned === 0;
+            return h(
+              'tr',
+              { class: done ? '' : 'attention' },
+              h('th', { scope: 'row' }, d.department_name),
+              SUBMISSIONS.map(([key]) => h('td', { class: 'num' }, d.counts[key] ?? 0)),
+              h('td', { class: 'num' }, d.counts.late),
+              h('td', {}, done ? (d.counts.submitted ? '確認待ちあり' : '完了') : '未提出・差戻しあり'),
+            );
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+function filterSelect(id, label, key, options) {
+  const select = h(
+    'select',
+    {
+      id,
+      onchange: (event) => {
+        state.filters[key] = event.target.value;
+        renderTableBody();
+      },
+    },
+    h('option', { value: '' }, 'すべて'),
+    options.map(([value, text]) => h('option', { value, selected: state.filters[key] === value }, text)),
+  );
+  return h('div', { class: 'field inline' }, h('label', { for: id }, label), select);
+}
+
+function evaluationColumns() {
+  const head = ['施策', '指標', '所管課', '基準値', '目標', '実績', '達成率', '進捗率', '状況', '評価', '提出状況'];
+  return canReview() ? [...head, '操作'] : head;
+}
+
+/** Names each cell after its column, so that narrow screens can show rows as cards. */
+function labelled(cells, head) {
+  cells.forEach((cell, index) => {
+    if (cell.tagName === 'TD') cell.dataset.label = head[index];
+  });
+  return cells;
+}
+
+function renderTable(e) {
+  const departments = [...new Set(e.indicators.flatMap((i) => i.department_names))].sort((a, b) => a.localeCompare(b, 'ja'));
+  const head = evaluationColumns();
+  return section(
+    'table',
+    `進捗管理表（${e.fiscal_year_label}）`,
+    h(
+      'div',
+      { class: 'toolbar filters', role: 'search', 'aria-label': '指標の絞り込み' },
+      filterSelect('filter-status', '状況', 'status', STATUSES),
+      filterSelect('filter-submission', '提出状況', 'submission', SUBMISSIONS),
+      filterSelect('filter-department', '所管課', 'department', departments.map((d) => [d, d])),
+      h(
+        'div',
+        { class: 'field inline' },
+        h('label', { for: 'filter-text' }, '指標名'),
+        h('input', {
+          id: 'filter-text',
+          type: 'search',
+          value: state.filters.text,
+          oninput: (event) => {
+            state.filters.text = event.target.value;
+            renderTableBody();
+          },
+        }),
+      ),
+      h('p', { id: 'table-count', class: 'count', 'aria-live': 'polite' }),
+    ),
+    h(
+      'div',
+      { class: 'table-scroll wide', tabindex: '0', role: 'region', 'aria-label': '進捗管理表' },
+      h(
+        'table',
+        { id: 'evaluation-table', class: 'stacked' },
+        h('caption', {}, `${e.plan_name} ${e.fiscal_year_label} 進捗管理表`),
+        h('thead', {}, h('tr', {}, head.map((label) => h('th', { scope: 'col' }, label)))),
+        h('tbody', { id: 'evaluation-rows' }),
+      ),
+    ),
+  );
+}
+
+function matchesFilters(indicator) {
+  const f = state.filters;
+  return (
+    (!f.status || indicator.result.status === f.status) &&
+    (!f.submission || indicator.submission === f.submission) &&
+    (!f.department || indicator.department_names.includes(f.department)) &&
+    (!f.text || indicator.name.includes(f.text.trim()))
+  );
+}
+
+function renderTableBody() {
+  const e = state.evaluation;
+  const body = $('evaluation-rows');
+  if (!body) return;
+  for (const [id, key] of [['filter-status', 'status'], ['filter-submission', 'submission'], ['filter-department', 'department'], ['filter-text', 'text']]) {
+    if ($(id)) $(id).value = state.filters[key];
+  }
+  const measures = new Map(e.measures.map((m) => [m.measure_id, m]));
+  const shown = e.indicators.filter(matchesFilters);
+  $('table-count').textContent = `${e.indicators.length}件中 ${shown.length}件を表示`;
+  body.replaceChildren(
+    ...shown.map((i) => {
+      const measure = measures.get(i.measure_id);
+      const actual = i.actual
+        ? h('span', {}, formatFigures(i.actual, i.unit), i.actual.is_sample ? h('span', { class: 'badge sample', title: 'デモ用に生成した値' }, 'サンプル') : null)
+        : '—';
+      const submission = h('span', { class: 'stack' }, submissionBadge(i.submission), i.late ? h('span', { class: 'badge late' }, '期限超過') : null);
+      const cells = [
+        h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? ''),
+        h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', i.name),
+        h('td', {}, i.department_names.join('、')),
+        h('td', {}, i.baseline?.text || formatNumber(i.baseline?.value), i.baseline?.fiscal_year_label ? h('span', { class: 'sub' }, i.baseline.fiscal_year_label) : null),
+        h('td', {}, i.target?.text ?? '—', i.target?.target_fiscal_year_label ? h('span', { class: 'sub' }, i.target.target_fiscal_year_label) : null),
+        h('td', {}, actual),
+        h('td', { class: 'num' }, formatPercent(i.result.attainment_rate)),
+        h('td', { class: 'num' }, formatPercent(i.result.progress_rate)),
+        h('td', { class: 'cell-status' }, statusBadge(i.result.status)),
+        h('td', { class: 'cell-grade' }, gradeBadge(i.result.grade)),
+        h('td', { class: 'cell-submission' }, submission),
+      ];
+      if (canReview()) {
+        cells.push(
+          h(
+            'td',
+            {},
+            i.submission === 'missing'
+              ? null
+              : h(
+                  'button',
+                  { type: 'button', class: i.submission === 'submitted' ? 'small' : 'small secondary', onclick: () => guarded(() => openReview(i)) },
+                  i.submission === 'submitted' ? '審査' : '詳細',
+                  h('span', { class: 'visually-hidden' }, `: ${i.name}`),
+                ),
+          ),
+        );
+      }
+      return h('tr', { id: `row-${i.indicator_id}`, dataset: { indicatorId: i.indicator_id, status: i.result.status, submission: i.submission }, tabindex: '-1' }, labelled(cells, evaluationColumns()));
+    }),
+  );
+  if (!shown.length) body.append(h('tr', {}, h('td', { colspan: '12', class: 'empty' }, '条件に合う指標はありません。')));
+}
+
+async function download(format) {
+  const { data, response } = await api.get(`/plans/${state.plan.id}/evaluation?fiscal_year=${state.year}&format=${format}`, { blob: true, accept: '*/*' });
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `evaluation-${state.plan.id}-${state.year}.${format}`;
+  const url = URL.createObjectURL(data);
+  const link = h('a', { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  notify(`${name} をダウンロードしました。`);
+}
+
+// ---------------------------------------------------------------- review (本部)
+
+async function openReview(indicator) {
+  const dialog = $('review-dialog');
+  const { data, etag } = await api.get(`/indicators/${indicator.indicator_id}/actuals/${state.year}`);
+  state.review = { indicator, actual: data, etag };
+  $('review-comment').value = '';
+  $('review-error').textContent = '';
+  showFieldErrors($('review-form'), []);
+  fillReview();
+  if (!dialog.open) dialog.showModal();
+  dialog.querySelector('.actions button:not([hidden])')?.focus();
+}
+
+function definitionList(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(([, value]) => value !== null && value !== undefined && value !== '').map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
+}
+
+function fillReview() {
+  const { indicator, actual } = state.review;
+  $('review-title').textContent = `実績の審査: ${indicator.name}`;
+  $('review-body').replaceChildren(
+    definitionList([
+      ['指標', `${indicatorCode(indicator)} ${indicator.name}`],
+      ['所管課', indicator.department_names.join('、')],
+      ['年度', actual.fiscal_year_label],
+      ['目標', indicator.target?.text],
+      ['提出された値', h('strong', { id: 'review-value' }, formatFigures(actual, indicator.unit))],
+      ['備考', actual.note],
+      ['状態', submissionBadge(actual.status)],
+      ['版', `${actual.version}`],
+      ['提出日時', formatTimestamp(actual.submitted_at)],
+      ['前回のコメント', actual.review_comment],
+      ['データ', actual.is_sample ? 'デモ用に生成したサンプルデータです' : null],
+    ]),
+  );
+  const status = actual.status;
+  $('review-approve').hidden = !(status === 'submitted');
+  $('review-return').hidden = !(status === 'submitted');
+  $('review-reopen').hidden = !(status === 'approved');
+  $('review-comment').closest('.field').hidden = status === 'returned';
+  if (status === 'returned') $('review-error').textContent = '差し戻し中です。所管課の再提出を待っています。';
+}
+
+const REVIEW_DONE = { approve: '承認しました', return: '差し戻しました', reopen: '承認を取り消し、所管課が修正できるようにしました' };
+
+async function submitReview(action) {
+  const { indicator, etag } = state.review;
+  const comment = $('review-comment').value.trim();
+  $('review-error').textContent = '';
+  showFieldErrors($('review-form'), []);
+  if (action !== 'approve' && !comment) {
+    showFieldErrors($('review-form'), [{ field: 'comment', message: '差戻し・再開の理由を入力してください。' }]);
+    return;
+  }
+  try {
+    await api.call('POST', `/indicators/${indicator.indicator_id}/actuals/${state.year}/review`, {
+      body: comment ? { action, comment } : { action },
+      headers: etag ? { 'If-Match': etag } : {},
+    });
+  } catch (error) {
+    if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+    if (error.status === 412 || error.status === 409) {
+      const { data, etag: fresh } = await api.get(`/indicators/${indicator.indicator_id}/actuals/${state.year}`);
+      state.review = { indicator, actual: data, etag: fresh };
+      fillReview();
+      $('review-error').textContent = `開いた後に他の人がこの実績を変更しました（現在 版${data.version}・${submissionLabel(data.status)}）。最新の内容を表示しています。確認してからもう一度操作してください。`;
+      return;
+    }
+    const unplaced = showFieldErrors($('review-form'), error.fieldErrors);
+    $('review-error').textContent = [error.problem.detail, ...unplaced].filter(Boolean).join(' / ') || describeError(error);
+    return;
+  }
+  $('review-dialog').close();
+  await loadYear();
+  notify(`${REVIEW_DONE[action]}: ${indicator.name}`);
+  const row = $(`row-${indicator.indicator_id}`);
+  row?.scrollIntoView({ block: 'center' });
+  row?.querySelector('button, th')?.focus();
+}
+
+// ---------------------------------------------------------------- 所管課
+
+async function showDepartment() {
+  const collections = await api.get(`/plans/${state.plan.id}/collections`);
+  state.collections = api.items(collections.data);
+  const open = openCollection();
+  state.year = open?.fiscal_year ?? state.plan.end_fiscal_year;
+  const evaluation = (await api.get(`/plans/${state.plan.id}/evaluation?fiscal_year=${state.year}`)).data;
+  state.evaluation = evaluation;
+  const mine = evaluation.indicators.filter((i) => i.department_ids.includes(state.me.user.department_id));
+  state.departmentRows = await api.mapLimited(mine, 6, async (indicator) => {
+    const current = await fetchActual(indicator.indicator_id);
+    return { indicator, ...current };
+  });
+  renderDepartment(open);
+}
+
+/** The latest actual of the year with its ETag, or nothing yet (404). */
+async function fetchActual(indicatorId) {
+  try {
+    const { data, etag } = await api.get(`/indicators/${indicatorId}/actuals/${state.year}`);
+    return { actual: data, etag };
+  } catch (error) {
+    if (error instanceof api.ApiError && error.status === 404) return { actual: null, etag: null };
+    throw error;
+  }
+}
+
+function rowState(row) {
+  return row.actual?.status ?? 'missing';
+}
+
+function renderDepartment(open) {
+  const e = state.evaluation;
+  const department = state.me.department?.name ?? '所管課';
+  document.title = `${department} ${e.fiscal_year_label} | KPI進捗管理`;
+  const returned = state.departmentRows.filter((row) => rowState(row) === 'returned');
+  const intro = open
+    ? `${e.fiscal_year_label}の実績を受け付けています。${open.deadline ? `提出期限は${formatDate(open.deadline)}です。` : ''}`
+    : `現在受付中の年度はありません。計画の最終年度（${e.fiscal_year_label}）を表示しています。`;
+  $('app-view').replaceChildren(
+    h('div', { class: 'toolbar' }, state.plans.length > 1 ? planSelect((event) => { state.plan = state.plans.find((p) => p.id === Number(event.target.value)); guarded(showDepartment); }) : null, h('button', { type: 'button', class: 'secondary', onclick: () => guarded(showDepartment) }, '再読み込み')),
+    h('h1', { id: 'department-title' }, `${department}の指標 `, h('span', { class: 'year-label' }, e.fiscal_year_label)),
+    h('p', { class: 'subtitle' }, e.plan_name, '・', intro),
+    section(
+      'returned',
+      `差し戻された実績 ${returned.length}件`,
+      returned.length
+        ? h(
+            'ul',
+            { class: 'returned-list' },
+            returned.map((row) =>
+              h(
+                'li',
+                {},
+                h('p', { class: 'returned-name' }, `${indicatorCode(row.indicator)} ${row.indicator.name}`),
+                h('blockquote', { class: 'comment' }, h('p', {}, row.actual.review_comment ?? '（コメントなし）'), h('footer', {}, `本部より・${formatTimestamp(row.actual.reviewed_at)}`)),
+                h('button', { type: 'button', onclick: () => guarded(() => openActualForm(row.indicator.indicator_id)) }, '修正して再提出する', h('span', { class: 'visually-hidden' }, `: ${row.indicator.name}`)),
+              ),
+            ),
+          )
+        : h('p', { class: 'empty' }, '差し戻された実績はありません。'),
+    ),
+    section(
+      'mine',
+      `${e.fiscal_year_label}の指標 ${state.departmentRows.length}件`,
+      h(
+        'div',
+        { class: 'table-scroll wide', tabindex: '0', role: 'region', 'aria-label': '担当する指標' },
+        h(
+          'table',
+          { id: 'department-table', class: 'stacked' },
+          h('caption', {}, `${department}が報告する指標（${e.fiscal_year_label}）`),
+          h('thead', {}, h('tr', {}, DEPARTMENT_COLUMNS.map((label) => h('th', { scope: 'col' }, label)))),
+          h('tbody', { id: 'department-rows' }),
+        ),
+      ),
+    ),
+  );
+  renderDepartmentRows();
+}
+
+const DEPARTMENT_COLUMNS = ['施策', '指標', '種類', '目標', '提出状況', '提出した値', '版', '本部のコメント', '操作'];
+
+function renderDepartmentRows() {
+  const measures = new Map(state.evaluation.measures.map((m) => [m.measure_id, m]));
+  $('department-rows').replaceChildren(
+    ...state.departmentRows.map((row) => {
+      const i = row.indicator;
+      const status = rowState(row);
+      const approved = status === 'approved';
+      const cells = [
+        h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measures.get(i.measure_id)?.name ?? ''),
+        h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', i.name),
+        h('td', {}, kindLabel(i.kind), i.unit && i.kind === 'count' ? h('span', { class: 'sub' }, i.unit) : null),
+        h('td', {}, i.target?.text ?? '—'),
+        h('td', { class: 'cell-submission' }, submissionBadge(status)),
+        h('td', { class: 'cell-value' }, row.actual ? formatFigures(row.actual, i.unit) : '—', row.actual?.is_sample ? h('span', { class: 'badge sample' }, 'サンプル') : null),
+        h('td', { class: 'cell-version num' }, row.actual ? `版${row.actual.version}` : '—'),
+        h('td', {}, status === 'returned' ? row.actual.review_comment ?? '' : ''),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            { type: 'button', class: approved ? 'small secondary' : 'small', onclick: () => guarded(() => openActualForm(i.indicator_id)) },
+            approved ? '確認' : row.actual ? '修正' : '入力',
+            h('span', { class: 'visually-hidden' }, `: ${i.name}`),
+          ),
+        ),
+      ];
+      return h('tr', { id: `mine-${i.indicator_id}`, dataset: { indicatorId: i.indicator_id, submission: status }, tabindex: '-1' }, labelled(cells, DEPARTMENT_COLUMNS));
+    }),
+  );
+}
+
+function inputField(name, label, { value = '', hint, type = 'text', inputmode = 'decimal' } = {}) {
+  const id = `actual-${name}`;
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null,
+    h('input', { id, name, type, inputmode, value: value ?? '', autocomplete: 'off', 'aria-describedby': `${id}-error${hint ? ` ${id}-hint` : ''}` }),
+    h('p', { class: 'field-error', id: `${id}-error`, 'data-field': name }),
+  );
+}
+
+const asText = (value) => (value === null || value === undefined ? '' : String(value));
+
+async function openActualForm(indicatorId) {
+  const row = state.departmentRows.find((r) => r.indicator.indicator_id === indicatorId);
+  const [definition, current] = await Promise.all([api.get(`/indicators/${indicatorId}`), fetchActual(indicatorId)]);
+  Object.assign(row, current);
+  state.form = { row, definition: definition.data };
+  renderDepartmentRows();
+  const i = row.indicator;
+  const d = definition.data;
+  const actual = row.actual;
+  $('actual-title').textContent = `実績の入力: ${i.name}`;
+  renderFormContext();
+  let fields;
+  if (i.kind === 'ratio') {
+    fields = [
+      inputField('numerator', `分子: ${d.numerator_label ?? '分子'}`, { value: asText(actual?.numerator) }),
+      inputField('denominator', `分母: ${d.denominator_label ?? '分母'}`, { value: asText(actual?.denominator), hint: '0より大きい数。割合(%)はサーバーが計算します。' }),
+      h('p', { id: 'actual-rate', class: 'hint', 'aria-live': 'polite' }),
+    ];
+  } else if (i.kind === 'milestone') {
+    fields = [
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'actual-stage' }, '到達した段階'),
+        h('select', { id: 'actual-stage', name: 'stage', 'aria-describedby': 'actual-stage-error' }, h('option', { value: '' }, '選択してください'), d.stages.map((stage, index) => h('option', { value: index, selected: actual?.stage === index }, `${index}: ${stage}`))),
+        h('p', { class: 'field-error', id: 'actual-stage-error', 'data-field': 'stage' }),
+      ),
+    ];
+  } else {
+    fields = [inputField('value', `実績値${i.unit ? `（${i.unit}）` : ''}`, { value: asText(actual?.value) })];
+  }
+  $('actual-fields').replaceChildren(...fields);
+  $('actual-note').value = actual?.note ?? '';
+  $('actual-error').textContent = '';
+  $('actual-conflict').hidden = true;
+  showFieldErrors($('actual-form'), []);
+  const closed = actual?.status === 'approved';
+  $('actual-submit').hidden = closed;
+  for (const input of $('actual-form').querySelectorAll('input, select, textarea')) input.disabled = closed;
+  if (closed) $('actual-error').textContent = '承認済みのため変更できません。修正が必要な場合は本部に再開を依頼してください。';
+  updateRatePreview();
+  $('actual-dialog').showModal();
+  ($('actual-form').querySelector('input:not([disabled]), select:not([disabled])') ?? $('actual-cancel')).focus();
+}
+
+/** What the form is about, and the actual as last read from the server. */
+function renderFormContext() {
+  const { row } = state.form;
+  const i = row.indicator;
+  const actual = row.actual;
+  $('actual-context').replaceChildren(
+    definitionList([
+      ['年度', state.evaluation.fiscal_year_label],
+      ['種類', `${kindLabel(i.kind)}${i.unit ? `（単位: ${i.unit}）` : ''}`],
+      ['基準値', i.baseline?.text],
+      ['目標', i.target?.text],
+      ['現在の状態', actual ? h('span', {}, submissionBadge(actual.status), ` 版${actual.version}・${formatFigures(actual, i.unit)}`) : '未提出'],
+      ['本部のコメント', actual?.review_comment],
+    ]),
+  );
+}
+
+function updateRatePreview() {
+  const preview = $('actual-rate');
+  if (!preview) return;
+  const numerator = Number($('actual-numerator').value);
+  const denominator = Number($('actual-denominator').value);
+  preview.textContent = $('actual-numerator').value && denominator > 0 && Number.isFinite(numerator) ? `割合の目安: ${formatPercent((numerator / denominator) * 100)}` : '';
+}
+
+function formBody() {
+  const { row } = state.form;
+  const body = { note: $('actual-note').value.trim() };
+  const missing = [];
+  const take = (name) => {
+    const value = $(`actual-${name}`).value.trim().replace(/,/g, '');
+    if (value === '') missing.push({ field: name, message: '入力してください。' });
+    else body[name] = name === 'stage' ? Number(value) : value;
+  };
+  if (row.indicator.kind === 'ratio') ['numerator', 'denominator'].forEach(take);
+  else if (row.indicator.kind === 'milestone') take('stage');
+  else take('value');
+  return { body, missing };
+}
+
+async function submitActual(event) {
+  event.preventDefault();
+  const { row } = state.form;
+  const form = $('actual-form');
+  $('actual-error').textContent = '';
+  const { body, missing } = formBody();
+  showFieldErrors(form, missing);
+  if (missing.length) return;
+  const button = $('actual-submit');
+  button.disabled = true;
+  try {
+    const { data, etag } = await api.call('PUT', `/indicators/${row.indicator.indicator_id}/actuals/${state.year}`, {
+      body,
+      headers: row.etag ? { 'If-Match': row.etag } : {},
+    });
+    row.actual = data;
+    row.etag = etag;
+    $('actual-conflict').hidden = true;
+    $('actual-dialog').close();
+    renderDepartment(openCollection());
+    notify(`「${row.indicator.name}」の実績を送信しました（版${data.version}・${formatFigures(data, row.indicator.unit)}）。本部の確認を待っています。`);
+    $(`mine-${row.indicator.indicator_id}`)?.querySelector('button')?.focus();
+  } catch (error) {
+    if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+    if (error.status === 412 || error.status === 428) {
+      // Someone else wrote this actual since it was read: show what is there now, keep the input.
+      Object.assign(row, await fetchActual(row.indicator.indicator_id));
+      renderDepartmentRows();
+      renderFormContext();
+      const now = row.actual;
+      $('actual-conflict').hidden = false;
+      $('actual-conflict').replaceChildren(
+        h('p', {}, h('strong', {}, '他の人がこの実績を変更しました。'), ' あなたがこの画面を開いた後に、別の人（または別の画面）が保存しています。'),
+        now
+          ? definitionList([
+              ['現在の値', h('strong', { id: 'conflict-value' }, formatFigures(now, row.indicator.unit))],
+              ['現在の版', h('span', { id: 'conflict-version' }, `版${now.version}`)],
+              ['状態', submissionLabel(now.status)],
+              ['備考', now.note],
+              ['保存日時', formatTimestamp(now.submitted_at)],
+            ])
+          : null,
+        h('p', {}, '入力した内容はそのまま残しています。現在の値を確認し、上書きしてよければもう一度「送信する」を押してください。'),
+      );
+      if (now?.status === 'approved') {
+        $('actual-submit').hidden = true;
+        $('actual-error').textContent = 'この実績はすでに承認されたため変更できません。';
+      }
+      $('actual-conflict').focus();
+    } else if (error.status === 409) {
+      $('actual-error').textContent = `${error.problem.detail ?? ''}（承認済みの実績は、本部が再開するまで変更できません）`;
+    } else {
+      const unplaced = showFieldErrors(form, error.fieldErrors);
+      $('actual-error').textContent = [error.status === 422 ? '入力内容を確認してください。' : describeError(error), ...unplaced].filter(Boolean).join(' ');
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  api.onSessionExpired((message) => {
+    showLogin(message);
+    notify(message, 'error');
+  });
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout-button').addEventListener('click', logout);
+  $('review-approve').addEventListener('click', () => guarded(() => submitReview('approve')));
+  $('review-return').addEventListener('click', () => guarded(() => submitReview('return')));
+  $('review-reopen').addEventListener('click', () => guarded(() => submitReview('reopen')));
+  $('review-cancel').addEventListener('click', () => $('review-dialog').close());
+  $('review-form').addEventListener('submit', (event) => event.preventDefault());
+  $('actual-form').addEventListener('submit', (event) => guarded(() => submitActual(event)));
+  $('actual-form').addEventListener('input', (event) => {
+    if (event.target.name === 'numerator' || event.target.name === 'denominator') updateRatePreview();
+  });
+  $('actual-cancel').addEventListener('click', () => $('actual-dialog').close());
+  $('actual-conflict').setAttribute('tabindex', '-1');
+  if (api.currentSession()) {
+    guarded(enterApp).then(() => {
+      if (!state.me && $('login-view').hidden) showLogin();
+    });
+  } else {
+    showLogin();
+  }
+}
+
+start();
