@@ -255,7 +255,7 @@ pub struct OpenCollection {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCollection {
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>, example = "2021-06-15")]
+    #[schema(value_type = Option<String>, format = Date, example = "2021-06-15")]
     pub deadline: Option<Option<NaiveDate>>,
     pub closed: Option<bool>,
 }

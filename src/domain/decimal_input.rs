@@ -328,6 +328,53 @@ mod tests {
         assert!(!fits_integer_digits("-1000000000000000".parse().unwrap()));
     }
 
+    /// The precision bounds are what keeps every rule's arithmetic within rust_decimal's range:
+    /// with the most extreme accepted inputs, every rate and ratio still computes.
+    #[test]
+    fn every_rule_computes_for_the_most_extreme_accepted_inputs() {
+        use crate::domain::achievement::{
+            Direction, RuleInputs, attainment_rate, expected, progress_rate, schedule_ratio,
+        };
+        let largest = parsed("999999999999999.9999999999");
+        let smallest = parsed("0.0000000001");
+        let values = [
+            largest.parse::<Decimal>().unwrap(),
+            -largest.parse::<Decimal>().unwrap(),
+            smallest.parse::<Decimal>().unwrap(),
+            Decimal::ZERO,
+        ];
+        let directions =
+            [Direction::Increase, Direction::Decrease, Direction::MaintainAtLeast, Direction::MaintainAtMost];
+        for direction in directions {
+            for &a in &values {
+                for &b in &values {
+                    for &t in &values {
+                        if t == b {
+                            continue;
+                        }
+                        let inputs =
+                            RuleInputs { y: 2050, b: Some(b), y0: Some(1989), t: Some(t), yt: 2100, interim: None };
+                        assert!(progress_rate(direction, a, &inputs).is_some(), "{direction:?} {a} {b} {t}");
+                        assert!(expected(direction, &inputs).is_some(), "{direction:?} {b} {t}");
+                        // Defined for positive actuals and targets (others are null by the rules).
+                        if t > Decimal::ZERO && a > Decimal::ZERO {
+                            assert!(attainment_rate(direction, a, &inputs).is_some(), "{direction:?} {a} {t}");
+                        }
+                        // The schedule ratio is defined only for a target on the planned side.
+                        let planned_side = match direction {
+                            Direction::Increase => t > b,
+                            Direction::Decrease => t < b,
+                            _ => false,
+                        };
+                        if planned_side {
+                            assert!(schedule_ratio(direction, a, &inputs).is_some(), "{direction:?} {a} {b} {t}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn exponents_of_json_numbers_are_expanded() {
         assert_eq!(parsed("1.5e3"), "1500");

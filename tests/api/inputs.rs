@@ -444,3 +444,96 @@ async fn the_history_of_many_versions_is_paginated(backend: Backend) {
     assert!(beyond["items"].as_array().unwrap().is_empty());
     assert_eq!(beyond["total"], 12);
 }
+
+/// The spec states what the server enforces: the same numbers as the named bounds, and a maximum
+/// on every free-form string and every list of every request body.
+#[test]
+fn the_openapi_document_states_the_enforced_bounds() {
+    use municipal_kpi::api::pagination::{MAX_LIMIT, MAX_OFFSET};
+    use municipal_kpi::domain::fiscal_year::{MAX_YEAR, MIN_YEAR};
+    use municipal_kpi::domain::limits::{
+        MAX_CODE_CHARS, MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_PASSWORD_CHARS, MAX_TEXT_CHARS,
+    };
+
+    let document: Value = serde_json::from_str(&municipal_kpi::api::openapi::document_json()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let property = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
+    let as_usize = |value: &Value| value.as_u64().map(|n| n as usize);
+    assert_eq!(as_usize(&property("CreatePlan", "name")["maxLength"]), Some(MAX_NAME_CHARS));
+    assert_eq!(as_usize(&property("CreatePlan", "code")["maxLength"]), Some(MAX_CODE_CHARS));
+    assert_eq!(as_usize(&property("CreatePlan", "description")["maxLength"]), Some(MAX_TEXT_CHARS));
+    assert_eq!(as_usize(&property("CreatePlan", "phases")["maxItems"]), Some(MAX_LIST_ITEMS));
+    assert_eq!(as_usize(&property("TokenRequest", "password")["maxLength"]), Some(MAX_PASSWORD_CHARS));
+    assert_eq!(property("CreatePlan", "start_fiscal_year")["minimum"], MIN_YEAR);
+    assert_eq!(property("CreatePlan", "start_fiscal_year")["maximum"], MAX_YEAR);
+
+    let mut request_schemas = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let schema = &parameter["schema"];
+                match name {
+                    "limit" => assert_eq!(
+                        (&schema["minimum"], &schema["maximum"]),
+                        (&json!(1), &json!(MAX_LIMIT)),
+                        "{method} {path}"
+                    ),
+                    "offset" => assert_eq!(
+                        (&schema["minimum"], &schema["maximum"]),
+                        (&json!(0), &json!(MAX_OFFSET)),
+                        "{method} {path}"
+                    ),
+                    name if name.ends_with("fiscal_year") => {
+                        assert_eq!(
+                            (&schema["minimum"], &schema["maximum"]),
+                            (&json!(MIN_YEAR), &json!(MAX_YEAR)),
+                            "{method} {path} {name}"
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(reference) = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                request_schemas.push(reference.trim_start_matches("#/components/schemas/").to_owned());
+            }
+        }
+    }
+    assert!(request_schemas.len() > 20, "{request_schemas:?}");
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = request_schemas.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let schema = &schemas[&name];
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            let mut candidates = vec![property.clone()];
+            candidates.extend(property["oneOf"].as_array().into_iter().flatten().cloned());
+            for candidate in candidates {
+                if let Some(reference) = candidate["$ref"].as_str() {
+                    request_schemas.push(reference.trim_start_matches("#/components/schemas/").to_owned());
+                }
+                let types = match &candidate["type"] {
+                    Value::String(one) => vec![one.clone()],
+                    Value::Array(many) => many.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+                    _ => vec![],
+                };
+                let free_text = types.iter().any(|t| t == "string")
+                    && candidate["enum"].is_null()
+                    && candidate["format"].is_null()
+                    // Shown in responses of the shared schemas, never read from a request.
+                    && !field.ends_with("fiscal_year_label");
+                if free_text {
+                    assert!(candidate["maxLength"].is_u64(), "{name}.{field} has no maxLength: {candidate}");
+                }
+                if types.iter().any(|t| t == "array") {
+                    assert!(candidate["maxItems"].is_u64(), "{name}.{field} has no maxItems: {candidate}");
+                    if let Some(reference) = candidate["items"]["$ref"].as_str() {
+                        request_schemas.push(reference.trim_start_matches("#/components/schemas/").to_owned());
+                    }
+                }
+            }
+        }
+    }
+}
