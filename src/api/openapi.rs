@@ -130,7 +130,9 @@ impl Modify for BearerAuth {
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
-                "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413."
+                "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413. \
+A method that a path does not list gets 405 with `Allow` naming the ones it does. Timestamps are \
+RFC 3339 in UTC (`2026-11-24T00:31:32.877433Z`)."
             ));
         }
     }

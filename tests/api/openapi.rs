@@ -10,6 +10,8 @@ on_both_backends!(
     served_document_is_the_committed_file,
     responses_match_their_documented_schemas,
     literal_paths_answer_405_for_other_methods,
+    an_if_match_naming_no_version_is_checked_after_the_record_is_found,
+    an_array_body_is_refused_rather_than_read_by_position,
 );
 
 async fn served_document_is_the_committed_file(backend: Backend) {
@@ -317,4 +319,52 @@ async fn literal_paths_answer_405_for_other_methods(backend: Backend) {
     assert_eq!(response.headers()["allow"], "GET, PATCH");
     let response = app.get(&format!("/plans/{plan}"), &app.viewer).await;
     assert_eq!(response.status().as_u16(), 200);
+}
+
+/// schemathesis sent `If-Match:` (empty) with a path that names nothing and got 412; without the
+/// header the answer is 404, and RFC 9110 has preconditions ignored when that is so.
+async fn an_if_match_naming_no_version_is_checked_after_the_record_is_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = app.load_demo();
+    for tag in ["", "\"garbage\""] {
+        let response = app
+            .client
+            .patch(app.api("/plans/999999"))
+            .bearer_auth(&app.hq.token)
+            .header("If-Match", tag)
+            .json(&serde_json::json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_problem(response, 404).await;
+        // On a record that exists, the same tag still cannot match.
+        let response = app
+            .client
+            .patch(app.api(&format!("/plans/{plan}")))
+            .bearer_auth(&app.hq.token)
+            .header("If-Match", tag)
+            .json(&serde_json::json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_problem(response, 412).await;
+    }
+    let unchanged = json(app.get(&format!("/plans/{plan}"), &app.viewer).await).await;
+    assert_ne!(unchanged["name"], "x", "a refused write changes nothing");
+}
+
+/// serde fills a struct from an array of its fields in order: `[null, null]` was a valid
+/// `UpdateCollection` and changed the collection.
+async fn an_array_body_is_refused_rather_than_read_by_position(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = app.load_demo();
+    let opened =
+        app.post(&format!("/plans/{plan}/collections"), &app.hq, &serde_json::json!({"fiscal_year": 2020})).await;
+    assert_eq!(opened.status().as_u16(), 201);
+    let response =
+        app.patch(&format!("/plans/{plan}/collections/2020"), &app.hq, &serde_json::json!([null, true])).await;
+    let problem = crate::helpers::assert_problem(response, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "body");
+    let collections = json(app.get(&format!("/plans/{plan}/collections"), &app.viewer).await).await;
+    assert!(items(&collections)[0]["closed_at"].is_null(), "the collection stays open");
 }
