@@ -498,7 +498,7 @@ pub async fn import_actuals(
     };
     let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
     let outcome = db
-        .write(move |conn| {
+        .bulk_write(move |conn| {
             plans::get(conn, plan_id)?;
             reporting::import_actuals(conn, &caller, plan_id, &rows, read_errors, dry_run)
         })
@@ -543,6 +543,6 @@ pub async fn import_plan(
     let text = std::str::from_utf8(&body).map_err(|_| AppError::invalid("body", "a plan document is UTF-8 text"))?;
     let document = PlanDocument::from_toml(text)?;
     let actor = Actor::from(&caller);
-    let report = db.write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
+    let report = db.bulk_write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
     Ok(HttpResponse::Created().json(report))
 }
