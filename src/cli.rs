@@ -108,6 +108,9 @@ pub struct DatabaseArgs {
     /// How long a request waits for its database work before answering 503
     #[arg(long, env = "DB_CALL_DEADLINE_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_CALL_DEADLINE))]
     pub call_deadline_ms: u64,
+    /// How long a plan or actuals import may take before answering 503
+    #[arg(long, env = "DB_BULK_WRITE_DEADLINE_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_BULK_WRITE_DEADLINE))]
+    pub bulk_write_deadline_ms: u64,
     /// How long /readyz waits for the database before answering 503
     #[arg(long, env = "DB_READINESS_DEADLINE_MS", value_parser = milliseconds, default_value_t = millis(db::DEFAULT_READINESS_DEADLINE))]
     pub readiness_deadline_ms: u64,
@@ -171,6 +174,7 @@ impl DatabaseArgs {
             statement_timeout: Duration::from_millis(self.statement_timeout_ms),
             idle_in_transaction_timeout: Duration::from_millis(self.idle_in_transaction_timeout_ms),
             call_deadline: Duration::from_millis(self.call_deadline_ms),
+            bulk_write_deadline: Duration::from_millis(self.bulk_write_deadline_ms),
             readiness_deadline: Duration::from_millis(self.readiness_deadline_ms),
             write_wait: Duration::from_millis(self.write_wait_ms),
             max_queued_writes: self.max_queued_writes,

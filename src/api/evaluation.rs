@@ -530,7 +530,7 @@ pub async fn import_actuals(
     // Every row is checked before the write transaction starts, which then only writes.
     let checked = db.read(move |conn| reporting::check_import(conn, &checker, plan_id, file, dry_run)).await?;
     let report = if checked.can_apply() {
-        db.write(move |conn| reporting::apply_import(conn, &caller, plan_id, checked)).await?
+        db.bulk_write(move |conn| reporting::apply_import(conn, &caller, plan_id, checked)).await?
     } else {
         checked.report
     };
@@ -582,7 +582,7 @@ pub async fn import_plan(
     }
     let document = PlanDocument::from_toml(text)?;
     let actor = Actor::from(&caller);
-    let report = db.write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
+    let report = db.bulk_write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
     Ok(HttpResponse::Created().json(report))
 }
 

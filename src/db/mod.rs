@@ -128,6 +128,9 @@ pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10
 /// A request waits at most this long for its database work, then answers 503 with `Retry-After`
 /// (`DB_CALL_DEADLINE_MS`).
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// A bulk write (a plan or actuals import) waits at most this long (`DB_BULK_WRITE_DEADLINE_MS`):
+/// it may rightly take longer than a request, and holds the write lock all the while.
+pub const DEFAULT_BULK_WRITE_DEADLINE: Duration = Duration::from_secs(60);
 /// `/readyz` answers within this (`DB_READINESS_DEADLINE_MS`).
 pub const DEFAULT_READINESS_DEADLINE: Duration = Duration::from_secs(2);
 /// A write waits at most this long for its turn (`DB_WRITE_WAIT_MS`), then answers 503.
@@ -155,6 +158,7 @@ pub struct DatabaseSettings {
     pub statement_timeout: Duration,
     pub idle_in_transaction_timeout: Duration,
     pub call_deadline: Duration,
+    pub bulk_write_deadline: Duration,
     pub readiness_deadline: Duration,
     pub write_wait: Duration,
     pub max_queued_writes: usize,
@@ -172,6 +176,7 @@ impl Default for DatabaseSettings {
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             idle_in_transaction_timeout: DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
             call_deadline: DEFAULT_CALL_DEADLINE,
+            bulk_write_deadline: DEFAULT_BULK_WRITE_DEADLINE,
             readiness_deadline: DEFAULT_READINESS_DEADLINE,
             write_wait: DEFAULT_WRITE_WAIT,
             max_queued_writes: DEFAULT_MAX_QUEUED_WRITES,
@@ -484,8 +489,19 @@ impl Database {
         self.write_within(self.settings.call_deadline, f).await
     }
 
-    /// [`Database::write`] with its own deadline, for a write known to take longer than a
-    /// request's (a bulk import); it still waits for its turn at most the write wait.
+    /// [`Database::write`] with the bulk write deadline, for an import: one transaction that may
+    /// take longer than a request's deadline allows.
+    pub async fn bulk_write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<AppError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.write_within(self.settings.bulk_write_deadline, f).await
+    }
+
+    /// [`Database::write`] with its own deadline; it still waits for its turn at most the write
+    /// wait.
     pub async fn write_within<T, E, F>(&self, deadline: Duration, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,

@@ -142,7 +142,8 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
     let app = Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 60).unwrap()).unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    // Only a safety net: without the server's deadline a request would hang here forever.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let plans = || client.get(format!("{base}/api/v1/plans")).bearer_auth(&admin.token).send();
     let new_department = |code: &str| {
         client

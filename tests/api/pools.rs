@@ -2,13 +2,21 @@
 //! connections the server closed are not handed out again.
 
 use diesel::prelude::*;
-use municipal_kpi::db::{Database, DatabaseSettings};
+use std::time::Duration;
+
+use municipal_kpi::db::audit::Actor;
+use municipal_kpi::db::{Database, DatabaseSettings, departments};
+use municipal_kpi::domain::municipality_code::MunicipalityCode;
 use municipal_kpi::error::AppError;
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
 
-on_both_backends!(many_connections_open_at_once_without_a_failure, reads_cannot_write_and_writes_can);
+on_both_backends!(
+    many_connections_open_at_once_without_a_failure,
+    reads_cannot_write_and_writes_can,
+    a_write_past_its_deadline_is_rolled_back
+);
 
 /// Opens a fresh database and makes both pools open connections at the same time; SQLite used to
 /// fail some with "database is locked" while each switched the new file to WAL.
@@ -46,6 +54,30 @@ async fn reads_cannot_write_and_writes_can(backend: Backend) {
     assert!(refused.is_err(), "a read connection executed a write");
     db.write_blocking(|conn| diesel::sql_query(statement).execute(conn).map_err(AppError::from))
         .expect("a write connection writes");
+}
+
+/// The caller was told 503: the write it gave up on must not be committed afterwards.
+async fn a_write_past_its_deadline_is_rolled_back(backend: Backend) {
+    let database = TestDatabase::create(backend);
+    let settings = DatabaseSettings { call_deadline: Duration::from_millis(200), ..DatabaseSettings::default() };
+    let db = Database::open(&database.url, settings).expect("open");
+    db.migrate().expect("migrations");
+    let (finish, finished) = std::sync::mpsc::channel::<()>();
+    let outcome = db
+        .write(move |conn| {
+            let code = MunicipalityCode::parse("131199").expect("valid code");
+            departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")?;
+            // Still working when the caller stops waiting.
+            let _ = finished.recv();
+            Ok::<_, AppError>(())
+        })
+        .await;
+    assert!(matches!(outcome, Err(AppError::Unavailable(_))), "{outcome:?}");
+    drop(finish);
+    // The next write waits for the abandoned one to finish, so what it left is visible now.
+    db.write_blocking(|_conn| Ok::<_, AppError>(())).expect("the write slot is free again");
+    let stored = db.read_blocking(departments::list_municipalities).expect("read");
+    assert!(stored.is_empty(), "the abandoned write was committed: {stored:?}");
 }
 
 #[actix_web::test]
