@@ -28,8 +28,12 @@ step "driver (npm ci in tests/browser)"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 step "build"
-cargo build --locked --bin municipal-kpi
-binary="$repo/target/debug/municipal-kpi"
+# .ci/run passes the release binary it already built; alone, the script builds a debug one.
+binary="${MUNICIPAL_KPI_BINARY:-}"
+if [[ -z "$binary" ]]; then
+    cargo build --locked --bin municipal-kpi
+    binary="$repo/target/debug/municipal-kpi"
+fi
 
 step "server"
 work="$(mktemp -d)"
