@@ -146,7 +146,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
         Ok::<_, AppError>(indicators::list_for_plan(conn, plan_id)?.into_iter().map(|i| i.id).collect())
     })?;
     for (pass, version) in [("create", ""), ("correct", "1")] {
-        let mut csv = format!("指標ID,年度,実績,備考,版\r\n");
+        let mut csv = String::from("指標ID,年度,実績,備考,版\r\n");
         for id in &ids {
             for year in YEARS {
                 csv.push_str(&format!("{id},{year},{},{pass},{version}\r\n", 100 + id % 100));
