@@ -120,7 +120,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     let document = PlanDocument::from_toml(&plan_toml())?;
     let loaded = db.write_blocking(move |conn| plan_document::load(conn, &Actor::system("bench"), &document))?;
     let plan_id = loaded.plan_id;
-    println!("plan loaded in {:.1} s", started.elapsed().as_secs_f64());
+    println!("plan loaded in {:.1} s (peak RSS so far {})", started.elapsed().as_secs_f64(), peak_memory());
     let caller = db.write_blocking(|conn| {
         let department = departments::find_by_code_or_name(conn, "bench")?
             .ok_or_else(|| AppError::Internal("bench department missing".into()))?;
