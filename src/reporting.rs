@@ -378,6 +378,56 @@ fn existing_indicators(conn: &mut DbConnection, ids: &BTreeSet<i32>) -> Result<B
     Ok(found)
 }
 
+/// What one row is checked against: the caller, the plan and the row's indicator and measure.
+struct RowContext<'a> {
+    caller: &'a Caller,
+    plan: &'a plans::Plan,
+    current_year: i32,
+    measure: &'a Measure,
+    indicator: &'a Indicator,
+}
+
+/// The checks of a single submission, in its order (see [`submit`]), for one import row: the
+/// write it makes and the figures it replaces.
+fn checked_write(
+    context: &RowContext<'_>,
+    row: &crate::spreadsheet::ImportRow,
+    checked: Result<CheckedFigures, Vec<crate::error::FieldError>>,
+    current: Option<Actual>,
+) -> Result<(Write, Option<Reported>), AppError> {
+    let RowContext { caller, plan, current_year, measure, indicator } = *context;
+    plan.check_year("fiscal_year", row.fiscal_year)?;
+    if row.fiscal_year > current_year {
+        return Err(AppError::invalid(
+            "fiscal_year",
+            format!(
+                "{} has not started yet (the current fiscal year is {})",
+                plans::label(row.fiscal_year),
+                plans::label(current_year)
+            ),
+        ));
+    }
+    check_scope(caller, measure, indicator, row.fiscal_year)?;
+    check_in_force(indicator, measure, row.fiscal_year)?;
+    let reported = reported(checked.map_err(AppError::Validation)?);
+    let step = submission::submit(current.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
+    let note = row.note.clone();
+    match (current, row.version) {
+        (None, Some(_)) => Err(AppError::PreconditionFailed("there is no actual for this year yet".into())),
+        (None, None) => {
+            Ok((Write::Create { indicator_id: row.indicator_id, fiscal_year: row.fiscal_year, reported, note }, None))
+        }
+        (Some(current), Some(version)) if version != current.version => Err(AppError::PreconditionFailed(format!(
+            "the actual was changed since you read it (now version {})",
+            current.version
+        ))),
+        (Some(current), _) => {
+            let old = Some(current.reported.clone());
+            Ok((Write::Correct { current, event: step.event, reported, note }, old))
+        }
+    }
+}
+
 /// Checks every row of an import with the same checks and scoping as single submissions,
 /// reading the plan, its indicators, measures and current actuals in a few queries and checking
 /// in memory. Runs outside the write transaction; nothing is written.
@@ -469,39 +519,8 @@ pub fn check_import(
             }
             continue;
         }
-        // The checks of a single submission, in its order (see `submit`).
-        let outcome = (|| -> Result<(Write, Option<Reported>), AppError> {
-            plan.check_year("fiscal_year", row.fiscal_year)?;
-            if row.fiscal_year > current_year {
-                return Err(AppError::invalid(
-                    "fiscal_year",
-                    format!(
-                        "{} has not started yet (the current fiscal year is {})",
-                        plans::label(row.fiscal_year),
-                        plans::label(current_year)
-                    ),
-                ));
-            }
-            check_scope(caller, measure, indicator, row.fiscal_year)?;
-            check_in_force(indicator, measure, row.fiscal_year)?;
-            let reported = reported(checked.clone().map_err(AppError::Validation)?);
-            let step = submission::submit(current.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
-            let note = row.note.clone();
-            match (current, row.version) {
-                (None, Some(_)) => Err(AppError::PreconditionFailed("there is no actual for this year yet".into())),
-                (None, None) => Ok((
-                    Write::Create { indicator_id: row.indicator_id, fiscal_year: row.fiscal_year, reported, note },
-                    None,
-                )),
-                (Some(current), Some(version)) if version != current.version => Err(AppError::PreconditionFailed(
-                    format!("the actual was changed since you read it (now version {})", current.version),
-                )),
-                (Some(current), _) => {
-                    let old = Some(current.reported.clone());
-                    Ok((Write::Correct { current, event: step.event, reported, note }, old))
-                }
-            }
-        })();
+        let context = RowContext { caller, plan: &plan, current_year, measure, indicator };
+        let outcome = checked_write(&context, row, checked, current);
         match outcome {
             Ok((write, old)) => {
                 let (action, new) = match &write {

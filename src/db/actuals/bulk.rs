@@ -171,27 +171,32 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
             .copied()
             .ok_or_else(|| AppError::Internal("an actual just inserted is missing".into()))
     };
-    let events = new
-        .iter()
-        .map(|n| Ok(event_row(actor, id_of(n)?, 1, &n.version, now)))
-        .collect::<Result<Vec<_>, AppError>>()?;
-    insert_events(conn, &events)?;
-    let changes = new
-        .iter()
-        .map(|n| {
-            let new = &n.version;
-            Ok(Change::created(
-                "actual",
-                id_of(n)?,
-                &serde_json::json!({
-                    "indicator_id": n.indicator_id, "fiscal_year": n.fiscal_year, "reported": new.reported,
-                    "note": new.note, "status": new.status, "is_sample": new.is_sample,
-                }),
-            )
-            .with_action(new.event))
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
-    record_audit(conn, actor, &changes)
+    // History and audit rows are built a batch at a time: 100 000 audit entries at once would
+    // hold their JSON in memory together.
+    for chunk in new.chunks(WRITE_BATCH_ROWS) {
+        let events = chunk
+            .iter()
+            .map(|n| Ok(event_row(actor, id_of(n)?, 1, &n.version, now)))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        insert_events(conn, &events)?;
+        let changes = chunk
+            .iter()
+            .map(|n| {
+                let new = &n.version;
+                Ok(Change::created(
+                    "actual",
+                    id_of(n)?,
+                    &serde_json::json!({
+                        "indicator_id": n.indicator_id, "fiscal_year": n.fiscal_year, "reported": new.reported,
+                        "note": new.note, "status": new.status, "is_sample": new.is_sample,
+                    }),
+                )
+                .with_action(new.event))
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        record_audit(conn, actor, &changes)?;
+    }
+    Ok(())
 }
 
 /// Stores next versions (submissions and corrections, not reviews) with their history and audit
@@ -224,23 +229,26 @@ pub fn update_all(conn: &mut DbConnection, actor: &Actor, next: &[NextVersion<'_
             )));
         }
     }
-    let events: Vec<EventInsert<'_>> =
-        next.iter().map(|n| event_row(actor, n.current.id, n.current.version + 1, &n.version, now)).collect();
-    insert_events(conn, &events)?;
-    let changes: Vec<Change<'_>> = next
-        .iter()
-        .map(|NextVersion { current, version: new }| {
-            Change::updated(
-                "actual",
-                current.id,
-                &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
-                &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": current.version + 1}),
-            )
-            .with_action(new.event)
-            .with_reason(new.comment)
-        })
-        .collect();
-    record_audit(conn, actor, &changes)
+    for chunk in next.chunks(WRITE_BATCH_ROWS) {
+        let events: Vec<EventInsert<'_>> =
+            chunk.iter().map(|n| event_row(actor, n.current.id, n.current.version + 1, &n.version, now)).collect();
+        insert_events(conn, &events)?;
+        let changes: Vec<Change<'_>> = chunk
+            .iter()
+            .map(|NextVersion { current, version: new }| {
+                Change::updated(
+                    "actual",
+                    current.id,
+                    &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
+                    &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": current.version + 1}),
+                )
+                .with_action(new.event)
+                .with_reason(new.comment)
+            })
+            .collect();
+        record_audit(conn, actor, &changes)?;
+    }
+    Ok(())
 }
 
 #[derive(Insertable)]
