@@ -187,10 +187,10 @@ fn violations(document: &Value, schema: &Value, value: &Value, location: &str) -
         found.push(format!("{location}: {value} is not one of {options:?}"));
     }
     match value {
-        Value::String(text) if schema["format"] == "date-time" => {
-            if chrono::DateTime::parse_from_rfc3339(text).is_err() {
-                found.push(format!("{location}: {text:?} is not an RFC 3339 date-time with an offset"));
-            }
+        Value::String(text)
+            if schema["format"] == "date-time" && chrono::DateTime::parse_from_rfc3339(text).is_err() =>
+        {
+            found.push(format!("{location}: {text:?} is not an RFC 3339 date-time with an offset"));
         }
         Value::Object(object) => {
             let properties = schema["properties"].as_object();
