@@ -181,7 +181,10 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn zip_with(parts: &[(&str, &dyn Fn(&mut dyn Write))]) -> Vec<u8> {
+/// Writes one zip entry's content (streamed, so a huge entry costs no memory).
+type EntryWriter<'a> = dyn Fn(&mut dyn Write) + 'a;
+
+fn zip_with(parts: &[(&str, &EntryWriter<'_>)]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_level(Some(1)).large_file(true);
     for (name, write) in parts {

@@ -625,6 +625,9 @@ mod tests {
     use super::*;
     use crate::spreadsheet::import::{MAX_IMPORT_CELLS, MAX_IMPORT_ROWS};
 
+    /// Writes one zip entry's content (streamed, so a test can make a huge one cheaply).
+    type EntryWriter = Box<dyn Fn(&mut dyn Write)>;
+
     const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="進捗管理表" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
     const RELATIONSHIPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -638,7 +641,7 @@ mod tests {
     }
 
     /// A zip of these parts; a part given as a writer function is streamed (for huge parts).
-    fn zip_of(parts: Vec<(&str, Box<dyn Fn(&mut dyn Write)>)>) -> Vec<u8> {
+    fn zip_of(parts: Vec<(&str, EntryWriter)>) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
@@ -651,12 +654,12 @@ mod tests {
         zip.finish().unwrap().into_inner()
     }
 
-    fn text(content: String) -> Box<dyn Fn(&mut dyn Write)> {
+    fn text(content: String) -> EntryWriter {
         Box::new(move |out| out.write_all(content.as_bytes()).unwrap())
     }
 
-    fn workbook_with(sheet_xml: String, shared_strings: Option<Box<dyn Fn(&mut dyn Write)>>) -> Vec<u8> {
-        let mut parts: Vec<(&str, Box<dyn Fn(&mut dyn Write)>)> = vec![
+    fn workbook_with(sheet_xml: String, shared_strings: Option<EntryWriter>) -> Vec<u8> {
+        let mut parts: Vec<(&str, EntryWriter)> = vec![
             ("xl/workbook.xml", text(WORKBOOK.into())),
             ("xl/_rels/workbook.xml.rels", text(RELATIONSHIPS.into())),
             ("xl/worksheets/sheet1.xml", text(sheet_xml)),
@@ -735,7 +738,7 @@ mod tests {
     }
 
     /// A part of `bytes` bytes of one character, streamed into the zip.
-    fn one_character(bytes: usize) -> Box<dyn Fn(&mut dyn Write)> {
+    fn one_character(bytes: usize) -> EntryWriter {
         Box::new(move |out| {
             let chunk = vec![b'a'; 1 << 20];
             for _ in 0..bytes / chunk.len() {
@@ -746,7 +749,7 @@ mod tests {
 
     #[test]
     fn a_zip_bomb_part_is_refused_by_its_declared_size() {
-        let mut parts: Vec<(&str, Box<dyn Fn(&mut dyn Write)>)> = vec![
+        let mut parts: Vec<(&str, EntryWriter)> = vec![
             ("xl/workbook.xml", text(WORKBOOK.into())),
             ("xl/_rels/workbook.xml.rels", text(RELATIONSHIPS.into())),
         ];
@@ -796,7 +799,7 @@ mod tests {
 
     #[test]
     fn a_huge_shared_string_is_refused_before_it_is_kept() {
-        let string_of = |megabytes: usize| -> Box<dyn Fn(&mut dyn Write)> {
+        let string_of = |megabytes: usize| -> EntryWriter {
             Box::new(move |out| {
                 out.write_all(b"<sst><si><t>").unwrap();
                 one_character(megabytes << 20)(out);
@@ -840,7 +843,7 @@ mod tests {
     #[test]
     fn too_many_zip_entries_are_refused() {
         let names: Vec<String> = (0..MAX_XLSX_ZIP_ENTRIES).map(|i| format!("xl/media/{i}.bin")).collect();
-        let mut parts: Vec<(&str, Box<dyn Fn(&mut dyn Write)>)> =
+        let mut parts: Vec<(&str, EntryWriter)> =
             vec![("xl/workbook.xml", text(WORKBOOK.into())), ("xl/worksheets/sheet1.xml", text(sheet(HEADER_ROW)))];
         parts.extend(names.iter().map(|name| (name.as_str(), text(String::new()))));
         let message = refused(&zip_of(parts));

@@ -81,8 +81,11 @@ async fn upload(app: &TestApp, f: &Fixture, content_type: &str, body: Vec<u8>, d
         .expect("request")
 }
 
+/// Writes one zip entry's content (streamed, so a huge entry costs no memory).
+type EntryWriter<'a> = dyn Fn(&mut dyn Write) + 'a;
+
 /// A one-sheet workbook whose sheet (and shared strings, when given) are streamed into the zip.
-fn workbook(sheet: &[u8], shared_strings: Option<&dyn Fn(&mut dyn Write)>) -> Vec<u8> {
+fn workbook(sheet: &[u8], shared_strings: Option<&EntryWriter<'_>>) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
