@@ -69,6 +69,7 @@ impl<T: DeserializeOwned> JsonBody<T> {
         if !self.content_type_ok {
             return Err(not_json());
         }
+        require_object(&self.bytes)?;
         parse_json(&self.bytes)
     }
 }

@@ -45,7 +45,10 @@ impl ResponsePolicy {
         headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         let policy = if self.documentation { DOCS_CONTENT_SECURITY_POLICY } else { API_CONTENT_SECURITY_POLICY };
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+        // A handler that set its own policy (the web view) keeps it.
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+        }
         if self.authenticated && !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(AUTHENTICATED_CACHE_CONTROL));
         }

@@ -272,7 +272,7 @@ async fn an_import_applies_every_row_in_one_go(backend: Backend) {
         (json!(139), json!("取込39"), json!(1))
     );
     let history = ok(app.get(&format!("/indicators/{}/actuals/2020/history", f.indicators[0]), &app.hq).await).await;
-    let events: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let events: Vec<&str> = history["items"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(events, vec!["submitted"]);
     let audit = ok(app.get("/audit?entity_type=actual&limit=500", &app.hq).await).await;
     assert_eq!(audit["total"], 80, "one audit entry per actual");
