@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::Json;
+use super::extract::JsonBody;
 use crate::auth::password::{check_credentials, verify_password};
 use crate::auth::token::Subject;
 use crate::auth::{Caller, LoginThrottle, TokenService};
@@ -58,8 +58,9 @@ pub async fn issue_token(
     db: web::Data<Database>,
     tokens: web::Data<TokenService>,
     throttle: web::Data<LoginThrottle>,
-    Json(request): Json<TokenRequest>,
+    body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let request = body.parse()?;
     let attempt = throttle.begin(&request.username, throttle.client_address(&req))?;
     let username = request.username.clone();
     let found = db.read(move |conn| users::find_login(conn, &username)).await;

@@ -18,28 +18,6 @@ use crate::versioning::Precondition;
 /// Largest accepted JSON body; documented in the OpenAPI description.
 pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
 
-/// A JSON request body. Unlike `web::Json`, errors name the offending field by its path
-/// (`targets[0].value`) and distinguish malformed JSON (400) from a wrong shape (422).
-pub struct Json<T>(pub T);
-
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = is_json_content_type(req);
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(not_json());
-            }
-            let body = read_body(&mut payload, MAX_JSON_BODY_BYTES).await?;
-            require_object(&body)?;
-            parse_json(&body).map(Json)
-        })
-    }
-}
-
 fn is_json_content_type(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
