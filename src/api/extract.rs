@@ -93,7 +93,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
+        // serde_json reports some shape errors as syntax (a map key that is not a number where
+        // one is expected); a body that parses as JSON has a shape problem, which is a 422.
+        let well_formed = || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
         match inner.classify() {
+            serde_json::error::Category::Syntax if well_formed() => {
+                AppError::Validation(vec![input_messages::field_error(&path, &strip_position(&inner.to_string()))])
+            }
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
             | serde_json::error::Category::Io => AppError::BadRequest(format!(

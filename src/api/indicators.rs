@@ -137,7 +137,7 @@ pub struct ReviseTarget {
     pub effective_from_fiscal_year: i32,
     /// Interim targets by fiscal year ("2019": 221)
     #[serde(default, deserialize_with = "crate::domain::decimal_input::by_fiscal_year")]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::domain::decimal_input::by_fiscal_year_schema)]
     pub interim: BTreeMap<i32, Decimal>,
     #[serde(deserialize_with = "crate::domain::limits::text")]
     #[schema(max_length = 2000)]

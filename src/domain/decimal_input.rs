@@ -250,11 +250,44 @@ pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Dec
 /// `deserialize_with` for decimals by fiscal year (interim targets), at most
 /// [`crate::domain::limits::MAX_LIST_ITEMS`] entries; pair with `#[serde(default)]`.
 pub fn by_fiscal_year<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<i32, Decimal>, D::Error> {
-    let entries = BTreeMap::<i32, DecimalInput>::deserialize(deserializer)?;
+    // Keys are read as text: a key that is not a year is the client's mistake in a well-formed body
+    // (422 naming it), not malformed JSON, which is what serde_json reports for a non-numeric key.
+    let entries = BTreeMap::<String, DecimalInput>::deserialize(deserializer)?;
     if let Some(problem) = crate::domain::limits::list_problem(entries.len()) {
         return Err(de::Error::custom(problem));
     }
-    Ok(entries.into_iter().map(|(year, value)| (year, value.0)).collect())
+    entries
+        .into_iter()
+        .map(|(key, value)| {
+            let year = fiscal_year_key(&key).map_err(de::Error::custom)?;
+            Ok((year, value.0))
+        })
+        .collect()
+}
+
+/// A fiscal year written as an object key (`"2019"`), within the supported range.
+fn fiscal_year_key(key: &str) -> Result<i32, String> {
+    use crate::domain::fiscal_year::{FiscalYear, out_of_range_message};
+    let year: i32 = key
+        .parse()
+        .ok()
+        .filter(|_| key.len() == 4 && key.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or("キーは年度 (西暦 4 桁) で入力してください (each key must be a fiscal year such as \"2019\")")?;
+    FiscalYear::new(year).map(FiscalYear::year).map_err(|_| out_of_range_message(year))
+}
+
+/// The OpenAPI schema of a map from fiscal year to decimal (interim targets).
+pub fn by_fiscal_year_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Fiscal year (\"2019\") → value (number or decimal string)"))
+        .property_names(Some(
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some("^(19[89][0-9]|20[0-9][0-9]|2100)$")),
+        ))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::Number)))
+        .max_properties(Some(crate::domain::limits::MAX_LIST_ITEMS))
+        .build()
 }
 
 #[cfg(test)]

@@ -171,6 +171,16 @@ async fn error_messages_never_show_internal_names(backend: Backend) {
     let problem = assert_problem(app.post("/plans", &app.hq, &json!({"code": "x"})).await, 422).await;
     assert_eq!(first_error(&problem).1, "必須項目です (required)");
     assert_no_internal_names(&problem);
+    // A map keyed by fiscal year whose key is not a year: well-formed JSON, so 422, never 400.
+    for key in ["abc", "２０１９", "1988", "20190"] {
+        let revision = json!({"value": 230, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2018,
+            "interim": {key: 221}, "reason": "上方修正"});
+        let problem =
+            assert_problem(app.post(&format!("/indicators/{}/targets", count["id"]), &app.hq, &revision).await, 422)
+                .await;
+        assert_eq!(first_error(&problem).0, "interim", "{key}: {problem}");
+        assert_no_internal_names(&problem);
+    }
     let problem = assert_problem(app.get("/plans/import-2020", &app.hq).await, 422).await;
     assert_eq!(first_error(&problem).0, "id");
     assert_no_internal_names(&problem);
