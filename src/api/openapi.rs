@@ -82,7 +82,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format)),
-    modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds),
+    modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds, &PathParameterExamples),
     tags(
         (name = "health", description = "Probes (no authentication)"),
         (name = "auth", description = "Tokens and the caller"),
@@ -399,6 +399,49 @@ impl Modify for PaginationBounds {
                             schema.minimum.get_or_insert(utoipa::Number::from(0));
                         }
                         _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Path parameters carry an example naming a record of the demo plan (`serve --demo`), so the
+/// examples in the document work when tried from the docs UI, and generated requests reach real
+/// records rather than only 404s.
+struct PathParameterExamples;
+
+/// (the path's first segment after `/api/v1/`, parameter, example): plan 1 is the 2020 plan, measure
+/// 6 マイナンバー制度への対応, indicator 17 its マイナンバーカードの交付率, department 2 戸籍住民課, user 5 kouhou.
+const PATH_PARAMETER_EXAMPLES: &[(&str, &str, i64)] = &[
+    ("plans", "id", 1),
+    ("measures", "id", 6),
+    ("indicators", "id", 17),
+    ("goals", "id", 1),
+    ("strategies", "id", 1),
+    ("departments", "id", 2),
+    ("users", "id", 5),
+    ("municipalities", "id", 1),
+    ("", "department_id", 2),
+    ("", "fiscal_year", 2020),
+];
+
+impl Modify for PathParameterExamples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let resource = path.trim_start_matches("/api/v1/").split('/').next().unwrap_or_default().to_owned();
+            for (_, operation) in operations_mut(item) {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if !matches!(parameter.parameter_in, ParameterIn::Path) {
+                        continue;
+                    }
+                    let example = PATH_PARAMETER_EXAMPLES.iter().find(|(segment, name, _)| {
+                        *name == parameter.name && (segment.is_empty() || *segment == resource)
+                    });
+                    if let Some((_, _, value)) = example {
+                        let described = std::mem::replace(parameter, ParameterBuilder::new().build());
+                        *parameter = ParameterBuilder::from(described).example(Some(serde_json::json!(value))).build();
                     }
                 }
             }
