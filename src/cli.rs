@@ -16,6 +16,7 @@ use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
 use crate::domain::role::Role;
 use crate::error::AppError;
+use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::startup::{Application, ServerSettings};
 use crate::telemetry::{self, LogFormat};
 
@@ -82,6 +83,12 @@ pub struct ServeArgs {
     pub cors_allowed_origins: String,
     #[command(flatten)]
     pub login_throttle: LoginThrottleSettings,
+    /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
+    #[arg(long = "metrics", env = "METRICS_ENABLED")]
+    pub metrics_enabled: bool,
+    /// Bearer token a scraper sends to GET /metrics, at least 32 bytes
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Pool sizes and timeouts of the storage layer (defaults in `db`).
@@ -192,6 +199,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("token_ttl_minutes", &self.token_ttl_minutes)
             .field("database", &self.database)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -325,6 +334,8 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
     let server_settings = ServerSettings {
         cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)?,
         login_throttle: args.login_throttle.clone(),
+        metrics_endpoint: MetricsEndpoint::from_settings(args.metrics_enabled, args.metrics_token.as_deref())?,
+        metrics: Metrics::default(),
     };
     let db = Database::open(database_url, args.database.settings())?;
     let applied = db.migrate()?;

@@ -24,6 +24,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
     paths(
         crate::api::health::healthz,
         crate::api::health::readyz,
+        crate::api::metrics::metrics,
         crate::api::auth::issue_token,
         crate::api::auth::me,
         crate::api::users::list_users,
@@ -85,6 +86,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
     modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds),
     tags(
         (name = "health", description = "Probes (no authentication)"),
+        (name = "metrics", description = "Prometheus metrics (off unless METRICS_ENABLED; a static METRICS_TOKEN)"),
         (name = "auth", description = "Tokens and the caller"),
         (name = "users", description = "User administration (admin)"),
         (name = "departments", description = "Municipalities and departments (所管課)"),
@@ -99,7 +101,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
 pub struct ApiDoc;
 
 /// Paths outside the `/api/v1` scope; every other handler is mounted under it.
-pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz"];
+pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// Handlers declare paths relative to their scope; the document shows the full path.
 struct VersionPrefix;
@@ -128,6 +130,10 @@ impl Modify for BearerAuth {
             "HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut metrics_token = Http::new(HttpAuthScheme::Bearer);
+        metrics_token.description =
+            Some("the static METRICS_TOKEN of the server (GET /metrics only; not a JWT)".to_owned());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics_token));
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
                 "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413. \
@@ -151,8 +157,9 @@ pub fn document_json() -> String {
 /// to every authenticated role); every write is role-restricted.
 const ROLE_RESTRICTED_READS: &[&str] = &["list_users", "get_user", "list_audit"];
 
-/// Probes answered without the database, so they can never be 503.
-const WITHOUT_DATABASE: &[&str] = &["healthz"];
+/// Operations answered without a database call (the metrics read the pools' state in memory),
+/// so they can never be 503.
+const WITHOUT_DATABASE: &[&str] = &["healthz", "metrics"];
 
 /// The login operation: throttled (429) and public.
 const LOGIN_OPERATION: &str = "issue_token";
