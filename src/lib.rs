@@ -14,6 +14,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod effective_config;
 pub mod error;
 pub mod evaluation;
 pub mod metrics;

@@ -6,6 +6,7 @@ mod helpers;
 mod actuals;
 mod auth;
 mod authorization_order;
+mod cli;
 mod demo;
 mod errors;
 mod evaluation;
