@@ -369,3 +369,16 @@ async fn an_array_body_is_refused_rather_than_read_by_position(backend: Backend)
     let collections = json(app.get(&format!("/plans/{plan}/collections"), &app.viewer).await).await;
     assert!(items(&collections)[0]["closed_at"].is_null(), "the collection stays open");
 }
+
+#[test]
+fn the_document_version_is_the_crate_version_and_the_changelog_names_it() {
+    let document = document();
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let changelog =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/CHANGELOG.md")).expect("CHANGELOG.md");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        changelog.lines().any(|line| line.starts_with("## [") && line.contains(version)),
+        "CHANGELOG.md has no section for {version}"
+    );
+}
