@@ -250,11 +250,19 @@ fn problem_example(status: u16) -> Option<serde_json::Value> {
         405 => AppError::MethodNotAllowed { allow: "GET, POST".into() },
         406 => AppError::NotAcceptable("offered: application/json, text/csv".into()),
         409 => AppError::Conflict("a record with the same key already exists".into()),
-        412 => AppError::PreconditionFailed("the measure was changed by someone else (now version 4)".into()),
+        412 => AppError::PreconditionFailed(
+            "the measure was changed by someone else (now version 4); GET it again for its current ETag header and \
+             send your change with that value as If-Match"
+                .into(),
+        ),
         413 => AppError::PayloadTooLarge { limit: MAX_JSON_BODY_BYTES },
         415 => AppError::UnsupportedMediaType("send the body as application/json".into()),
         422 => AppError::invalid("name", "must not be empty"),
-        428 => AppError::PreconditionRequired("send If-Match with the ETag of the actual".into()),
+        428 => AppError::PreconditionRequired(
+            "an actual exists for this year: GET /api/v1/indicators/16/actuals/2020 returns it with its current ETag \
+             header; send that value as If-Match to overwrite it"
+                .into(),
+        ),
         503 => AppError::Unavailable("pool timed out".into()),
         // 429 comes from the login throttle; its problem has the same members.
         429 => {

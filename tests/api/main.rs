@@ -22,4 +22,5 @@ mod query_count;
 mod revocation;
 mod security_headers;
 mod starvation;
+mod walkthrough;
 mod web_view;
