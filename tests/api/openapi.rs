@@ -276,6 +276,9 @@ async fn responses_match_their_documented_schemas(backend: Backend) {
     let actuals =
         check_get(&app, &document, viewer, "/indicators/{id}/actuals", &format!("/indicators/{id}/actuals")).await;
     let year = items(&actuals).first().map(|a| a["fiscal_year"].clone()).expect("sample actuals");
+    let one_year = format!("/indicators/{id}/achievement?fiscal_year={year}");
+    let achievement = check_get(&app, &document, viewer, "/indicators/{id}/achievement", &one_year).await;
+    assert_eq!(achievement["fiscal_year"], year, "one year is one object: {achievement}");
     let path = format!("/indicators/{id}/actuals/{year}");
     let actual = check_get(&app, &document, viewer, "/indicators/{id}/actuals/{fiscal_year}", &path).await;
     assert!(actual["submitted_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{actual}");
