@@ -1,11 +1,12 @@
-//! The command line: `serve`, `migrate`, `openapi`, `demo` and `user create`.
+//! The command line: `serve`, `migrate`, `openapi`, `demo`, `user create`, `config check` and
+//! `completions`.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use rand::RngCore;
 
 use crate::api::cors::AllowedOrigins;
@@ -15,7 +16,9 @@ use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
 use crate::domain::role::Role;
+use crate::effective_config;
 use crate::error::AppError;
+use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::startup::{Application, ServerSettings};
 use crate::telemetry::{self, LogFormat};
 
@@ -57,6 +60,22 @@ pub enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a completion script for a shell, e.g. `municipal-kpi completions bash > /etc/bash_completion.d/municipal-kpi`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the configuration `serve` would use (each setting, its value and its source; secrets
+    /// redacted) and exit non-zero if a setting is invalid. Takes the same flags and environment
+    /// as `serve`; opens neither the database nor the port.
+    Check(ServeArgs),
 }
 
 #[derive(Args)]
@@ -72,7 +91,8 @@ pub struct ServeArgs {
     /// HS256 key, at least 32 bytes
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
-    #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 60)]
+    /// Access token lifetime in minutes (1 to 10080, a week)
+    #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=10_080))]
     pub token_ttl_minutes: i64,
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -82,6 +102,12 @@ pub struct ServeArgs {
     pub cors_allowed_origins: String,
     #[command(flatten)]
     pub login_throttle: LoginThrottleSettings,
+    /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
+    #[arg(long = "metrics", env = "METRICS_ENABLED")]
+    pub metrics_enabled: bool,
+    /// Bearer token a scraper sends to GET /metrics, at least 32 bytes
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Pool sizes and timeouts of the storage layer (defaults in `db`).
@@ -192,6 +218,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("token_ttl_minutes", &self.token_ttl_minutes)
             .field("database", &self.database)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -217,9 +245,12 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The matches are kept besides the parsed arguments: `config check` reports where each
+    // value came from.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     telemetry::init(&cli.log_level, cli.log_format);
-    match run(cli) {
+    match run(cli, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -228,8 +259,31 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), AppError> {
+fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
     match cli.command {
+        Command::Completions { shell } => {
+            // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "municipal-kpi", &mut script);
+            write_stdout(&script)
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            let mut command = Cli::command();
+            // Building the root propagates the global settings (DATABASE_URL, LOG_LEVEL,
+            // LOG_FORMAT) to the subcommands.
+            command.build();
+            let check = command
+                .find_subcommand_mut("config")
+                .and_then(|config| config.find_subcommand_mut("check"))
+                .ok_or_else(|| AppError::Internal("no `config check` command".into()))?;
+            let check_matches = matches
+                .subcommand_matches("config")
+                .and_then(|config| config.subcommand_matches("check"))
+                .ok_or_else(|| AppError::Internal("no `config check` matches".into()))?;
+            write_stdout(effective_config::render(&effective_config::settings(check, check_matches)).as_bytes())?;
+            serve_config(&cli.database_url, &cli.log_level, &args)?;
+            write_stdout(b"the configuration is valid\n")
+        }
         Command::Openapi { output } => {
             let document = crate::api::openapi::document_json();
             match output {
@@ -285,8 +339,14 @@ fn run(cli: Cli) -> Result<(), AppError> {
             println!("created user {} (id {}, role {})", user.username, user.id, user.role.as_str());
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.database_url, args),
+        Command::Serve(args) => serve(&cli.database_url, &cli.log_level, args),
     }
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is an error, not a panic as with `print!`.
+fn write_stdout(bytes: &[u8]) -> Result<(), AppError> {
+    std::io::Write::write_all(&mut std::io::stdout(), bytes)
+        .map_err(|e| AppError::Config(format!("cannot write to standard output: {e}")))
 }
 
 fn report_demo(outcome: DemoOutcome) {
@@ -306,14 +366,26 @@ fn report_demo(outcome: DemoOutcome) {
     }
 }
 
-fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
-    let secret = match (args.jwt_secret, args.demo) {
-        (Some(secret), _) => secret.into_bytes(),
+/// What `serve` needs that can be checked without opening the database or the port.
+struct ServeConfig {
+    tokens: TokenService,
+    server: ServerSettings,
+    /// No JWT_SECRET and `--demo`: the key is made for this run only.
+    ephemeral_secret: bool,
+}
+
+/// Checks every setting of `serve` (also for `config check`); the first invalid one is the error.
+fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result<ServeConfig, AppError> {
+    crate::db::DatabaseUrl::parse(database_url)?;
+    telemetry::check_filter(log_level)?;
+    std::net::ToSocketAddrs::to_socket_addrs(args.bind.as_str())
+        .map_err(|e| AppError::Config(format!("BIND_ADDR `{}` is not a listen address: {e}", args.bind)))?;
+    let (secret, ephemeral_secret) = match (&args.jwt_secret, args.demo) {
+        (Some(secret), _) => (secret.clone().into_bytes(), false),
         (None, true) => {
             let mut secret = vec![0u8; 48];
             rand::thread_rng().fill_bytes(&mut secret);
-            println!("JWT_SECRET is not set: using an ephemeral secret (tokens end when the server stops)");
-            secret
+            (secret, true)
         }
         (None, false) => {
             return Err(AppError::Config(
@@ -322,10 +394,21 @@ fn serve(database_url: &str, args: ServeArgs) -> Result<(), AppError> {
         }
     };
     let tokens = TokenService::new(&secret, args.token_ttl_minutes.saturating_mul(60))?;
-    let server_settings = ServerSettings {
+    let server = ServerSettings {
         cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)?,
         login_throttle: args.login_throttle.clone(),
+        metrics_endpoint: MetricsEndpoint::from_settings(args.metrics_enabled, args.metrics_token.as_deref())?,
+        metrics: Metrics::default(),
     };
+    Ok(ServeConfig { tokens, server, ephemeral_secret })
+}
+
+fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), AppError> {
+    let ServeConfig { tokens, server: server_settings, ephemeral_secret } =
+        serve_config(database_url, log_level, &args)?;
+    if ephemeral_secret {
+        println!("JWT_SECRET is not set: using an ephemeral secret (tokens end when the server stops)");
+    }
     let db = Database::open(database_url, args.database.settings())?;
     let applied = db.migrate()?;
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");

@@ -136,6 +136,18 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
 
 const SAMPLE_YEARS: [i32; 3] = [2018, 2019, 2020];
 
+/// The plan's last year, which the demo leaves open: every department keeps at least one
+/// indicator without an actual in it, so a department user's first `PUT` creates one (the
+/// README's walk-through) instead of meeting a sample that needs `If-Match`.
+const OPEN_YEAR: i32 = 2020;
+
+/// The departments that may write an indicator's actual in `year`: the measure's owners then and
+/// the indicator's own department.
+fn writing_departments(measure: &measures::Measure, indicator: &Indicator, year: i32) -> Vec<i32> {
+    let owners = measure.owners.iter().map(|owner| owner.department_id).filter(|id| measure.owned_by(*id, Some(year)));
+    owners.chain(indicator.department_id).collect()
+}
+
 /// A fixed pseudo-random fraction in [0, 1) per indicator and year, so every demo is the same.
 fn sample_fraction(indicator_id: i32, year: i32) -> Decimal {
     let mixed = (i64::from(indicator_id) * 7919 + i64::from(year) * 104_729).rem_euclid(1000);
@@ -193,10 +205,12 @@ fn sample_figures(
 }
 
 /// Generated actuals for FY2018–2020, flagged `is_sample` and noted as samples. FY2018–2019 are
-/// approved; in FY2020 some are approved, some await review and a few are missing.
+/// approved; in FY2020 some are approved, some await review and a few are missing, among them the
+/// first indicator of each department that has none missing yet ([`OPEN_YEAR`]).
 pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<usize, AppError> {
     let measures = measures::list_for_plan(conn, plan_id)?;
     let mut added = 0;
+    let mut departments_with_an_open_indicator = std::collections::HashSet::new();
     for indicator in indicators::list_for_plan(conn, plan_id)? {
         let Some(measure) = measures.iter().find(|m| m.id == indicator.measure_id) else { continue };
         let targets = indicators::list_targets(conn, indicator.id)?;
@@ -211,6 +225,13 @@ pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id
                 continue;
             };
             let f = sample_fraction(indicator.id, year);
+            if year == OPEN_YEAR {
+                let departments = writing_departments(measure, &indicator, year);
+                if departments.iter().any(|id| !departments_with_an_open_indicator.contains(id)) {
+                    departments_with_an_open_indicator.extend(departments);
+                    continue; // left open for the department's first submission
+                }
+            }
             if year == 2020 && f >= Decimal::new(9, 1) {
                 continue; // not yet reported
             }

@@ -5,6 +5,7 @@
 //! - [`api`]: HTTP handlers and the OpenAPI document
 //! - [`plan_document`]: the plan file format (the demo plan is one)
 //! - [`cli`]: the command line
+//! - [`metrics`]: request, pool and cache counters for `GET /metrics`
 //! - [`web`]: the web view served at `/` (files under `web/`, embedded)
 
 pub mod api;
@@ -13,8 +14,10 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod effective_config;
 pub mod error;
 pub mod evaluation;
+pub mod metrics;
 pub mod plan_document;
 pub mod reporting;
 pub mod spreadsheet;

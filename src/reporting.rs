@@ -128,19 +128,28 @@ pub fn writable_actual(
 }
 
 impl WritableActual {
+    /// Where the actual is read, with its ETag.
+    fn actual_path(&self) -> String {
+        format!("/api/v1/indicators/{}/actuals/{}", self.indicator.id, self.fiscal_year)
+    }
+
     /// Overwriting needs the version the caller read (`If-Match`): missing → 428, stale → 412.
     pub fn check_precondition(&self, precondition: &Precondition) -> Result<(), AppError> {
         match (&self.existing, precondition) {
             (None, Precondition::Version(_)) => {
                 Err(AppError::PreconditionFailed("there is no actual for this year yet".into()))
             }
-            (Some(_), Precondition::None) => Err(AppError::PreconditionRequired(
-                "an actual exists for this year: send If-Match with its ETag to overwrite it".into(),
-            )),
+            (Some(_), Precondition::None) => Err(AppError::PreconditionRequired(format!(
+                "an actual exists for this year: GET {} returns it with its current ETag header; send that value \
+                 as If-Match to overwrite it",
+                self.actual_path()
+            ))),
             (Some(current), Precondition::Version(version)) if *version != current.version => {
                 Err(AppError::PreconditionFailed(format!(
-                    "the actual was changed since you read it (now version {})",
-                    current.version
+                    "the actual was changed since you read it (now version {}): GET {} for its current figures and \
+                     ETag, then send your change again with that ETag as If-Match",
+                    current.version,
+                    self.actual_path()
                 )))
             }
             _ => Ok(()),

@@ -19,6 +19,7 @@ use crate::api::security_headers::ResponsePolicy;
 use crate::auth::{LoginThrottle, TokenService};
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
+use crate::metrics::{Metrics, MetricsEndpoint};
 
 pub struct Application {
     server: Server,
@@ -32,6 +33,10 @@ pub struct ServerSettings {
     pub cors_allowed_origins: AllowedOrigins,
     /// Failed-login limits per username and per client address.
     pub login_throttle: crate::auth::LoginThrottleSettings,
+    /// Whether `GET /metrics` answers, and to which token (`METRICS_ENABLED`, `METRICS_TOKEN`).
+    pub metrics_endpoint: MetricsEndpoint,
+    /// The registry requests are recorded in; other parts may register counters in it first.
+    pub metrics: Metrics,
 }
 
 impl Application {
@@ -54,7 +59,11 @@ impl Application {
         let tokens = web::Data::new(tokens);
         let openapi_json = web::Data::new(api::openapi::document_json());
         let routes = web::Data::new(KnownRoutes::from_openapi());
+        let recording = settings.metrics_endpoint.is_on().then(|| settings.metrics.clone());
+        let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
+        let metrics = web::Data::new(settings.metrics.clone());
         let server = HttpServer::new(move || {
+            let recording = recording.clone();
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::extract::reject_nul_in_query))
                 // Innermost: a preflight is answered before routing and authentication.
@@ -83,9 +92,10 @@ impl Application {
                         }
                     }
                 })
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     use actix_web::dev::Service;
                     let started = std::time::Instant::now();
+                    let recording = recording.clone();
                     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
                     let (method, path) = (req.method().to_string(), req.path().to_owned());
                     let response = srv.call(req);
@@ -100,6 +110,15 @@ impl Application {
                             %request_id,
                             "request"
                         );
+                        if let Some(metrics) = &recording {
+                            let route = response.request().match_pattern();
+                            metrics.record_request(
+                                &method,
+                                route.as_deref(),
+                                response.status().as_u16(),
+                                started.elapsed(),
+                            );
+                        }
                         if let Ok(id) = HeaderValue::from_str(&request_id) {
                             response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
                         }
@@ -112,11 +131,14 @@ impl Application {
                 .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())
+                .app_data(metrics_endpoint.clone())
+                .app_data(metrics.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
                 .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))
                 .service(api::health::healthz)
                 .service(api::health::readyz)
+                .service(api::metrics::metrics)
                 .route("/api-docs/openapi.json", web::get().to(openapi_document))
                 .route(
                     "/docs",

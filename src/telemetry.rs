@@ -8,6 +8,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// Refuses a `LOG_LEVEL` that is not a tracing filter (the server would fall back to `info`).
+pub fn check_filter(level: &str) -> Result<(), crate::error::AppError> {
+    EnvFilter::try_new(level)
+        .map(|_| ())
+        .map_err(|e| crate::error::AppError::Config(format!("LOG_LEVEL `{level}` is not a log filter: {e}")))
+}
+
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));

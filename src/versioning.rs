@@ -56,7 +56,8 @@ pub fn etag(kind: &str, id: i32, version: i32) -> EntityTag {
 pub fn check_version(entity: &str, current: i32, expected: Option<i32>) -> Result<(), AppError> {
     match expected {
         Some(expected) if expected != current => Err(AppError::PreconditionFailed(format!(
-            "the {entity} was changed by someone else (now version {current}); reload it and try again"
+            "the {entity} was changed by someone else (now version {current}); GET it again for its current ETag \
+             header and send your change with that value as If-Match"
         ))),
         _ => Ok(()),
     }

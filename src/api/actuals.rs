@@ -63,7 +63,7 @@ pub struct AchievementQuery {
     #[param(minimum = 1989, maximum = 2100)]
     #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
-    /// Years per page (1–500, default 50)
+    /// Years per page (1–500, default 50; not used with `fiscal_year`)
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Years to skip (0–1000000, default 0)
@@ -229,11 +229,22 @@ pub async fn review_actual(
     Ok(versioned(HttpResponse::Ok(), etag("actual", actual.id, actual.version), &actual))
 }
 
-/// Achievement of an indicator (achievement.md) for one fiscal year, or the series over the plan's
-/// years, with every input used: baseline, the target revision in force, the approved actual,
-/// whether a newer submission is pending, and the grading settings.
+/// One year's achievement, or the series over the plan's years.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IndicatorAchievement {
+    /// `fiscal_year` given: that year's object.
+    // Boxed: it is far larger than a page's header.
+    Year(Box<IndicatorYear>),
+    /// No `fiscal_year`: every year of the plan in which the indicator counts, paginated.
+    Series(Page<IndicatorYear>),
+}
+
+/// Achievement of an indicator (docs/achievement.md) for one fiscal year (the object), or the
+/// series over the plan's years (a page), with every input used: baseline, the target revision in
+/// force, the approved actual, whether a newer submission is pending, and the grading settings.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), AchievementQuery), responses(
-    (status = 200, body = Page<IndicatorYear>, example = json!({"total": 1, "limit": 50, "offset": 0, "items": [{
+    (status = 200, body = IndicatorAchievement, description = "with `fiscal_year`: one IndicatorYear; without: a page of them", example = json!({"total": 1, "limit": 50, "offset": 0, "items": [{
         "indicator_id": 1, "fiscal_year": 2019, "fiscal_year_label": "令和元(2019)年度",
         "inputs": {"direction": "increase", "kind": "count", "unit": "データセット",
             "baseline": {"fiscal_year": 2017, "fiscal_year_label": "平成29(2017)年度", "value": 203, "stage": null, "text": "203 データセット"},
@@ -285,5 +296,14 @@ pub async fn indicator_achievement(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::of_all(series, limit, offset)))
+    let achievement = match year {
+        Some(_) => {
+            let one = series.into_iter().next();
+            IndicatorAchievement::Year(Box::new(
+                one.ok_or_else(|| AppError::Internal("the requested year was not evaluated".into()))?,
+            ))
+        }
+        None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
+    };
+    Ok(HttpResponse::Ok().json(achievement))
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod indicators;
 pub mod input_messages;
 pub mod measures;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;

@@ -24,6 +24,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
     paths(
         crate::api::health::healthz,
         crate::api::health::readyz,
+        crate::api::metrics::metrics,
         crate::api::auth::issue_token,
         crate::api::auth::me,
         crate::api::users::list_users,
@@ -85,6 +86,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
     modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds, &PathParameterExamples),
     tags(
         (name = "health", description = "Probes (no authentication)"),
+        (name = "metrics", description = "Prometheus metrics (off unless METRICS_ENABLED; a static METRICS_TOKEN)"),
         (name = "auth", description = "Tokens and the caller"),
         (name = "users", description = "User administration (admin)"),
         (name = "departments", description = "Municipalities and departments (所管課)"),
@@ -99,7 +101,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
 pub struct ApiDoc;
 
 /// Paths outside the `/api/v1` scope; every other handler is mounted under it.
-pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz"];
+pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// Handlers declare paths relative to their scope; the document shows the full path.
 struct VersionPrefix;
@@ -128,6 +130,10 @@ impl Modify for BearerAuth {
             "HS256 JWT from POST /api/v1/auth/token (claims: sub, role, department_id, iat, exp, iss, aud)".to_owned(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut metrics_token = Http::new(HttpAuthScheme::Bearer);
+        metrics_token.description =
+            Some("the static METRICS_TOKEN of the server (GET /metrics only; not a JWT)".to_owned());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics_token));
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
                 "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413. \
@@ -151,8 +157,9 @@ pub fn document_json() -> String {
 /// to every authenticated role); every write is role-restricted.
 const ROLE_RESTRICTED_READS: &[&str] = &["list_users", "get_user", "list_audit"];
 
-/// Probes answered without the database, so they can never be 503.
-const WITHOUT_DATABASE: &[&str] = &["healthz"];
+/// Operations answered without a database call (the metrics read the pools' state in memory),
+/// so they can never be 503.
+const WITHOUT_DATABASE: &[&str] = &["healthz", "metrics"];
 
 /// The login operation: throttled (429) and public.
 const LOGIN_OPERATION: &str = "issue_token";
@@ -243,11 +250,19 @@ fn problem_example(status: u16) -> Option<serde_json::Value> {
         405 => AppError::MethodNotAllowed { allow: "GET, POST".into() },
         406 => AppError::NotAcceptable("offered: application/json, text/csv".into()),
         409 => AppError::Conflict("a record with the same key already exists".into()),
-        412 => AppError::PreconditionFailed("the measure was changed by someone else (now version 4)".into()),
+        412 => AppError::PreconditionFailed(
+            "the measure was changed by someone else (now version 4); GET it again for its current ETag header and \
+             send your change with that value as If-Match"
+                .into(),
+        ),
         413 => AppError::PayloadTooLarge { limit: MAX_JSON_BODY_BYTES },
         415 => AppError::UnsupportedMediaType("send the body as application/json".into()),
         422 => AppError::invalid("name", "must not be empty"),
-        428 => AppError::PreconditionRequired("send If-Match with the ETag of the actual".into()),
+        428 => AppError::PreconditionRequired(
+            "an actual exists for this year: GET /api/v1/indicators/16/actuals/2020 returns it with its current ETag \
+             header; send that value as If-Match to overwrite it"
+                .into(),
+        ),
         503 => AppError::Unavailable("pool timed out".into()),
         // 429 comes from the login throttle; its problem has the same members.
         429 => {

@@ -18,7 +18,7 @@ pub mod users;
 pub mod write_gate;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{InstrumentationEvent, SimpleConnection, get_default_instrumentation};
@@ -328,6 +328,43 @@ pub struct Database {
     backend: Backend,
     settings: Arc<DatabaseSettings>,
     connection_failures: Arc<AtomicU64>,
+    /// Checkouts waiting for a connection of each pool now, for the metrics.
+    read_checkouts_waiting: Arc<AtomicUsize>,
+    write_checkouts_waiting: Arc<AtomicUsize>,
+}
+
+/// The state of one connection pool, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: u32,
+    pub idle: u32,
+    /// Requests waiting for a connection (for writes, also for their turn at the write gate).
+    pub waiting: usize,
+}
+
+/// Counts a checkout as waiting for as long as it lives.
+struct WaitingCheckout<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingCheckout<'a> {
+    fn start(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for WaitingCheckout<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn pool_status(pool: &Pool, waiting: &AtomicUsize) -> PoolStatus {
+    let state = pool.state();
+    PoolStatus {
+        in_use: state.connections.saturating_sub(state.idle_connections),
+        idle: state.idle_connections,
+        waiting: waiting.load(Ordering::Relaxed),
+    }
 }
 
 impl Database {
@@ -378,6 +415,8 @@ impl Database {
             backend,
             settings: Arc::new(settings),
             connection_failures,
+            read_checkouts_waiting: Arc::default(),
+            write_checkouts_waiting: Arc::default(),
         })
     }
 
@@ -392,6 +431,13 @@ impl Database {
     /// Writes waiting for their turn now.
     pub fn queued_writes(&self) -> usize {
         self.write_gate.queued()
+    }
+
+    /// The read and the write pool as they are now.
+    pub fn pool_status(&self) -> [(&'static str, PoolStatus); 2] {
+        let mut writes = pool_status(&self.writes, &self.write_checkouts_waiting);
+        writes.waiting += self.write_gate.queued();
+        [("read", pool_status(&self.reads, &self.read_checkouts_waiting)), ("write", writes)]
     }
 
     /// Connection attempts that failed since the database was opened (each is also logged).
@@ -537,7 +583,9 @@ impl Database {
         E: From<AppError>,
     {
         call.still_wanted()?;
+        let checkout = WaitingCheckout::start(&self.read_checkouts_waiting);
         let mut conn = self.reads.get().map_err(AppError::from)?;
+        drop(checkout);
         call.still_wanted()?;
         conn.run(f)
     }
@@ -551,7 +599,9 @@ impl Database {
         // Queue for a turn before taking a connection, so waiting writers hold none.
         let _permit = self.write_gate.acquire(self.settings.write_wait)?;
         call.still_wanted()?;
+        let checkout = WaitingCheckout::start(&self.write_checkouts_waiting);
         let mut conn = self.writes.get().map_err(AppError::from)?;
+        drop(checkout);
         call.still_wanted()?;
         conn.run(|conn| {
             conn.transaction(|conn| {

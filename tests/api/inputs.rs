@@ -402,7 +402,6 @@ async fn every_collection_endpoint_returns_one_page_shape(backend: Backend) {
         (format!("/indicators/{indicator_id}/actuals"), &app.viewer),
         (format!("/indicators/{indicator_id}/actuals/2019/history"), &app.viewer),
         (format!("/indicators/{indicator_id}/achievement"), &app.viewer),
-        (format!("/indicators/{indicator_id}/achievement?fiscal_year=2019"), &app.viewer),
     ];
     for (list, user) in &lists {
         let separator = if list.contains('?') { '&' } else { '?' };

@@ -96,7 +96,8 @@ fn every_operation_documents_the_problems_the_shared_machinery_can_send() {
         let takes = |place: &str| parameters.iter().any(|p| p["in"] == place);
         let body = operation.get("requestBody").is_some();
         let label = format!("{method} {path}");
-        if path != "/healthz" {
+        // The probe and the metrics answer without a database call.
+        if path != "/healthz" && path != "/metrics" {
             assert!(has("503"), "{label}: 503");
             assert!(responses["503"]["headers"].get("Retry-After").is_some(), "{label}: 503 Retry-After");
         }
@@ -275,6 +276,9 @@ async fn responses_match_their_documented_schemas(backend: Backend) {
     let actuals =
         check_get(&app, &document, viewer, "/indicators/{id}/actuals", &format!("/indicators/{id}/actuals")).await;
     let year = items(&actuals).first().map(|a| a["fiscal_year"].clone()).expect("sample actuals");
+    let one_year = format!("/indicators/{id}/achievement?fiscal_year={year}");
+    let achievement = check_get(&app, &document, viewer, "/indicators/{id}/achievement", &one_year).await;
+    assert_eq!(achievement["fiscal_year"], year, "one year is one object: {achievement}");
     let path = format!("/indicators/{id}/actuals/{year}");
     let actual = check_get(&app, &document, viewer, "/indicators/{id}/actuals/{fiscal_year}", &path).await;
     assert!(actual["submitted_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{actual}");
@@ -367,4 +371,17 @@ async fn an_array_body_is_refused_rather_than_read_by_position(backend: Backend)
     assert_eq!(problem["errors"][0]["field"], "body");
     let collections = json(app.get(&format!("/plans/{plan}/collections"), &app.viewer).await).await;
     assert!(items(&collections)[0]["closed_at"].is_null(), "the collection stays open");
+}
+
+#[test]
+fn the_document_version_is_the_crate_version_and_the_changelog_names_it() {
+    let document = document();
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let changelog =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/CHANGELOG.md")).expect("CHANGELOG.md");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        changelog.lines().any(|line| line.starts_with("## [") && line.contains(version)),
+        "CHANGELOG.md has no section for {version}"
+    );
 }

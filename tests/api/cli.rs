@@ -1,0 +1,99 @@
+//! The command line as an operator runs it: the built binary, with a controlled environment.
+//! None of these commands opens a database.
+
+use std::process::{Command, Output};
+
+const SECRET: &str = "a-jwt-secret-of-at-least-32-bytes-for-the-cli-test";
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_municipal-kpi"));
+    // Only the settings a test names: the developer's own DATABASE_URL or JWT_SECRET must not leak in.
+    command.env_clear().args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8")
+}
+
+/// The `config check` line of a setting, split into its value and source columns.
+fn setting_line(text: &str, name: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("{name}: {text}"));
+    let columns: Vec<&str> = line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    columns[1..].iter().map(|c| (*c).to_owned()).collect()
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = run(&["--version"], &[]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), format!("municipal-kpi {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn config_check_prints_every_setting_with_its_source_and_no_secret() {
+    let output = run(
+        &["config", "check", "--token-ttl-minutes", "30"],
+        &[
+            ("JWT_SECRET", SECRET),
+            ("DB_READ_POOL_SIZE", "7"),
+            ("DATABASE_URL", "postgres://kpi:hunter2-db-password@db.example/municipal_kpi"),
+        ],
+    );
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    assert_eq!(setting_line(&text, "DB_READ_POOL_SIZE"), ["7", "environment"]);
+    assert_eq!(setting_line(&text, "TOKEN_TTL_MINUTES"), ["30", "command line"]);
+    assert_eq!(setting_line(&text, "BIND_ADDR"), ["127.0.0.1:8080", "default"]);
+    assert_eq!(setting_line(&text, "LOG_LEVEL"), ["info", "default"]);
+    assert_eq!(setting_line(&text, "METRICS_TOKEN"), ["(not set)", "-"]);
+    assert_eq!(
+        setting_line(&text, "JWT_SECRET"),
+        [format!("(redacted, {} bytes)", SECRET.len()), "environment".into()]
+    );
+    assert!(!text.contains(SECRET) && !text.contains("hunter2"), "{text}");
+    assert!(text.ends_with("the configuration is valid\n"));
+}
+
+#[test]
+fn config_check_fails_with_a_clear_message_on_an_invalid_setting() {
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[], "JWT_SECRET must be set"),
+        (&[("JWT_SECRET", "too-short")], "JWT_SECRET must be at least 32 bytes"),
+        (&[("JWT_SECRET", SECRET), ("METRICS_ENABLED", "true")], "needs METRICS_TOKEN"),
+        (&[("JWT_SECRET", SECRET), ("CORS_ALLOWED_ORIGINS", "not an origin")], "CORS_ALLOWED_ORIGINS"),
+        (&[("JWT_SECRET", SECRET), ("DB_READ_POOL_SIZE", "0")], "expected a number of connections from 1 to"),
+    ];
+    for (env, message) in cases {
+        let output = run(&["config", "check"], env);
+        assert!(!output.status.success(), "{env:?} passed");
+        assert!(stderr(&output).contains(message), "{env:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _municipal__kpi"),
+        ("zsh", "#compdef municipal-kpi"),
+        ("fish", "complete -c municipal-kpi"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let output = run(&["completions", shell], &[]);
+        assert!(output.status.success(), "{shell}");
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: {}", &script[..script.len().min(300)]);
+        assert!(script.contains("config") && script.contains("serve"), "{shell} knows the subcommands");
+    }
+    assert!(!run(&["completions", "tcsh"], &[]).status.success());
+}
