@@ -12,7 +12,8 @@ use super::extract::MAX_JSON_BODY_BYTES;
         description = "KPI tracking for municipal ICT/DX plans (板橋区 ICT推進・活用計画2020 and its successors): plans, \
 measures (推進施策), indicators (指標), target revisions, yearly actuals (実績), achievement and evaluation.\n\n\
 Authentication: `POST /api/v1/auth/token`, then `Authorization: Bearer <token>` on every endpoint except \
-`/healthz`, `/readyz`, `/api-docs/openapi.json` and `/docs`.\n\n\
+`/healthz`, `/readyz`, `/api-docs/openapi.json` and `/docs`; `/metrics` (off unless enabled) takes the server's static \
+`METRICS_TOKEN` instead.\n\n\
 Errors are RFC 9457 `application/problem+json` with `type`, `title`, `status`, `detail` and, for \
 validation errors (422), `errors: [{field, message}]`.\n\n\
 Fiscal years (年度, April–March) are integers; responses add a label such as `令和元(2019)年度`. Numbers \

@@ -9,6 +9,7 @@ on_both_backends!(
     demo_plan_matches_the_seed,
     demo_loading_is_idempotent_and_refuses_other_plans,
     sample_actuals_are_marked_and_deterministic,
+    every_demo_department_has_an_indicator_open_in_the_last_year,
 );
 
 async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
@@ -165,4 +166,51 @@ async fn sample_actuals_are_marked_and_deterministic(backend: Backend) {
         list.iter().map(|a| (a["fiscal_year"].clone(), a["numerator"].clone(), a["status"].clone())).collect::<Vec<_>>()
     };
     assert_eq!(figures(actuals), figures(actuals_again.as_array().unwrap()));
+}
+
+/// `serve --demo` leaves FY2020 open for each department user: its first PUT creates an actual
+/// instead of meeting a sample that needs If-Match (the README's walk-through starts there).
+async fn every_demo_department_has_an_indicator_open_in_the_last_year(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan_id = municipal_kpi::demo::ensure_loaded(&app.db, true).unwrap().plan_id();
+    let measures =
+        json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await["items"].clone();
+    let in_force = |from: &Value, until: &Value| {
+        from.as_i64().is_none_or(|from| from <= 2020) && until.as_i64().is_none_or(|until| until >= 2020)
+    };
+    for user in municipal_kpi::demo::DEMO_USERS.iter().filter(|u| u.department_code.is_some()) {
+        let login = app
+            .client
+            .post(app.api("/auth/token"))
+            .json(&json!({"username": user.username, "password": user.password}))
+            .send()
+            .await
+            .unwrap();
+        let token = json(login).await["access_token"].as_str().unwrap().to_owned();
+        let me = json(app.client.get(app.api("/me")).bearer_auth(&token).send().await.unwrap()).await;
+        let department_id = me["user"]["department_id"].clone();
+        assert!(department_id.is_i64(), "{me}");
+        let mut open = Vec::new();
+        for measure in measures.as_array().unwrap() {
+            let owns = measure["owners"].as_array().unwrap().iter().any(|o| {
+                o["department_id"] == department_id && in_force(&o["from_fiscal_year"], &o["until_fiscal_year"])
+            });
+            if !owns {
+                continue;
+            }
+            for indicator in indicators(&app, measure).await {
+                if !in_force(&indicator["added_fiscal_year"], &Value::Null)
+                    || indicator["retired_from_fiscal_year"].as_i64().is_some_and(|retired| retired <= 2020)
+                {
+                    continue;
+                }
+                let path = format!("/indicators/{}/actuals/2020", indicator["id"]);
+                let response = app.client.get(app.api(&path)).bearer_auth(&token).send().await.unwrap();
+                if response.status() == 404 {
+                    open.push(indicator["id"].clone());
+                }
+            }
+        }
+        assert!(!open.is_empty(), "{} has no indicator without an FY2020 actual", user.username);
+    }
 }
