@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, Baseline, IndicatorFields, NewTarget};
 use crate::db::measures::{self, InitialOwner, MeasureFields, RoadmapEntry};
-use crate::db::plans::{self, Phase, PlanFields};
+use crate::db::plans::{self, GoalFields, Phase, PlanFields};
 use crate::db::{DbConnection, departments};
 use crate::domain::achievement::{Direction, GradingSettings};
 use crate::domain::municipality_code::MunicipalityCode;
@@ -28,7 +28,7 @@ pub struct PlanDocument {
     #[serde(default)]
     pub departments: Vec<DepartmentEntry>,
     #[serde(default)]
-    pub goals: Vec<NumberedEntry>,
+    pub goals: Vec<GoalEntry>,
     #[serde(default)]
     pub strategies: Vec<NumberedEntry>,
     #[serde(default)]
@@ -66,7 +66,41 @@ pub struct DepartmentEntry {
     pub parent: Option<String>,
 }
 
-/// A basic goal or a strategy.
+/// A goal at any level: a 基本目標 by default, or the plan's own `kind` (ICT活用ビジョン, 基本方針,
+/// 計画の目的). Measures and child goals refer to it by `key`, or by number when it has no key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalEntry {
+    pub number: i32,
+    pub name: String,
+    pub former_name: Option<String>,
+    pub revised_fiscal_year: Option<i32>,
+    pub key: Option<String>,
+    pub kind: Option<String>,
+    pub symbol: Option<String>,
+    pub parent: Option<GoalRef>,
+    /// Name of one of the plan's phases
+    pub phase: Option<String>,
+}
+
+/// A goal named by its number (goals without a key) or by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum GoalRef {
+    Number(i32),
+    Key(String),
+}
+
+impl std::fmt::Display for GoalRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Key(key) => f.write_str(key),
+        }
+    }
+}
+
+/// A strategy (重点戦略).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberedEntry {
@@ -85,9 +119,11 @@ pub struct MeasureEntry {
     pub former_names: Vec<String>,
     pub review_category: ReviewCategory,
     pub strategy: Option<i32>,
-    pub main_goal: i32,
+    pub main_goal: Option<GoalRef>,
     #[serde(default)]
-    pub secondary_goals: Vec<i32>,
+    pub secondary_goals: Vec<GoalRef>,
+    /// Name of the phase the measure belongs to; absent: the whole plan
+    pub phase: Option<String>,
     pub owners: Vec<String>,
     #[serde(default)]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
@@ -265,14 +301,41 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         },
     )?;
 
-    let mut goal_ids = HashMap::new();
-    for goal in &document.goals {
-        let created =
-            plans::create_goal(conn, actor, plan.id, goal.number, goal.former_name.as_deref().unwrap_or(&goal.name))?;
+    let phase_id = |field: String, name: &str| {
+        plan.phases
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id)
+            .ok_or_else(|| AppError::invalid(field, format!("unknown phase {name}")))
+    };
+    let mut goal_ids: HashMap<String, i32> = HashMap::new();
+    let goal_key = |goal: &GoalEntry| goal.key.clone().unwrap_or_else(|| goal.number.to_string());
+    let find_goal = |goal_ids: &HashMap<String, i32>, field: String, reference: &GoalRef| {
+        goal_ids
+            .get(&reference.to_string())
+            .copied()
+            .ok_or_else(|| AppError::invalid(field, format!("unknown goal {reference}")))
+    };
+    for (g, goal) in document.goals.iter().enumerate() {
+        let fields = GoalFields {
+            number: goal.number,
+            name: goal.former_name.clone().unwrap_or_else(|| goal.name.clone()),
+            kind: goal.kind.clone().unwrap_or_else(|| plans::DEFAULT_GOAL_KIND.to_owned()),
+            symbol: goal.symbol.clone(),
+            parent_id: goal
+                .parent
+                .as_ref()
+                .map(|p| find_goal(&goal_ids, format!("goals[{g}].parent"), p))
+                .transpose()?,
+            phase_id: goal.phase.as_deref().map(|p| phase_id(format!("goals[{g}].phase"), p)).transpose()?,
+        };
+        let created = plans::create_goal(conn, actor, plan.id, &fields)?;
         if goal.former_name.is_some() {
             plans::rename_goal(conn, actor, created.id, &goal.name, Some(&revision_reason(goal.revised_fiscal_year)))?;
         }
-        goal_ids.insert(goal.number, created.id);
+        if goal_ids.insert(goal_key(goal), created.id).is_some() {
+            return Err(AppError::invalid(format!("goals[{g}]"), format!("goal {} is defined twice", goal_key(goal))));
+        }
     }
     let mut strategy_ids = HashMap::new();
     for strategy in &document.strategies {
@@ -305,12 +368,6 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
     for (m, entry) in document.measures.iter().enumerate() {
         let at = |field: &str| format!("measures[{m}].{field}");
-        let goal = |field: String, number: i32| {
-            goal_ids
-                .get(&number)
-                .copied()
-                .ok_or_else(|| AppError::invalid(field, format!("unknown basic goal {number}")))
-        };
         let owners = entry
             .owners
             .iter()
@@ -335,13 +392,15 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                         .ok_or_else(|| AppError::invalid(at("strategy"), format!("unknown strategy {n}")))
                 })
                 .transpose()?,
-            main_goal_id: goal(at("main_goal"), entry.main_goal)?,
+            main_goal_id: entry.main_goal.as_ref().map(|g| find_goal(&goal_ids, at("main_goal"), g)).transpose()?,
             secondary_goal_ids: entry
                 .secondary_goals
                 .iter()
                 .enumerate()
-                .map(|(g, n)| goal(at(&format!("secondary_goals[{g}]")), *n))
+                .map(|(g, reference)| find_goal(&goal_ids, at(&format!("secondary_goals[{g}]")), reference))
                 .collect::<Result<_, _>>()?,
+            phase_id: entry.phase.as_deref().map(|p| phase_id(at("phase"), p)).transpose()?,
+            predecessor_id: None,
             review_category: entry.review_category,
             owners_and_others: entry.owners_and_others,
             added_fiscal_year: entry.added_fiscal_year,

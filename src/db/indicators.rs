@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
+use super::name_revisions::{self, Named, Rename};
 use super::plans::{self, label, optional_label};
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
@@ -598,6 +599,18 @@ pub fn update(
         .execute(conn)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
+    name_revisions::record(
+        conn,
+        actor,
+        &Rename {
+            entity: Named::Indicator(id),
+            created_at: old.created_at,
+            old_name: &old.name,
+            new_name: &new.name,
+            effective_from_fiscal_year: None,
+            reason,
+        },
+    )?;
     audit::record(conn, actor, Change::updated("indicator", id, &old, &new).with_reason(reason))?;
     Ok(new)
 }

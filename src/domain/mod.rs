@@ -5,6 +5,7 @@ pub mod decimal_input;
 pub mod fiscal_year;
 pub mod limits;
 pub mod municipality_code;
+pub mod name_history;
 pub mod plan;
 pub mod read_only;
 pub mod role;

@@ -14,6 +14,7 @@ mod inputs;
 mod login_throttle;
 mod openapi;
 mod outage;
+mod plan_lineage;
 mod plan_structure;
 mod pools;
 mod query_count;
