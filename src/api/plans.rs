@@ -72,6 +72,10 @@ pub struct UpdatePlan {
     #[schema(max_items = 100)]
     pub phases: Option<Vec<Phase>>,
     pub grading: Option<GradingSettings>,
+    /// The plan this one succeeds (its predecessor); `null` removes the link
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub predecessor_id: Option<Option<i32>>,
     /// With a new `name`: the first fiscal year it is in force (evaluations of earlier years show the
     /// old name); without it a new name applies to every year
     #[schema(example = 2023, minimum = 1989, maximum = 2100)]
@@ -260,6 +264,7 @@ pub async fn update_plan(
             if let Some(grading) = body.grading {
                 fields.grading = grading;
             }
+            fields.predecessor_id = body.predecessor_id.unwrap_or(fields.predecessor_id);
             let name_change =
                 NameChange { effective_from_fiscal_year: body.name_effective_fiscal_year, reason: body.reason };
             plans::update(conn, &actor, id, expected, &fields, &name_change)

@@ -13,6 +13,7 @@ pub mod departments;
 pub mod indicators;
 pub mod measures;
 pub mod name_revisions;
+pub mod plan_references;
 pub mod plans;
 pub mod schema;
 pub mod users;

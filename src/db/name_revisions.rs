@@ -79,17 +79,17 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, rename: &Rename<'_>) -> Re
     Ok(())
 }
 
-/// The name revisions of a plan, its measures and indicators, in one query.
-pub fn for_plan(
+/// The name revisions of plans, measures and indicators, in one query.
+pub fn for_entities(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_ids: &[i32],
     measure_ids: &[i32],
     indicator_ids: &[i32],
 ) -> Result<BTreeMap<Named, Vec<NameRevision>>, AppError> {
     type Row = (String, i32, String, Option<i32>, NaiveDateTime);
     let rows: Vec<Row> = name_revisions::table
         .filter(
-            (name_revisions::entity_type.eq("plan").and(name_revisions::entity_id.eq(plan_id)))
+            (name_revisions::entity_type.eq("plan").and(name_revisions::entity_id.eq_any(plan_ids)))
                 .or(name_revisions::entity_type.eq("measure").and(name_revisions::entity_id.eq_any(measure_ids)))
                 .or(name_revisions::entity_type.eq("indicator").and(name_revisions::entity_id.eq_any(indicator_ids))),
         )

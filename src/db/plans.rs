@@ -369,6 +369,13 @@ pub fn update(
     let old = get(conn, id)?;
     crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
+    if let Some(predecessor_id) = fields.predecessor_id.filter(|p| Some(*p) != old.predecessor_id) {
+        let predecessor = get(conn, predecessor_id)
+            .map_err(|_| AppError::invalid("predecessor_id", format!("no plan {predecessor_id}")))?;
+        if predecessor.id == id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
+            return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
+        }
+    }
     if let Some(year) = name_change.effective_from_fiscal_year {
         if fields.name == old.name {
             return Err(AppError::invalid("name_effective_fiscal_year", "only goes with a new name"));
@@ -389,6 +396,7 @@ pub fn update(
             plans::end_fiscal_year.eq(fields.end_fiscal_year),
             plans::baseline_fiscal_year.eq(fields.baseline_fiscal_year),
             plans::status.eq(to_text(&fields.status)),
+            plans::predecessor_id.eq(fields.predecessor_id),
             plans::grade_basis.eq(to_text(&grading.basis)),
             plans::grade_a_min.eq(decimal_to_text(grading.grade_a_min)),
             plans::grade_b_min.eq(decimal_to_text(grading.grade_b_min)),

@@ -4,6 +4,7 @@ pub mod achievement;
 pub mod decimal_input;
 pub mod fiscal_year;
 pub mod limits;
+pub mod lineage;
 pub mod municipality_code;
 pub mod name_history;
 pub mod plan;

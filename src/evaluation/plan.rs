@@ -61,7 +61,7 @@ pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppErr
     let departments = departments::list(conn)?;
     let collections = collections::list(conn, plan_id)?;
     let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
-    let names = name_revisions::for_plan(conn, plan_id, &measure_ids, &ids)?;
+    let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;
     Ok(PlanRecords {
         plan,
         goals,

@@ -11,6 +11,8 @@ on_both_backends!(
     a_plan_without_basic_goals_takes_its_own_levels,
     phases_keep_their_ids_and_one_in_use_cannot_be_dropped,
     a_renamed_plan_keeps_its_old_name_for_earlier_years_and_earlier_moments,
+    a_continued_indicator_has_one_series_across_both_plans,
+    a_plan_records_its_predecessor_and_the_plans_above_it,
 );
 
 struct TwoLayerPlan {
@@ -311,4 +313,194 @@ async fn a_renamed_plan_keeps_its_old_name_for_earlier_years_and_earlier_moments
     let audit = json(app.get(&format!("/audit?entity_type=plan&entity_id={}", plan.plan_id), &app.hq).await).await;
     assert!(audit["items"].as_array().unwrap().iter().any(|e| e["reason"] == "後期実施計画の策定に併せて名称を変更"
         && e["old_value"]["name"] == "板橋区ICT推進・活用計画2025"));
+}
+
+async fn add_indicator(app: &TestApp, measure_id: &Value, body: Value) -> Value {
+    expect_created(app.post(&format!("/measures/{measure_id}/indicators"), &app.hq, &body).await).await
+}
+
+async fn approve(app: &TestApp, indicator: &Value, year: i32, value: i64) {
+    let path = format!("/indicators/{}/actuals/{year}", indicator["id"]);
+    assert_eq!(app.put(&path, &app.hq, &json!({"value": value}), None).await.status(), 201);
+    let review = app.post(&format!("{path}/review"), &app.hq, &json!({"action": "approve"})).await;
+    assert_eq!(review.status(), 200);
+}
+
+async fn a_continued_indicator_has_one_series_across_both_plans(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let department_id = app.department_user("it-promotion", "IT推進課").department_id.unwrap();
+    let old_plan = expect_created(
+        app.post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "ict-2020", "name": "板橋区ICT推進・活用計画2020",
+                "start_fiscal_year": 2016, "end_fiscal_year": 2020, "status": "closed",
+                "phases": [{"name": "追録版", "start_fiscal_year": 2018, "end_fiscal_year": 2020}]}),
+        )
+        .await,
+    )
+    .await;
+    let old_measure = expect_created(
+        app.post(
+            &format!("/plans/{}/measures", old_plan["id"]),
+            &app.hq,
+            &json!({"number": 8, "name": "電子申請の拡充", "review_category": "continued",
+                "owner_department_ids": [department_id]}),
+        )
+        .await,
+    )
+    .await;
+    let old_indicator = add_indicator(
+        &app,
+        &old_measure["id"],
+        json!({"number": 1, "name": "オンライン申請できる手続数", "unit": "手続", "kind": "count", "direction": "increase",
+            "baseline": {"fiscal_year": 2015, "value": 5},
+            "target": {"value": 9, "target_fiscal_year": 2020, "effective_from_fiscal_year": 2016, "reason": "当初計画"}}),
+    )
+    .await;
+    approve(&app, &old_indicator, 2020, 9).await;
+
+    let new_plan = two_layer_plan(&app).await;
+    let new_measure = add_measure(
+        &app,
+        &new_plan,
+        2,
+        "行政手続きにおけるオンライン申請の拡大",
+        json!({"predecessor_id": old_measure["id"], "main_goal_id": new_plan.early_policy}),
+    )
+    .await;
+    assert_eq!(new_measure["predecessor_id"], old_measure["id"]);
+    let new_indicator = add_indicator(
+        &app,
+        &new_measure["id"],
+        json!({"number": 1, "name": "ぴったりサービスでオンライン申請できる手続数", "unit": "手続", "kind": "count",
+            "direction": "increase", "baseline": {"fiscal_year": 2020, "value": 9},
+            "target": {"value": 18, "target_fiscal_year": 2021, "effective_from_fiscal_year": 2021, "reason": "令和3年度の主な取組"}}),
+    )
+    .await;
+    approve(&app, &new_indicator, 2021, 18).await;
+
+    // Not linked yet: the new indicator's series is its own plan's five years.
+    let own = json(app.get(&format!("/indicators/{}/series", new_indicator["id"]), &app.viewer).await).await;
+    assert_eq!(own["total"], 5);
+
+    // An indicator of the same plan cannot be its predecessor.
+    let same_plan = add_indicator(
+        &app,
+        &new_measure["id"],
+        json!({"number": 2, "name": "同じ計画の指標", "kind": "count", "direction": "increase"}),
+    )
+    .await;
+    let refused = app
+        .put(
+            &format!("/indicators/{}/predecessor", new_indicator["id"]),
+            &app.hq,
+            &json!({"predecessor_id": same_plan["id"]}),
+            None,
+        )
+        .await;
+    assert_eq!(assert_problem(refused, 422).await["errors"][0]["field"], "predecessor_id");
+    let forbidden = app
+        .put(
+            &format!("/indicators/{}/predecessor", new_indicator["id"]),
+            &app.viewer,
+            &json!({"predecessor_id": old_indicator["id"]}),
+            None,
+        )
+        .await;
+    assert_problem(forbidden, 403).await;
+    let linked = app
+        .put(
+            &format!("/indicators/{}/predecessor", new_indicator["id"]),
+            &app.hq,
+            &json!({"predecessor_id": old_indicator["id"], "reason": "ICT推進・活用計画2020の指標を継続"}),
+            None,
+        )
+        .await;
+    assert_eq!(linked.status(), 200);
+    assert_eq!(json(linked).await["predecessor_id"], old_indicator["id"]);
+
+    // From either end: FY2016–2025, each year with its plan, phase, target, actual and achievement.
+    for start in [&new_indicator, &old_indicator] {
+        let series = json(app.get(&format!("/indicators/{}/series?limit=500", start["id"]), &app.viewer).await).await;
+        assert_eq!(series["total"], 10);
+        let years: Vec<i64> =
+            series["items"].as_array().unwrap().iter().map(|y| y["fiscal_year"].as_i64().unwrap()).collect();
+        assert_eq!(years, (2016..=2025).collect::<Vec<_>>());
+    }
+    let series =
+        json(app.get(&format!("/indicators/{}/series?limit=500", new_indicator["id"]), &app.viewer).await).await;
+    let year = |fy: i64| series["items"].as_array().unwrap().iter().find(|y| y["fiscal_year"] == fy).unwrap().clone();
+    let fy2017 = year(2017);
+    assert_eq!(fy2017["plan_name"], "板橋区ICT推進・活用計画2020");
+    assert_eq!(fy2017["phase_name"], Value::Null);
+    assert_eq!(fy2017["fiscal_year_label"], "平成29(2017)年度");
+    let fy2020 = year(2020);
+    assert_eq!(fy2020["indicator_id"], old_indicator["id"]);
+    assert_eq!(fy2020["phase_name"], "追録版");
+    assert_eq!(fy2020["target"]["value"], json!(9));
+    assert_eq!(fy2020["approved_actual"]["value"], json!(9));
+    assert_eq!(fy2020["result"]["achieved"], true);
+    let fy2021 = year(2021);
+    assert_eq!(fy2021["indicator_id"], new_indicator["id"]);
+    assert_eq!(fy2021["plan_name"], "板橋区ICT推進・活用計画2025");
+    assert_eq!(fy2021["phase_name"], "前期実施計画");
+    assert_eq!(fy2021["fiscal_year_label"], "令和3(2021)年度");
+    assert_eq!(fy2021["target"]["value"], json!(18));
+    assert_eq!(fy2021["approved_actual"]["value"], json!(18));
+    assert_eq!(fy2021["result"]["achieved"], true);
+    assert_eq!(year(2024)["phase_name"], "後期実施計画");
+    assert_eq!(year(2024)["approved_actual"], Value::Null);
+
+    // Paginated by year.
+    let page =
+        json(app.get(&format!("/indicators/{}/series?limit=2&offset=4", new_indicator["id"]), &app.viewer).await).await;
+    assert_eq!(page["total"], 10);
+    assert_eq!(page["items"][0]["fiscal_year"], 2020);
+    assert_eq!(page["items"][1]["fiscal_year"], 2021);
+    assert_problem(app.get("/indicators/999999/series", &app.viewer).await, 404).await;
+}
+
+async fn a_plan_records_its_predecessor_and_the_plans_above_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let old_plan = expect_created(
+        app.post(
+            "/plans",
+            &app.hq,
+            &json!({"municipality_id": app.municipality_id, "code": "ict-2020", "name": "板橋区ICT推進・活用計画2020",
+                "start_fiscal_year": 2016, "end_fiscal_year": 2020}),
+        )
+        .await,
+    )
+    .await;
+    let plan = two_layer_plan(&app).await;
+    let linked =
+        app.patch(&format!("/plans/{}", plan.plan_id), &app.hq, &json!({"predecessor_id": old_plan["id"]})).await;
+    assert_eq!(linked.status(), 200);
+    assert_eq!(json(linked).await["predecessor_id"], old_plan["id"]);
+    let backwards =
+        app.patch(&format!("/plans/{}", old_plan["id"]), &app.hq, &json!({"predecessor_id": plan.plan_id})).await;
+    assert_eq!(assert_problem(backwards, 422).await["errors"][0]["field"], "predecessor_id");
+
+    let references = format!("/plans/{}/references", plan.plan_id);
+    for (kind, title) in [
+        ("higher_plan", "板橋区基本計画2025"),
+        ("higher_plan", "いたばし№1実現プラン2025"),
+        ("national_policy", "自治体デジタル・トランスフォーメーション(DX)推進計画"),
+    ] {
+        expect_created(app.post(&references, &app.hq, &json!({"kind": kind, "title": title})).await).await;
+    }
+    let bad_url = app
+        .post(
+            &references,
+            &app.hq,
+            &json!({"kind": "related_plan", "title": "各種個別計画", "url": "javascript:alert(1)"}),
+        )
+        .await;
+    assert_eq!(assert_problem(bad_url, 422).await["errors"][0]["field"], "url");
+    assert_problem(app.post(&references, &app.viewer, &json!({"kind": "higher_plan", "title": "x"})).await, 403).await;
+    let listed = json(app.get(&references, &app.viewer).await).await;
+    assert_eq!(listed["total"], 3);
+    assert_eq!(listed["items"][1]["title"], "いたばし№1実現プラン2025");
+    assert_eq!(listed["items"][2]["kind"], "national_policy");
 }
