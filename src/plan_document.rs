@@ -13,11 +13,12 @@ use serde::Deserialize;
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, Baseline, IndicatorFields, NewTarget};
 use crate::db::measures::{self, InitialOwner, MeasureFields, RoadmapEntry};
-use crate::db::plans::{self, GoalFields, Phase, PlanFields};
+use crate::db::plan_references::{self, NewReference, ReferenceKind};
+use crate::db::plans::{self, GoalFields, NameChange, Phase, PlanFields};
 use crate::db::{DbConnection, departments};
 use crate::domain::achievement::{Direction, GradingSettings};
 use crate::domain::municipality_code::MunicipalityCode;
-use crate::domain::plan::{IndicatorKind, MeasureStatus, PlanStatus, ReviewCategory};
+use crate::domain::plan::{IndicatorKind, IndicatorStatus, MeasureStatus, PlanStatus, ReviewCategory};
 use crate::error::{AppError, FieldError};
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +57,42 @@ pub struct PlanEntry {
     #[serde(default)]
     pub phases: Vec<Phase>,
     pub grading: Option<GradingSettings>,
+    /// The name the plan was made with, when it was renamed later (recorded as a rename)
+    pub former_name: Option<String>,
+    /// The first fiscal year of the current name
+    pub renamed_fiscal_year: Option<i32>,
+    pub rename_reason: Option<String>,
+    /// Code of the plan this one succeeds, loaded before it
+    pub predecessor: Option<String>,
+    #[serde(default)]
+    pub references: Vec<ReferenceEntry>,
+}
+
+/// A plan above this one or a national policy it follows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceEntry {
+    pub kind: ReferenceKind,
+    pub title: String,
+    pub url: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A measure of an earlier plan: its plan's code and its number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureRefEntry {
+    pub plan: String,
+    pub number: i32,
+}
+
+/// An indicator of an earlier plan: its plan's code, its measure's number and its own number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorRefEntry {
+    pub plan: String,
+    pub measure: i32,
+    pub number: i32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +161,8 @@ pub struct MeasureEntry {
     pub secondary_goals: Vec<GoalRef>,
     /// Name of the phase the measure belongs to; absent: the whole plan
     pub phase: Option<String>,
+    /// The measure of an earlier plan this one carries over
+    pub predecessor: Option<MeasureRefEntry>,
     pub owners: Vec<String>,
     #[serde(default)]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
@@ -165,6 +204,8 @@ pub struct IndicatorEntry {
     #[serde(default)]
     pub former_names: Vec<String>,
     pub reading_note: Option<String>,
+    /// The indicator of an earlier plan this one continues
+    pub predecessor: Option<IndicatorRefEntry>,
     #[serde(default)]
     pub targets: Vec<TargetEntry>,
 }
@@ -283,23 +324,59 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
 
     let plan_entry = &document.plan;
+    let predecessor_plan = plan_entry
+        .predecessor
+        .as_deref()
+        .map(|code| {
+            plans::find_by_code(conn, code)?
+                .ok_or_else(|| AppError::invalid("plan.predecessor", format!("no plan {code}; load it first")))
+        })
+        .transpose()?;
     let plan = plans::create(
         conn,
         actor,
         municipality.id,
         &PlanFields {
             code: plan_entry.code.clone(),
-            name: plan_entry.name.clone(),
+            name: plan_entry.former_name.clone().unwrap_or_else(|| plan_entry.name.clone()),
             description: plan_entry.description.clone(),
             start_fiscal_year: plan_entry.start_fiscal_year,
             end_fiscal_year: plan_entry.end_fiscal_year,
             baseline_fiscal_year: plan_entry.baseline_fiscal_year,
             status: plan_entry.status,
-            predecessor_id: None,
+            predecessor_id: predecessor_plan.as_ref().map(|p| p.id),
             phases: plan_entry.phases.clone(),
             grading: plan_entry.grading.clone().unwrap_or_default(),
         },
     )?;
+    let plan = match &plan_entry.former_name {
+        Some(_) => plans::update(
+            conn,
+            actor,
+            plan.id,
+            None,
+            &PlanFields { name: plan_entry.name.clone(), ..PlanFields::from(&plan) },
+            &NameChange {
+                effective_from_fiscal_year: plan_entry.renamed_fiscal_year,
+                reason: plan_entry.rename_reason.clone(),
+            },
+        )?,
+        None => plan,
+    };
+    for reference in &plan_entry.references {
+        plan_references::create(
+            conn,
+            actor,
+            plan.id,
+            &NewReference {
+                kind: reference.kind,
+                title: reference.title.clone(),
+                referenced_plan_id: None,
+                url: reference.url.clone(),
+                notes: reference.notes.clone(),
+            },
+        )?;
+    }
 
     let phase_id = |field: String, name: &str| {
         plan.phases
@@ -400,7 +477,11 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 .map(|(g, reference)| find_goal(&goal_ids, at(&format!("secondary_goals[{g}]")), reference))
                 .collect::<Result<_, _>>()?,
             phase_id: entry.phase.as_deref().map(|p| phase_id(at("phase"), p)).transpose()?,
-            predecessor_id: None,
+            predecessor_id: entry
+                .predecessor
+                .as_ref()
+                .map(|p| earlier_measure(conn, at("predecessor"), &p.plan, p.number).map(|m| m.id))
+                .transpose()?,
             review_category: entry.review_category,
             owners_and_others: entry.owners_and_others,
             added_fiscal_year: entry.added_fiscal_year,
@@ -494,6 +575,21 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 reading_note: indicator.reading_note.clone(),
             };
             let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
+            if let Some(predecessor) = &indicator.predecessor {
+                let earlier = earlier_measure(conn, at("predecessor"), &predecessor.plan, predecessor.measure)?;
+                let predecessor_id = indicators::list_for_measure(conn, earlier.id)?
+                    .into_iter()
+                    .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
+                    .ok_or_else(|| AppError::invalid(at("predecessor"), "no such indicator in that measure"))?
+                    .id;
+                indicators::link_predecessor(
+                    conn,
+                    actor,
+                    created.id,
+                    Some(predecessor_id),
+                    Some("前計画の指標を継続"),
+                )?;
+            }
             for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
                 if *name != fields.name {
                     fields.name = name.clone();
@@ -524,6 +620,21 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         }
     }
     Ok(report)
+}
+
+/// Measure `number` of the plan with `code`, loaded before this document.
+fn earlier_measure(
+    conn: &mut DbConnection,
+    field: String,
+    code: &str,
+    number: i32,
+) -> Result<measures::Measure, AppError> {
+    let plan = plans::find_by_code(conn, code)?
+        .ok_or_else(|| AppError::invalid(field.clone(), format!("no plan {code}; load it first")))?;
+    measures::list_for_plan(conn, plan.id)?
+        .into_iter()
+        .find(|m| m.number == number)
+        .ok_or_else(|| AppError::invalid(field, format!("plan {code} has no measure No.{number}")))
 }
 
 fn revision_reason(year: Option<i32>) -> String {
