@@ -19,6 +19,13 @@ use crate::plan_document::{LoadReport, PlanDocument, load};
 pub const DEMO_PLAN_TOML: &str = include_str!("../demo/itabashi-ict-2020.toml");
 pub const DEMO_PLAN_CODE: &str = "itabashi-ict-2020";
 
+/// Plans loaded next to the 2020 plan, in this order (the successor names its predecessor): code
+/// and document. They carry only what the seeds give; no sample actuals are added to them.
+pub const DEMO_MORE_PLANS: &[(&str, &str)] = &[
+    ("itabashi-dx-2025", include_str!("../demo/itabashi-dx-2025.toml")),
+    ("bunkyo-data-2019", include_str!("../demo/bunkyo-data-2019.toml")),
+];
+
 pub struct DemoUser {
     pub username: &'static str,
     pub password: &'static str,
@@ -95,10 +102,17 @@ pub const SAMPLE_NOTE: &str = "サンプルデータ(デモ用に自動生成し
 /// that holds anything else. With `sample_actuals`, adds generated FY2018–2020 actuals.
 pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome, AppError> {
     let document = PlanDocument::from_toml(DEMO_PLAN_TOML)?;
+    let more = DEMO_MORE_PLANS
+        .iter()
+        .map(|(code, text)| PlanDocument::from_toml(text).map(|document| (*code, document)))
+        .collect::<Result<Vec<_>, _>>()?;
     // Hash outside the transaction: argon2 is slow on purpose.
     let hashes = DEMO_USERS.iter().map(|u| hash_password(u.password)).collect::<Result<Vec<_>, _>>()?;
     db.write_blocking(move |conn| {
+        let actor = Actor::system("demo");
         if let Some(plan) = plans::find_by_code(conn, DEMO_PLAN_CODE)? {
+            // A demo database made before the other demo plans existed gets them now.
+            load_missing(conn, &actor, &more)?;
             return Ok(DemoOutcome::AlreadyLoaded { plan_id: plan.id });
         }
         if plans::count(conn)? > 0 {
@@ -106,8 +120,8 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
                 "this database already holds other plans; --demo only loads into an empty database".into(),
             ));
         }
-        let actor = Actor::system("demo");
         let report = load(conn, &actor, &document)?;
+        load_missing(conn, &actor, &more)?;
         for (user, hash) in DEMO_USERS.iter().zip(&hashes) {
             let department_id = match user.department_code {
                 Some(code) => Some(
@@ -132,6 +146,16 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
         let samples = if sample_actuals { add_sample_actuals(conn, &actor, report.plan_id)? } else { 0 };
         Ok(DemoOutcome::Loaded { report, sample_actuals: samples })
     })
+}
+
+/// Loads each of the other demo plans this database does not hold yet.
+fn load_missing(conn: &mut DbConnection, actor: &Actor, more: &[(&str, PlanDocument)]) -> Result<(), AppError> {
+    for (code, document) in more {
+        if plans::find_by_code(conn, code)?.is_none() {
+            load(conn, actor, document)?;
+        }
+    }
+    Ok(())
 }
 
 const SAMPLE_YEARS: [i32; 3] = [2018, 2019, 2020];

@@ -13,11 +13,12 @@ use serde::Deserialize;
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, Baseline, IndicatorFields, NewTarget};
 use crate::db::measures::{self, InitialOwner, MeasureFields, RoadmapEntry};
-use crate::db::plans::{self, Phase, PlanFields};
+use crate::db::plan_references::{self, NewReference, ReferenceKind};
+use crate::db::plans::{self, GoalFields, NameChange, Phase, PlanFields};
 use crate::db::{DbConnection, departments};
 use crate::domain::achievement::{Direction, GradingSettings};
 use crate::domain::municipality_code::MunicipalityCode;
-use crate::domain::plan::{IndicatorKind, MeasureStatus, PlanStatus, ReviewCategory};
+use crate::domain::plan::{IndicatorKind, IndicatorStatus, MeasureStatus, PlanStatus, ReviewCategory};
 use crate::error::{AppError, FieldError};
 
 #[derive(Debug, Deserialize)]
@@ -28,7 +29,7 @@ pub struct PlanDocument {
     #[serde(default)]
     pub departments: Vec<DepartmentEntry>,
     #[serde(default)]
-    pub goals: Vec<NumberedEntry>,
+    pub goals: Vec<GoalEntry>,
     #[serde(default)]
     pub strategies: Vec<NumberedEntry>,
     #[serde(default)]
@@ -56,6 +57,42 @@ pub struct PlanEntry {
     #[serde(default)]
     pub phases: Vec<Phase>,
     pub grading: Option<GradingSettings>,
+    /// The name the plan was made with, when it was renamed later (recorded as a rename)
+    pub former_name: Option<String>,
+    /// The first fiscal year of the current name
+    pub renamed_fiscal_year: Option<i32>,
+    pub rename_reason: Option<String>,
+    /// Code of the plan this one succeeds, loaded before it
+    pub predecessor: Option<String>,
+    #[serde(default)]
+    pub references: Vec<ReferenceEntry>,
+}
+
+/// A plan above this one or a national policy it follows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceEntry {
+    pub kind: ReferenceKind,
+    pub title: String,
+    pub url: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A measure of an earlier plan: its plan's code and its number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureRefEntry {
+    pub plan: String,
+    pub number: i32,
+}
+
+/// An indicator of an earlier plan: its plan's code, its measure's number and its own number.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorRefEntry {
+    pub plan: String,
+    pub measure: i32,
+    pub number: i32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +103,41 @@ pub struct DepartmentEntry {
     pub parent: Option<String>,
 }
 
-/// A basic goal or a strategy.
+/// A goal at any level: a 基本目標 by default, or the plan's own `kind` (ICT活用ビジョン, 基本方針,
+/// 計画の目的). Measures and child goals refer to it by `key`, or by number when it has no key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalEntry {
+    pub number: i32,
+    pub name: String,
+    pub former_name: Option<String>,
+    pub revised_fiscal_year: Option<i32>,
+    pub key: Option<String>,
+    pub kind: Option<String>,
+    pub symbol: Option<String>,
+    pub parent: Option<GoalRef>,
+    /// Name of one of the plan's phases
+    pub phase: Option<String>,
+}
+
+/// A goal named by its number (goals without a key) or by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum GoalRef {
+    Number(i32),
+    Key(String),
+}
+
+impl std::fmt::Display for GoalRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Key(key) => f.write_str(key),
+        }
+    }
+}
+
+/// A strategy (重点戦略).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberedEntry {
@@ -85,9 +156,13 @@ pub struct MeasureEntry {
     pub former_names: Vec<String>,
     pub review_category: ReviewCategory,
     pub strategy: Option<i32>,
-    pub main_goal: i32,
+    pub main_goal: Option<GoalRef>,
     #[serde(default)]
-    pub secondary_goals: Vec<i32>,
+    pub secondary_goals: Vec<GoalRef>,
+    /// Name of the phase the measure belongs to; absent: the whole plan
+    pub phase: Option<String>,
+    /// The measure of an earlier plan this one carries over
+    pub predecessor: Option<MeasureRefEntry>,
     pub owners: Vec<String>,
     #[serde(default)]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
@@ -129,6 +204,8 @@ pub struct IndicatorEntry {
     #[serde(default)]
     pub former_names: Vec<String>,
     pub reading_note: Option<String>,
+    /// The indicator of an earlier plan this one continues
+    pub predecessor: Option<IndicatorRefEntry>,
     #[serde(default)]
     pub targets: Vec<TargetEntry>,
 }
@@ -247,32 +324,95 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
 
     let plan_entry = &document.plan;
+    let predecessor_plan = plan_entry
+        .predecessor
+        .as_deref()
+        .map(|code| {
+            plans::find_by_code(conn, code)?
+                .ok_or_else(|| AppError::invalid("plan.predecessor", format!("no plan {code}; load it first")))
+        })
+        .transpose()?;
     let plan = plans::create(
         conn,
         actor,
         municipality.id,
         &PlanFields {
             code: plan_entry.code.clone(),
-            name: plan_entry.name.clone(),
+            name: plan_entry.former_name.clone().unwrap_or_else(|| plan_entry.name.clone()),
             description: plan_entry.description.clone(),
             start_fiscal_year: plan_entry.start_fiscal_year,
             end_fiscal_year: plan_entry.end_fiscal_year,
             baseline_fiscal_year: plan_entry.baseline_fiscal_year,
             status: plan_entry.status,
-            predecessor_id: None,
+            predecessor_id: predecessor_plan.as_ref().map(|p| p.id),
             phases: plan_entry.phases.clone(),
             grading: plan_entry.grading.clone().unwrap_or_default(),
         },
     )?;
+    let plan = match &plan_entry.former_name {
+        Some(_) => plans::update(
+            conn,
+            actor,
+            plan.id,
+            None,
+            &PlanFields { name: plan_entry.name.clone(), ..PlanFields::from(&plan) },
+            &NameChange {
+                effective_from_fiscal_year: plan_entry.renamed_fiscal_year,
+                reason: plan_entry.rename_reason.clone(),
+            },
+        )?,
+        None => plan,
+    };
+    for reference in &plan_entry.references {
+        plan_references::create(
+            conn,
+            actor,
+            plan.id,
+            &NewReference {
+                kind: reference.kind,
+                title: reference.title.clone(),
+                referenced_plan_id: None,
+                url: reference.url.clone(),
+                notes: reference.notes.clone(),
+            },
+        )?;
+    }
 
-    let mut goal_ids = HashMap::new();
-    for goal in &document.goals {
-        let created =
-            plans::create_goal(conn, actor, plan.id, goal.number, goal.former_name.as_deref().unwrap_or(&goal.name))?;
+    let phase_id = |field: String, name: &str| {
+        plan.phases
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id)
+            .ok_or_else(|| AppError::invalid(field, format!("unknown phase {name}")))
+    };
+    let mut goal_ids: HashMap<String, i32> = HashMap::new();
+    let goal_key = |goal: &GoalEntry| goal.key.clone().unwrap_or_else(|| goal.number.to_string());
+    let find_goal = |goal_ids: &HashMap<String, i32>, field: String, reference: &GoalRef| {
+        goal_ids
+            .get(&reference.to_string())
+            .copied()
+            .ok_or_else(|| AppError::invalid(field, format!("unknown goal {reference}")))
+    };
+    for (g, goal) in document.goals.iter().enumerate() {
+        let fields = GoalFields {
+            number: goal.number,
+            name: goal.former_name.clone().unwrap_or_else(|| goal.name.clone()),
+            kind: goal.kind.clone().unwrap_or_else(|| plans::DEFAULT_GOAL_KIND.to_owned()),
+            symbol: goal.symbol.clone(),
+            parent_id: goal
+                .parent
+                .as_ref()
+                .map(|p| find_goal(&goal_ids, format!("goals[{g}].parent"), p))
+                .transpose()?,
+            phase_id: goal.phase.as_deref().map(|p| phase_id(format!("goals[{g}].phase"), p)).transpose()?,
+        };
+        let created = plans::create_goal(conn, actor, plan.id, &fields)?;
         if goal.former_name.is_some() {
             plans::rename_goal(conn, actor, created.id, &goal.name, Some(&revision_reason(goal.revised_fiscal_year)))?;
         }
-        goal_ids.insert(goal.number, created.id);
+        if goal_ids.insert(goal_key(goal), created.id).is_some() {
+            return Err(AppError::invalid(format!("goals[{g}]"), format!("goal {} is defined twice", goal_key(goal))));
+        }
     }
     let mut strategy_ids = HashMap::new();
     for strategy in &document.strategies {
@@ -305,12 +445,6 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
     for (m, entry) in document.measures.iter().enumerate() {
         let at = |field: &str| format!("measures[{m}].{field}");
-        let goal = |field: String, number: i32| {
-            goal_ids
-                .get(&number)
-                .copied()
-                .ok_or_else(|| AppError::invalid(field, format!("unknown basic goal {number}")))
-        };
         let owners = entry
             .owners
             .iter()
@@ -335,13 +469,19 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                         .ok_or_else(|| AppError::invalid(at("strategy"), format!("unknown strategy {n}")))
                 })
                 .transpose()?,
-            main_goal_id: goal(at("main_goal"), entry.main_goal)?,
+            main_goal_id: entry.main_goal.as_ref().map(|g| find_goal(&goal_ids, at("main_goal"), g)).transpose()?,
             secondary_goal_ids: entry
                 .secondary_goals
                 .iter()
                 .enumerate()
-                .map(|(g, n)| goal(at(&format!("secondary_goals[{g}]")), *n))
+                .map(|(g, reference)| find_goal(&goal_ids, at(&format!("secondary_goals[{g}]")), reference))
                 .collect::<Result<_, _>>()?,
+            phase_id: entry.phase.as_deref().map(|p| phase_id(at("phase"), p)).transpose()?,
+            predecessor_id: entry
+                .predecessor
+                .as_ref()
+                .map(|p| earlier_measure(conn, at("predecessor"), &p.plan, p.number).map(|m| m.id))
+                .transpose()?,
             review_category: entry.review_category,
             owners_and_others: entry.owners_and_others,
             added_fiscal_year: entry.added_fiscal_year,
@@ -435,6 +575,21 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 reading_note: indicator.reading_note.clone(),
             };
             let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
+            if let Some(predecessor) = &indicator.predecessor {
+                let earlier = earlier_measure(conn, at("predecessor"), &predecessor.plan, predecessor.measure)?;
+                let predecessor_id = indicators::list_for_measure(conn, earlier.id)?
+                    .into_iter()
+                    .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
+                    .ok_or_else(|| AppError::invalid(at("predecessor"), "no such indicator in that measure"))?
+                    .id;
+                indicators::link_predecessor(
+                    conn,
+                    actor,
+                    created.id,
+                    Some(predecessor_id),
+                    Some("前計画の指標を継続"),
+                )?;
+            }
             for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
                 if *name != fields.name {
                     fields.name = name.clone();
@@ -465,6 +620,21 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         }
     }
     Ok(report)
+}
+
+/// Measure `number` of the plan with `code`, loaded before this document.
+fn earlier_measure(
+    conn: &mut DbConnection,
+    field: String,
+    code: &str,
+    number: i32,
+) -> Result<measures::Measure, AppError> {
+    let plan = plans::find_by_code(conn, code)?
+        .ok_or_else(|| AppError::invalid(field.clone(), format!("no plan {code}; load it first")))?;
+    measures::list_for_plan(conn, plan.id)?
+        .into_iter()
+        .find(|m| m.number == number)
+        .ok_or_else(|| AppError::invalid(field, format!("plan {code} has no measure No.{number}")))
 }
 
 fn revision_reason(year: Option<i32>) -> String {

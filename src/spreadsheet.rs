@@ -114,7 +114,7 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
             evaluation
                 .goals
                 .iter()
-                .find(|g| g.id == m.main_goal_id)
+                .find(|g| Some(g.id) == m.main_goal_id)
                 .map(|g| (m.measure_id, (g.number.unwrap_or(0), g.label.clone())))
         })
         .collect();

@@ -26,8 +26,9 @@ pub struct CreateMeasure {
     #[schema(max_length = 2000)]
     pub summary: String,
     pub strategy_id: Option<i32>,
-    /// ◎
-    pub main_goal_id: i32,
+    /// ◎ the goal it counts under, at any level (基本目標, 基本方針, 計画の目的); leave out when the plan
+    /// places the measure under none
+    pub main_goal_id: Option<i32>,
     /// ○
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
     #[schema(max_items = 100)]
@@ -49,6 +50,11 @@ pub struct CreateMeasure {
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
     #[schema(max_items = 100)]
     pub roadmap: Vec<RoadmapEntry>,
+    /// The phase of this plan (実施計画 前期/後期) the measure belongs to; leave out for a measure
+    /// that runs through the whole plan
+    pub phase_id: Option<i32>,
+    /// The measure of an earlier plan this one carries over
+    pub predecessor_id: Option<i32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -65,10 +71,21 @@ pub struct UpdateMeasure {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<i32>)]
     pub strategy_id: Option<Option<i32>>,
-    pub main_goal_id: Option<i32>,
+    /// `null` places the measure under no goal
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub main_goal_id: Option<Option<i32>>,
     #[serde(default, deserialize_with = "crate::domain::limits::optional_list")]
     #[schema(max_items = 100)]
     pub secondary_goal_ids: Option<Vec<i32>>,
+    /// Moves the measure into a phase; `null`: it runs through the whole plan
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub phase_id: Option<Option<i32>>,
+    /// The measure of an earlier plan this one carries over; `null` removes the link
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub predecessor_id: Option<Option<i32>>,
     pub owners_and_others: Option<bool>,
     pub review_category: Option<ReviewCategory>,
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
@@ -190,6 +207,8 @@ pub async fn create_measure(
         owners_and_others: body.owners_and_others,
         added_fiscal_year: body.added_fiscal_year,
         change_notes: body.change_notes,
+        phase_id: body.phase_id,
+        predecessor_id: body.predecessor_id,
         roadmap: body.roadmap,
     };
     let owners: Vec<InitialOwner> = body
@@ -235,6 +254,8 @@ pub async fn update_measure(
             fields.summary = body.summary.unwrap_or(fields.summary);
             fields.strategy_id = body.strategy_id.unwrap_or(fields.strategy_id);
             fields.main_goal_id = body.main_goal_id.unwrap_or(fields.main_goal_id);
+            fields.phase_id = body.phase_id.unwrap_or(fields.phase_id);
+            fields.predecessor_id = body.predecessor_id.unwrap_or(fields.predecessor_id);
             fields.secondary_goal_ids = body.secondary_goal_ids.unwrap_or(fields.secondary_goal_ids);
             fields.owners_and_others = body.owners_and_others.unwrap_or(fields.owners_and_others);
             fields.review_category = body.review_category.unwrap_or(fields.review_category);

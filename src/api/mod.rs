@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod indicators;
 pub mod input_messages;
+pub mod lineage;
 pub mod measures;
 pub mod metrics;
 pub mod openapi;
@@ -78,7 +79,11 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(evaluation::dashboard)
         .service(evaluation::open_data)
         .service(evaluation::import_actuals)
-        .service(audit::list_audit);
+        .service(audit::list_audit)
+        .service(lineage::indicator_series)
+        .service(lineage::link_predecessor)
+        .service(lineage::list_references)
+        .service(lineage::create_reference);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

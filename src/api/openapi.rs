@@ -81,6 +81,10 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::evaluation::import_actuals,
         crate::api::evaluation::import_plan,
         crate::api::audit::list_audit,
+        crate::api::lineage::indicator_series,
+        crate::api::lineage::link_predecessor,
+        crate::api::lineage::list_references,
+        crate::api::lineage::create_reference,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format)),

@@ -9,7 +9,7 @@ use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
-use crate::db::plans::{self, Goal, Phase, Plan, PlanFields, Strategy};
+use crate::db::plans::{self, Goal, GoalFields, NameChange, Phase, Plan, PlanFields, Strategy};
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
 use crate::error::{AppError, Problem};
@@ -66,11 +66,25 @@ pub struct UpdatePlan {
     #[schema(minimum = 1989, maximum = 2100)]
     pub baseline_fiscal_year: Option<i32>,
     pub status: Option<PlanStatus>,
-    /// Replaces all phases
+    /// Replaces all phases; a phase sent with its `id` (or the name of an existing phase) keeps its
+    /// id, so the goals and measures placed in it stay there
     #[serde(default, deserialize_with = "crate::domain::limits::optional_list")]
     #[schema(max_items = 100)]
     pub phases: Option<Vec<Phase>>,
     pub grading: Option<GradingSettings>,
+    /// The plan this one succeeds (its predecessor); `null` removes the link
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub predecessor_id: Option<Option<i32>>,
+    /// With a new `name`: the first fiscal year it is in force (evaluations of earlier years show the
+    /// old name); without it a new name applies to every year
+    #[schema(example = 2023, minimum = 1989, maximum = 2100)]
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
+    pub name_effective_fiscal_year: Option<i32>,
+    /// Why the plan changed (名称変更の理由), kept in the history
+    #[schema(example = "DXの推進を目的とする計画である旨を広く共有するため名称を変更", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reason: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -92,6 +106,43 @@ pub struct CreateNumbered {
     #[schema(example = "区民サービスの向上", max_length = 200)]
     #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+}
+
+/// A goal at any level of the plan's structure.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGoal {
+    #[schema(example = 1)]
+    pub number: i32,
+    #[schema(example = "区民サービスの質を高めるデジタル化", max_length = 200)]
+    #[serde(deserialize_with = "crate::domain::limits::name")]
+    pub name: String,
+    /// The level's name as the plan prints it (`基本目標`, `ICT活用ビジョン`, `基本方針`, `計画の目的`); default `基本目標`
+    #[schema(example = "基本方針", max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub kind: Option<String>,
+    /// The printed marker when not ①②… (`ア`)
+    #[schema(example = "ア", max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub symbol: Option<String>,
+    /// The goal of this plan this one serves (a 基本方針's ICT活用ビジョン)
+    pub parent_id: Option<i32>,
+    /// The phase of this plan the goal belongs to (a 基本方針 of the 前期実施計画)
+    pub phase_id: Option<i32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GoalQuery {
+    /// Only goals of this kind (`基本方針`)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    #[param(max_length = 64)]
+    pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -171,6 +222,7 @@ pub async fn create_plan(
 }
 
 /// Changes a plan's name, period, phases, status or grading settings (hq). `If-Match` optional.
+/// A rename is kept with the fiscal year it takes effect (`name_effective_fiscal_year`).
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = UpdatePlan, responses(
     (status = 200, body = Plan, headers(("ETag" = String))),
@@ -212,39 +264,48 @@ pub async fn update_plan(
             if let Some(grading) = body.grading {
                 fields.grading = grading;
             }
-            plans::update(conn, &actor, id, expected, &fields)
+            fields.predecessor_id = body.predecessor_id.unwrap_or(fields.predecessor_id);
+            let name_change =
+                NameChange { effective_from_fiscal_year: body.name_effective_fiscal_year, reason: body.reason };
+            plans::update(conn, &actor, id, expected, &fields, &name_change)
         })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("plan", plan.id, plan.version), &plan))
 }
 
-/// The plan's basic goals (基本目標), by number.
-#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+/// The plan's goals at every level (基本目標, ICT活用ビジョン, 基本方針, 計画の目的): whole-plan goals
+/// first, then by phase, parents before children, by number.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), GoalQuery), responses(
     (status = 200, body = Page<Goal>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/goals")]
 pub async fn list_goals(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    page: Query<PageParams>,
+    query: Query<GoalQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let id = id.into_inner();
+    let kind = query.into_inner().kind;
     let goals = db
         .read(move |conn| {
             plans::get(conn, id)?;
-            plans::page_goals(conn, id, limit, offset)
+            plans::page_goals(conn, id, kind.as_deref(), limit, offset)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::new(goals, limit, offset)))
 }
 
-/// Adds a basic goal (hq).
-#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateNumbered, responses(
+/// Adds a goal (hq): a 基本目標 by default, or any level with `kind`, its parent and its phase.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateGoal, responses(
     (status = 201, body = Goal),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -253,12 +314,20 @@ pub async fn create_goal(
     Hq(caller): Hq,
     db: web::Data<Database>,
     id: web::Path<i32>,
-    body: JsonBody<CreateNumbered>,
+    body: JsonBody<CreateGoal>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
+    let fields = GoalFields {
+        number: body.number,
+        name: body.name.trim().to_owned(),
+        kind: body.kind.map(|k| k.trim().to_owned()).unwrap_or_else(|| plans::DEFAULT_GOAL_KIND.to_owned()),
+        symbol: body.symbol.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        parent_id: body.parent_id,
+        phase_id: body.phase_id,
+    };
     let actor = Actor::from(&caller);
     let plan_id = id.into_inner();
-    let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, body.number, body.name.trim())).await?;
+    let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, &fields)).await?;
     Ok(HttpResponse::Created().json(goal))
 }
 

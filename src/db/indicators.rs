@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
+use super::name_revisions::{self, Named, Rename};
 use super::plans::{self, label, optional_label};
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{self, Direction, GradeBasis};
+use crate::domain::lineage::Link;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
@@ -55,6 +57,8 @@ pub struct Indicator {
     pub replaces_id: Option<i32>,
     /// How an ambiguous source text was read.
     pub reading_note: Option<String>,
+    /// The indicator of the previous plan this one continues (one series across plans)
+    pub predecessor_id: Option<i32>,
     /// The latest target revision (see `/indicators/{id}/targets` for all).
     pub current_target: Option<TargetRevision>,
     pub version: i32,
@@ -190,6 +194,7 @@ struct IndicatorRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    predecessor_id: Option<i32>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -305,6 +310,7 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
                 retirement_reason: row.retirement_reason,
                 replaces_id: row.replaces_id,
                 reading_note: row.reading_note,
+                predecessor_id: row.predecessor_id,
                 current_target: targets.get(&row.id).and_then(|t| t.last().cloned()),
                 version: row.version,
                 created_at: row.created_at,
@@ -357,6 +363,39 @@ pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Indica
     list_for_plan_with_targets(conn, plan_id).map(|(indicators, _)| indicators)
 }
 
+/// These indicators with their target revisions, in two queries.
+pub fn list_by_ids_with_targets(conn: &mut DbConnection, ids: &[i32]) -> Result<WithTargets, AppError> {
+    let rows = indicators::table
+        .filter(indicators::id.eq_any(ids))
+        .select(IndicatorRow::as_select())
+        .order(indicators::id)
+        .load(conn)?;
+    assemble_with_targets(conn, rows)
+}
+
+/// One step of following a series across plans: the lineage links of these indicators and of the
+/// indicators that continue them, each with its plan's id, in one query.
+pub fn lineage_step(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<(Link, i32)>, AppError> {
+    let rows: Vec<(i32, Option<i32>, i32, i32, i32)> = indicators::table
+        .inner_join(measures::table.inner_join(super::schema::plans::table))
+        .filter(indicators::id.eq_any(ids).or(indicators::predecessor_id.eq_any(ids)))
+        .select((
+            indicators::id,
+            indicators::predecessor_id,
+            super::schema::plans::id,
+            super::schema::plans::start_fiscal_year,
+            super::schema::plans::end_fiscal_year,
+        ))
+        .order(indicators::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(indicator_id, predecessor_id, plan_id, start_fiscal_year, end_fiscal_year)| {
+            (Link { indicator_id, predecessor_id, start_fiscal_year, end_fiscal_year }, plan_id)
+        })
+        .collect())
+}
+
 /// Every indicator of a plan and every target revision of each, in two queries.
 pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Result<WithTargets, AppError> {
     let rows = indicators::table
@@ -371,6 +410,55 @@ pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Resu
 pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<TargetRevision>, AppError> {
     let indicator = get(conn, indicator_id)?;
     Ok(targets_for(conn, &[(indicator.id, indicator.stages)])?.remove(&indicator_id).unwrap_or_default())
+}
+
+/// Links an indicator to the one it continues in an earlier plan (or removes the link): their
+/// series become one. The predecessor must belong to another plan and must not already lead back
+/// to this indicator.
+pub fn link_predecessor(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i32,
+    predecessor_id: Option<i32>,
+    reason: Option<&str>,
+) -> Result<Indicator, AppError> {
+    let old = get(conn, id)?;
+    if let Some(predecessor_id) = predecessor_id {
+        let predecessor = get(conn, predecessor_id)
+            .map_err(|_| AppError::invalid("predecessor_id", format!("no indicator {predecessor_id}")))?;
+        let own_plan: i32 = measures::table.find(old.measure_id).select(measures::plan_id).first(conn)?;
+        let other_plan: i32 = measures::table.find(predecessor.measure_id).select(measures::plan_id).first(conn)?;
+        if own_plan == other_plan {
+            return Err(AppError::invalid(
+                "predecessor_id",
+                "must be an indicator of an earlier plan, not of this one",
+            ));
+        }
+        let mut links: BTreeMap<i32, Option<i32>> = BTreeMap::new();
+        let mut cursor = Some(predecessor_id);
+        while let Some(current) = cursor.filter(|c| !links.contains_key(c)) {
+            let next: Option<i32> = indicators::table.find(current).select(indicators::predecessor_id).first(conn)?;
+            links.insert(current, next);
+            if current == id || links.len() > crate::domain::lineage::MAX_CHAIN_LENGTH {
+                return Err(AppError::invalid(
+                    "predecessor_id",
+                    "the link would make the chain of plans circular or too long",
+                ));
+            }
+            cursor = next;
+        }
+    }
+    diesel::update(indicators::table.find(id))
+        .set((indicators::predecessor_id.eq(predecessor_id), indicators::updated_at.eq(audit::now())))
+        .execute(conn)?;
+    bump_version(conn, id, old.version)?;
+    let new = get(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("indicator", id, &old, &new).with_action("link_predecessor").with_reason(reason),
+    )?;
+    Ok(new)
 }
 
 /// The plan an indicator belongs to.
@@ -598,6 +686,18 @@ pub fn update(
         .execute(conn)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
+    name_revisions::record(
+        conn,
+        actor,
+        &Rename {
+            entity: Named::Indicator(id),
+            created_at: old.created_at,
+            old_name: &old.name,
+            new_name: &new.name,
+            effective_from_fiscal_year: None,
+            reason,
+        },
+    )?;
     audit::record(conn, actor, Change::updated("indicator", id, &old, &new).with_reason(reason))?;
     Ok(new)
 }

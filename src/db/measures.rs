@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::{self, Actor, Change};
+use super::name_revisions::{self, Named, Rename};
 use super::plans::{self, label, optional_label};
-use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures};
+use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures, plan_phases};
 use super::{DbConnection, enum_from_column};
 use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
 use crate::error::{AppError, FieldError};
@@ -26,8 +27,9 @@ pub struct Measure {
     pub name: String,
     pub summary: String,
     pub strategy_id: Option<i32>,
-    /// ◎ the basic goal the measure counts under
-    pub main_goal_id: i32,
+    /// ◎ the goal the measure counts under (a 基本目標, 基本方針, 計画の目的…); `null` when the plan
+    /// places it under none
+    pub main_goal_id: Option<i32>,
     /// ○ goals it also serves (listed, never double-counted)
     pub secondary_goal_ids: Vec<i32>,
     /// 所管課, lead first; `until_fiscal_year` is set once a department stopped owning it
@@ -47,6 +49,12 @@ pub struct Measure {
     /// The fiscal year a measure added mid-plan starts.
     pub added_fiscal_year: Option<i32>,
     pub change_notes: Option<String>,
+    /// The phase (実施計画 前期/後期) the measure belongs to; `null`: it runs through the whole plan
+    pub phase_id: Option<i32>,
+    /// The phase's years, when the measure belongs to one
+    pub phase_span: Option<PhaseSpan>,
+    /// The measure of the previous plan this one carries over
+    pub predecessor_id: Option<i32>,
     pub roadmap: Vec<RoadmapEntry>,
     pub version: i32,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
@@ -56,8 +64,12 @@ pub struct Measure {
 }
 
 impl Measure {
-    /// Whether the measure is part of the plan in `year`: added by then and not completed before.
+    /// Whether the measure is part of the plan in `year`: within its phase, added by then and not
+    /// completed before.
     pub fn active_in(&self, year: i32) -> bool {
+        if !self.in_phase(year) {
+            return false;
+        }
         let started = self.added_fiscal_year.is_none_or(|added| added <= year);
         let ended = match self.status {
             MeasureStatus::Active => false,
@@ -67,9 +79,29 @@ impl Measure {
         started && !ended
     }
 
+    /// Whether `year` lies in the measure's phase (always, for a measure of the whole plan).
+    pub fn in_phase(&self, year: i32) -> bool {
+        self.phase_span.is_none_or(|span| span.contains(year))
+    }
+
     /// Whether `department_id` owned the measure in `year` (any year when `None`).
     pub fn owned_by(&self, department_id: i32, year: Option<i32>) -> bool {
         self.owners.iter().any(|owner| owner.department_id == department_id && owner.in_force(year))
+    }
+}
+
+/// The fiscal years of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PhaseSpan {
+    #[schema(example = 2021)]
+    pub start_fiscal_year: i32,
+    #[schema(example = 2023)]
+    pub end_fiscal_year: i32,
+}
+
+impl PhaseSpan {
+    pub fn contains(&self, year: i32) -> bool {
+        (self.start_fiscal_year..=self.end_fiscal_year).contains(&year)
     }
 }
 
@@ -132,7 +164,7 @@ struct MeasureRow {
     name: String,
     summary: String,
     strategy_id: Option<i32>,
-    main_goal_id: i32,
+    main_goal_id: Option<i32>,
     review_category: String,
     status: String,
     status_fiscal_year: Option<i32>,
@@ -143,6 +175,8 @@ struct MeasureRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    phase_id: Option<i32>,
+    predecessor_id: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -156,15 +190,25 @@ pub struct MeasureFilter {
     pub strategy_id: Option<i32>,
     pub review_category: Option<ReviewCategory>,
     pub status: Option<MeasureStatus>,
+    /// Measures of this phase (measures of the whole plan are not listed)
+    pub phase_id: Option<i32>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
 }
 
-/// Loads measures with their owners, goals and roadmap in four queries, whatever their number.
+/// Loads measures with their owners, goals, roadmap and phases in five queries, whatever their number.
 fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measure>, AppError> {
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let phase_ids: Vec<i32> = rows.iter().filter_map(|r| r.phase_id).collect();
+    let spans: BTreeMap<i32, PhaseSpan> = plan_phases::table
+        .filter(plan_phases::id.eq_any(&phase_ids))
+        .select((plan_phases::id, plan_phases::start_fiscal_year, plan_phases::end_fiscal_year))
+        .load::<(i32, i32, i32)>(conn)?
+        .into_iter()
+        .map(|(id, start_fiscal_year, end_fiscal_year)| (id, PhaseSpan { start_fiscal_year, end_fiscal_year }))
+        .collect();
     let mut owners: BTreeMap<i32, Vec<Owner>> = BTreeMap::new();
     type OwnerRow = (i32, i32, String, String, bool, Option<i32>, Option<i32>, NaiveDateTime, Option<NaiveDateTime>);
     let owner_rows: Vec<OwnerRow> = measure_owners::table
@@ -247,6 +291,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
                 status_recorded_at: row.status_recorded_at,
                 added_fiscal_year: row.added_fiscal_year,
                 change_notes: row.change_notes,
+                phase_id: row.phase_id,
+                phase_span: row.phase_id.and_then(|id| spans.get(&id).copied()),
+                predecessor_id: row.predecessor_id,
                 roadmap: roadmap.remove(&row.id).unwrap_or_default(),
                 version: row.version,
                 created_at: row.created_at,
@@ -306,6 +353,9 @@ pub fn list(
         if let Some(status) = filter.status {
             query = query.filter(measures::status.eq(to_text(&status)));
         }
+        if let Some(phase_id) = filter.phase_id {
+            query = query.filter(measures::phase_id.eq(phase_id));
+        }
         query
     };
     let total = query().count().get_result(conn)?;
@@ -321,12 +371,14 @@ pub struct MeasureFields {
     pub name: String,
     pub summary: String,
     pub strategy_id: Option<i32>,
-    pub main_goal_id: i32,
+    pub main_goal_id: Option<i32>,
     pub secondary_goal_ids: Vec<i32>,
     pub review_category: ReviewCategory,
     pub owners_and_others: bool,
     pub added_fiscal_year: Option<i32>,
     pub change_notes: Option<String>,
+    pub phase_id: Option<i32>,
+    pub predecessor_id: Option<i32>,
     pub roadmap: Vec<RoadmapEntry>,
 }
 
@@ -343,6 +395,8 @@ impl From<&Measure> for MeasureFields {
             owners_and_others: m.owners_and_others,
             added_fiscal_year: m.added_fiscal_year,
             change_notes: m.change_notes.clone(),
+            phase_id: m.phase_id,
+            predecessor_id: m.predecessor_id,
             roadmap: m.roadmap.clone(),
         }
     }
@@ -371,13 +425,13 @@ fn validate(
         errors.push(FieldError::new("number", format!("No.{} already exists in this plan", fields.number)));
     }
     let goals: Vec<i32> = plans::list_goals(conn, plan_id)?.iter().map(|g| g.id).collect();
-    if !goals.contains(&fields.main_goal_id) {
-        errors.push(FieldError::new("main_goal_id", "not a basic goal of this plan"));
+    if fields.main_goal_id.is_some_and(|id| !goals.contains(&id)) {
+        errors.push(FieldError::new("main_goal_id", "not a goal of this plan"));
     }
     for (i, goal_id) in fields.secondary_goal_ids.iter().enumerate() {
         if !goals.contains(goal_id) {
-            errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "not a basic goal of this plan"));
-        } else if *goal_id == fields.main_goal_id {
+            errors.push(FieldError::new(format!("secondary_goal_ids[{i}]"), "not a goal of this plan"));
+        } else if Some(*goal_id) == fields.main_goal_id {
             errors.push(FieldError::new(
                 format!("secondary_goal_ids[{i}]"),
                 "the main goal (◎) cannot also be secondary (○)",
@@ -394,6 +448,35 @@ fn validate(
         && let Err(AppError::Validation(mut e)) = plan.check_year("added_fiscal_year", year)
     {
         errors.append(&mut e);
+    }
+    if let Some(phase_id) = fields.phase_id {
+        match plan.phases.iter().find(|p| p.id == phase_id) {
+            None => errors.push(FieldError::new("phase_id", "not a phase of this plan")),
+            Some(phase) => {
+                if let Some(year) =
+                    fields.added_fiscal_year.filter(|y| !(phase.start_fiscal_year..=phase.end_fiscal_year).contains(y))
+                {
+                    errors.push(FieldError::new(
+                        "added_fiscal_year",
+                        format!(
+                            "{} is outside the phase {} ({}–{})",
+                            year, phase.name, phase.start_fiscal_year, phase.end_fiscal_year
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(predecessor_id) = fields.predecessor_id {
+        let predecessor_plan: Option<i32> =
+            measures::table.find(predecessor_id).select(measures::plan_id).first(conn).optional()?;
+        match predecessor_plan {
+            None => errors.push(FieldError::new("predecessor_id", "no such measure")),
+            Some(other) if other == plan_id => {
+                errors.push(FieldError::new("predecessor_id", "must be a measure of an earlier plan, not of this one"))
+            }
+            Some(_) => {}
+        }
     }
     for (i, entry) in fields.roadmap.iter().enumerate() {
         if let Err(AppError::Validation(mut e)) =
@@ -460,6 +543,8 @@ pub fn create(
             measures::added_fiscal_year.eq(fields.added_fiscal_year),
             measures::owners_and_others.eq(fields.owners_and_others),
             measures::change_notes.eq(&fields.change_notes),
+            measures::phase_id.eq(fields.phase_id),
+            measures::predecessor_id.eq(fields.predecessor_id),
             measures::version.eq(1),
             measures::created_at.eq(now),
             measures::updated_at.eq(now),
@@ -528,11 +613,25 @@ pub fn update(
             measures::owners_and_others.eq(fields.owners_and_others),
             measures::added_fiscal_year.eq(fields.added_fiscal_year),
             measures::change_notes.eq(&fields.change_notes),
+            measures::phase_id.eq(fields.phase_id),
+            measures::predecessor_id.eq(fields.predecessor_id),
         ))
         .execute(conn)?;
     write_children(conn, id, fields)?;
     bump_version(conn, id, old.version)?;
     let new = get(conn, id)?;
+    name_revisions::record(
+        conn,
+        actor,
+        &Rename {
+            entity: Named::Measure(id),
+            created_at: old.created_at,
+            old_name: &old.name,
+            new_name: &new.name,
+            effective_from_fiscal_year: None,
+            reason,
+        },
+    )?;
     audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_reason(reason))?;
     Ok(new)
 }
@@ -635,4 +734,18 @@ pub fn remove_owner(
         Change::updated("measure", id, &old, &new).with_action("remove_owner").with_reason(reason),
     )?;
     Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PhaseSpan;
+
+    #[test]
+    fn a_phase_holds_its_first_and_last_year_only() {
+        let early = PhaseSpan { start_fiscal_year: 2021, end_fiscal_year: 2023 };
+        assert!(!early.contains(2020));
+        assert!(early.contains(2021));
+        assert!(early.contains(2023));
+        assert!(!early.contains(2024));
+    }
 }

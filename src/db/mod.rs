@@ -12,6 +12,8 @@ pub mod deadline;
 pub mod departments;
 pub mod indicators;
 pub mod measures;
+pub mod name_revisions;
+pub mod plan_references;
 pub mod plans;
 pub mod schema;
 pub mod users;
@@ -468,8 +470,15 @@ impl Database {
                 .run_pending_migrations(migrations)
                 .map(|versions| versions.iter().map(|v| v.to_string()).collect())
                 .map_err(|e| AppError::Migration(e.to_string()));
-            if backend == Backend::Postgres {
-                conn.batch_execute(&format!("SET statement_timeout = {}", statement_timeout.as_millis()))?;
+            match backend {
+                Backend::Postgres => {
+                    conn.batch_execute(&format!("SET statement_timeout = {}", statement_timeout.as_millis()))?
+                }
+                // A table-rebuilding migration turns foreign keys off around its own transaction; if
+                // it stopped halfway, this pooled connection must not keep them off.
+                Backend::Sqlite => conn
+                    .batch_execute("ROLLBACK; PRAGMA foreign_keys = ON")
+                    .or_else(|_| conn.batch_execute("PRAGMA foreign_keys = ON"))?,
             }
             applied
         })

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
-use super::schema::{goals, plan_phases, plans, strategies};
+use super::name_revisions::{self, Named, Rename};
+use super::schema::{goals, measures, plan_phases, plans, strategies};
 use super::{DbConnection, decimal_from_text, decimal_to_text, enum_from_column};
 use crate::domain::achievement::{GradeBasis, GradingSettings};
 use crate::domain::fiscal_year::FiscalYear;
@@ -259,17 +260,53 @@ fn validate_fields(fields: &PlanFields) -> Result<(), AppError> {
     if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }
 
+/// Writes the plan's phases in place: a phase sent with its id (or, without one, with the name of
+/// an existing phase) keeps its id, so goals and measures placed in it stay there; a phase left out
+/// is removed unless something is still placed in it.
 fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Result<(), AppError> {
-    diesel::delete(plan_phases::table.filter(plan_phases::plan_id.eq(plan_id))).execute(conn)?;
-    for phase in phases {
-        diesel::insert_into(plan_phases::table)
-            .values((
-                plan_phases::plan_id.eq(plan_id),
-                plan_phases::name.eq(&phase.name),
-                plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
-                plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
-            ))
-            .execute(conn)?;
+    let existing: Vec<Phase> = load_phases(conn, &[plan_id])?.into_iter().map(|(_, phase)| phase).collect();
+    let mut kept = Vec::new();
+    for (i, phase) in phases.iter().enumerate() {
+        let matched = existing
+            .iter()
+            .find(|old| (phase.id != 0 && old.id == phase.id) || (phase.id == 0 && old.name == phase.name))
+            .filter(|old| !kept.contains(&old.id));
+        match matched {
+            Some(old) => {
+                kept.push(old.id);
+                diesel::update(plan_phases::table.find(old.id))
+                    .set((
+                        plan_phases::name.eq(&phase.name),
+                        plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
+                        plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
+                    ))
+                    .execute(conn)?;
+            }
+            None if phase.id != 0 => {
+                return Err(AppError::invalid(format!("phases[{i}].id"), "not a phase of this plan"));
+            }
+            None => {
+                diesel::insert_into(plan_phases::table)
+                    .values((
+                        plan_phases::plan_id.eq(plan_id),
+                        plan_phases::name.eq(&phase.name),
+                        plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
+                        plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    for old in existing.iter().filter(|old| !kept.contains(&old.id)) {
+        let goals_in_it: i64 = goals::table.filter(goals::phase_id.eq(old.id)).count().get_result(conn)?;
+        let measures_in_it: i64 = measures::table.filter(measures::phase_id.eq(old.id)).count().get_result(conn)?;
+        if goals_in_it + measures_in_it > 0 {
+            return Err(AppError::Conflict(format!(
+                "phase {} ({}) still has goals or measures placed in it; move them before removing it",
+                old.id, old.name
+            )));
+        }
+        diesel::delete(plan_phases::table.find(old.id)).execute(conn)?;
     }
     Ok(())
 }
@@ -313,16 +350,43 @@ pub fn create(
     Ok(plan)
 }
 
+/// When a plan's new name takes effect, and why it changed.
+#[derive(Debug, Clone, Default)]
+pub struct NameChange {
+    /// `None`: every year (a correction rather than a renaming)
+    pub effective_from_fiscal_year: Option<i32>,
+    pub reason: Option<String>,
+}
+
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: i32,
     expected_version: Option<i32>,
     fields: &PlanFields,
+    name_change: &NameChange,
 ) -> Result<Plan, AppError> {
     let old = get(conn, id)?;
     crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
+    if let Some(predecessor_id) = fields.predecessor_id.filter(|p| Some(*p) != old.predecessor_id) {
+        let predecessor = get(conn, predecessor_id)
+            .map_err(|_| AppError::invalid("predecessor_id", format!("no plan {predecessor_id}")))?;
+        if predecessor.id == id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
+            return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
+        }
+    }
+    if let Some(year) = name_change.effective_from_fiscal_year {
+        if fields.name == old.name {
+            return Err(AppError::invalid("name_effective_fiscal_year", "only goes with a new name"));
+        }
+        if year < fields.start_fiscal_year || year > fields.end_fiscal_year {
+            return Err(AppError::invalid(
+                "name_effective_fiscal_year",
+                format!("{year} is outside the plan period {}–{}", fields.start_fiscal_year, fields.end_fiscal_year),
+            ));
+        }
+    }
     let grading = &fields.grading;
     diesel::update(plans::table.find(id))
         .set((
@@ -332,6 +396,7 @@ pub fn update(
             plans::end_fiscal_year.eq(fields.end_fiscal_year),
             plans::baseline_fiscal_year.eq(fields.baseline_fiscal_year),
             plans::status.eq(to_text(&fields.status)),
+            plans::predecessor_id.eq(fields.predecessor_id),
             plans::grade_basis.eq(to_text(&grading.basis)),
             plans::grade_a_min.eq(decimal_to_text(grading.grade_a_min)),
             plans::grade_b_min.eq(decimal_to_text(grading.grade_b_min)),
@@ -344,7 +409,19 @@ pub fn update(
         .execute(conn)?;
     replace_phases(conn, id, &fields.phases)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("plan", id, &old, &new))?;
+    name_revisions::record(
+        conn,
+        actor,
+        &Rename {
+            entity: Named::Plan(id),
+            created_at: old.created_at,
+            old_name: &old.name,
+            new_name: &new.name,
+            effective_from_fiscal_year: name_change.effective_from_fiscal_year,
+            reason: name_change.reason.as_deref(),
+        },
+    )?;
+    audit::record(conn, actor, Change::updated("plan", id, &old, &new).with_reason(name_change.reason.as_deref()))?;
     Ok(new)
 }
 
@@ -367,7 +444,9 @@ impl From<&Plan> for PlanFields {
 
 // ---- basic goals and strategies ----------------------------------------------------------
 
-/// A 基本目標 (①–⑤) or a 重点戦略 (Ⅰ–Ⅳ): both are a numbered name within a plan.
+/// A goal of the plan at one level of its structure: a 基本目標 (①–⑤), an ICT活用ビジョン of the
+/// 基本計画, a 基本方針 of one 実施計画 phase (under its vision), a 計画の目的 (ア/イ/ウ). Measures count
+/// under one goal (◎); a goal's roll-up also holds the measures of the goals below it.
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
 #[diesel(table_name = goals)]
 pub struct Goal {
@@ -377,6 +456,51 @@ pub struct Goal {
     pub number: i32,
     #[schema(example = "区民サービスの向上")]
     pub name: String,
+    /// The level's name as the plan prints it
+    #[schema(example = "基本目標")]
+    pub kind: String,
+    /// The printed marker (`ア`); `null`: ① … from the number
+    #[schema(example = "ア")]
+    pub symbol: Option<String>,
+    /// The goal this one serves (a 基本方針's ICT活用ビジョン)
+    pub parent_id: Option<i32>,
+    /// The phase (実施計画 前期/後期) the goal belongs to; `null`: the whole plan
+    pub phase_id: Option<i32>,
+}
+
+/// How plans without a kind name their top-level goals.
+pub const DEFAULT_GOAL_KIND: &str = "基本目標";
+
+impl Goal {
+    /// `①`, or the printed marker when the plan numbers its goals otherwise (`ア`).
+    pub fn marker(&self) -> String {
+        self.symbol.clone().unwrap_or_else(|| goal_symbol(self.number))
+    }
+}
+
+/// What a goal is made of when created.
+#[derive(Debug, Clone)]
+pub struct GoalFields {
+    pub number: i32,
+    pub name: String,
+    pub kind: String,
+    pub symbol: Option<String>,
+    pub parent_id: Option<i32>,
+    pub phase_id: Option<i32>,
+}
+
+impl GoalFields {
+    /// A 基本目標 with only a number and a name.
+    pub fn basic(number: i32, name: &str) -> Self {
+        Self {
+            number,
+            name: name.to_owned(),
+            kind: DEFAULT_GOAL_KIND.to_owned(),
+            symbol: None,
+            parent_id: None,
+            phase_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
@@ -411,21 +535,45 @@ pub fn strategy_numeral(number: i32) -> String {
 }
 
 pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, AppError> {
-    Ok(goals::table.filter(goals::plan_id.eq(plan_id)).select(Goal::as_select()).order(goals::number).load(conn)?)
+    Ok(goals::table
+        .filter(goals::plan_id.eq(plan_id))
+        .select(Goal::as_select())
+        .order((
+            goals::phase_id.is_not_null(),
+            goals::phase_id,
+            goals::parent_id.is_not_null(),
+            goals::number,
+            goals::id,
+        ))
+        .load(conn)?)
 }
 
-/// One page of a plan's basic goals by number, and how many it has.
+/// One page of a plan's goals, whole-plan levels first, then by phase, parents before children
+/// and by number; optionally only one kind (`基本方針`).
 pub fn page_goals(
     conn: &mut DbConnection,
     plan_id: i32,
+    kind: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Goal>, i64), AppError> {
-    let total = goals::table.filter(goals::plan_id.eq(plan_id)).count().get_result(conn)?;
-    let items = goals::table
-        .filter(goals::plan_id.eq(plan_id))
+    let query = || {
+        let mut query = goals::table.filter(goals::plan_id.eq(plan_id)).into_boxed();
+        if let Some(kind) = kind {
+            query = query.filter(goals::kind.eq(kind.to_owned()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
         .select(Goal::as_select())
-        .order(goals::number)
+        .order((
+            goals::phase_id.is_not_null(),
+            goals::phase_id,
+            goals::parent_id.is_not_null(),
+            goals::number,
+            goals::id,
+        ))
         .limit(limit)
         .offset(offset)
         .load(conn)?;
@@ -491,16 +639,46 @@ pub fn create_goal(
     conn: &mut DbConnection,
     actor: &Actor,
     plan_id: i32,
-    number: i32,
-    name: &str,
+    fields: &GoalFields,
 ) -> Result<Goal, AppError> {
-    get(conn, plan_id)?;
-    check_number_and_name(number, name)?;
+    let plan = get(conn, plan_id)?;
+    check_number_and_name(fields.number, &fields.name)?;
+    let mut errors = Vec::new();
+    if fields.kind.trim().is_empty() {
+        errors.push(crate::error::FieldError::new("kind", "must not be empty"));
+    }
+    if let Some(parent_id) = fields.parent_id {
+        let parent = goals::table.find(parent_id).select(Goal::as_select()).first(conn).optional()?;
+        if parent.is_none_or(|p| p.plan_id != plan_id) {
+            errors.push(crate::error::FieldError::new("parent_id", "not a goal of this plan"));
+        }
+    }
+    if let Some(phase_id) = fields.phase_id
+        && !plan.phases.iter().any(|p| p.id == phase_id)
+    {
+        errors.push(crate::error::FieldError::new("phase_id", "not a phase of this plan"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
     let id: QueryResult<i32> = diesel::insert_into(goals::table)
-        .values((goals::plan_id.eq(plan_id), goals::number.eq(number), goals::name.eq(name)))
+        .values((
+            goals::plan_id.eq(plan_id),
+            goals::number.eq(fields.number),
+            goals::name.eq(&fields.name),
+            goals::kind.eq(&fields.kind),
+            goals::symbol.eq(&fields.symbol),
+            goals::parent_id.eq(fields.parent_id),
+            goals::phase_id.eq(fields.phase_id),
+        ))
         .returning(goals::id)
         .get_result(conn);
-    let id = AppError::on_duplicate(id, "number", "a basic goal of this plan", number)?;
+    let what = if fields.kind == DEFAULT_GOAL_KIND && fields.phase_id.is_none() {
+        "a basic goal of this plan".to_owned()
+    } else {
+        format!("a {} of this plan and phase", fields.kind)
+    };
+    let id = AppError::on_duplicate(id, "number", &what, fields.number)?;
     let goal = get_goal(conn, id)?;
     audit::record(conn, actor, Change::created("goal", id, &goal))?;
     Ok(goal)

@@ -76,6 +76,10 @@ diesel::table! {
         plan_id -> Integer,
         number -> Integer,
         name -> Text,
+        kind -> Text,
+        symbol -> Nullable<Text>,
+        parent_id -> Nullable<Integer>,
+        phase_id -> Nullable<Integer>,
     }
 }
 
@@ -96,7 +100,7 @@ diesel::table! {
         name -> Text,
         summary -> Text,
         strategy_id -> Nullable<Integer>,
-        main_goal_id -> Integer,
+        main_goal_id -> Nullable<Integer>,
         review_category -> Text,
         status -> Text,
         status_fiscal_year -> Nullable<Integer>,
@@ -107,6 +111,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        phase_id -> Nullable<Integer>,
+        predecessor_id -> Nullable<Integer>,
     }
 }
 
@@ -170,6 +176,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        predecessor_id -> Nullable<Integer>,
     }
 }
 
@@ -271,6 +278,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plan_references (id) {
+        id -> Integer,
+        plan_id -> Integer,
+        kind -> Text,
+        title -> Text,
+        referenced_plan_id -> Nullable<Integer>,
+        url -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<Integer>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    name_revisions (id) {
+        id -> Integer,
+        entity_type -> Text,
+        entity_id -> Integer,
+        name -> Text,
+        effective_from_fiscal_year -> Nullable<Integer>,
+        reason -> Text,
+        recorded_by -> Nullable<Integer>,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -319,4 +353,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     actuals,
     actual_events,
     audit_log,
+    plan_references,
+    name_revisions,
 );

@@ -118,3 +118,4 @@ pub fn evaluate_year(
 }
 
 pub mod plan;
+pub mod series;

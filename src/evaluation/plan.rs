@@ -17,8 +17,10 @@ use crate::db::collections::{self, Collection};
 use crate::db::departments::{self, Department};
 use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::db::measures::{self, Measure};
-use crate::db::plans::{self, Goal, Plan, Strategy, goal_symbol, label, strategy_numeral};
+use crate::db::name_revisions::{self, Named};
+use crate::db::plans::{self, Goal, Plan, Strategy, label, strategy_numeral};
 use crate::domain::achievement::{Achievement, Direction, GradingSettings, RollUp, Status, pooled_rate, roll_up};
+use crate::domain::name_history::{NameRevision, name_in_force};
 use crate::domain::plan::{ActualStatus, IndicatorKind, MeasureStatus};
 use crate::error::AppError;
 
@@ -34,6 +36,16 @@ pub struct PlanRecords {
     pub events: Vec<actuals::IndicatorEvent>,
     pub departments: Vec<Department>,
     pub collections: Vec<Collection>,
+    /// Names over time of the plan, its measures and indicators (renamed ones only)
+    pub names: BTreeMap<Named, Vec<NameRevision>>,
+}
+
+impl PlanRecords {
+    /// The name `entity` bore in `year` as recorded at `as_of`.
+    fn name_of<'a>(&'a self, entity: Named, current: &'a str, year: i32, as_of: Option<NaiveDateTime>) -> &'a str {
+        let revisions = self.names.get(&entity).map(Vec::as_slice).unwrap_or_default();
+        name_in_force(current, revisions, Some(year), as_of)
+    }
 }
 
 /// Loads a plan's records with a fixed number of queries (no query per measure or indicator).
@@ -48,6 +60,8 @@ pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppErr
     let events = actuals::events_for(conn, &ids)?;
     let departments = departments::list(conn)?;
     let collections = collections::list(conn, plan_id)?;
+    let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
+    let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;
     Ok(PlanRecords {
         plan,
         goals,
@@ -59,6 +73,7 @@ pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppErr
         events,
         departments,
         collections,
+        names,
     })
 }
 
@@ -136,7 +151,7 @@ pub struct MeasureEvaluation {
     pub number: i32,
     #[schema(example = "マイナンバー制度への対応")]
     pub name: String,
-    pub main_goal_id: i32,
+    pub main_goal_id: Option<i32>,
     pub secondary_goal_ids: Vec<i32>,
     pub strategy_id: Option<i32>,
     pub owner_department_ids: Vec<i32>,
@@ -150,11 +165,15 @@ pub struct MeasureEvaluation {
 pub struct GroupEvaluation {
     pub id: i32,
     pub number: Option<i32>,
+    /// Goals only: the level (`基本目標`, `ICT活用ビジョン`, `基本方針`, `計画の目的`)
+    #[schema(example = "基本目標")]
+    pub kind: Option<String>,
     /// `①開かれた区政の実現`, `Ⅰ 官民データの利活用`, `戸籍住民課`
     #[schema(example = "②区民サービスの向上")]
     pub label: String,
     pub name: String,
-    /// Measures counted here (◎ for goals; lead or co-owner for departments)
+    /// Measures counted here (◎ for goals, also under the goals below it; lead or co-owner for
+    /// departments)
     pub measure_ids: Vec<i32>,
     /// Goals only: measures that list this goal as ○ (not counted)
     pub secondary_measure_ids: Vec<i32>,
@@ -190,6 +209,7 @@ pub struct ActionLists {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlanEvaluation {
     pub plan_id: i32,
+    /// The plan's name in force in the fiscal year, as recorded at `as_of`
     #[schema(example = "板橋区ICT推進・活用計画2020（追録版）")]
     pub plan_name: String,
     #[schema(example = 2020)]
@@ -217,7 +237,10 @@ pub struct PlanEvaluation {
 /// Whether a measure is part of the plan in `year` as recorded at `as_of`.
 fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
     let recorded = |at: NaiveDateTime| as_of.is_none_or(|t| at <= t);
-    if !recorded(measure.created_at) || measure.added_fiscal_year.is_some_and(|added| added > year) {
+    if !recorded(measure.created_at)
+        || !measure.in_phase(year)
+        || measure.added_fiscal_year.is_some_and(|added| added > year)
+    {
         return false;
     }
     let end_known = measure.status != MeasureStatus::Active && measure.status_recorded_at.is_some_and(recorded);
@@ -369,7 +392,10 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
                 measure_id: measure.id,
                 measure_number: measure.number,
                 number: indicator.number,
-                name: year_result.inputs.definition.as_ref().map_or_else(|| indicator.name.clone(), |d| d.name.clone()),
+                name: year_result.inputs.definition.as_ref().map_or_else(
+                    || records.name_of(Named::Indicator(indicator.id), &indicator.name, year, as_of).to_owned(),
+                    |d| d.name.clone(),
+                ),
                 unit: indicator.unit.clone(),
                 kind: indicator.kind,
                 direction: indicator.direction,
@@ -408,7 +434,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
             MeasureEvaluation {
                 measure_id: measure.id,
                 number: measure.number,
-                name: measure.name.clone(),
+                name: records.name_of(Named::Measure(measure.id), &measure.name, year, as_of).to_owned(),
                 main_goal_id: measure.main_goal_id,
                 secondary_goal_ids: measure.secondary_goal_ids.clone(),
                 strategy_id: measure.strategy_id,
@@ -420,16 +446,28 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         })
         .collect();
 
+    let phase_covers = |phase_id: Option<i32>| {
+        phase_id.is_none_or(|id| {
+            records.plan.phases.iter().any(|p| p.id == id && (p.start_fiscal_year..=p.end_fiscal_year).contains(&year))
+        })
+    };
     let goals = records
         .goals
         .iter()
+        .filter(|goal| phase_covers(goal.phase_id))
         .map(|goal| {
-            let main: BTreeSet<i32> = measures.iter().filter(|m| m.main_goal_id == goal.id).map(|m| m.id).collect();
+            let below = goal_and_descendants(&records.goals, goal.id);
+            let main: BTreeSet<i32> = measures
+                .iter()
+                .filter(|m| m.main_goal_id.is_some_and(|id| below.contains(&id)))
+                .map(|m| m.id)
+                .collect();
             let (roll_up, pooled_ratios) = group(&main);
             GroupEvaluation {
                 id: goal.id,
                 number: Some(goal.number),
-                label: format!("{}{}", goal_symbol(goal.number), goal.name),
+                kind: Some(goal.kind.clone()),
+                label: format!("{}{}", goal.marker(), goal.name),
                 name: goal.name.clone(),
                 measure_ids: main.into_iter().collect(),
                 secondary_measure_ids: measures
@@ -453,6 +491,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
             GroupEvaluation {
                 id: strategy.id,
                 number: Some(strategy.number),
+                kind: None,
                 label: format!("{} {}", strategy_numeral(strategy.number), strategy.name),
                 name: strategy.name.clone(),
                 measure_ids: members.into_iter().collect(),
@@ -476,6 +515,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
             Some(GroupEvaluation {
                 id: department.id,
                 number: None,
+                kind: None,
                 label: department.name.clone(),
                 name: department.name.clone(),
                 measure_ids: owned.into_iter().collect(),
@@ -509,7 +549,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
 
     PlanEvaluation {
         plan_id: records.plan.id,
-        plan_name: records.plan.name.clone(),
+        plan_name: records.name_of(Named::Plan(records.plan.id), &records.plan.name, year, as_of).to_owned(),
         fiscal_year: year,
         fiscal_year_label: label(year),
         as_of,
@@ -526,6 +566,21 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
     }
 }
 
+/// A goal's id with the ids of every goal below it (its 基本方針 under an ICT活用ビジョン); a
+/// parent cycle cannot loop, each goal is taken once.
+pub fn goal_and_descendants(goals: &[Goal], root: i32) -> BTreeSet<i32> {
+    let mut found = BTreeSet::from([root]);
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for child in goals.iter().filter(|g| g.parent_id == Some(parent)) {
+            if found.insert(child.id) {
+                frontier.push(child.id);
+            }
+        }
+    }
+    found
+}
+
 /// Loads and evaluates in one call (the API's entry point).
 pub fn evaluate_plan(
     conn: &mut DbConnection,
@@ -536,4 +591,37 @@ pub fn evaluate_plan(
     let records = load(conn, plan_id)?;
     records.plan.check_year("fiscal_year", year)?;
     Ok(evaluate(&records, year, as_of, Utc::now().naive_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn goal(id: i32, parent_id: Option<i32>) -> Goal {
+        Goal {
+            id,
+            plan_id: 1,
+            number: id,
+            name: format!("goal {id}"),
+            kind: "基本方針".into(),
+            symbol: None,
+            parent_id,
+            phase_id: None,
+        }
+    }
+
+    #[test]
+    fn a_vision_holds_its_policies_and_their_children_but_not_its_siblings() {
+        // Vision 1 → policies 2, 3; policy 3 → 4; vision 5 stands alone.
+        let goals = [goal(1, None), goal(2, Some(1)), goal(3, Some(1)), goal(4, Some(3)), goal(5, None)];
+        assert_eq!(goal_and_descendants(&goals, 1), BTreeSet::from([1, 2, 3, 4]));
+        assert_eq!(goal_and_descendants(&goals, 3), BTreeSet::from([3, 4]));
+        assert_eq!(goal_and_descendants(&goals, 5), BTreeSet::from([5]));
+    }
+
+    #[test]
+    fn a_parent_cycle_ends_instead_of_looping() {
+        let goals = [goal(1, Some(2)), goal(2, Some(1))];
+        assert_eq!(goal_and_descendants(&goals, 1), BTreeSet::from([1, 2]));
+    }
 }

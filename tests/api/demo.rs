@@ -1,4 +1,5 @@
-//! The demo plan as loaded by `serve --demo`, checked against seed 003_acbd9fd11ab82639.txt.
+//! The demo plans as loaded by `serve --demo`: the 2020 plan checked against seed
+//! 003_acbd9fd11ab82639.txt, its successor against seeds 000–002, 文京区's plan against seed 004.
 
 use serde_json::{Value, json};
 
@@ -10,6 +11,7 @@ on_both_backends!(
     demo_loading_is_idempotent_and_refuses_other_plans,
     sample_actuals_are_marked_and_deterministic,
     every_demo_department_has_an_indicator_open_in_the_last_year,
+    the_successor_plan_and_bunkyo_are_loaded_next_to_the_2020_plan,
 );
 
 async fn measure(app: &TestApp, plan_id: i32, number: i64) -> Value {
@@ -213,4 +215,80 @@ async fn every_demo_department_has_an_indicator_open_in_the_last_year(backend: B
         }
         assert!(!open.is_empty(), "{} has no indicator without an FY2020 actual", user.username);
     }
+}
+
+async fn plan_by_code(app: &TestApp, code: &str) -> Value {
+    let plans = json(app.get("/plans?limit=500", &app.viewer).await).await;
+    plans["items"].as_array().unwrap().iter().find(|p| p["code"] == code).cloned().unwrap()
+}
+
+async fn the_successor_plan_and_bunkyo_are_loaded_next_to_the_2020_plan(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let old_id = municipal_kpi::demo::ensure_loaded(&app.db, true).unwrap().plan_id();
+    // Three plans now: the 2020 plan, its successor and 文京区's.
+    assert_eq!(json(app.get("/plans", &app.viewer).await).await["total"], 3);
+
+    let plan = plan_by_code(&app, "itabashi-dx-2025").await;
+    let plan_id = plan["id"].as_i64().unwrap();
+    assert_eq!(plan["predecessor_id"], old_id);
+    assert_eq!(plan["name"], "板橋区DX推進計画2025");
+    let phases: Vec<&str> = plan["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(phases, vec!["前期実施計画", "後期実施計画"]);
+    // Renamed for the 後期実施計画: FY2023 still bears the first name.
+    let fy2023 = json(app.get(&format!("/plans/{plan_id}/evaluation?fiscal_year=2023"), &app.hq).await).await;
+    assert_eq!(fy2023["plan_name"], "板橋区ICT推進・活用計画2025");
+    let fy2024 = json(app.get(&format!("/plans/{plan_id}/evaluation?fiscal_year=2024"), &app.hq).await).await;
+    assert_eq!(fy2024["plan_name"], "板橋区DX推進計画2025");
+    let references = json(app.get(&format!("/plans/{plan_id}/references"), &app.viewer).await).await;
+    let titles: Vec<&str> =
+        references["items"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"板橋区基本計画2025") && titles.contains(&"いたばし№1実現プラン2025"), "{titles:?}");
+    let visions = json(app.get(&format!("/plans/{plan_id}/goals?kind=ICT活用ビジョン"), &app.viewer).await).await;
+    assert_eq!(visions["total"], 2);
+
+    // ぴったりサービス: 9 procedures, at least 18 in FY2021; carried over from the 2020 plan's No.8.
+    let online = measure(&app, plan_id as i32, 2).await;
+    assert_eq!(online["predecessor_id"], measure(&app, old_id, 8).await["id"]);
+    assert_eq!(online["phase_id"], plan["phases"][0]["id"]);
+    let procedures = indicators(&app, &online).await;
+    assert_eq!(procedures[0]["baseline"]["value"], json!(9));
+    assert_eq!(procedures[0]["current_target"]["value"], json!(18));
+    assert_eq!(procedures[0]["current_target"]["target_fiscal_year_label"], "令和3(2021)年度");
+    // No figure the seeds do not give: no actual in the new plan.
+    assert_eq!(
+        json(app.get(&format!("/indicators/{}/actuals", procedures[0]["id"]), &app.viewer).await).await["total"],
+        0
+    );
+
+    // RPA continues the 2020 plan's indicator: one series FY2016–2025; only the 2020 plan's
+    // generated samples carry figures, flagged as samples.
+    let rpa = indicators(&app, &measure(&app, plan_id as i32, 3).await).await;
+    let series = json(app.get(&format!("/indicators/{}/series?limit=500", rpa[0]["id"]), &app.viewer).await).await;
+    assert_eq!(series["total"], 10);
+    let items = series["items"].as_array().unwrap();
+    assert_eq!(items[0]["fiscal_year_label"], "平成28(2016)年度");
+    assert_eq!(items[9]["plan_code"], "itabashi-dx-2025");
+    assert_eq!(items[9]["phase_name"], "後期実施計画");
+    for year in items {
+        if let Some(actual) = year["approved_actual"].as_object() {
+            assert_eq!(year["plan_code"], "itabashi-ict-2020");
+            assert_eq!(actual["is_sample"], true);
+        }
+    }
+
+    // 文京区: its own municipality, purposes ア/イ/ウ instead of 基本目標, the keywords as measures.
+    let municipalities = json(app.get("/municipalities", &app.viewer).await).await;
+    assert!(municipalities["items"].as_array().unwrap().iter().any(|m| m["code"] == "131059" && m["name"] == "文京区"));
+    let bunkyo = plan_by_code(&app, "bunkyo-data-2019").await;
+    assert_eq!(bunkyo["end_fiscal_year_label"], "令和3(2021)年度");
+    let goals = json(app.get(&format!("/plans/{}/goals", bunkyo["id"]), &app.viewer).await).await;
+    let symbols: Vec<&str> = goals["items"].as_array().unwrap().iter().map(|g| g["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, vec!["ア", "イ", "ウ"]);
+    assert_eq!(goals["items"][0]["kind"], "計画の目的");
+    let keywords = json(
+        app.get(&format!("/plans/{}/measures?goal_id={}", bunkyo["id"], goals["items"][2]["id"]), &app.viewer).await,
+    )
+    .await;
+    assert_eq!(keywords["total"], 7);
+    assert_eq!(keywords["items"][0]["name"], "マイナンバーカードの普及・活用");
 }

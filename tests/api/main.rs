@@ -16,6 +16,7 @@ mod login_throttle;
 mod metrics;
 mod openapi;
 mod outage;
+mod plan_lineage;
 mod plan_structure;
 mod pools;
 mod query_count;
