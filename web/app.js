@@ -206,11 +206,25 @@ async function enterApp() {
     $('app-view').replaceChildren(h('p', { class: 'empty' }, '計画が登録されていません。'));
     return;
   }
-  const active = state.plans.filter((plan) => plan.status === 'active');
-  state.plan = (active.length ? active : state.plans).reduce((a, b) => (b.end_fiscal_year > a.end_fiscal_year ? b : a));
+  state.plan = await defaultPlan(state.plans);
   if (me.user.role === 'department') await showDepartment();
   else await showHq();
   $('main').focus({ preventScroll: true });
+}
+
+/**
+ * The plan to show first: the one collecting actuals now (an open collection, the newest year
+ * first), since that is where the yearly work is; otherwise the active plan that runs latest.
+ */
+async function defaultPlan(plans) {
+  const collecting = await api.mapLimited(plans, 4, async (plan) => {
+    const open = api.items((await api.get(`/plans/${plan.id}/collections?limit=100`)).data).filter((c) => !c.closed_at);
+    return { plan, year: Math.max(-Infinity, ...open.map((c) => c.fiscal_year)) };
+  });
+  const newest = collecting.filter((c) => c.year > -Infinity).sort((a, b) => b.year - a.year)[0];
+  if (newest) return newest.plan;
+  const active = plans.filter((plan) => plan.status === 'active');
+  return (active.length ? active : plans).reduce((a, b) => (b.end_fiscal_year > a.end_fiscal_year ? b : a));
 }
 
 /** The open collection year of the plan (the newest not closed), if any. */
@@ -824,7 +838,8 @@ async function showDepartment() {
   state.evaluation = evaluation;
   const mine = evaluation.indicators.filter((i) => i.department_ids.includes(state.me.user.department_id));
   state.departmentRows = await api.mapLimited(mine, 6, async (indicator) => {
-    const current = await fetchActual(indicator.indicator_id);
+    // Nothing to fetch where the evaluation says nothing was submitted (a 404 would only be noise).
+    const current = indicator.submission === 'missing' ? { actual: null, etag: null } : await fetchActual(indicator.indicator_id);
     return { indicator, ...current };
   });
   renderDepartment(open);
