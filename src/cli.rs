@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `openapi`, `demo` and `user create`.
+//! The command line: `serve`, `migrate`, `openapi`, `demo`, `synthetic` and `user create`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -53,6 +53,13 @@ pub enum Command {
         /// Leave out the generated FY2018–2020 sample actuals
         #[arg(long)]
         no_sample_actuals: bool,
+    },
+    /// Load a synthetic plan: the demo plan copied `scale` times, with the demo's sample actuals
+    /// (for load measurements, `scripts/load.sh`; load the demo plan first)
+    Synthetic {
+        /// How many copies of the demo plan's measures (1–100)
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        scale: u32,
     },
     /// Manage users
     #[command(subcommand)]
@@ -249,6 +256,18 @@ fn run(cli: Cli) -> Result<(), AppError> {
             let db = Database::connect(&cli.database_url, 2)?;
             db.migrate()?;
             report_demo(demo::ensure_loaded(&db, !no_sample_actuals)?);
+            Ok(())
+        }
+        Command::Synthetic { scale } => {
+            let db = Database::connect(&cli.database_url, 2)?;
+            db.migrate()?;
+            let report = crate::synthetic::load_scaled_demo_plan(&db, scale)?;
+            let actuals = crate::synthetic::add_sample_actuals(&db, report.plan_id)?;
+            println!(
+                "loaded {} (id {}) with {actuals} sample actuals",
+                crate::synthetic::plan_code(scale),
+                report.plan_id
+            );
             Ok(())
         }
         Command::User(UserCommand::Create { username, role, department, display_name }) => {
