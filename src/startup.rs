@@ -19,6 +19,7 @@ use crate::api::security_headers::ResponsePolicy;
 use crate::auth::{LoginThrottle, TokenService};
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
+use crate::response_cache::ResponseCache;
 
 pub struct Application {
     server: Server,
@@ -54,6 +55,7 @@ impl Application {
         let tokens = web::Data::new(tokens);
         let openapi_json = web::Data::new(api::openapi::document_json());
         let routes = web::Data::new(KnownRoutes::from_openapi());
+        let response_cache = web::Data::new(ResponseCache::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::extract::reject_nul_in_query))
@@ -112,6 +114,7 @@ impl Application {
                 .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())
+                .app_data(response_cache.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
                 .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))

@@ -533,7 +533,18 @@ pub fn evaluate_plan(
     year: i32,
     as_of: Option<NaiveDateTime>,
 ) -> Result<PlanEvaluation, AppError> {
+    evaluate_plan_at(conn, plan_id, year, as_of, Utc::now().naive_utc())
+}
+
+/// [`evaluate_plan`] evaluated at `now`.
+pub fn evaluate_plan_at(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    year: i32,
+    as_of: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<PlanEvaluation, AppError> {
     let records = load(conn, plan_id)?;
     records.plan.check_year("fiscal_year", year)?;
-    Ok(evaluate(&records, year, as_of, Utc::now().naive_utc()))
+    Ok(evaluate(&records, year, as_of, now))
 }

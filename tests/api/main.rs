@@ -17,6 +17,7 @@ mod outage;
 mod plan_structure;
 mod pools;
 mod query_count;
+mod response_cache;
 mod revocation;
 mod security_headers;
 mod starvation;
