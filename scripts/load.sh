@@ -74,7 +74,7 @@ start_server() {
         kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
         sleep 0.01
     done
-    READY_SECONDS=$(echo "$(date +%s.%N) - $started" | bc)
+    READY_SECONDS=$(printf %.2f "$(echo "$(date +%s.%N) - $started" | bc)")
 }
 
 stop_server() {
