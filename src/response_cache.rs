@@ -160,19 +160,17 @@ pub fn json(value: &impl serde::Serialize) -> Result<Vec<u8>, AppError> {
 const EVALUATED_AT_KEY: &[u8] = br#""evaluated_at":""#;
 
 /// A serialised plan evaluation with its top-level `evaluated_at` replaced by `now`, exactly as
-/// serialising the evaluation at `now` writes it. The key is found by its first occurrence: it
-/// precedes every nested object, and inside a JSON string its quotes would be escaped.
-pub fn restamp_evaluated_at(body: &[u8], now: NaiveDateTime) -> Result<Bytes, AppError> {
+/// serialising the evaluation at `now` writes it, in three parts to send one after the other:
+/// the stored bytes before the time, the time, and the stored bytes after it (shared, not copied).
+/// The key is found by its first occurrence: it precedes every nested object, and inside a JSON
+/// string its quotes would be escaped.
+pub fn restamp_evaluated_at(body: &Bytes, now: NaiveDateTime) -> Result<[Bytes; 3], AppError> {
     let missing = || AppError::Internal("a cached evaluation without evaluated_at".into());
     let start = body.windows(EVALUATED_AT_KEY.len()).position(|w| w == EVALUATED_AT_KEY).ok_or_else(missing)?
         + EVALUATED_AT_KEY.len();
     let length = body[start..].iter().position(|&b| b == b'"').ok_or_else(missing)?;
     let stamp = crate::domain::timestamp::to_rfc3339_utc(&now);
-    let mut restamped = Vec::with_capacity(body.len() - length + stamp.len());
-    restamped.extend_from_slice(&body[..start]);
-    restamped.extend_from_slice(stamp.as_bytes());
-    restamped.extend_from_slice(&body[start + length..]);
-    Ok(Bytes::from(restamped))
+    Ok([body.slice(..start), Bytes::from(stamp), body.slice(start + length..)])
 }
 
 #[cfg(test)]
@@ -244,10 +242,11 @@ mod tests {
 
     #[test]
     fn restamping_replaces_only_the_top_level_evaluated_at() {
-        let body =
-            br#"{"plan_name":"\"evaluated_at\":\"x","evaluated_at":"2026-01-01T00:00:00Z","n":{"evaluated_at":"k"}}"#;
+        let body = Bytes::from_static(
+            br#"{"plan_name":"\"evaluated_at\":\"x","evaluated_at":"2026-01-01T00:00:00Z","n":{"evaluated_at":"k"}}"#,
+        );
         let now = NaiveDateTime::parse_from_str("2026-12-02T03:04:05.5", "%Y-%m-%dT%H:%M:%S%.f").unwrap();
-        let restamped = restamp_evaluated_at(body, now).unwrap();
+        let restamped = restamp_evaluated_at(&body, now).unwrap().concat();
         assert_eq!(
             std::str::from_utf8(&restamped).unwrap(),
             r#"{"plan_name":"\"evaluated_at\":\"x","evaluated_at":"2026-12-02T03:04:05.500Z","n":{"evaluated_at":"k"}}"#
@@ -256,6 +255,6 @@ mod tests {
 
     #[test]
     fn restamping_a_body_without_evaluated_at_is_an_error() {
-        assert!(restamp_evaluated_at(br#"{"plan_id":1}"#, NaiveDateTime::default()).is_err());
+        assert!(restamp_evaluated_at(&Bytes::from_static(br#"{"plan_id":1}"#), NaiveDateTime::default()).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! What the 本部 uses: the evaluation (JSON, CSV, xlsx), collection windows and status, the
 //! dashboard feed, open data, and bulk import of actuals and plans.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, ETag};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -126,7 +127,7 @@ pub async fn get_evaluation(
         let cache = cache.into_inner();
         let now = chrono::Utc::now().naive_utc();
         let key = CacheKey::Evaluation { plan_id, fiscal_year: year, day: now.date() };
-        let body = db
+        let parts = db
             .read(move |conn| {
                 let answer = cache.get_or_compute(conn, key, |conn| {
                     response_cache::json(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
@@ -134,6 +135,8 @@ pub async fn get_evaluation(
                 restamp_evaluated_at(&answer.body, now)
             })
             .await?;
+        let size = parts.iter().map(|part| part.len() as u64).sum();
+        let body = SizedStream::new(size, futures_util::stream::iter(parts.map(Ok::<_, std::convert::Infallible>)));
         return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(body));
     }
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)).await?;
