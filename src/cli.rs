@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate`, `openapi`, `demo`, `user create`, `config check` and
-//! `completions`.
+//! The command line: `serve`, `migrate`, `openapi`, `demo`, `synthetic`, `user create`, `config check`
+//! and `completions`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -56,6 +56,13 @@ pub enum Command {
         /// Leave out the generated FY2018–2020 sample actuals
         #[arg(long)]
         no_sample_actuals: bool,
+    },
+    /// Load a synthetic plan: the demo plan copied `scale` times, with the demo's sample actuals
+    /// (for load measurements, `scripts/load.sh`; load the demo plan first)
+    Synthetic {
+        /// How many copies of the demo plan's measures (1–100)
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        scale: u32,
     },
     /// Manage users
     #[command(subcommand)]
@@ -303,6 +310,18 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             let db = Database::connect(&cli.database_url, 2)?;
             db.migrate()?;
             report_demo(demo::ensure_loaded(&db, !no_sample_actuals)?);
+            Ok(())
+        }
+        Command::Synthetic { scale } => {
+            let db = Database::connect(&cli.database_url, 2)?;
+            db.migrate()?;
+            let report = crate::synthetic::load_scaled_demo_plan(&db, scale)?;
+            let actuals = crate::synthetic::add_sample_actuals(&db, report.plan_id)?;
+            println!(
+                "loaded {} (id {}) with {actuals} sample actuals",
+                crate::synthetic::plan_code(scale),
+                report.plan_id
+            );
             Ok(())
         }
         Command::User(UserCommand::Create { username, role, department, display_name }) => {

@@ -3,6 +3,7 @@
 //! - [`domain`]: pure rules (fiscal years, municipality codes, achievement)
 //! - [`db`]: storage over SQLite or PostgreSQL
 //! - [`api`]: HTTP handlers and the OpenAPI document
+//! - [`response_cache`]: computed answers reused while the data is unchanged
 //! - [`plan_document`]: the plan file format (the demo plan is one)
 //! - [`cli`]: the command line
 //! - [`metrics`]: request, pool and cache counters for `GET /metrics`
@@ -20,6 +21,7 @@ pub mod evaluation;
 pub mod metrics;
 pub mod plan_document;
 pub mod reporting;
+pub mod response_cache;
 pub mod spreadsheet;
 pub mod startup;
 pub mod synthetic;

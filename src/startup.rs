@@ -20,6 +20,7 @@ use crate::auth::{LoginThrottle, TokenService};
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
 use crate::metrics::{Metrics, MetricsEndpoint};
+use crate::response_cache::ResponseCache;
 
 pub struct Application {
     server: Server,
@@ -62,6 +63,7 @@ impl Application {
         let recording = settings.metrics_endpoint.is_on().then(|| settings.metrics.clone());
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
         let metrics = web::Data::new(settings.metrics.clone());
+        let response_cache = web::Data::new(ResponseCache::default());
         let server = HttpServer::new(move || {
             let recording = recording.clone();
             App::new()
@@ -133,6 +135,7 @@ impl Application {
                 .app_data(routes.clone())
                 .app_data(metrics_endpoint.clone())
                 .app_data(metrics.clone())
+                .app_data(response_cache.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
                 .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))

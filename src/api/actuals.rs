@@ -9,11 +9,12 @@ use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq, Writer};
 use crate::db::actuals::{self, Actual, ActualEvent};
-use crate::db::{Database, indicators};
+use crate::db::{Database, DbConnection, indicators};
 use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
 use crate::reporting::{self, SubmissionInput};
+use crate::response_cache::{self, CacheKey, ResponseCache};
 use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
@@ -258,52 +259,53 @@ pub enum IndicatorAchievement {
 #[get("/indicators/{id}/achievement")]
 pub async fn indicator_achievement(
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
     id: web::Path<i32>,
     query: Query<AchievementQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
-    let id = id.into_inner();
-    let year = query.fiscal_year;
-    let series = db
+    let (id, year) = (id.into_inner(), query.fiscal_year);
+    let cache = cache.into_inner();
+    let key = CacheKey::Achievement { indicator_id: id, fiscal_year: year, limit, offset };
+    let answer = db
         .read(move |conn| {
-            let indicator = indicators::get(conn, id)?;
-            let plan = indicators::plan_of(conn, &indicator)?;
-            let years: Vec<i32> = match year {
-                Some(year) => vec![plan.check_year("fiscal_year", year)?.year()],
-                None => plan.years().filter(|y| evaluation::indicator_counts_in(&indicator, *y, None)).collect(),
-            };
-            let targets = indicators::list_targets(conn, id)?;
-            let definitions = indicators::list_definitions(conn, &[id])?;
-            let events = actuals::events_for(conn, &[id])?;
-            Ok::<_, AppError>(
-                years
-                    .into_iter()
-                    .map(|y| {
-                        let year_events: Vec<&ActualEvent> =
-                            events.iter().filter(|e| e.fiscal_year == y).map(|e| &e.event).collect();
-                        evaluation::evaluate_year(
-                            &indicator,
-                            &targets,
-                            &definitions,
-                            &year_events,
-                            &plan.grading,
-                            y,
-                            None,
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )
+            cache.get_or_compute(conn, key, |conn| {
+                let series = achievement_series(conn, id, year)?;
+                let achievement = match year {
+                    Some(_) => IndicatorAchievement::Year(Box::new(
+                        series
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| AppError::Internal("the requested year was not evaluated".into()))?,
+                    )),
+                    None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
+                };
+                response_cache::json(&achievement)
+            })
         })
         .await?;
-    let achievement = match year {
-        Some(_) => {
-            let one = series.into_iter().next();
-            IndicatorAchievement::Year(Box::new(
-                one.ok_or_else(|| AppError::Internal("the requested year was not evaluated".into()))?,
-            ))
-        }
-        None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
+    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
+}
+
+/// The indicator's achievement in `year`, or in every year of its plan in which it counts; reads
+/// only the indicator's own records.
+fn achievement_series(conn: &mut DbConnection, id: i32, year: Option<i32>) -> Result<Vec<IndicatorYear>, AppError> {
+    let indicator = indicators::get(conn, id)?;
+    let plan = indicators::plan_of(conn, &indicator)?;
+    let years: Vec<i32> = match year {
+        Some(year) => vec![plan.check_year("fiscal_year", year)?.year()],
+        None => plan.years().filter(|y| evaluation::indicator_counts_in(&indicator, *y, None)).collect(),
     };
-    Ok(HttpResponse::Ok().json(achievement))
+    let targets = indicators::list_targets(conn, id)?;
+    let definitions = indicators::list_definitions(conn, &[id])?;
+    let events = actuals::events_for(conn, &[id])?;
+    Ok(years
+        .into_iter()
+        .map(|y| {
+            let year_events: Vec<&ActualEvent> =
+                events.iter().filter(|e| e.fiscal_year == y).map(|e| &e.event).collect();
+            evaluation::evaluate_year(&indicator, &targets, &definitions, &year_events, &plan.grading, y, None)
+        })
+        .collect())
 }

@@ -1,11 +1,11 @@
 //! What the 本部 uses: the evaluation (JSON, CSV, xlsx), collection windows and status, the
 //! dashboard feed, open data, and bulk import of actuals and plans.
 
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, ETag, EntityTag};
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, ETag};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, MAX_JSON_BODY_BYTES, Query, fiscal_year_param, read_body};
@@ -13,12 +13,13 @@ use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq, Writer};
 use crate::db::audit::Actor;
 use crate::db::collections::{self, Collection};
-use crate::db::{Database, departments, plans};
+use crate::db::{Database, DbConnection, departments, plans};
 use crate::domain::achievement::{StatusCounts, round_for_output};
 use crate::error::{AppError, Problem};
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 use crate::plan_document::{LoadReport, PlanDocument};
 use crate::reporting::{self, ImportReport};
+use crate::response_cache::{self, CacheKey, ResponseCache, restamp_evaluated_at};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 
 /// Largest accepted spreadsheet or plan file.
@@ -114,6 +115,7 @@ fn attachment(name: String) -> ContentDisposition {
 pub async fn get_evaluation(
     req: HttpRequest,
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
     id: web::Path<i32>,
     query: Query<EvaluationQuery>,
@@ -121,6 +123,22 @@ pub async fn get_evaluation(
     let format = negotiate(&req, query.format)?;
     let as_of = parse_as_of(query.as_of.as_deref())?;
     let (plan_id, year) = (id.into_inner(), query.fiscal_year);
+    if format == Format::Json && as_of.is_none() {
+        let cache = cache.into_inner();
+        let now = chrono::Utc::now().naive_utc();
+        let key = CacheKey::Evaluation { plan_id, fiscal_year: year, day: now.date() };
+        let parts = db
+            .read(move |conn| {
+                let answer = cache.get_or_compute(conn, key, |conn| {
+                    response_cache::json(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
+                })?;
+                restamp_evaluated_at(&answer.body, now)
+            })
+            .await?;
+        let size = parts.iter().map(|part| part.len() as u64).sum();
+        let body = SizedStream::new(size, futures_util::stream::iter(parts.map(Ok::<_, std::convert::Infallible>)));
+        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(body));
+    }
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)).await?;
     let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");
     Ok(match format {
@@ -368,58 +386,62 @@ pub struct Dashboard {
 pub async fn dashboard(
     req: HttpRequest,
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let plan_id = id.into_inner();
-    let dashboard = db
+    let cache = cache.into_inner();
+    let answer = db
         .read(move |conn| {
-            let records = plan_evaluation::load(conn, plan_id)?;
-            let now = chrono::Utc::now().naive_utc();
-            let years = records
-                .plan
-                .years()
-                .map(|year| {
-                    let evaluation = plan_evaluation::evaluate(&records, year, None, now);
-                    DashboardYear {
-                        fiscal_year: year,
-                        fiscal_year_label: evaluation.fiscal_year_label,
-                        mean_progress: evaluation.plan_roll_up.mean_progress,
-                        achieved_share: evaluation.plan_roll_up.achieved_share,
-                        indicator_count: evaluation.plan_roll_up.indicator_count,
-                        goals: evaluation
-                            .goals
-                            .into_iter()
-                            .map(|g| GoalStatus {
-                                goal_id: g.id,
-                                label: g.label,
-                                status_counts: g.roll_up.status_counts,
-                            })
-                            .collect(),
-                    }
-                })
-                .collect();
-            Ok::<_, AppError>(Dashboard { plan_id, plan_name: records.plan.name.clone(), years })
+            cache.get_or_compute(conn, CacheKey::Dashboard { plan_id }, |conn| {
+                response_cache::json(&dashboard_of(conn, plan_id)?)
+            })
         })
         .await?;
-    let body = serde_json::to_vec(&dashboard).map_err(|e| AppError::Internal(e.to_string()))?;
-    let digest = Sha256::digest(&body);
-    let tag = EntityTag::new_strong(digest.iter().take(16).map(|b| format!("{b:02x}")).collect());
-    let unchanged =
-        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(',').any(|candidate| candidate.trim().trim_start_matches("W/") == tag.to_string())
-        });
+    let tag = answer.etag.to_string();
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|candidate| candidate.trim().trim_start_matches("W/") == tag));
     if unchanged {
         return Ok(HttpResponse::NotModified()
-            .insert_header(ETag(tag))
+            .insert_header(ETag(answer.etag.clone()))
             .insert_header((header::CACHE_CONTROL, "private, no-cache"))
             .finish());
     }
     Ok(HttpResponse::Ok()
-        .insert_header(ETag(tag))
+        .insert_header(ETag(answer.etag.clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .content_type("application/json")
-        .body(body))
+        .body(answer.body.clone()))
+}
+
+/// The dashboard feed: every year of the plan evaluated from one load.
+fn dashboard_of(conn: &mut DbConnection, plan_id: i32) -> Result<Dashboard, AppError> {
+    let records = plan_evaluation::load(conn, plan_id)?;
+    let now = chrono::Utc::now().naive_utc();
+    let years = records
+        .plan
+        .years()
+        .map(|year| {
+            let evaluation = plan_evaluation::evaluate(&records, year, None, now);
+            DashboardYear {
+                fiscal_year: year,
+                fiscal_year_label: evaluation.fiscal_year_label,
+                mean_progress: evaluation.plan_roll_up.mean_progress,
+                achieved_share: evaluation.plan_roll_up.achieved_share,
+                indicator_count: evaluation.plan_roll_up.indicator_count,
+                goals: evaluation
+                    .goals
+                    .into_iter()
+                    .map(|g| GoalStatus { goal_id: g.id, label: g.label, status_counts: g.roll_up.status_counts })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Dashboard { plan_id, plan_name: records.plan.name.clone(), years })
 }
 
 /// Approved actuals of the plan as open data (CSV, UTF-8 with BOM). Sample data is left out.

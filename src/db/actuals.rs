@@ -273,6 +273,23 @@ pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<
     rows.into_iter().map(event_from_row).collect()
 }
 
+/// [`events_for`] limited to one fiscal year, for an evaluation of that year.
+pub fn events_in_year(
+    conn: &mut DbConnection,
+    indicator_ids: &[i32],
+    fiscal_year: i32,
+) -> Result<Vec<IndicatorEvent>, AppError> {
+    let rows: Vec<EventRow> = actual_events::table
+        .inner_join(actuals::table)
+        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+        .filter(actuals::indicator_id.eq_any(indicator_ids))
+        .filter(actuals::fiscal_year.eq(fiscal_year))
+        .select(event_columns!())
+        .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
+        .load(conn)?;
+    rows.into_iter().map(event_from_row).collect()
+}
+
 fn event_from_row(
     (
         indicator_id,

@@ -198,8 +198,30 @@ pub struct MeasureFilter {
     pub offset: Option<i64>,
 }
 
-/// Loads measures with their owners, goals, roadmap and phases in five queries, whatever their number.
-fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measure>, AppError> {
+/// The roadmap rows of these measures, in their order.
+fn measure_roadmap_rows(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<(i32, String, i32, String)>, AppError> {
+    Ok(measure_roadmap::table
+        .filter(measure_roadmap::measure_id.eq_any(ids))
+        .select((
+            measure_roadmap::measure_id,
+            measure_roadmap::track,
+            measure_roadmap::fiscal_year,
+            measure_roadmap::activity,
+        ))
+        .order((measure_roadmap::measure_id, measure_roadmap::id))
+        .load(conn)?)
+}
+
+/// Whether measures are read with their yearly roadmaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Roadmaps {
+    Read,
+    Skipped,
+}
+
+/// Loads measures with their phases, owners, goals and roadmap in five queries (four without
+/// roadmaps), whatever their number.
+fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) -> Result<Vec<Measure>, AppError> {
     let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
     let phase_ids: Vec<i32> = rows.iter().filter_map(|r| r.phase_id).collect();
     let spans: BTreeMap<i32, PhaseSpan> = plan_phases::table
@@ -251,16 +273,10 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>) -> Result<Vec<Measur
         secondary.entry(measure_id).or_default().push(goal_id);
     }
     let mut roadmap: BTreeMap<i32, Vec<RoadmapEntry>> = BTreeMap::new();
-    let roadmap_rows: Vec<(i32, String, i32, String)> = measure_roadmap::table
-        .filter(measure_roadmap::measure_id.eq_any(&ids))
-        .select((
-            measure_roadmap::measure_id,
-            measure_roadmap::track,
-            measure_roadmap::fiscal_year,
-            measure_roadmap::activity,
-        ))
-        .order((measure_roadmap::measure_id, measure_roadmap::id))
-        .load(conn)?;
+    let roadmap_rows = match roadmaps {
+        Roadmaps::Skipped => Vec::new(),
+        Roadmaps::Read => measure_roadmap_rows(conn, &ids)?,
+    };
     for (measure_id, track, fiscal_year, activity) in roadmap_rows {
         roadmap.entry(measure_id).or_default().push(RoadmapEntry {
             track,
@@ -310,7 +326,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Measure, AppError> {
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("measure", id))?;
-    assemble(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("measure", id))
+    assemble(conn, vec![row], Roadmaps::Read)?.pop().ok_or_else(|| AppError::not_found("measure", id))
 }
 
 /// Every measure of a plan, in number order.
@@ -320,7 +336,17 @@ pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measur
         .select(MeasureRow::as_select())
         .order(measures::number)
         .load(conn)?;
-    assemble(conn, rows)
+    assemble(conn, rows, Roadmaps::Read)
+}
+
+/// [`list_for_plan`] without the yearly roadmaps (left empty), which the evaluation does not use.
+pub fn list_for_plan_without_roadmaps(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measure>, AppError> {
+    let rows = measures::table
+        .filter(measures::plan_id.eq(plan_id))
+        .select(MeasureRow::as_select())
+        .order(measures::number)
+        .load(conn)?;
+    assemble(conn, rows, Roadmaps::Skipped)
 }
 
 pub fn list(
@@ -361,7 +387,7 @@ pub fn list(
     let total = query().count().get_result(conn)?;
     let rows =
         query().select(MeasureRow::as_select()).order(measures::number).limit(limit).offset(offset).load(conn)?;
-    Ok((assemble(conn, rows)?, total))
+    Ok((assemble(conn, rows, Roadmaps::Read)?, total))
 }
 
 /// The editable description of a measure.

@@ -8,6 +8,7 @@
 pub mod actuals;
 pub mod audit;
 pub mod collections;
+pub mod data_version;
 pub mod deadline;
 pub mod departments;
 pub mod indicators;
@@ -618,6 +619,8 @@ impl Database {
                 // Nobody waits for the answer any more: roll back rather than commit a change
                 // the caller was told failed.
                 call.still_wanted()?;
+                // Commits together with the changes: cached answers of every process see it.
+                data_version::raise(conn)?;
                 Ok(value)
             })
         })

@@ -305,6 +305,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    data_version (id) {
+        id -> Integer,
+        counter -> BigInt,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));

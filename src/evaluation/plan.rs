@@ -48,16 +48,30 @@ impl PlanRecords {
     }
 }
 
-/// Loads a plan's records with a fixed number of queries (no query per measure or indicator).
+/// Loads a plan's records with a fixed number of queries (no query per measure or indicator),
+/// with the actuals of every year.
 pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppError> {
+    load_records(conn, plan_id, None)
+}
+
+/// [`load`] with only the actuals of `year`: all that [`evaluate`] uses for that year.
+pub fn load_year(conn: &mut DbConnection, plan_id: i32, year: i32) -> Result<PlanRecords, AppError> {
+    load_records(conn, plan_id, Some(year))
+}
+
+fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Result<PlanRecords, AppError> {
     let plan = plans::get(conn, plan_id)?;
     let goals = plans::list_goals(conn, plan_id)?;
     let strategies = plans::list_strategies(conn, plan_id)?;
-    let measures = measures::list_for_plan(conn, plan_id)?;
+    // The measures' yearly roadmaps are not evaluated: not read.
+    let measures = measures::list_for_plan_without_roadmaps(conn, plan_id)?;
     let (indicators, targets) = indicators::list_for_plan_with_targets(conn, plan_id)?;
     let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
     let definitions = indicators::list_definitions(conn, &ids)?;
-    let events = actuals::events_for(conn, &ids)?;
+    let events = match year {
+        Some(year) => actuals::events_in_year(conn, &ids, year)?,
+        None => actuals::events_for(conn, &ids)?,
+    };
     let departments = departments::list(conn)?;
     let collections = collections::list(conn, plan_id)?;
     let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
@@ -588,9 +602,20 @@ pub fn evaluate_plan(
     year: i32,
     as_of: Option<NaiveDateTime>,
 ) -> Result<PlanEvaluation, AppError> {
-    let records = load(conn, plan_id)?;
+    evaluate_plan_at(conn, plan_id, year, as_of, Utc::now().naive_utc())
+}
+
+/// [`evaluate_plan`] evaluated at `now`.
+pub fn evaluate_plan_at(
+    conn: &mut DbConnection,
+    plan_id: i32,
+    year: i32,
+    as_of: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<PlanEvaluation, AppError> {
+    let records = load_year(conn, plan_id, year)?;
     records.plan.check_year("fiscal_year", year)?;
-    Ok(evaluate(&records, year, as_of, Utc::now().naive_utc()))
+    Ok(evaluate(&records, year, as_of, now))
 }
 
 #[cfg(test)]

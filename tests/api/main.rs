@@ -20,6 +20,7 @@ mod plan_lineage;
 mod plan_structure;
 mod pools;
 mod query_count;
+mod response_cache;
 mod revocation;
 mod security_headers;
 mod starvation;

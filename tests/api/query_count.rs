@@ -6,7 +6,7 @@ use municipal_kpi::synthetic;
 use crate::helpers::{Backend, json, spawn_app};
 use crate::on_both_backends;
 
-on_both_backends!(evaluation_query_count_does_not_grow_with_the_plan);
+on_both_backends!(evaluation_query_count_does_not_grow_with_the_plan, year_scoped_load_evaluates_like_the_full_load);
 
 async fn evaluation_query_count_does_not_grow_with_the_plan(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -36,4 +36,29 @@ async fn evaluation_query_count_does_not_grow_with_the_plan(backend: Backend) {
     assert_eq!(counts[0], counts[1], "queries per evaluation: demo {} vs 10× {}", counts[0], counts[1]);
     // The same again through the pool: the instrumentation was removed from the connection.
     assert_eq!(synthetic::count_queries(&app.db, demo_id, 2020).expect("evaluation"), counts[0]);
+}
+
+/// The single-year evaluation reads only that year's actuals and no roadmaps; every year of the
+/// demo plan, with and without `as_of`, serialises exactly as when evaluated from the full load.
+async fn year_scoped_load_evaluates_like_the_full_load(backend: Backend) {
+    use municipal_kpi::error::AppError;
+    use municipal_kpi::evaluation::plan::{evaluate, load, load_year};
+
+    let app = spawn_app(backend).await;
+    let plan_id = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let now = chrono::Utc::now().naive_utc();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let full = app.db.read_blocking(move |conn| load(conn, plan_id)).map_err(|e: AppError| e).expect("load");
+    let mut compared = 0;
+    for year in full.plan.years() {
+        let scoped =
+            app.db.read_blocking(move |conn| load_year(conn, plan_id, year)).map_err(|e: AppError| e).expect("load");
+        assert!(scoped.events.iter().all(|e| e.fiscal_year == year));
+        for moment in [None, Some(now), Some(as_of)] {
+            let expected = serde_json::to_string(&evaluate(&full, year, moment, now)).unwrap();
+            assert_eq!(serde_json::to_string(&evaluate(&scoped, year, moment, now)).unwrap(), expected, "FY{year}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 15, "FY2016–2020, three moments each");
 }

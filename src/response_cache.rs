@@ -1,0 +1,260 @@
+//! Computed read answers (an evaluation, the dashboard feed, an indicator's achievement) kept as
+//! serialised JSON and served again while the [data version](crate::db::data_version) is the one
+//! they were computed at.
+//!
+//! Each request reads the data version (one primary-key query), then either takes the stored
+//! bytes or computes, serialises and stores them. A write raises the version in its own
+//! transaction, so the next request after it computes afresh, on this process or any other
+//! sharing the database. What is stored is what a fresh computation would send, byte for byte:
+//! the one part of an evaluation that depends on the clock, `evaluated_at`, is rewritten per
+//! request ([`restamp_evaluated_at`]), and its other clock-dependent part (`late`, judged by the
+//! UTC date) is covered by the date in the key.
+//!
+//! Bounded: at most [`MAX_CACHED_RESPONSES`] answers and [`MAX_CACHED_BYTES`] bytes; the oldest
+//! stored go first, and a single answer larger than the byte bound is never stored.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::http::header::EntityTag;
+use actix_web::web::Bytes;
+use chrono::{NaiveDate, NaiveDateTime};
+use sha2::{Digest, Sha256};
+
+use crate::db::{DbConnection, data_version};
+use crate::error::AppError;
+
+/// At most this many answers are kept.
+pub const MAX_CACHED_RESPONSES: usize = 256;
+/// At most this many bytes of answers are kept (the 10× plan's evaluation is about 1 MiB).
+pub const MAX_CACHED_BYTES: usize = 8 * 1024 * 1024;
+
+/// What an answer was computed for. Evaluations `as_of` a past time and spreadsheets are not
+/// cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// `GET /plans/{id}/evaluation` as JSON; `day` is the UTC date lateness was judged on.
+    Evaluation { plan_id: i32, fiscal_year: i32, day: NaiveDate },
+    /// `GET /plans/{id}/dashboard`
+    Dashboard { plan_id: i32 },
+    /// `GET /indicators/{id}/achievement` with its year and page
+    Achievement { indicator_id: i32, fiscal_year: Option<i32>, limit: i64, offset: i64 },
+}
+
+/// A stored answer: the JSON body and its strong ETag (a digest of the body).
+#[derive(Debug)]
+pub struct CachedResponse {
+    pub body: Bytes,
+    pub etag: EntityTag,
+}
+
+impl CachedResponse {
+    pub fn new(body: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&body);
+        let etag = EntityTag::new_strong(digest.iter().take(16).map(|b| format!("{b:02x}")).collect());
+        Self { body: Bytes::from(body), etag }
+    }
+}
+
+#[derive(Default)]
+struct Entries {
+    /// The data version every stored answer was computed at.
+    version: i64,
+    answers: HashMap<CacheKey, Arc<CachedResponse>>,
+    /// Keys in the order they were stored, oldest first.
+    order: VecDeque<CacheKey>,
+    bytes: usize,
+}
+
+impl Entries {
+    fn remove_oldest(&mut self) {
+        if let Some(key) = self.order.pop_front()
+            && let Some(answer) = self.answers.remove(&key)
+        {
+            self.bytes -= answer.body.len();
+        }
+    }
+}
+
+/// The cache of one server process (shared by its workers).
+pub struct ResponseCache {
+    entries: Mutex<Entries>,
+    max_answers: usize,
+    max_bytes: usize,
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        Self::with_bounds(MAX_CACHED_RESPONSES, MAX_CACHED_BYTES)
+    }
+}
+
+impl ResponseCache {
+    pub fn with_bounds(max_answers: usize, max_bytes: usize) -> Self {
+        Self { entries: Mutex::default(), max_answers, max_bytes }
+    }
+
+    /// The answer for `key` at the current data version: stored, or computed by `compute` (which
+    /// returns the JSON body) and stored. `compute` runs on the same connection, after the
+    /// version was read, so what it sees is at least that version.
+    pub fn get_or_compute(
+        &self,
+        conn: &mut DbConnection,
+        key: CacheKey,
+        compute: impl FnOnce(&mut DbConnection) -> Result<Vec<u8>, AppError>,
+    ) -> Result<Arc<CachedResponse>, AppError> {
+        let version = data_version::current(conn)?;
+        if let Some(answer) = self.get(version, &key) {
+            return Ok(answer);
+        }
+        let answer = Arc::new(CachedResponse::new(compute(conn)?));
+        self.insert(version, key, Arc::clone(&answer));
+        Ok(answer)
+    }
+
+    fn get(&self, version: i64, key: &CacheKey) -> Option<Arc<CachedResponse>> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.version != version {
+            return None;
+        }
+        entries.answers.get(key).cloned()
+    }
+
+    fn insert(&self, version: i64, key: CacheKey, answer: Arc<CachedResponse>) {
+        let size = answer.body.len();
+        if size > self.max_bytes || self.max_answers == 0 {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if version < entries.version {
+            // Computed before a write that another request has already seen: outdated.
+            return;
+        }
+        if version > entries.version {
+            *entries = Entries { version, ..Entries::default() };
+        }
+        if let Some(replaced) = entries.answers.remove(&key) {
+            entries.bytes -= replaced.body.len();
+            entries.order.retain(|k| k != &key);
+        }
+        while entries.answers.len() >= self.max_answers || entries.bytes + size > self.max_bytes {
+            entries.remove_oldest();
+        }
+        entries.bytes += size;
+        entries.order.push_back(key);
+        entries.answers.insert(key, answer);
+    }
+
+    /// How many answers and bytes are stored now.
+    pub fn usage(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        (entries.answers.len(), entries.bytes)
+    }
+}
+
+/// The JSON body of a value, as `HttpResponse::json` would write it.
+pub fn json(value: &impl serde::Serialize) -> Result<Vec<u8>, AppError> {
+    serde_json::to_vec(value).map_err(|e| AppError::Internal(format!("cannot serialise a response: {e}")))
+}
+
+const EVALUATED_AT_KEY: &[u8] = br#""evaluated_at":""#;
+
+/// A serialised plan evaluation with its top-level `evaluated_at` replaced by `now`, exactly as
+/// serialising the evaluation at `now` writes it, in three parts to send one after the other:
+/// the stored bytes before the time, the time, and the stored bytes after it (shared, not copied).
+/// The key is found by its first occurrence: it precedes every nested object, and inside a JSON
+/// string its quotes would be escaped.
+pub fn restamp_evaluated_at(body: &Bytes, now: NaiveDateTime) -> Result<[Bytes; 3], AppError> {
+    let missing = || AppError::Internal("a cached evaluation without evaluated_at".into());
+    let start = body.windows(EVALUATED_AT_KEY.len()).position(|w| w == EVALUATED_AT_KEY).ok_or_else(missing)?
+        + EVALUATED_AT_KEY.len();
+    let length = body[start..].iter().position(|&b| b == b'"').ok_or_else(missing)?;
+    let stamp = crate::domain::timestamp::to_rfc3339_utc(&now);
+    Ok([body.slice(..start), Bytes::from(stamp), body.slice(start + length..)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(text: &str) -> Arc<CachedResponse> {
+        Arc::new(CachedResponse::new(text.as_bytes().to_vec()))
+    }
+
+    fn dashboard(plan_id: i32) -> CacheKey {
+        CacheKey::Dashboard { plan_id }
+    }
+
+    #[test]
+    fn an_answer_is_served_only_at_the_version_it_was_computed_at() {
+        let cache = ResponseCache::default();
+        cache.insert(3, dashboard(1), answer("a"));
+        assert_eq!(cache.get(3, &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("a")));
+        assert!(cache.get(4, &dashboard(1)).is_none());
+        assert!(cache.get(2, &dashboard(1)).is_none());
+    }
+
+    #[test]
+    fn a_newer_version_drops_every_older_answer_and_an_older_one_is_not_stored() {
+        let cache = ResponseCache::default();
+        cache.insert(3, dashboard(1), answer("a"));
+        cache.insert(4, dashboard(2), answer("bb"));
+        assert_eq!(cache.usage(), (1, 2));
+        cache.insert(3, dashboard(1), answer("a"));
+        assert!(cache.get(3, &dashboard(1)).is_none());
+        assert_eq!(cache.usage(), (1, 2));
+    }
+
+    #[test]
+    fn the_oldest_answers_go_first_when_a_bound_is_reached() {
+        let cache = ResponseCache::with_bounds(2, 10);
+        cache.insert(1, dashboard(1), answer("1234"));
+        cache.insert(1, dashboard(2), answer("1234"));
+        cache.insert(1, dashboard(3), answer("1234"));
+        assert!(cache.get(1, &dashboard(1)).is_none());
+        assert_eq!(cache.usage(), (2, 8));
+        // 8 + 6 bytes exceed 10; without the oldest, 4 + 6 do not.
+        cache.insert(1, dashboard(4), answer("123456"));
+        assert_eq!(cache.usage(), (2, 10));
+        assert!(cache.get(1, &dashboard(2)).is_none());
+        assert!(cache.get(1, &dashboard(3)).is_some());
+        // 10 + 8 and 6 + 8 exceed 10: both stored answers go.
+        cache.insert(1, dashboard(5), answer("12345678"));
+        assert_eq!(cache.usage(), (1, 8));
+        assert!(cache.get(1, &dashboard(5)).is_some());
+    }
+
+    #[test]
+    fn an_answer_larger_than_the_byte_bound_is_not_stored() {
+        let cache = ResponseCache::with_bounds(10, 4);
+        cache.insert(1, dashboard(1), answer("12345"));
+        assert_eq!(cache.usage(), (0, 0));
+    }
+
+    #[test]
+    fn storing_a_key_again_replaces_its_answer() {
+        let cache = ResponseCache::with_bounds(10, 100);
+        cache.insert(1, dashboard(1), answer("123"));
+        cache.insert(1, dashboard(1), answer("12"));
+        assert_eq!(cache.usage(), (1, 2));
+        assert_eq!(cache.get(1, &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("12")));
+    }
+
+    #[test]
+    fn restamping_replaces_only_the_top_level_evaluated_at() {
+        let body = Bytes::from_static(
+            br#"{"plan_name":"\"evaluated_at\":\"x","evaluated_at":"2026-01-01T00:00:00Z","n":{"evaluated_at":"k"}}"#,
+        );
+        let now = NaiveDateTime::parse_from_str("2026-12-02T03:04:05.5", "%Y-%m-%dT%H:%M:%S%.f").unwrap();
+        let restamped = restamp_evaluated_at(&body, now).unwrap().concat();
+        assert_eq!(
+            std::str::from_utf8(&restamped).unwrap(),
+            r#"{"plan_name":"\"evaluated_at\":\"x","evaluated_at":"2026-12-02T03:04:05.500Z","n":{"evaluated_at":"k"}}"#
+        );
+    }
+
+    #[test]
+    fn restamping_a_body_without_evaluated_at_is_an_error() {
+        assert!(restamp_evaluated_at(&Bytes::from_static(br#"{"plan_id":1}"#), NaiveDateTime::default()).is_err());
+    }
+}
