@@ -14,6 +14,7 @@ use crate::auth::{LoginThrottleSettings, TokenService};
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
+use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::startup::{Application, ServerSettings};
@@ -207,13 +208,17 @@ pub enum UserCommand {
         /// Department code or name (department users only)
         #[arg(long)]
         department: Option<String>,
+        /// 全国地方公共団体コード of the user's municipality (not for system_admin or analyst; may be
+        /// left out while the database holds exactly one municipality)
+        #[arg(long)]
+        municipality: Option<String>,
         #[arg(long)]
         display_name: Option<String>,
     },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "expected admin, hq, department or viewer".to_owned())
+    Role::parse(text).ok_or_else(|| "expected system_admin, analyst, admin, hq, department or viewer".to_owned())
 }
 
 pub fn main() -> ExitCode {
@@ -251,7 +256,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
             report_demo(demo::ensure_loaded(&db, !no_sample_actuals)?);
             Ok(())
         }
-        Command::User(UserCommand::Create { username, role, department, display_name }) => {
+        Command::User(UserCommand::Create { username, role, department, municipality, display_name }) => {
             let db = Database::connect(&cli.database_url, 2)?;
             db.migrate()?;
             let mut password = String::new();
@@ -270,6 +275,18 @@ fn run(cli: Cli) -> Result<(), AppError> {
                     ),
                     None => None,
                 };
+                let municipality_id = match municipality {
+                    Some(code) => {
+                        let code = MunicipalityCode::parse(&code)
+                            .map_err(|e| AppError::invalid("municipality", e.to_string()))?;
+                        Some(
+                            departments::find_municipality_by_code(conn, &code)?
+                                .ok_or_else(|| AppError::invalid("municipality", format!("no municipality {code}")))?
+                                .id,
+                        )
+                    }
+                    None => None,
+                };
                 users::create(
                     conn,
                     &Actor::system("cli"),
@@ -279,6 +296,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
                         password_hash: &hash,
                         role,
                         department_id,
+                        municipality_id,
                     },
                 )
             })?;

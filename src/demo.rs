@@ -108,6 +108,8 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
         }
         let actor = Actor::system("demo");
         let report = load(conn, &actor, &document)?;
+        let municipality_id = plans::get(conn, report.plan_id)?.municipality_id;
+        let actor = actor.within(municipality_id);
         for (user, hash) in DEMO_USERS.iter().zip(&hashes) {
             let department_id = match user.department_code {
                 Some(code) => Some(
@@ -126,6 +128,7 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
                     password_hash: hash,
                     role: user.role,
                     department_id,
+                    municipality_id: Some(municipality_id),
                 },
             )?;
         }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod indicators;
 pub mod input_messages;
 pub mod measures;
+pub mod national_indicators;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
@@ -77,7 +78,10 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(evaluation::dashboard)
         .service(evaluation::open_data)
         .service(evaluation::import_actuals)
-        .service(audit::list_audit);
+        .service(audit::list_audit)
+        .service(national_indicators::list_national_indicators)
+        .service(national_indicators::national_comparison)
+        .service(national_indicators::get_national_indicator);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

@@ -55,6 +55,10 @@ pub struct Indicator {
     pub replaces_id: Option<i32>,
     /// How an ambiguous source text was read.
     pub reading_note: Option<String>,
+    /// The national indicator definition (`/national-indicators/{code}`) this indicator
+    /// implements, which makes it comparable across municipalities.
+    #[schema(example = "dx2-mynumber-card-issuance-rate")]
+    pub national_indicator_code: Option<String>,
     /// The latest target revision (see `/indicators/{id}/targets` for all).
     pub current_target: Option<TargetRevision>,
     pub version: i32,
@@ -190,6 +194,7 @@ struct IndicatorRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    national_indicator_code: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -305,6 +310,7 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
                 retirement_reason: row.retirement_reason,
                 replaces_id: row.replaces_id,
                 reading_note: row.reading_note,
+                national_indicator_code: row.national_indicator_code,
                 current_target: targets.get(&row.id).and_then(|t| t.last().cloned()),
                 version: row.version,
                 created_at: row.created_at,
@@ -368,6 +374,23 @@ pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Resu
     assemble_with_targets(conn, rows)
 }
 
+/// Every indicator, of any municipality, that implements this national definition, with its
+/// targets and the plan it belongs to; a fixed number of queries.
+pub fn list_implementing_with_targets(
+    conn: &mut DbConnection,
+    national_code: &str,
+) -> Result<(WithTargets, BTreeMap<i32, i32>), AppError> {
+    let rows: Vec<(IndicatorRow, i32)> = indicators::table
+        .inner_join(measures::table)
+        .filter(indicators::national_indicator_code.eq(national_code))
+        .select((IndicatorRow::as_select(), measures::plan_id))
+        .order(indicators::id)
+        .load(conn)?;
+    let plan_of: BTreeMap<i32, i32> = rows.iter().map(|(row, plan_id)| (row.id, *plan_id)).collect();
+    let found = assemble_with_targets(conn, rows.into_iter().map(|(row, _)| row).collect())?;
+    Ok((found, plan_of))
+}
+
 pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<TargetRevision>, AppError> {
     let indicator = get(conn, indicator_id)?;
     Ok(targets_for(conn, &[(indicator.id, indicator.stages)])?.remove(&indicator_id).unwrap_or_default())
@@ -396,6 +419,7 @@ pub struct IndicatorFields {
     pub grade_basis: Option<GradeBasis>,
     pub added_fiscal_year: Option<i32>,
     pub reading_note: Option<String>,
+    pub national_indicator_code: Option<String>,
 }
 
 impl From<&Indicator> for IndicatorFields {
@@ -415,6 +439,7 @@ impl From<&Indicator> for IndicatorFields {
             grade_basis: i.grade_basis,
             added_fiscal_year: i.added_fiscal_year,
             reading_note: i.reading_note.clone(),
+            national_indicator_code: i.national_indicator_code.clone(),
         }
     }
 }
@@ -483,9 +508,20 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
         }
     }
     if let Some(department_id) = fields.department_id
-        && super::departments::get(conn, department_id).is_err()
+        && super::departments::get(conn, department_id).map_or(true, |d| d.municipality_id != plan.municipality_id)
     {
         errors_with_years.push(FieldError::new("department_id", "no such department"));
+    }
+    if let Some(code) = &fields.national_indicator_code {
+        // Comparable only when measured the same way: a national ratio by a ratio, and so on.
+        match super::national_indicators::find(conn, code)? {
+            None => errors_with_years.push(FieldError::new("national_indicator_code", "no such national indicator")),
+            Some(national) if national.kind != fields.kind => errors_with_years.push(FieldError::new(
+                "national_indicator_code",
+                format!("the national indicator is of kind {}, this one is not", to_text(&national.kind)),
+            )),
+            Some(_) => {}
+        }
     }
     if errors_with_years.is_empty() { Ok(()) } else { Err(AppError::Validation(errors_with_years)) }
 }
@@ -539,6 +575,7 @@ pub fn create(
             indicators::added_fiscal_year.eq(fields.added_fiscal_year),
             indicators::replaces_id.eq(replaces_id),
             indicators::reading_note.eq(&fields.reading_note),
+            indicators::national_indicator_code.eq(&fields.national_indicator_code),
             indicators::version.eq(1),
             indicators::created_at.eq(now),
             indicators::updated_at.eq(now),
@@ -594,6 +631,7 @@ pub fn update(
             indicators::grade_basis.eq(fields.grade_basis.map(|b| to_text(&b))),
             indicators::added_fiscal_year.eq(fields.added_fiscal_year),
             indicators::reading_note.eq(&fields.reading_note),
+            indicators::national_indicator_code.eq(&fields.national_indicator_code),
         ))
         .execute(conn)?;
     bump_version(conn, id, old.version)?;

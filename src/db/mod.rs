@@ -12,6 +12,8 @@ pub mod deadline;
 pub mod departments;
 pub mod indicators;
 pub mod measures;
+pub mod national_indicators;
+pub mod ownership;
 pub mod plans;
 pub mod schema;
 pub mod users;

@@ -33,6 +33,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         token_version -> Integer,
+        municipality_id -> Nullable<Integer>,
     }
 }
 
@@ -170,6 +171,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        national_indicator_code -> Nullable<Text>,
     }
 }
 
@@ -268,6 +270,23 @@ diesel::table! {
         old_value -> Nullable<Text>,
         new_value -> Nullable<Text>,
         reason -> Nullable<Text>,
+        municipality_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    national_indicators (code) {
+        code -> Text,
+        priority_number -> Integer,
+        priority_name -> Text,
+        name -> Text,
+        unit -> Text,
+        kind -> Text,
+        direction -> Text,
+        numerator_definition -> Nullable<Text>,
+        denominator_definition -> Nullable<Text>,
+        description -> Text,
+        source -> Text,
     }
 }
 
@@ -299,6 +318,7 @@ diesel::joinable!(actual_events -> actuals (actual_id));
 diesel::joinable!(actual_events -> users (actor_id));
 diesel::joinable!(actual_events -> departments (actor_department_id));
 diesel::joinable!(audit_log -> users (actor_id));
+diesel::joinable!(indicators -> national_indicators (national_indicator_code));
 
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
@@ -319,4 +339,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     actuals,
     actual_events,
     audit_log,
+    national_indicators,
 );

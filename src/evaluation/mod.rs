@@ -117,4 +117,5 @@ pub fn evaluate_year(
     }
 }
 
+pub mod comparison;
 pub mod plan;

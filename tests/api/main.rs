@@ -12,6 +12,7 @@ mod evaluation;
 mod import_limits;
 mod inputs;
 mod login_throttle;
+mod municipalities;
 mod openapi;
 mod outage;
 mod plan_structure;
