@@ -18,6 +18,7 @@ use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::startup::{Application, ServerSettings};
+use crate::synthetic::nationwide;
 use crate::telemetry::{self, LogFormat};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/municipal-kpi.db";
@@ -58,6 +59,27 @@ pub enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// Generate synthetic data sets for scale tests
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Municipalities × 60 indicators × years of approved actuals, all marked synthetic
+    /// (「合成団体」, is_sample); then times one plan evaluation and one national comparison
+    Nationwide {
+        #[arg(long, default_value_t = 1741)]
+        municipalities: usize,
+        #[arg(long, default_value_t = 10)]
+        years: i32,
+        /// The plans' last fiscal year
+        #[arg(long, default_value_t = 2025)]
+        last_fiscal_year: i32,
+        /// How many timed runs of each read (0: load only)
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
 }
 
 #[derive(Args)]
@@ -301,6 +323,48 @@ fn run(cli: Cli) -> Result<(), AppError> {
                 )
             })?;
             println!("created user {} (id {}, role {})", user.username, user.id, user.role.as_str());
+            Ok(())
+        }
+        Command::Generate(GenerateCommand::Nationwide { municipalities, years, last_fiscal_year, runs }) => {
+            let db = Database::connect(&cli.database_url, 2)?;
+            db.migrate()?;
+            let shape = nationwide::Shape { municipalities, years, last_fiscal_year };
+            let loaded = nationwide::load(&db, shape)?;
+            println!(
+                "loaded {} SYNTHETIC municipalities (合成団体, not real figures): {} plans, {} indicators, {} approved actuals in {:.1} s ({:.0} actuals/s)",
+                loaded.municipalities,
+                loaded.plans.len(),
+                loaded.indicators,
+                loaded.actuals,
+                loaded.seconds,
+                loaded.actuals as f64 / loaded.seconds
+            );
+            if let (Some(&plan_id), true) = (loaded.plans.first(), runs > 0) {
+                let code = "dx2-mynumber-card-issuance-rate";
+                let timings = nationwide::measure(&db, plan_id, code, last_fiscal_year, runs)?;
+                let report = |what: &str, ms: &[f64], queries: usize| {
+                    println!(
+                        "{what}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} runs, {queries} queries",
+                        nationwide::quantile(ms, 0.5),
+                        nationwide::quantile(ms, 0.95),
+                        ms.last().copied().unwrap_or(f64::NAN),
+                        ms.len()
+                    );
+                };
+                report(
+                    &format!("evaluation of plan {plan_id} FY{last_fiscal_year}"),
+                    &timings.evaluation_ms,
+                    timings.evaluation_queries,
+                );
+                report(
+                    &format!(
+                        "comparison of {code} FY{last_fiscal_year} across {} municipalities",
+                        timings.comparison_rows
+                    ),
+                    &timings.comparison_ms,
+                    timings.comparison_queries,
+                );
+            }
             Ok(())
         }
         Command::Serve(args) => serve(&cli.database_url, args),

@@ -7,6 +7,7 @@
 
 pub mod actuals;
 pub mod audit;
+pub mod bulk_rows;
 pub mod collections;
 pub mod deadline;
 pub mod departments;
