@@ -117,6 +117,15 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
         .ok_or_else(|| AppError::not_found("department", id))
 }
 
+/// A municipality's departments by id.
+pub fn list_for_municipality(conn: &mut DbConnection, municipality_id: i32) -> Result<Vec<Department>, AppError> {
+    Ok(departments::table
+        .filter(departments::municipality_id.eq(municipality_id))
+        .select(Department::as_select())
+        .order(departments::id)
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Department>, AppError> {
     Ok(departments::table.select(Department::as_select()).order(departments::id).load(conn)?)
 }

@@ -432,6 +432,26 @@ impl Database {
         })
     }
 
+    /// Applies only the embedded migrations older than `version` (diesel's digits-only form,
+    /// `20261202000100`): the database as an earlier
+    /// release left it, for tests that carry such a database forward with [`Database::migrate`].
+    pub fn migrate_before(&self, version: &str) -> Result<Vec<String>, AppError> {
+        let mut conn = self.writes.get()?;
+        let migrations = self.migrations();
+        conn.run(|conn| {
+            let failed = |e: Box<dyn std::error::Error + Send + Sync>| AppError::Migration(e.to_string());
+            // Creates diesel's table of applied migrations when it is missing.
+            conn.applied_migrations().map_err(failed)?;
+            let all =
+                MigrationSource::<<DbConnection as Connection>::Backend>::migrations(&migrations).map_err(failed)?;
+            let mut applied = Vec::new();
+            for migration in all.iter().filter(|m| m.name().version().to_string().as_str() < version) {
+                applied.push(conn.run_migration(&**migration).map_err(failed)?.to_string());
+            }
+            Ok(applied)
+        })
+    }
+
     /// True when the database answers and no migration is pending.
     pub fn is_ready(&self) -> Result<(), AppError> {
         self.check_ready(&Call::unbounded())

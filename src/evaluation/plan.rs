@@ -46,7 +46,8 @@ pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppErr
     let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
     let definitions = indicators::list_definitions(conn, &ids)?;
     let events = actuals::events_for(conn, &ids)?;
-    let departments = departments::list(conn)?;
+    // A plan's owners are of its municipality; the others' departments are not read.
+    let departments = departments::list_for_municipality(conn, plan.municipality_id)?;
     let collections = collections::list(conn, plan_id)?;
     Ok(PlanRecords {
         plan,

@@ -10,15 +10,15 @@ use crate::on_both_backends;
 
 /// 文京区 next to the test app's 板橋区, set up through the API by its own admin and hq: one plan
 /// with a goal, a measure owned by one department, and a ratio indicator with a submitted actual.
-struct Other {
-    id: i64,
-    admin: TestUser,
-    hq: TestUser,
-    department: i64,
-    plan: i64,
-    goal: i64,
-    measure: i64,
-    indicator: i64,
+pub(crate) struct Other {
+    pub(crate) id: i64,
+    pub(crate) admin: TestUser,
+    pub(crate) hq: TestUser,
+    pub(crate) department: i64,
+    pub(crate) plan: i64,
+    pub(crate) goal: i64,
+    pub(crate) measure: i64,
+    pub(crate) indicator: i64,
 }
 
 async fn created(response: reqwest::Response) -> Value {
@@ -32,7 +32,7 @@ fn id_of(value: &Value) -> i64 {
     value["id"].as_i64().expect("id")
 }
 
-async fn other_municipality(app: &TestApp) -> Other {
+pub(crate) async fn other_municipality(app: &TestApp) -> Other {
     let municipality =
         created(app.post("/municipalities", &app.system_admin, &json!({"code": "131059", "name": "文京区"})).await)
             .await;

@@ -1,4 +1,5 @@
 DROP INDEX plans_municipality;
+DROP INDEX departments_municipality;
 ALTER TABLE indicators DROP COLUMN national_indicator_code;
 DROP TABLE national_indicators;
 ALTER TABLE audit_log DROP COLUMN municipality_id;

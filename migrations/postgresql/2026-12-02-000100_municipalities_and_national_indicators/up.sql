@@ -74,3 +74,4 @@ CREATE INDEX indicators_national ON indicators(national_indicator_code);
 -- A municipality's plans (lists, isolation); actuals are reached by (indicator_id, fiscal_year),
 -- which their unique key already indexes.
 CREATE INDEX plans_municipality ON plans(municipality_id);
+CREATE INDEX departments_municipality ON departments(municipality_id);

@@ -4,6 +4,7 @@ DROP INDEX indicators_national;
 ALTER TABLE indicators DROP COLUMN national_indicator_code;
 DROP TABLE national_indicators;
 DROP INDEX plans_municipality;
+DROP INDEX departments_municipality;
 DROP INDEX audit_log_municipality;
 ALTER TABLE audit_log DROP COLUMN municipality_id;
 -- The two new roles have no earlier equivalent: a system_admin becomes an admin, analysts go.
