@@ -111,6 +111,11 @@ pub struct NationalComparison {
 /// overlapping plans) is represented by the one with an approved value, else the newest.
 pub fn compare(records: &ComparisonRecords, year: i32) -> NationalComparison {
     let plans: BTreeMap<i32, &Plan> = records.plans.iter().map(|p| (p.id, p)).collect();
+    let municipalities: BTreeMap<i32, &Municipality> = records.municipalities.iter().map(|m| (m.id, m)).collect();
+    let mut definitions: BTreeMap<i32, Vec<DefinitionRevision>> = BTreeMap::new();
+    for definition in &records.definitions {
+        definitions.entry(definition.indicator_id).or_default().push(definition.clone());
+    }
     let mut events: BTreeMap<i32, Vec<&actuals::ActualEvent>> = BTreeMap::new();
     for event in &records.events {
         events.entry(event.indicator_id).or_default().push(&event.event);
@@ -121,12 +126,10 @@ pub fn compare(records: &ComparisonRecords, year: i32) -> NationalComparison {
         if year < plan.start_fiscal_year || year > plan.end_fiscal_year || !indicator_counts_in(indicator, year, None) {
             continue;
         }
-        let own_definitions: Vec<DefinitionRevision> =
-            records.definitions.iter().filter(|d| d.indicator_id == indicator.id).cloned().collect();
         let evaluated = evaluate_year(
             indicator,
             records.targets.get(&indicator.id).map(Vec::as_slice).unwrap_or_default(),
-            &own_definitions,
+            definitions.get(&indicator.id).map(Vec::as_slice).unwrap_or_default(),
             events.get(&indicator.id).map(Vec::as_slice).unwrap_or_default(),
             &plan.grading,
             year,
@@ -139,7 +142,7 @@ pub fn compare(records: &ComparisonRecords, year: i32) -> NationalComparison {
             events.get(&indicator.id).and_then(|e| e.last()).is_some_and(|e| e.status != ActualStatus::Approved);
         let value = reported.and_then(|r| r.to_actual_value()).and_then(|v| v.as_rate());
         let figures = Figures { value, parts: reported.and_then(|r| r.numerator.zip(r.denominator)), in_review };
-        let Some(municipality) = records.municipalities.iter().find(|m| m.id == plan.municipality_id) else { continue };
+        let Some(municipality) = municipalities.get(&plan.municipality_id) else { continue };
         let row = ComparisonRow {
             rank: None,
             municipality: MunicipalityRef {

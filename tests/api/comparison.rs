@@ -23,6 +23,8 @@ async fn demo_card_rate(app: &TestApp, plan_id: i32) -> Value {
 
 async fn the_catalogue_holds_the_six_priorities_and_their_definitions(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Loaded first: the load blocks the test's thread, which also serves the requests.
+    let plan_id = app.load_demo();
     let page = json(app.get("/national-indicators?limit=500", &app.viewer).await).await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(page["total"].as_u64().unwrap() as usize, items.len());
@@ -52,7 +54,6 @@ async fn the_catalogue_holds_the_six_priorities_and_their_definitions(backend: B
     );
     assert_problem(app.get("/national-indicators/no-such-thing", &app.viewer).await, 404).await;
     // The demo's No.6 交付率 implements the national definition.
-    let plan_id = app.load_demo();
     assert_eq!(demo_card_rate(&app, plan_id).await["national_indicator_code"], CARD_RATE);
 }
 
