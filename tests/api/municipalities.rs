@@ -155,6 +155,12 @@ async fn a_user_of_one_municipality_finds_nothing_of_another(backend: Backend) {
         "end_fiscal_year": 2025});
     assert_problem(app.post("/plans", &app.hq, &foreign_plan).await, 404).await;
 
+    // Another municipality's department cannot own one's measure.
+    let own_measures = json(app.get(&format!("/plans/{own_plan}/measures?limit=1"), &app.hq).await).await;
+    let own_measure = own_measures["items"][0]["id"].as_i64().unwrap();
+    let foreign_owner = json!({"department_id": other.department, "from_fiscal_year": 2020});
+    assert_problem(app.post(&format!("/measures/{own_measure}/owners"), &app.hq, &foreign_owner).await, 422).await;
+
     // Nothing changed, and the owner still reads it all.
     let mine = json(app.get(&format!("/indicators/{indicator}/actuals/2020"), &other.hq).await).await;
     assert_eq!(mine["status"], "submitted");
