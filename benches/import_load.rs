@@ -133,6 +133,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
                 password_hash: "not-a-login",
                 role: Role::Department,
                 department_id: Some(department.id),
+                municipality_id: None,
             },
         )?;
         Ok::<_, AppError>(Caller {
@@ -140,6 +141,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
             username: user.username,
             role: Role::Department,
             department_id: Some(department.id),
+            municipality_id: user.municipality_id,
         })
     })?;
     let ids: Vec<i32> = db.read_blocking(|conn| {

@@ -15,11 +15,13 @@ use crate::auth::{LoginThrottleSettings, TokenService};
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
+use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::role::Role;
 use crate::effective_config;
 use crate::error::AppError;
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::startup::{Application, ServerSettings};
+use crate::synthetic::nationwide;
 use crate::telemetry::{self, LogFormat};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/municipal-kpi.db";
@@ -75,6 +77,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Generate synthetic data sets for scale tests
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +88,24 @@ pub enum ConfigCommand {
     /// redacted) and exit non-zero if a setting is invalid. Takes the same flags and environment
     /// as `serve`; opens neither the database nor the port.
     Check(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Municipalities × 60 indicators × years of approved actuals, all marked synthetic
+    /// (「合成団体」, is_sample); then times one plan evaluation and one national comparison
+    Nationwide {
+        #[arg(long, default_value_t = 1741)]
+        municipalities: usize,
+        #[arg(long, default_value_t = 10)]
+        years: i32,
+        /// The plans' last fiscal year
+        #[arg(long, default_value_t = 2025)]
+        last_fiscal_year: i32,
+        /// How many timed runs of each read (0: load only)
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
 }
 
 #[derive(Args)]
@@ -242,13 +265,17 @@ pub enum UserCommand {
         /// Department code or name (department users only)
         #[arg(long)]
         department: Option<String>,
+        /// 全国地方公共団体コード of the user's municipality (not for system_admin or analyst; may be
+        /// left out while the database holds exactly one municipality)
+        #[arg(long)]
+        municipality: Option<String>,
         #[arg(long)]
         display_name: Option<String>,
     },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "expected admin, hq, department or viewer".to_owned())
+    Role::parse(text).ok_or_else(|| "expected system_admin, analyst, admin, hq, department or viewer".to_owned())
 }
 
 pub fn main() -> ExitCode {
@@ -324,7 +351,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create { username, role, department, display_name }) => {
+        Command::User(UserCommand::Create { username, role, department, municipality, display_name }) => {
             let db = Database::connect(&cli.database_url, 2)?;
             db.migrate()?;
             let mut password = String::new();
@@ -343,6 +370,18 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
                     ),
                     None => None,
                 };
+                let municipality_id = match municipality {
+                    Some(code) => {
+                        let code = MunicipalityCode::parse(&code)
+                            .map_err(|e| AppError::invalid("municipality", e.to_string()))?;
+                        Some(
+                            departments::find_municipality_by_code(conn, &code)?
+                                .ok_or_else(|| AppError::invalid("municipality", format!("no municipality {code}")))?
+                                .id,
+                        )
+                    }
+                    None => None,
+                };
                 users::create(
                     conn,
                     &Actor::system("cli"),
@@ -352,10 +391,53 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
                         password_hash: &hash,
                         role,
                         department_id,
+                        municipality_id,
                     },
                 )
             })?;
             println!("created user {} (id {}, role {})", user.username, user.id, user.role.as_str());
+            Ok(())
+        }
+        Command::Generate(GenerateCommand::Nationwide { municipalities, years, last_fiscal_year, runs }) => {
+            let db = Database::connect(&cli.database_url, 2)?;
+            db.migrate()?;
+            let shape = nationwide::Shape { municipalities, years, last_fiscal_year };
+            let loaded = nationwide::load(&db, shape)?;
+            println!(
+                "loaded {} SYNTHETIC municipalities (合成団体, not real figures): {} plans, {} indicators, {} approved actuals in {:.1} s ({:.0} actuals/s)",
+                loaded.municipalities,
+                loaded.plans.len(),
+                loaded.indicators,
+                loaded.actuals,
+                loaded.seconds,
+                loaded.actuals as f64 / loaded.seconds
+            );
+            if let (Some(&plan_id), true) = (loaded.plans.first(), runs > 0) {
+                let code = "dx2-mynumber-card-issuance-rate";
+                let timings = nationwide::measure(&db, plan_id, code, last_fiscal_year, runs)?;
+                let report = |what: &str, ms: &[f64], queries: usize| {
+                    println!(
+                        "{what}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} runs, {queries} queries",
+                        nationwide::quantile(ms, 0.5),
+                        nationwide::quantile(ms, 0.95),
+                        ms.last().copied().unwrap_or(f64::NAN),
+                        ms.len()
+                    );
+                };
+                report(
+                    &format!("evaluation of plan {plan_id} FY{last_fiscal_year}"),
+                    &timings.evaluation_ms,
+                    timings.evaluation_queries,
+                );
+                report(
+                    &format!(
+                        "comparison of {code} FY{last_fiscal_year} across {} municipalities",
+                        timings.comparison_rows
+                    ),
+                    &timings.comparison_ms,
+                    timings.comparison_queries,
+                );
+            }
             Ok(())
         }
         Command::Serve(args) => serve(&cli.database_url, &cli.log_level, args),

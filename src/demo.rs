@@ -122,6 +122,8 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
         }
         let report = load(conn, &actor, &document)?;
         load_missing(conn, &actor, &more)?;
+        let municipality_id = plans::get(conn, report.plan_id)?.municipality_id;
+        let actor = actor.within(municipality_id);
         for (user, hash) in DEMO_USERS.iter().zip(&hashes) {
             let department_id = match user.department_code {
                 Some(code) => Some(
@@ -140,6 +142,7 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
                     password_hash: hash,
                     role: user.role,
                     department_id,
+                    municipality_id: Some(municipality_id),
                 },
             )?;
         }

@@ -206,6 +206,8 @@ pub struct IndicatorEntry {
     pub reading_note: Option<String>,
     /// The indicator of an earlier plan this one continues
     pub predecessor: Option<IndicatorRefEntry>,
+    /// The national definition the indicator implements (`national_indicators.code`).
+    pub national_indicator: Option<String>,
     #[serde(default)]
     pub targets: Vec<TargetEntry>,
 }
@@ -275,10 +277,16 @@ baseline or target; kept as a retired record so the history shows it";
 pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> Result<LoadReport, AppError> {
     let code = MunicipalityCode::parse(&document.municipality.code)
         .map_err(|e| AppError::invalid("municipality.code", e.to_string()))?;
-    let municipality = match departments::find_municipality_by_code(conn, &code)? {
-        Some(existing) => existing,
-        None => departments::create_municipality(conn, actor, &code, &document.municipality.name)?,
+    let municipality = match (departments::find_municipality_by_code(conn, &code)?, actor.municipality_id) {
+        (Some(existing), None) => existing,
+        (Some(existing), Some(own)) if existing.id == own => existing,
+        // A municipality's user loads plans of its own municipality only; a tool registers new ones.
+        (_, Some(_)) => {
+            return Err(AppError::invalid("municipality.code", "the document is for another municipality than yours"));
+        }
+        (None, None) => departments::create_municipality(conn, actor, &code, &document.municipality.name)?,
     };
+    let actor = &actor.within(municipality.id);
     if plans::find_by_code(conn, &document.plan.code)?.is_some() {
         return Err(AppError::Conflict(format!("a plan with code {} already exists", document.plan.code)));
     }
@@ -287,7 +295,13 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     for (i, entry) in document.departments.iter().enumerate() {
         let existing = departments::find_by_code_or_name(conn, &entry.code)?;
         let id = match existing {
-            Some(department) => department.id,
+            Some(department) if department.municipality_id == municipality.id => department.id,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "departments[{i}].code: department code {} is taken by another municipality",
+                    entry.code
+                )));
+            }
             None => {
                 let parent_id = entry
                     .parent
@@ -573,6 +587,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 grade_basis: None,
                 added_fiscal_year: indicator.added_fiscal_year,
                 reading_note: indicator.reading_note.clone(),
+                national_indicator_code: indicator.national_indicator.clone(),
             };
             let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
             if let Some(predecessor) = &indicator.predecessor {
@@ -660,5 +675,6 @@ fn placeholder_fields(name: &str, kind: IndicatorKind, direction: Direction) -> 
         grade_basis: None,
         added_fiscal_year: None,
         reading_note: Some(PLACEHOLDER_NOTE.to_owned()),
+        national_indicator_code: None,
     }
 }

@@ -10,7 +10,9 @@ use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
 use crate::db::plans::label;
 use crate::domain::achievement::{Grade, Status};
+use crate::domain::comparison::ReportState;
 use crate::error::AppError;
+use crate::evaluation::comparison::NationalComparison;
 use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionState};
 
 pub mod formula_guard;
@@ -384,4 +386,131 @@ pub fn open_data_csv(
         writer.write_record(cells.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
     }
     finish(writer)
+}
+
+/// Columns of the national comparison export.
+pub const COMPARISON_COLUMNS: [&str; 16] = [
+    "順位",
+    "全国地方公共団体コード",
+    "地方公共団体名",
+    "計画",
+    "指標ID",
+    "指標",
+    "報告状況",
+    "実績値",
+    "分子",
+    "分母",
+    "サンプル",
+    "目標",
+    "目標年度",
+    "達成率(%)",
+    "進捗率(%)",
+    "状況",
+];
+
+fn report_state_label(state: ReportState) -> &'static str {
+    match state {
+        ReportState::Reported => "報告済",
+        ReportState::Pending => "承認待ち",
+        ReportState::Missing => "未報告",
+    }
+}
+
+/// One line per municipality, then one line with the totals: Σ分子, Σ分母 and the pooled rate in
+/// the 実績値 column (never a mean of rates).
+fn comparison_rows(comparison: &NationalComparison) -> Vec<[String; 16]> {
+    let mut rows: Vec<[String; 16]> = comparison
+        .rows
+        .iter()
+        .map(|row| {
+            [
+                row.rank.map(|r| r.to_string()).unwrap_or_default(),
+                row.municipality.code.clone(),
+                row.municipality.name.clone(),
+                row.plan_name.clone(),
+                row.indicator_id.to_string(),
+                row.indicator_name.clone(),
+                report_state_label(row.state).to_owned(),
+                rate_text(row.value),
+                text(row.numerator),
+                text(row.denominator),
+                if row.is_sample { "サンプル(実際の値ではない)".to_owned() } else { String::new() },
+                text(row.target),
+                row.target_fiscal_year.map(label).unwrap_or_default(),
+                rate_text(row.attainment_rate),
+                rate_text(row.progress_rate),
+                status_label(row.status).to_owned(),
+            ]
+        })
+        .collect();
+    let summary = &comparison.summary;
+    let mut totals: [String; 16] = Default::default();
+    totals[2] = format!(
+        "全体 (報告{} / 承認待ち{} / 未報告{}; 平均 {})",
+        summary.reported,
+        summary.pending,
+        summary.missing,
+        rate_text(summary.mean)
+    );
+    totals[7] = rate_text(summary.pooled_rate);
+    totals[8] = text(summary.numerator_total);
+    totals[9] = text(summary.denominator_total);
+    rows.push(totals);
+    rows
+}
+
+pub fn comparison_csv(comparison: &NationalComparison) -> Result<Vec<u8>, AppError> {
+    let mut writer = csv_writer();
+    let csv_error = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
+    writer.write_record(COMPARISON_COLUMNS).map_err(csv_error)?;
+    for row in comparison_rows(comparison) {
+        writer.write_record(row.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
+    }
+    finish(writer)
+}
+
+/// The comparison workbook: a title with the definition, then the same lines as the CSV.
+pub fn comparison_xlsx(comparison: &NationalComparison) -> Result<Vec<u8>, AppError> {
+    let mut workbook = Workbook::new();
+    let title = Format::new().set_bold().set_font_size(14);
+    let header =
+        Format::new().set_bold().set_background_color("#DDEBF7").set_text_wrap().set_align(FormatAlign::Center);
+    let definition = &comparison.national_indicator;
+    let sheet = workbook.add_worksheet().set_name("団体間比較").map_err(xlsx_error)?;
+    sheet
+        .write_string_with_format(0, 0, format!("{} {}", definition.name, comparison.fiscal_year_label), &title)
+        .map_err(xlsx_error)?;
+    let formula = match (&definition.numerator_definition, &definition.denominator_definition) {
+        (Some(numerator), Some(denominator)) => format!("{numerator} ÷ {denominator}"),
+        _ => definition.description.clone(),
+    };
+    sheet
+        .write_string(1, 0, format!("{}: {formula} (出典: {})", definition.priority_name, definition.source))
+        .map_err(xlsx_error)?;
+    let header_row = 3;
+    for (column, name) in COMPARISON_COLUMNS.iter().enumerate() {
+        let column = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
+        sheet.write_string_with_format(header_row, column, *name, &header).map_err(xlsx_error)?;
+    }
+    let numeric_columns = [0usize, 4, 7, 8, 9, 11, 13, 14];
+    for (index, row) in comparison_rows(comparison).iter().enumerate() {
+        let row_number = header_row + 1 + u32::try_from(index).map_err(|e| AppError::Internal(e.to_string()))?;
+        for (column, value) in row.iter().enumerate() {
+            let column_index = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
+            match value.parse::<f64>() {
+                Ok(number) if numeric_columns.contains(&column) && formula_guard::is_number_text(value) => {
+                    sheet.write_number(row_number, column_index, number).map_err(xlsx_error)?;
+                }
+                _ if !value.is_empty() => {
+                    sheet.write_string(row_number, column_index, value).map_err(xlsx_error)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    sheet.set_freeze_panes(header_row + 1, 0).map_err(xlsx_error)?;
+    for (column, width) in [(2u16, 28.0), (3, 36.0), (5, 40.0)] {
+        sheet.set_column_width(column, width).map_err(xlsx_error)?;
+    }
+    workbook.save_to_buffer().map_err(xlsx_error)
 }

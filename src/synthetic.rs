@@ -1,4 +1,5 @@
-//! A synthetic plan for load tests, and a way to count the queries of one evaluation.
+//! A synthetic plan for load tests, a synthetic nationwide data set ([`nationwide`]), and a way to
+//! count the queries of one evaluation or comparison.
 //!
 //! [`scaled_plan`] repeats the measures of a plan document `scale` times: each copy keeps the
 //! departments, goals, strategies, indicators, baselines, targets, roadmaps and revisions of the
@@ -14,12 +15,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::Connection;
 use diesel::connection::{InstrumentationEvent, get_default_instrumentation};
 
-use crate::db::Database;
 use crate::db::audit::Actor;
+use crate::db::{Database, DbConnection};
 use crate::demo::{self, DEMO_PLAN_TOML};
 use crate::error::AppError;
+use crate::evaluation::comparison;
 use crate::evaluation::plan::evaluate_plan;
 use crate::plan_document::{self, LoadReport, PlanDocument};
+
+pub mod nationwide;
 
 /// The code of the demo plan scaled `scale` times.
 pub fn plan_code(scale: u32) -> String {
@@ -82,6 +86,22 @@ pub fn add_sample_actuals(db: &Database, plan_id: i32) -> Result<usize, AppError
 /// `GET /plans/{id}/evaluation`; the pool's check-out test runs before the instrumentation is set
 /// and is not counted. The connection goes back to the pool with the default instrumentation.
 pub fn evaluation_queries(db: &Database, plan_id: i32, year: i32) -> Result<Vec<String>, AppError> {
+    statements_of(db, move |conn| evaluate_plan(conn, plan_id, year, None).map(drop))
+}
+
+/// The statements one national comparison for `year` executes, in order.
+pub fn comparison_queries(db: &Database, code: &str, year: i32) -> Result<Vec<String>, AppError> {
+    let code = code.to_owned();
+    statements_of(db, move |conn| {
+        comparison::load(conn, &code, year).map(|records| drop(comparison::compare(&records, year)))
+    })
+}
+
+/// Runs `work` on one read connection and returns the statements it executed (binds left out).
+fn statements_of(
+    db: &Database,
+    work: impl FnOnce(&mut DbConnection) -> Result<(), AppError>,
+) -> Result<Vec<String>, AppError> {
     db.read_blocking(move |conn| {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
@@ -92,7 +112,7 @@ pub fn evaluation_queries(db: &Database, plan_id: i32, year: i32) -> Result<Vec<
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(sql);
             }
         });
-        let outcome = evaluate_plan(conn, plan_id, year, None);
+        let outcome = work(conn);
         conn.set_instrumentation(get_default_instrumentation());
         outcome?;
         let queries = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));

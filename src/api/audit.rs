@@ -9,7 +9,7 @@ use crate::db::Database;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
 use crate::error::{AppError, Problem};
 
-/// Every recorded change, oldest first, filterable by entity, actor, action and time.
+/// Every recorded change to the caller's municipality, oldest first, filterable by entity, actor, action and time.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditFilter), responses(
     (status = 200, body = Page<AuditEntry>),
     (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -18,12 +18,13 @@ use crate::error::{AppError, Problem};
 ))]
 #[get("/audit")]
 pub async fn list_audit(
-    _reader: AuditReader,
+    reader: AuditReader,
     db: web::Data<Database>,
     filter: Query<AuditFilter>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let filter = filter.into_inner();
-    let found = db.read(move |conn| audit::list(conn, &filter, limit, offset)).await?;
+    let municipality_id = reader.municipality_id;
+    let found = db.read(move |conn| audit::list(conn, municipality_id, &filter, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }

@@ -1,4 +1,5 @@
-//! Municipalities and departments (admin writes, everyone reads).
+//! Municipalities (the system administrator registers them) and departments (a municipality's
+//! admin writes them, its users read them).
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
@@ -6,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
-use crate::auth::{Admin, Caller};
+use crate::auth::{Admin, Caller, SystemAdmin};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
@@ -28,7 +29,8 @@ pub struct CreateMunicipality {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDepartment {
-    pub municipality_id: i32,
+    /// The admin's own municipality (may be omitted; another one is not found).
+    pub municipality_id: Option<i32>,
     #[schema(example = "family-registry", max_length = 64)]
     #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
@@ -56,12 +58,13 @@ pub struct UpdateDepartment {
 ))]
 #[get("/municipalities")]
 pub async fn list_municipalities(
-    _caller: Caller,
+    caller: Caller,
     db: web::Data<Database>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let found = db.read(move |conn| departments::page_municipalities(conn, limit, offset)).await?;
+    let only = caller.municipality_for(None)?;
+    let found = db.read(move |conn| departments::page_municipalities(conn, only, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -74,7 +77,7 @@ pub async fn list_municipalities(
 ))]
 #[post("/municipalities")]
 pub async fn create_municipality(
-    Admin(caller): Admin,
+    SystemAdmin(caller): SystemAdmin,
     db: web::Data<Database>,
     body: JsonBody<CreateMunicipality>,
 ) -> Result<HttpResponse, AppError> {
@@ -96,12 +99,13 @@ pub async fn create_municipality(
 ))]
 #[get("/departments")]
 pub async fn list_departments(
-    _caller: Caller,
+    caller: Caller,
     db: web::Data<Database>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let found = db.read(move |conn| departments::page(conn, limit, offset)).await?;
+    let municipality_id = caller.own_municipality(None)?;
+    let found = db.read(move |conn| departments::page(conn, municipality_id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -134,7 +138,9 @@ pub async fn create_department(
     db: web::Data<Database>,
     body: JsonBody<CreateDepartment>,
 ) -> Result<HttpResponse, AppError> {
+    caller.own_municipality(None)?;
     let body = body.parse()?;
+    let municipality_id = caller.own_municipality(body.municipality_id)?;
     if body.code.trim().is_empty() || body.name.trim().is_empty() {
         return Err(AppError::invalid(if body.code.trim().is_empty() { "code" } else { "name" }, "must not be empty"));
     }
@@ -145,7 +151,7 @@ pub async fn create_department(
                 conn,
                 &actor,
                 &NewDepartment {
-                    municipality_id: body.municipality_id,
+                    municipality_id,
                     code: body.code.trim(),
                     name: body.name.trim(),
                     parent_id: body.parent_id,

@@ -77,7 +77,7 @@ fn restore_plus_of_offset(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Picks the representation: `format=` wins, then the Accept header; JSON by default.
-fn negotiate(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppError> {
+pub(crate) fn negotiate(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppError> {
     if let Some(format) = format {
         return Ok(format);
     }
@@ -94,7 +94,7 @@ fn negotiate(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppErr
     Err(AppError::NotAcceptable(format!("offered: application/json, text/csv, {XLSX_MEDIA_TYPE}")))
 }
 
-fn attachment(name: String) -> ContentDisposition {
+pub(crate) fn attachment(name: String) -> ContentDisposition {
     ContentDisposition { disposition: DispositionType::Attachment, parameters: vec![DispositionParam::Filename(name)] }
 }
 

@@ -67,6 +67,11 @@ pub struct CreateIndicator {
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     #[schema(max_length = 2000)]
     pub reading_note: Option<String>,
+    /// The national definition this indicator implements (`GET /national-indicators`); it must
+    /// be of the same kind
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    #[schema(example = "dx2-mynumber-card-issuance-rate", max_length = 64)]
+    pub national_indicator_code: Option<String>,
     /// The first target, recorded as the first revision
     pub target: Option<ReviseTarget>,
 }
@@ -106,6 +111,11 @@ pub struct UpdateIndicator {
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     #[schema(max_length = 2000)]
     pub reading_note: Option<String>,
+    /// Links the indicator to a national definition (same kind), or `null` unlinks it; the change
+    /// is in the audit log
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_nullable_code")]
+    #[schema(value_type = Option<String>, example = "dx2-mynumber-card-issuance-rate", max_length = 64)]
+    pub national_indicator_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     #[schema(max_length = 2000)]
     pub reason: Option<String>,
@@ -220,6 +230,7 @@ impl CreateIndicator {
             grade_basis: self.grade_basis,
             added_fiscal_year: added_fiscal_year.or(self.added_fiscal_year),
             reading_note: self.reading_note.clone(),
+            national_indicator_code: self.national_indicator_code.clone(),
         }
     }
 
@@ -345,6 +356,7 @@ pub async fn update_indicator(
             fields.baseline = body.baseline.unwrap_or(fields.baseline);
             fields.grade_basis = body.grade_basis.unwrap_or(fields.grade_basis);
             fields.reading_note = body.reading_note.or(fields.reading_note);
+            fields.national_indicator_code = body.national_indicator_code.unwrap_or(fields.national_indicator_code);
             indicators::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
         })
         .await?;

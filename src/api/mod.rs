@@ -14,6 +14,7 @@ pub mod input_messages;
 pub mod lineage;
 pub mod measures;
 pub mod metrics;
+pub mod national_indicators;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
@@ -83,7 +84,10 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(lineage::indicator_series)
         .service(lineage::link_predecessor)
         .service(lineage::list_references)
-        .service(lineage::create_reference);
+        .service(lineage::create_reference)
+        .service(national_indicators::list_national_indicators)
+        .service(national_indicators::national_comparison)
+        .service(national_indicators::get_national_indicator);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

@@ -85,6 +85,9 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::lineage::link_predecessor,
         crate::api::lineage::list_references,
         crate::api::lineage::create_reference,
+        crate::api::national_indicators::list_national_indicators,
+        crate::api::national_indicators::get_national_indicator,
+        crate::api::national_indicators::national_comparison,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format)),
@@ -93,7 +96,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "health", description = "Probes (no authentication)"),
         (name = "metrics", description = "Prometheus metrics (off unless METRICS_ENABLED; a static METRICS_TOKEN)"),
         (name = "auth", description = "Tokens and the caller"),
-        (name = "users", description = "User administration (admin)"),
+        (name = "users", description = "User administration (admin, system_admin)"),
         (name = "departments", description = "Municipalities and departments (所管課)"),
         (name = "plans", description = "Plans, basic goals (基本目標) and strategies (重点戦略)"),
         (name = "measures", description = "Measures (推進施策)"),
@@ -101,6 +104,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "actuals", description = "Yearly actuals (実績), their review and achievement"),
         (name = "evaluation", description = "Evaluation summaries, collection, dashboards, spreadsheets and imports"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
+        (name = "national indicators", description = "The national catalogue (自治体DX推進計画の重点取組事項) and comparisons across municipalities"),
     )
 )]
 pub struct ApiDoc;
@@ -158,9 +162,16 @@ pub fn document_json() -> String {
     text
 }
 
-/// Operations that only some roles may call although they only read (the other reads are open
-/// to every authenticated role); every write is role-restricted.
-const ROLE_RESTRICTED_READS: &[&str] = &["list_users", "get_user", "list_audit"];
+/// Reads open to every authenticated role, the cross-municipality ones included (what
+/// municipalities publish); every other operation can answer 403 to some role (`auth::tenancy`).
+const PUBLISHED_READS: &[&str] = &[
+    "me",
+    "list_municipalities",
+    "open_data",
+    "list_national_indicators",
+    "get_national_indicator",
+    "national_comparison",
+];
 
 /// Operations answered without a database call (the metrics read the pools' state in memory),
 /// so they can never be 503.
@@ -208,7 +219,7 @@ impl OperationShape {
         let rules = [
             (400, self.has_path_parameters || self.has_body || self.takes_if_match),
             (401, self.secured),
-            (403, self.secured && (self.writes || ROLE_RESTRICTED_READS.contains(&id))),
+            (403, self.secured && (self.writes || !PUBLISHED_READS.contains(&id))),
             (404, self.has_path_parameters),
             (412, self.takes_if_match),
             (413, self.has_body),

@@ -18,7 +18,8 @@ use crate::versioning::{check_version, etag};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePlan {
-    pub municipality_id: i32,
+    /// The caller's own municipality (may be omitted; another one is not found).
+    pub municipality_id: Option<i32>,
     #[schema(example = "itabashi-dx-2025", max_length = 64)]
     #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
@@ -165,12 +166,13 @@ pub struct Rename {
 #[get("/plans")]
 pub async fn list_plans(
     db: web::Data<Database>,
-    _caller: Caller,
+    caller: Caller,
     query: Query<PlanQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let status = query.status;
-    let found = db.read(move |conn| plans::list(conn, status, limit, offset)).await?;
+    let municipality_id = caller.own_municipality(None)?;
+    let found = db.read(move |conn| plans::list(conn, municipality_id, status, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -200,6 +202,7 @@ pub async fn create_plan(
     body: JsonBody<CreatePlan>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
+    let municipality_id = caller.own_municipality(body.municipality_id)?;
     let fields = PlanFields {
         code: body.code.trim().to_owned(),
         name: body.name.trim().to_owned(),
@@ -216,7 +219,6 @@ pub async fn create_plan(
         return Err(AppError::invalid("code", "must not be empty"));
     }
     let actor = Actor::from(&caller);
-    let municipality_id = body.municipality_id;
     let plan = db.write(move |conn| plans::create(conn, &actor, municipality_id, &fields)).await?;
     Ok(versioned(HttpResponse::Created(), etag("plan", plan.id, plan.version), &plan))
 }

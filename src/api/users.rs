@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::password::{check_password_strength, hash_password};
-use crate::auth::{Admin, Caller};
+use crate::auth::{Caller, UserManager};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::users::{self, NewUser, User, UserChanges};
@@ -30,6 +30,9 @@ pub struct CreateUser {
     pub role: Role,
     /// Required for department users, absent otherwise
     pub department_id: Option<i32>,
+    /// The municipality the account works in: the admin's own (may be omitted); the system
+    /// administrator names it (omit it for system_admin and analyst accounts).
+    pub municipality_id: Option<i32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -44,6 +47,8 @@ pub struct UpdateUser {
     #[schema(value_type = Option<i32>)]
     pub department_id: Option<Option<i32>>,
     pub active: Option<bool>,
+    /// Moves the account to another municipality (system administrator only).
+    pub municipality_id: Option<i32>,
     /// A new password (at least 12 characters)
     #[serde(default, deserialize_with = "crate::domain::limits::optional_password")]
     #[schema(max_length = 1024)]
@@ -68,12 +73,13 @@ fn check_username(username: &str) -> Result<(), AppError> {
 ))]
 #[get("/users")]
 pub async fn list_users(
-    _admin: Admin,
+    manager: UserManager,
     db: web::Data<Database>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let found = db.read(move |conn| users::list(conn, limit, offset)).await?;
+    let municipality_id = manager.municipality_for(None)?;
+    let found = db.read(move |conn| users::list(conn, municipality_id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -86,11 +92,13 @@ pub async fn list_users(
 ))]
 #[post("/users")]
 pub async fn create_user(
-    Admin(caller): Admin,
+    UserManager(caller): UserManager,
     db: web::Data<Database>,
     body: JsonBody<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
+    caller.may_grant(body.role)?;
+    let municipality_id = caller.municipality_for(body.municipality_id)?;
     check_username(&body.username)?;
     check_password_strength(&body.password)?;
     let password = body.password;
@@ -107,6 +115,7 @@ pub async fn create_user(
                     password_hash: &hash,
                     role: body.role,
                     department_id: body.department_id,
+                    municipality_id,
                 },
             )
         })
@@ -122,7 +131,7 @@ pub async fn create_user(
 #[get("/users/{id}")]
 pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    caller.require(caller.role.administers() || caller.user_id == id, "read other users")?;
+    caller.require(caller.role.manages_users() || caller.user_id == id, "read other users")?;
     let user = db.read(move |conn| users::get(conn, id)).await?;
     Ok(HttpResponse::Ok().json(user))
 }
@@ -136,12 +145,19 @@ pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32
 ))]
 #[patch("/users/{id}")]
 pub async fn update_user(
-    Admin(caller): Admin,
+    UserManager(caller): UserManager,
     db: web::Data<Database>,
     id: web::Path<i32>,
     body: JsonBody<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
+    if let Some(role) = body.role {
+        caller.may_grant(role)?;
+    }
+    let municipality_id = match body.municipality_id {
+        Some(named) => caller.municipality_for(Some(named))?,
+        None => None,
+    };
     let password_hash = match body.password {
         Some(password) => {
             check_password_strength(&password)?;
@@ -153,6 +169,7 @@ pub async fn update_user(
         display_name: body.display_name,
         role: body.role,
         department_id: body.department_id,
+        municipality_id,
         active: body.active,
         password_hash,
     };

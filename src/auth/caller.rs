@@ -14,9 +14,11 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use super::tenancy;
 use super::token::{Claims, LOGIN_HINT};
 use crate::auth::TokenService;
 use crate::db::Database;
+use crate::db::ownership;
 use crate::db::users::{self, Account};
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -27,6 +29,8 @@ pub struct Caller {
     pub username: String,
     pub role: Role,
     pub department_id: Option<i32>,
+    /// The municipality whose data the caller works on; `None` for system_admin and analyst.
+    pub municipality_id: Option<i32>,
 }
 
 impl Caller {
@@ -44,6 +48,34 @@ impl Caller {
 
     pub fn require_admin(&self, what: &str) -> Result<(), AppError> {
         self.require(self.role.administers(), what)
+    }
+
+    /// The municipality a new record of the caller goes to: its own (a body may name it, but no
+    /// other: another municipality answers 404 like everything of it). The cross-municipality
+    /// roles name one, or none.
+    pub fn municipality_for(&self, named: Option<i32>) -> Result<Option<i32>, AppError> {
+        if !self.role.belongs_to_municipality() {
+            return Ok(named);
+        }
+        match (self.municipality_id, named) {
+            (Some(own), Some(named)) if named != own => Err(AppError::not_found("municipality", named)),
+            (Some(own), _) => Ok(Some(own)),
+            (None, _) => Err(AppError::Forbidden("this account belongs to no municipality yet".into())),
+        }
+    }
+
+    /// [`Self::municipality_for`] where a municipality is required.
+    pub fn own_municipality(&self, named: Option<i32>) -> Result<i32, AppError> {
+        self.municipality_for(named)?
+            .ok_or_else(|| AppError::invalid("municipality_id", "name the municipality this belongs to"))
+    }
+
+    /// A municipality's admin grants the roles of its municipality only.
+    pub fn may_grant(&self, role: Role) -> Result<(), AppError> {
+        self.require(
+            self.role == Role::SystemAdmin || role.belongs_to_municipality(),
+            "grant the system_admin or analyst role",
+        )
     }
 
     /// The caller resolved for this request by [`resolve_caller`], or why there is none.
@@ -74,6 +106,8 @@ struct Resolution(Result<Caller, Rejection>);
 #[derive(Debug, Clone)]
 enum Rejection {
     Unauthenticated(String),
+    Forbidden(String),
+    NotFound { entity: &'static str, id: String },
     Unavailable(String),
     Internal(String),
 }
@@ -82,6 +116,8 @@ impl From<AppError> for Rejection {
     fn from(error: AppError) -> Self {
         match error {
             AppError::Unauthenticated(reason) => Self::Unauthenticated(reason),
+            AppError::Forbidden(reason) => Self::Forbidden(reason),
+            AppError::NotFound { entity, id } => Self::NotFound { entity, id },
             AppError::Unavailable(reason) => Self::Unavailable(reason),
             other => Self::Internal(other.to_string()),
         }
@@ -92,6 +128,8 @@ impl Rejection {
     fn to_error(&self) -> AppError {
         match self {
             Self::Unauthenticated(reason) => AppError::Unauthenticated(reason.clone()),
+            Self::Forbidden(reason) => AppError::Forbidden(reason.clone()),
+            Self::NotFound { entity, id } => AppError::NotFound { entity, id: id.clone() },
             Self::Unavailable(reason) => AppError::Unavailable(reason.clone()),
             Self::Internal(reason) => AppError::Internal(reason.clone()),
         }
@@ -102,7 +140,8 @@ impl Rejection {
 /// and looks its user up by primary key, on every request. Nothing is cached in the process, so
 /// several server processes on one database all see a deactivation, a new role or department, or a
 /// password change on the very next request. A request without a token goes on (login needs none);
-/// the extractors answer 401 for it.
+/// the extractors answer 401 for it. In the same database call it looks up whose the resource named
+/// by the path is, and [`tenancy::admit`] keeps every caller to its own municipality (404 beyond it).
 pub async fn resolve_caller(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -122,8 +161,21 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
         claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
     let db =
         req.app_data::<web::Data<Database>>().ok_or_else(|| AppError::Internal("database not configured".into()))?;
-    let account = db.read(move |conn| users::find_account(conn, user_id)).await?;
-    caller_from_account(account, &claims)
+    let resource = tenancy::owned_resource(req.path());
+    let (account, owner) = db
+        .read(move |conn| {
+            let account = users::find_account(conn, user_id)?;
+            // Only a caller that will be admitted needs the owner; skip the query otherwise.
+            let owner = match (&account, resource) {
+                (Some(account), Some(resource)) if account.active => ownership::municipality_of(conn, resource)?,
+                _ => None,
+            };
+            Ok::<_, AppError>((account, owner))
+        })
+        .await?;
+    let caller = caller_from_account(account, &claims)?;
+    tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
+    Ok(caller)
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
@@ -159,6 +211,7 @@ pub fn caller_from_account(account: Option<Account>, claims: &Claims) -> Result<
         username: account.username,
         role: account.role,
         department_id: account.department_id,
+        municipality_id: account.municipality_id,
     })
 }
 
@@ -187,6 +240,7 @@ mod tests {
             username: "koseki".into(),
             role: Role::Department,
             department_id: Some(4),
+            municipality_id: Some(1),
             active: true,
             token_version: 1,
         }
@@ -203,6 +257,17 @@ mod tests {
     fn role_and_department_come_from_the_account_not_the_token() {
         let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
         assert_eq!((caller.role, caller.department_id), (Role::Department, Some(4)));
+    }
+
+    #[test]
+    fn new_records_go_to_the_callers_own_municipality_and_another_is_not_found() {
+        let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
+        assert_eq!(caller.municipality_for(None).unwrap(), Some(1));
+        assert_eq!(caller.municipality_for(Some(1)).unwrap(), Some(1));
+        assert!(matches!(caller.municipality_for(Some(2)), Err(AppError::NotFound { .. })));
+        let system = Caller { role: Role::SystemAdmin, municipality_id: None, ..caller.clone() };
+        assert_eq!(system.municipality_for(Some(2)).unwrap(), Some(2));
+        assert!(caller.may_grant(Role::Analyst).is_err() && system.may_grant(Role::Analyst).is_ok());
     }
 
     #[test]

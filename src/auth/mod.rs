@@ -4,10 +4,11 @@
 pub mod caller;
 pub mod password;
 pub mod roles;
+pub mod tenancy;
 pub mod throttle;
 pub mod token;
 
 pub use caller::{Caller, resolve_caller};
-pub use roles::{Admin, AuditReader, Hq, Writer};
+pub use roles::{Admin, AuditReader, Hq, SystemAdmin, UserManager, Writer};
 pub use throttle::{LoginThrottle, LoginThrottleSettings};
 pub use token::{Claims, TokenService};

@@ -103,6 +103,7 @@ mod tests {
                 display_name: "hq".into(),
                 role: crate::domain::role::Role::Hq,
                 department_id: None,
+                municipality_id: Some(1),
                 active,
                 created_at: Default::default(),
                 updated_at: Default::default(),

@@ -61,6 +61,18 @@ role_extractor!(
     "the admin role"
 );
 role_extractor!(
+    /// Accounts: a municipality's admin (its own) or the system administrator (anyone's).
+    UserManager,
+    Role::manages_users,
+    "the admin or system_admin role"
+);
+role_extractor!(
+    /// The system administrator: registers municipalities.
+    SystemAdmin,
+    Role::manages_municipalities,
+    "the system_admin role"
+);
+role_extractor!(
     /// hq or a department: may submit actuals; which indicators a department may write is checked
     /// per indicator after this (`reporting::check_scope`).
     Writer,
@@ -89,11 +101,13 @@ mod tests {
 
     #[test]
     fn each_extractor_admits_exactly_its_roles() {
-        let all = [Role::Admin, Role::Hq, Role::Department, Role::Viewer];
+        let all = [Role::SystemAdmin, Role::Analyst, Role::Admin, Role::Hq, Role::Department, Role::Viewer];
         let admitted = |allows: fn(Role) -> bool| all.into_iter().filter(|r| allows(*r)).collect::<Vec<_>>();
         assert_eq!(admitted(Hq::allows), [Role::Hq]);
         assert_eq!(admitted(Admin::allows), [Role::Admin]);
         assert_eq!(admitted(Writer::allows), [Role::Hq, Role::Department]);
         assert_eq!(admitted(AuditReader::allows), [Role::Admin, Role::Hq]);
+        assert_eq!(admitted(UserManager::allows), [Role::SystemAdmin, Role::Admin]);
+        assert_eq!(admitted(SystemAdmin::allows), [Role::SystemAdmin]);
     }
 }

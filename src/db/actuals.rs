@@ -261,6 +261,24 @@ macro_rules! event_columns {
     };
 }
 
+/// Every version of the actuals of these indicators for one fiscal year, oldest first, in one
+/// query (the national comparison reads one year of many municipalities).
+pub fn events_for_year(
+    conn: &mut DbConnection,
+    indicator_ids: &[i32],
+    fiscal_year: i32,
+) -> Result<Vec<IndicatorEvent>, AppError> {
+    let rows: Vec<EventRow> = actual_events::table
+        .inner_join(actuals::table)
+        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+        .filter(actuals::fiscal_year.eq(fiscal_year))
+        .filter(actuals::indicator_id.eq_any(indicator_ids))
+        .select(event_columns!())
+        .order((actuals::indicator_id, actual_events::version))
+        .load(conn)?;
+    rows.into_iter().map(event_from_row).collect()
+}
+
 /// Every version of every actual of these indicators, oldest first, in one query.
 pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
     let rows: Vec<EventRow> = actual_events::table

@@ -15,17 +15,28 @@ use crate::error::AppError;
 pub struct Actor {
     pub user_id: Option<i32>,
     pub username: String,
+    /// Whose data the change is: the audit log of a municipality shows its own entries only.
+    pub municipality_id: Option<i32>,
 }
 
 impl Actor {
     pub fn system(tool: &str) -> Self {
-        Self { user_id: None, username: format!("system:{tool}") }
+        Self { user_id: None, username: format!("system:{tool}"), municipality_id: None }
+    }
+
+    /// The same actor, changing the data of this municipality (a tool loading a city's plan).
+    pub fn within(&self, municipality_id: i32) -> Self {
+        Self { municipality_id: Some(municipality_id), ..self.clone() }
     }
 }
 
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Self {
-        Self { user_id: Some(caller.user_id), username: caller.username.clone() }
+        Self {
+            user_id: Some(caller.user_id),
+            username: caller.username.clone(),
+            municipality_id: caller.municipality_id,
+        }
     }
 }
 
@@ -82,6 +93,7 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Res
             audit_log::old_value.eq(change.old.map(|v| v.to_string())),
             audit_log::new_value.eq(change.new.map(|v| v.to_string())),
             audit_log::reason.eq(change.reason),
+            audit_log::municipality_id.eq(actor.municipality_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -149,14 +161,16 @@ type AuditRow = (
     Option<String>,
 );
 
+/// One page of the audit log of one municipality.
 pub fn list(
     conn: &mut DbConnection,
+    municipality_id: Option<i32>,
     filter: &AuditFilter,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<AuditEntry>, i64), AppError> {
     let query = || {
-        let mut query = audit_log::table.into_boxed();
+        let mut query = audit_log::table.filter(audit_log::municipality_id.eq(municipality_id)).into_boxed();
         if let Some(entity_type) = &filter.entity_type {
             query = query.filter(audit_log::entity_type.eq(entity_type.clone()));
         }

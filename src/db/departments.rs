@@ -47,19 +47,24 @@ pub fn list_municipalities(conn: &mut DbConnection) -> Result<Vec<Municipality>,
     Ok(municipalities::table.select(Municipality::as_select()).order(municipalities::id).load(conn)?)
 }
 
-/// One page of municipalities by id, and how many there are.
+/// One page of municipalities by id, and how many there are: just `only` when given (a
+/// municipality's users see their own), else all.
 pub fn page_municipalities(
     conn: &mut DbConnection,
+    only: Option<i32>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Municipality>, i64), AppError> {
-    let total = municipalities::table.count().get_result(conn)?;
-    let items = municipalities::table
-        .select(Municipality::as_select())
-        .order(municipalities::id)
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
+    let scoped = || {
+        let mut query = municipalities::table.into_boxed();
+        if let Some(id) = only {
+            query = query.filter(municipalities::id.eq(id));
+        }
+        query
+    };
+    let total = scoped().count().get_result(conn)?;
+    let items =
+        scoped().select(Municipality::as_select()).order(municipalities::id).limit(limit).offset(offset).load(conn)?;
     Ok((items, total))
 }
 
@@ -72,6 +77,15 @@ pub fn find_municipality_by_code(
         .select(Municipality::as_select())
         .first(conn)
         .optional()?)
+}
+
+pub fn get_municipality(conn: &mut DbConnection, id: i32) -> Result<Municipality, AppError> {
+    municipalities::table
+        .find(id)
+        .select(Municipality::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("municipality", id))
 }
 
 pub fn create_municipality(
@@ -103,19 +117,30 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
         .ok_or_else(|| AppError::not_found("department", id))
 }
 
+/// A municipality's departments by id.
+pub fn list_for_municipality(conn: &mut DbConnection, municipality_id: i32) -> Result<Vec<Department>, AppError> {
+    Ok(departments::table
+        .filter(departments::municipality_id.eq(municipality_id))
+        .select(Department::as_select())
+        .order(departments::id)
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Department>, AppError> {
     Ok(departments::table.select(Department::as_select()).order(departments::id).load(conn)?)
 }
 
-/// One page of departments by id, and how many there are.
-pub fn page(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<Department>, i64), AppError> {
-    let total = departments::table.count().get_result(conn)?;
-    let items = departments::table
-        .select(Department::as_select())
-        .order(departments::id)
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
+/// One page of a municipality's departments by id, and how many there are.
+pub fn page(
+    conn: &mut DbConnection,
+    municipality_id: i32,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Department>, i64), AppError> {
+    let scoped = || departments::table.filter(departments::municipality_id.eq(municipality_id));
+    let total = scoped().count().get_result(conn)?;
+    let items =
+        scoped().select(Department::as_select()).order(departments::id).limit(limit).offset(offset).load(conn)?;
     Ok((items, total))
 }
 
@@ -137,8 +162,12 @@ pub struct NewDepartment<'a> {
 }
 
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -> Result<Department, AppError> {
+    get_municipality(conn, new.municipality_id)?;
     if let Some(parent_id) = new.parent_id {
-        get(conn, parent_id).map_err(|_| AppError::invalid("parent_id", "no such department"))?;
+        let parent = get(conn, parent_id).map_err(|_| AppError::invalid("parent_id", "no such department"))?;
+        if parent.municipality_id != new.municipality_id {
+            return Err(AppError::invalid("parent_id", "no such department"));
+        }
     }
     let now = audit::now();
     let id: QueryResult<i32> = diesel::insert_into(departments::table)

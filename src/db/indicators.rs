@@ -59,6 +59,10 @@ pub struct Indicator {
     pub reading_note: Option<String>,
     /// The indicator of the previous plan this one continues (one series across plans)
     pub predecessor_id: Option<i32>,
+    /// The national indicator definition (`/national-indicators/{code}`) this indicator
+    /// implements, which makes it comparable across municipalities.
+    #[schema(example = "dx2-mynumber-card-issuance-rate")]
+    pub national_indicator_code: Option<String>,
     /// The latest target revision (see `/indicators/{id}/targets` for all).
     pub current_target: Option<TargetRevision>,
     pub version: i32,
@@ -195,6 +199,7 @@ struct IndicatorRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     predecessor_id: Option<i32>,
+    national_indicator_code: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -311,6 +316,7 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
                 replaces_id: row.replaces_id,
                 reading_note: row.reading_note,
                 predecessor_id: row.predecessor_id,
+                national_indicator_code: row.national_indicator_code,
                 current_target: targets.get(&row.id).and_then(|t| t.last().cloned()),
                 version: row.version,
                 created_at: row.created_at,
@@ -407,6 +413,23 @@ pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Resu
     assemble_with_targets(conn, rows)
 }
 
+/// Every indicator, of any municipality, that implements this national definition, with its
+/// targets and the plan it belongs to; a fixed number of queries.
+pub fn list_implementing_with_targets(
+    conn: &mut DbConnection,
+    national_code: &str,
+) -> Result<(WithTargets, BTreeMap<i32, i32>), AppError> {
+    let rows: Vec<(IndicatorRow, i32)> = indicators::table
+        .inner_join(measures::table)
+        .filter(indicators::national_indicator_code.eq(national_code))
+        .select((IndicatorRow::as_select(), measures::plan_id))
+        .order(indicators::id)
+        .load(conn)?;
+    let plan_of: BTreeMap<i32, i32> = rows.iter().map(|(row, plan_id)| (row.id, *plan_id)).collect();
+    let found = assemble_with_targets(conn, rows.into_iter().map(|(row, _)| row).collect())?;
+    Ok((found, plan_of))
+}
+
 pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<TargetRevision>, AppError> {
     let indicator = get(conn, indicator_id)?;
     Ok(targets_for(conn, &[(indicator.id, indicator.stages)])?.remove(&indicator_id).unwrap_or_default())
@@ -424,10 +447,22 @@ pub fn link_predecessor(
 ) -> Result<Indicator, AppError> {
     let old = get(conn, id)?;
     if let Some(predecessor_id) = predecessor_id {
-        let predecessor = get(conn, predecessor_id)
-            .map_err(|_| AppError::invalid("predecessor_id", format!("no indicator {predecessor_id}")))?;
-        let own_plan: i32 = measures::table.find(old.measure_id).select(measures::plan_id).first(conn)?;
-        let other_plan: i32 = measures::table.find(predecessor.measure_id).select(measures::plan_id).first(conn)?;
+        let no_such_indicator = || AppError::invalid("predecessor_id", format!("no indicator {predecessor_id}"));
+        let predecessor = get(conn, predecessor_id).map_err(|_| no_such_indicator())?;
+        let plan_of = |conn: &mut DbConnection, measure_id: i32| -> Result<(i32, i32), AppError> {
+            use super::schema::plans as plan_rows;
+            Ok(measures::table
+                .inner_join(plan_rows::table)
+                .filter(measures::id.eq(measure_id))
+                .select((plan_rows::id, plan_rows::municipality_id))
+                .first(conn)?)
+        };
+        let (own_plan, own_municipality) = plan_of(conn, old.measure_id)?;
+        let (other_plan, other_municipality) = plan_of(conn, predecessor.measure_id)?;
+        // A series is one municipality's; another's indicator reads as none (no existence leak).
+        if own_municipality != other_municipality {
+            return Err(no_such_indicator());
+        }
         if own_plan == other_plan {
             return Err(AppError::invalid(
                 "predecessor_id",
@@ -484,6 +519,7 @@ pub struct IndicatorFields {
     pub grade_basis: Option<GradeBasis>,
     pub added_fiscal_year: Option<i32>,
     pub reading_note: Option<String>,
+    pub national_indicator_code: Option<String>,
 }
 
 impl From<&Indicator> for IndicatorFields {
@@ -503,6 +539,7 @@ impl From<&Indicator> for IndicatorFields {
             grade_basis: i.grade_basis,
             added_fiscal_year: i.added_fiscal_year,
             reading_note: i.reading_note.clone(),
+            national_indicator_code: i.national_indicator_code.clone(),
         }
     }
 }
@@ -571,9 +608,20 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
         }
     }
     if let Some(department_id) = fields.department_id
-        && super::departments::get(conn, department_id).is_err()
+        && super::departments::get(conn, department_id).map_or(true, |d| d.municipality_id != plan.municipality_id)
     {
         errors_with_years.push(FieldError::new("department_id", "no such department"));
+    }
+    if let Some(code) = &fields.national_indicator_code {
+        // Comparable only when measured the same way: a national ratio by a ratio, and so on.
+        match super::national_indicators::find(conn, code)? {
+            None => errors_with_years.push(FieldError::new("national_indicator_code", "no such national indicator")),
+            Some(national) if national.kind != fields.kind => errors_with_years.push(FieldError::new(
+                "national_indicator_code",
+                format!("the national indicator is of kind {}, this one is not", to_text(&national.kind)),
+            )),
+            Some(_) => {}
+        }
     }
     if errors_with_years.is_empty() { Ok(()) } else { Err(AppError::Validation(errors_with_years)) }
 }
@@ -627,6 +675,7 @@ pub fn create(
             indicators::added_fiscal_year.eq(fields.added_fiscal_year),
             indicators::replaces_id.eq(replaces_id),
             indicators::reading_note.eq(&fields.reading_note),
+            indicators::national_indicator_code.eq(&fields.national_indicator_code),
             indicators::version.eq(1),
             indicators::created_at.eq(now),
             indicators::updated_at.eq(now),
@@ -682,6 +731,7 @@ pub fn update(
             indicators::grade_basis.eq(fields.grade_basis.map(|b| to_text(&b))),
             indicators::added_fiscal_year.eq(fields.added_fiscal_year),
             indicators::reading_note.eq(&fields.reading_note),
+            indicators::national_indicator_code.eq(&fields.national_indicator_code),
         ))
         .execute(conn)?;
     bump_version(conn, id, old.version)?;

@@ -594,8 +594,14 @@ fn insert_owner(
     position: usize,
     from_fiscal_year: Option<i32>,
 ) -> Result<(), AppError> {
-    super::departments::get(conn, department_id)
+    let department = super::departments::get(conn, department_id)
         .map_err(|_| AppError::invalid("department_id", "no such department"))?;
+    // Another municipality's department is as unknown here as everywhere else.
+    let measure_municipality =
+        super::ownership::municipality_of(conn, crate::auth::tenancy::OwnedResource::Measure(measure_id))?.flatten();
+    if measure_municipality != Some(department.municipality_id) {
+        return Err(AppError::invalid("department_id", "no such department"));
+    }
     diesel::insert_into(measure_owners::table)
         .values((
             measure_owners::measure_id.eq(measure_id),

@@ -104,12 +104,18 @@ pub fn create(
     plan_id: i32,
     reference: &NewReference,
 ) -> Result<PlanReference, AppError> {
-    super::plans::get(conn, plan_id)?;
+    let plan = super::plans::get(conn, plan_id)?;
     if reference.title.trim().is_empty() {
         return Err(AppError::invalid("title", "must not be empty"));
     }
     if let Some(other) = reference.referenced_plan_id {
-        let exists: Option<i32> = plans::table.find(other).select(plans::id).first(conn).optional()?;
+        // Only the municipality's own plans: another's reads as not kept here (no existence leak).
+        let exists: Option<i32> = plans::table
+            .find(other)
+            .filter(plans::municipality_id.eq(plan.municipality_id))
+            .select(plans::id)
+            .first(conn)
+            .optional()?;
         if exists.is_none() || other == plan_id {
             return Err(AppError::invalid("referenced_plan_id", "must be another plan kept here"));
         }

@@ -177,6 +177,19 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Plan, AppError> {
     row.into_plan(phases)
 }
 
+/// These plans, in two queries whatever their number.
+pub fn list_by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Plan>, AppError> {
+    let rows: Vec<PlanRow> =
+        plans::table.filter(plans::id.eq_any(ids)).select(PlanRow::as_select()).order(plans::id).load(conn)?;
+    let mut phases = load_phases(conn, ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let own = phases.extract_if(.., |(plan_id, _)| *plan_id == row.id).map(|(_, phase)| phase).collect();
+            row.into_plan(own)
+        })
+        .collect()
+}
+
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Plan>, AppError> {
     let id: Option<i32> = plans::table.filter(plans::code.eq(code)).select(plans::id).first(conn).optional()?;
     id.map(|id| get(conn, id)).transpose()
@@ -186,14 +199,16 @@ pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(plans::table.count().get_result(conn)?)
 }
 
+/// One page of a municipality's plans.
 pub fn list(
     conn: &mut DbConnection,
+    municipality_id: i32,
     status: Option<PlanStatus>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Plan>, i64), AppError> {
     let query = || {
-        let mut query = plans::table.into_boxed();
+        let mut query = plans::table.filter(plans::municipality_id.eq(municipality_id)).into_boxed();
         if let Some(status) = status {
             query = query.filter(plans::status.eq(to_text(&status)));
         }
@@ -370,8 +385,11 @@ pub fn update(
     crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
     if let Some(predecessor_id) = fields.predecessor_id.filter(|p| Some(*p) != old.predecessor_id) {
+        // Another municipality's plan reads as no plan at all (no existence leak).
         let predecessor = get(conn, predecessor_id)
-            .map_err(|_| AppError::invalid("predecessor_id", format!("no plan {predecessor_id}")))?;
+            .ok()
+            .filter(|predecessor| predecessor.municipality_id == old.municipality_id)
+            .ok_or_else(|| AppError::invalid("predecessor_id", format!("no plan {predecessor_id}")))?;
         if predecessor.id == id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
             return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
         }

@@ -33,6 +33,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         token_version -> Integer,
+        municipality_id -> Nullable<Integer>,
     }
 }
 
@@ -177,6 +178,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         predecessor_id -> Nullable<Integer>,
+        national_indicator_code -> Nullable<Text>,
     }
 }
 
@@ -275,6 +277,23 @@ diesel::table! {
         old_value -> Nullable<Text>,
         new_value -> Nullable<Text>,
         reason -> Nullable<Text>,
+        municipality_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    national_indicators (code) {
+        code -> Text,
+        priority_number -> Integer,
+        priority_name -> Text,
+        name -> Text,
+        unit -> Text,
+        kind -> Text,
+        direction -> Text,
+        numerator_definition -> Nullable<Text>,
+        denominator_definition -> Nullable<Text>,
+        description -> Text,
+        source -> Text,
     }
 }
 
@@ -340,6 +359,7 @@ diesel::joinable!(actual_events -> actuals (actual_id));
 diesel::joinable!(actual_events -> users (actor_id));
 diesel::joinable!(actual_events -> departments (actor_department_id));
 diesel::joinable!(audit_log -> users (actor_id));
+diesel::joinable!(indicators -> national_indicators (national_indicator_code));
 
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
@@ -362,4 +382,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     plan_references,
     name_revisions,
+    national_indicators,
 );

@@ -20,6 +20,8 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     pub department_id: Option<i32>,
+    /// The municipality the account works in; `null` for system_admin and analyst.
+    pub municipality_id: Option<i32>,
     pub active: bool,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
@@ -40,6 +42,7 @@ struct UserRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     token_version: i32,
+    municipality_id: Option<i32>,
 }
 
 /// What a login checks: the user, its password hash and the token version to put in its token.
@@ -59,6 +62,7 @@ impl UserRow {
                 display_name: self.display_name,
                 role,
                 department_id: self.department_id,
+                municipality_id: self.municipality_id,
                 active: self.active,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
@@ -85,6 +89,7 @@ pub struct Account {
     pub username: String,
     pub role: Role,
     pub department_id: Option<i32>,
+    pub municipality_id: Option<i32>,
     pub active: bool,
     /// Tokens carrying another version were issued before a password change or deactivation.
     pub token_version: i32,
@@ -97,6 +102,7 @@ struct AccountRow {
     username: String,
     role: String,
     department_id: Option<i32>,
+    municipality_id: Option<i32>,
     active: bool,
     token_version: i32,
 }
@@ -111,6 +117,7 @@ pub fn find_account(conn: &mut DbConnection, id: i32) -> Result<Option<Account>,
         id: row.id,
         username: row.username,
         department_id: row.department_id,
+        municipality_id: row.municipality_id,
         active: row.active,
         token_version: row.token_version,
     }))
@@ -142,10 +149,24 @@ pub fn find_login(conn: &mut DbConnection, username: &str) -> Result<Option<Logi
         .transpose()
 }
 
-pub fn list(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<User>, i64), AppError> {
-    let total = users::table.count().get_result(conn)?;
+/// One page of accounts: a municipality's own (`Some`), or every account (`None`, the system
+/// administrator's view).
+pub fn list(
+    conn: &mut DbConnection,
+    municipality_id: Option<i32>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<User>, i64), AppError> {
+    let scoped = || {
+        let mut query = users::table.into_boxed();
+        if let Some(municipality_id) = municipality_id {
+            query = query.filter(users::municipality_id.eq(municipality_id));
+        }
+        query
+    };
+    let total = scoped().count().get_result(conn)?;
     let rows: Vec<UserRow> =
-        users::table.select(UserRow::as_select()).order(users::id).limit(limit).offset(offset).load(conn)?;
+        scoped().select(UserRow::as_select()).order(users::id).limit(limit).offset(offset).load(conn)?;
     let users = rows.into_iter().map(|r| r.into_user().map(|(u, _)| u)).collect::<Result<_, _>>()?;
     Ok((users, total))
 }
@@ -156,6 +177,55 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub department_id: Option<i32>,
+    /// `None`: the department's municipality, else the only one the database holds (the
+    /// single-city default); always `None` for system_admin and analyst.
+    pub municipality_id: Option<i32>,
+}
+
+/// The municipality an account of this role works in: none for the cross-municipality roles;
+/// otherwise the one given, which must be its department's, else the department's, else the only
+/// one in the database.
+fn resolve_municipality(
+    conn: &mut DbConnection,
+    role: Role,
+    given: Option<i32>,
+    department_id: Option<i32>,
+) -> Result<Option<i32>, AppError> {
+    if !role.belongs_to_municipality() {
+        return match given {
+            Some(_) => Err(AppError::invalid("municipality_id", "system_admin and analyst belong to no municipality")),
+            None => Ok(None),
+        };
+    }
+    let of_department = match department_id {
+        Some(id) => Some(
+            super::departments::get(conn, id)
+                .map_err(|_| AppError::invalid("department_id", "no such department"))?
+                .municipality_id,
+        ),
+        None => None,
+    };
+    match (given, of_department) {
+        (Some(given), Some(department)) if given != department => {
+            Err(AppError::invalid("department_id", "the department belongs to another municipality"))
+        }
+        (Some(given), _) => {
+            super::departments::get_municipality(conn, given)
+                .map_err(|_| AppError::invalid("municipality_id", "no such municipality"))?;
+            Ok(Some(given))
+        }
+        (None, Some(department)) => Ok(Some(department)),
+        (None, None) => {
+            let all = super::departments::list_municipalities(conn)?;
+            match all.as_slice() {
+                [only] => Ok(Some(only.id)),
+                _ => Err(AppError::invalid(
+                    "municipality_id",
+                    "name the municipality the account works in (the database holds none or several)",
+                )),
+            }
+        }
+    }
 }
 
 fn check_role_department(role: Role, department_id: Option<i32>) -> Result<(), AppError> {
@@ -168,10 +238,7 @@ fn check_role_department(role: Role, department_id: Option<i32>) -> Result<(), A
 
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Result<User, AppError> {
     check_role_department(new.role, new.department_id)?;
-    if let Some(department_id) = new.department_id {
-        super::departments::get(conn, department_id)
-            .map_err(|_| AppError::invalid("department_id", "no such department"))?;
-    }
+    let municipality_id = resolve_municipality(conn, new.role, new.municipality_id, new.department_id)?;
     let exists: i64 = users::table.filter(users::username.eq(new.username)).count().get_result(conn)?;
     if exists > 0 {
         return Err(AppError::duplicate("username", "a user", new.username));
@@ -184,6 +251,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
             users::password_hash.eq(new.password_hash),
             users::role.eq(new.role.as_str()),
             users::department_id.eq(new.department_id),
+            users::municipality_id.eq(municipality_id),
             users::active.eq(true),
             users::created_at.eq(now),
             users::updated_at.eq(now),
@@ -200,6 +268,8 @@ pub struct UserChanges {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub department_id: Option<Option<i32>>,
+    /// Moves the account to another municipality (the system administrator's change).
+    pub municipality_id: Option<i32>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
 }
@@ -209,12 +279,11 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     let role = changes.role.unwrap_or(old.role);
     let department_id = changes.department_id.unwrap_or(old.department_id);
     check_role_department(role, department_id)?;
-    if let Some(department_id) = department_id {
-        super::departments::get(conn, department_id)
-            .map_err(|_| AppError::invalid("department_id", "no such department"))?;
-    }
+    let given = changes.municipality_id.or(old.municipality_id).filter(|_| role.belongs_to_municipality());
+    let municipality_id = resolve_municipality(conn, role, given, department_id)?;
     diesel::update(users::table.find(id))
         .set((
+            users::municipality_id.eq(municipality_id),
             users::display_name.eq(changes.display_name.as_deref().unwrap_or(&old.display_name)),
             users::role.eq(role.as_str()),
             users::department_id.eq(department_id),

@@ -85,6 +85,12 @@ pub fn optional_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
     bounded_optional(deserializer, MAX_CODE_CHARS)
 }
 
+/// A PATCH field holding a code or `null`: absent is `None`, `null` is `Some(None)`; pair with
+/// `#[serde(default)]`.
+pub fn optional_nullable_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    bounded_optional(deserializer, MAX_CODE_CHARS).map(Some)
+}
+
 /// Free text: at most [`MAX_TEXT_CHARS`].
 pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     bounded(deserializer, MAX_TEXT_CHARS)

@@ -1,6 +1,7 @@
 //! Pure domain code: no I/O, no database, no clock. Each concept in its own module.
 
 pub mod achievement;
+pub mod comparison;
 pub mod decimal_input;
 pub mod fiscal_year;
 pub mod limits;

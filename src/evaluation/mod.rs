@@ -117,5 +117,6 @@ pub fn evaluate_year(
     }
 }
 
+pub mod comparison;
 pub mod plan;
 pub mod series;

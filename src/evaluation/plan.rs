@@ -72,7 +72,8 @@ fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Res
         Some(year) => actuals::events_in_year(conn, &ids, year)?,
         None => actuals::events_for(conn, &ids)?,
     };
-    let departments = departments::list(conn)?;
+    // A plan's owners are of its municipality; the others' departments are not read.
+    let departments = departments::list_for_municipality(conn, plan.municipality_id)?;
     let collections = collections::list(conn, plan_id)?;
     let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
     let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;

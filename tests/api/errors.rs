@@ -123,10 +123,10 @@ async fn non_json_bodies_are_415(backend: Backend) {
 
 async fn bad_municipality_codes_are_422(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.post("/municipalities", &app.admin, &json!({"code": "131058", "name": "文京区"})).await;
+    let response = app.post("/municipalities", &app.system_admin, &json!({"code": "131058", "name": "文京区"})).await;
     let problem = assert_problem(response, 422).await;
     assert_eq!(problem["errors"][0]["field"], "code");
-    let response = app.post("/municipalities", &app.admin, &json!({"code": "13105", "name": "文京区"})).await;
+    let response = app.post("/municipalities", &app.system_admin, &json!({"code": "13105", "name": "文京区"})).await;
     assert_eq!(response.status(), 201);
     assert_eq!(json(response).await["code"], "131059");
 }

@@ -165,6 +165,7 @@ pub struct TestApp {
     pub admin: TestUser,
     pub hq: TestUser,
     pub viewer: TestUser,
+    pub system_admin: TestUser,
     _database: TestDatabase,
 }
 
@@ -234,6 +235,18 @@ pub fn create_user(
     role: Role,
     department_id: Option<i32>,
 ) -> TestUser {
+    create_user_in(db, tokens, username, role, department_id, None)
+}
+
+/// [`create_user`] in a named municipality (needed once the database holds more than one).
+pub fn create_user_in(
+    db: &Database,
+    tokens: &TokenService,
+    username: &str,
+    role: Role,
+    department_id: Option<i32>,
+    municipality_id: Option<i32>,
+) -> TestUser {
     let name = username.to_owned();
     let user = db
         .write_blocking(move |conn| {
@@ -249,6 +262,7 @@ pub fn create_user(
                     password_hash: test_password_hash(),
                     role,
                     department_id,
+                    municipality_id,
                 },
             )
         })
@@ -291,6 +305,7 @@ pub async fn spawn_app_with(backend: Backend, settings: DatabaseSettings, server
     let admin = create_user(&db, &tokens, "test-admin", Role::Admin, None);
     let hq = create_user(&db, &tokens, "test-hq", Role::Hq, None);
     let viewer = create_user(&db, &tokens, "test-viewer", Role::Viewer, None);
+    let system_admin = create_user(&db, &tokens, "test-system-admin", Role::SystemAdmin, None);
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -300,6 +315,7 @@ pub async fn spawn_app_with(backend: Backend, settings: DatabaseSettings, server
         admin,
         hq,
         viewer,
+        system_admin,
         _database: database,
     }
 }

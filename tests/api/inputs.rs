@@ -203,7 +203,7 @@ async fn conflicts_name_the_field_and_the_value(backend: Backend) {
     assert_no_internal_names(&problem);
 
     let problem = assert_problem(
-        app.post("/municipalities", &app.admin, &json!({"code": "131199", "name": "板橋区"})).await,
+        app.post("/municipalities", &app.system_admin, &json!({"code": "131199", "name": "板橋区"})).await,
         409,
     )
     .await;

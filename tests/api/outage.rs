@@ -130,7 +130,6 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
     };
     let db = Database::open(&proxied_url, settings).expect("pool");
     let tokens = TokenService::new(TEST_SECRET, 60).unwrap();
-    let admin = create_user(&db, &tokens, "frozen-admin", Role::Admin, None);
     let municipality_id = db
         .write_blocking(|conn| {
             let code = MunicipalityCode::parse("131199").expect("valid code");
@@ -139,6 +138,7 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
         .map_err(|e: AppError| e)
         .expect("municipality")
         .id;
+    let admin = create_user(&db, &tokens, "frozen-admin", Role::Admin, None);
     let app = Application::build("127.0.0.1:0", db.clone(), TokenService::new(TEST_SECRET, 60).unwrap()).unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());

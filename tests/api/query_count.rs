@@ -1,12 +1,34 @@
 //! No N+1 in the evaluation: the demo plan and its 10× synthetic copy take the same number of
 //! queries per evaluation, counted with diesel's connection instrumentation.
 
-use municipal_kpi::synthetic;
+use municipal_kpi::synthetic::{self, nationwide};
 
 use crate::helpers::{Backend, json, spawn_app};
 use crate::on_both_backends;
 
-on_both_backends!(evaluation_query_count_does_not_grow_with_the_plan, year_scoped_load_evaluates_like_the_full_load);
+on_both_backends!(
+    evaluation_query_count_does_not_grow_with_the_plan,
+    year_scoped_load_evaluates_like_the_full_load,
+    comparison_query_count_does_not_grow_with_the_municipalities
+);
+
+async fn comparison_query_count_does_not_grow_with_the_municipalities(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.load_demo();
+    let code = "dx2-mynumber-card-issuance-rate";
+    let alone = synthetic::comparison_queries(&app.db, code, 2020).expect("comparison");
+    let shape = nationwide::Shape { municipalities: 12, years: 3, last_fiscal_year: 2021 };
+    let loaded = nationwide::load(&app.db, shape).expect("synthetic municipalities load");
+    assert_eq!((loaded.municipalities, loaded.actuals), (12, 12 * 60 * 3));
+    let many = synthetic::comparison_queries(&app.db, code, 2020).expect("comparison");
+    assert_eq!(alone.len(), many.len(), "queries per comparison: 1 municipality {alone:#?} vs 13 {many:#?}");
+    let body =
+        json(app.get(&format!("/national-indicators/{code}/comparison?fiscal_year=2020"), &app.viewer).await).await;
+    assert_eq!(body["summary"]["participating"], 13);
+    assert_eq!(body["summary"]["reported"], 12, "the synthetic ones are approved, the demo's is missing");
+    let synthetic_rows = body["rows"].as_array().unwrap().iter().filter(|row| row["is_sample"] == true).count();
+    assert_eq!(synthetic_rows, 12, "every synthetic figure is flagged");
+}
 
 async fn evaluation_query_count_does_not_grow_with_the_plan(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -88,7 +88,7 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     let (dashboard_tag, _) = body_of(&app, &format!("/plans/{plan}/dashboard")).await;
     let achievement_path = format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}");
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
-    assert_eq!(achievement["items"][0]["result"]["pending"], true);
+    assert_eq!(achievement["result"]["pending"], true);
 
     // Approval: the evaluation, the achievement and the dashboard change at once.
     let review = app
@@ -100,7 +100,7 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     };
     assert_eq!(indicator_in(&json(app.get(&evaluation_path, &app.hq).await).await)["submission"], "approved");
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
-    assert_eq!(achievement["items"][0]["result"]["pending"], false);
+    assert_eq!(achievement["result"]["pending"], false);
     let revalidated = app
         .client
         .get(app.api(&format!("/plans/{plan}/dashboard")))
@@ -123,7 +123,7 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     let target = &indicator_in(&json(app.get(&evaluation_path, &app.hq).await).await)["target"];
     assert_eq!(target["value"].as_f64(), Some(999_999.0));
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
-    assert_eq!(achievement["items"][0]["inputs"]["target"]["value"].as_f64(), Some(999_999.0));
+    assert_eq!(achievement["inputs"]["target"]["value"].as_f64(), Some(999_999.0));
 
     // Renaming the indicator and the plan.
     let renamed = app.patch(&format!("/indicators/{indicator}"), &app.hq, &json!({"name": "改名した指標"})).await;

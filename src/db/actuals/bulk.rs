@@ -263,6 +263,7 @@ struct AuditInsert<'a> {
     old_value: Option<String>,
     new_value: Option<String>,
     reason: Option<&'a str>,
+    municipality_id: Option<i32>,
 }
 
 /// The audit entries of a bulk write, as [`audit::record`] writes them one by one, in
@@ -282,6 +283,7 @@ fn record_audit(conn: &mut DbConnection, actor: &Actor, changes: &[Change<'_>]) 
                 old_value: change.old.as_ref().map(|v| v.to_string()),
                 new_value: change.new.as_ref().map(|v| v.to_string()),
                 reason: change.reason,
+                municipality_id: actor.municipality_id,
             })
             .collect();
         on_each_backend!(&mut *conn, |backend| diesel::insert_into(audit_log::table).values(&rows).execute(backend))?;

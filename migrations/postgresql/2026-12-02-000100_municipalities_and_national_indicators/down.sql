@@ -1,0 +1,11 @@
+DROP INDEX plans_municipality;
+DROP INDEX departments_municipality;
+ALTER TABLE indicators DROP COLUMN national_indicator_code;
+DROP TABLE national_indicators;
+ALTER TABLE audit_log DROP COLUMN municipality_id;
+DELETE FROM users WHERE role = 'analyst';
+UPDATE users SET role = 'admin' WHERE role = 'system_admin';
+ALTER TABLE users DROP CONSTRAINT users_cross_municipality_roles_have_none;
+ALTER TABLE users DROP COLUMN municipality_id;
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin', 'hq', 'department', 'viewer'));

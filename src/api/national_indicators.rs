@@ -1,0 +1,112 @@
+//! The national catalogue of indicator definitions and the comparison of one of them across
+//! municipalities: published data, readable by every authenticated caller, analysts included.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::evaluation::{Format, attachment, negotiate};
+use super::extract::Query;
+use super::pagination::{Page, PageParams, page_bounds};
+use crate::auth::Caller;
+use crate::db::Database;
+use crate::db::national_indicators::{self, NationalIndicator};
+use crate::error::{AppError, Problem};
+use crate::evaluation::comparison::{self, NationalComparison};
+use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
+
+/// The six 重点取組事項 of the 自治体DX推進計画 and their indicators, by priority and code.
+#[utoipa::path(tag = "national indicators", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = Page<NationalIndicator>),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/national-indicators")]
+pub async fn list_national_indicators(
+    _caller: Caller,
+    db: web::Data<Database>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let found = db.read(move |conn| national_indicators::page(conn, limit, offset)).await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}
+
+/// One national indicator definition.
+#[utoipa::path(tag = "national indicators", security(("bearer" = [])),
+    params(("code" = String, Path, max_length = 64, example = "dx2-mynumber-card-issuance-rate")), responses(
+    (status = 200, body = NationalIndicator),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/national-indicators/{code}")]
+pub async fn get_national_indicator(
+    _caller: Caller,
+    db: web::Data<Database>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code = code.into_inner();
+    let found = db.read(move |conn| national_indicators::get(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ComparisonQuery {
+    #[param(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    pub fiscal_year: i32,
+    /// Overrides the Accept header: json, csv or xlsx
+    pub format: Option<Format>,
+}
+
+/// One national indicator across every municipality whose indicator implements it: per
+/// municipality the approved value (sample figures flagged), numerator and denominator, target,
+/// 達成率/進捗率 and rank; the pooled rate Σ分子 ÷ Σ分母 and the mean; how many reported, are
+/// pending or missing. `Accept: text/csv` (UTF-8 with BOM) or the xlsx media type (or `format=`)
+/// gives a spreadsheet.
+#[utoipa::path(tag = "national indicators", security(("bearer" = [])),
+    params(("code" = String, Path, max_length = 64, example = "dx2-mynumber-card-issuance-rate"), ComparisonQuery),
+    responses(
+    (status = 200, body = NationalComparison, content(
+        (NationalComparison = "application/json"),
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 406, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/national-indicators/{code}/comparison")]
+pub async fn national_comparison(
+    req: HttpRequest,
+    _caller: Caller,
+    db: web::Data<Database>,
+    code: web::Path<String>,
+    query: Query<ComparisonQuery>,
+) -> Result<HttpResponse, AppError> {
+    let format = negotiate(&req, query.format)?;
+    let (code, year) = (code.into_inner(), query.fiscal_year);
+    let result = {
+        let code = code.clone();
+        db.read(move |conn| comparison::load(conn, &code, year).map(|records| comparison::compare(&records, year)))
+            .await?
+    };
+    // Codes are ASCII (the catalogue's); anything else was refused by the lookup above.
+    let file = |extension: &str| format!("comparison-{code}-{year}.{extension}");
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(result),
+        Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(attachment(file("csv"))).body(
+            web::block(move || spreadsheet::comparison_csv(&result))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??,
+        ),
+        Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
+            web::block(move || spreadsheet::comparison_xlsx(&result))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??,
+        ),
+    })
+}

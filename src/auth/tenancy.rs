@@ -1,0 +1,201 @@
+//! Isolation between municipalities, decided in one place for every route.
+//!
+//! Each request's path names at most one stored resource that belongs to a municipality
+//! (`/plans/{id}…`, `/goals/{id}`, `/strategies/{id}`, `/measures/{id}…`, `/indicators/{id}…`,
+//! `/departments/{id}`, `/users/{id}`). [`resolve_caller`](super::resolve_caller) looks up whose it
+//! is, together with the caller's account, and [`admit`] decides: a caller of one municipality gets
+//! 404 for another's resource, exactly as if it did not exist, whatever the method. Lists and
+//! creations are scoped by the storage functions that take the caller's municipality.
+//!
+//! What a municipality publishes (its plans' open data, the national catalogue and comparison) is
+//! readable by every caller. The two cross-municipality roles reach only their own routes: the
+//! analyst the published ones, the system administrator also municipalities and accounts.
+
+use actix_web::http::Method;
+
+use super::Caller;
+use crate::domain::role::Role;
+use crate::error::AppError;
+
+/// A stored resource named by a path, which belongs to one municipality (users: at most one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnedResource {
+    Plan(i32),
+    Goal(i32),
+    Strategy(i32),
+    Measure(i32),
+    Indicator(i32),
+    Department(i32),
+    User(i32),
+}
+
+impl OwnedResource {
+    /// The entity name used by the handlers' own 404s, so both read the same.
+    pub fn entity(self) -> &'static str {
+        match self {
+            Self::Plan(_) => "plan",
+            Self::Goal(_) => "goal",
+            Self::Strategy(_) => "strategy",
+            Self::Measure(_) => "measure",
+            Self::Indicator(_) => "indicator",
+            Self::Department(_) => "department",
+            Self::User(_) => "user",
+        }
+    }
+
+    pub fn id(self) -> i32 {
+        match self {
+            Self::Plan(id)
+            | Self::Goal(id)
+            | Self::Strategy(id)
+            | Self::Measure(id)
+            | Self::Indicator(id)
+            | Self::Department(id)
+            | Self::User(id) => id,
+        }
+    }
+}
+
+/// What a route is, as far as isolation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// Readable by every authenticated caller: `/me`, the municipalities, the national catalogue
+    /// and comparison, a plan's open data.
+    Published,
+    /// Accounts and municipalities: the system administrator's, and a municipality admin's within
+    /// its own municipality.
+    Administration,
+    /// Everything else: a municipality's own data.
+    Municipal,
+}
+
+/// The part of a request path after `/api/v1/`, split into its segments.
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches("/api/v1").trim_matches('/').split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// The resource a path names, if any; a non-numeric id names none (the handler answers 422).
+pub fn owned_resource(path: &str) -> Option<OwnedResource> {
+    let segments = segments(path);
+    let id: i32 = segments.get(1)?.parse().ok()?;
+    Some(match *segments.first()? {
+        "plans" => OwnedResource::Plan(id),
+        "goals" => OwnedResource::Goal(id),
+        "strategies" => OwnedResource::Strategy(id),
+        "measures" => OwnedResource::Measure(id),
+        "indicators" => OwnedResource::Indicator(id),
+        "departments" => OwnedResource::Department(id),
+        "users" => OwnedResource::User(id),
+        _ => return None,
+    })
+}
+
+pub fn route_kind(method: &Method, path: &str) -> RouteKind {
+    let segments = segments(path);
+    let read = method == Method::GET;
+    match segments.as_slice() {
+        ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] if read => {
+            RouteKind::Published
+        }
+        ["municipalities"] | ["users", ..] => RouteKind::Administration,
+        _ => RouteKind::Municipal,
+    }
+}
+
+/// Whether the caller may make this request at all, given whose the named resource is:
+/// `owner` is `None` when the path names no resource or one that does not exist (the handler
+/// answers for it), `Some(municipality)` when it exists.
+pub fn admit(
+    caller: &Caller,
+    kind: RouteKind,
+    resource: Option<OwnedResource>,
+    owner: Option<Option<i32>>,
+) -> Result<(), AppError> {
+    match (caller.role, kind) {
+        (_, RouteKind::Published) => return Ok(()),
+        (Role::SystemAdmin, RouteKind::Administration) => return Ok(()),
+        (Role::SystemAdmin, RouteKind::Municipal) => {
+            return Err(AppError::Forbidden(
+                "the system_admin role manages municipalities and their accounts; a municipality's own data \
+                 is for its users"
+                    .into(),
+            ));
+        }
+        (Role::Analyst, _) => {
+            return Err(AppError::Forbidden(
+                "the analyst role reads the national comparison and open data only".into(),
+            ));
+        }
+        _ => {}
+    }
+    match (resource, owner) {
+        (Some(resource), Some(owner)) if owner != caller.municipality_id => {
+            Err(AppError::not_found(resource.entity(), resource.id()))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, municipality_id: Option<i32>) -> Caller {
+        Caller { user_id: 1, username: "u".into(), role, department_id: None, municipality_id }
+    }
+
+    #[test]
+    fn paths_name_the_resource_they_start_with() {
+        assert_eq!(owned_resource("/api/v1/plans/12/evaluation"), Some(OwnedResource::Plan(12)));
+        assert_eq!(owned_resource("/api/v1/indicators/7/actuals/2020"), Some(OwnedResource::Indicator(7)));
+        assert_eq!(owned_resource("/api/v1/measures/3/owners/9"), Some(OwnedResource::Measure(3)));
+        assert_eq!(owned_resource("/api/v1/plans/import"), None);
+        assert_eq!(owned_resource("/api/v1/plans"), None);
+        assert_eq!(owned_resource("/api/v1/national-indicators/dx3-online-procedures"), None);
+    }
+
+    #[test]
+    fn published_routes_are_reads_of_open_data_and_the_national_catalogue() {
+        assert_eq!(route_kind(&Method::GET, "/api/v1/plans/3/open-data"), RouteKind::Published);
+        assert_eq!(route_kind(&Method::GET, "/api/v1/national-indicators/x/comparison"), RouteKind::Published);
+        assert_eq!(route_kind(&Method::GET, "/api/v1/plans/3/evaluation"), RouteKind::Municipal);
+        assert_eq!(route_kind(&Method::POST, "/api/v1/municipalities"), RouteKind::Administration);
+        assert_eq!(route_kind(&Method::PATCH, "/api/v1/users/4"), RouteKind::Administration);
+    }
+
+    #[test]
+    fn another_municipalitys_resource_is_not_found_for_every_municipal_role() {
+        for role in [Role::Admin, Role::Hq, Role::Department, Role::Viewer] {
+            let outcome =
+                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), Some(Some(2)));
+            assert!(matches!(outcome, Err(AppError::NotFound { entity: "plan", .. })), "{role:?}");
+            assert!(
+                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), Some(Some(1)))
+                    .is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn an_account_of_no_municipality_is_hidden_from_a_municipality_admin() {
+        let admin = caller(Role::Admin, Some(1));
+        let outcome = admit(&admin, RouteKind::Administration, Some(OwnedResource::User(9)), Some(None));
+        assert!(matches!(outcome, Err(AppError::NotFound { entity: "user", .. })));
+    }
+
+    #[test]
+    fn the_analyst_reads_published_data_only_and_the_system_admin_administers_only() {
+        let analyst = caller(Role::Analyst, None);
+        assert!(admit(&analyst, RouteKind::Published, Some(OwnedResource::Plan(5)), Some(Some(2))).is_ok());
+        assert!(matches!(admit(&analyst, RouteKind::Municipal, None, None), Err(AppError::Forbidden(_))));
+        assert!(matches!(admit(&analyst, RouteKind::Administration, None, None), Err(AppError::Forbidden(_))));
+        let system = caller(Role::SystemAdmin, None);
+        assert!(admit(&system, RouteKind::Administration, Some(OwnedResource::User(3)), Some(Some(2))).is_ok());
+        assert!(matches!(admit(&system, RouteKind::Municipal, None, None), Err(AppError::Forbidden(_))));
+    }
+
+    #[test]
+    fn a_missing_resource_is_left_to_the_handler() {
+        assert!(admit(&caller(Role::Hq, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), None).is_ok());
+    }
+}

@@ -1,0 +1,99 @@
+//! The national catalogue of indicator definitions (自治体DX推進計画の重点取組事項), shared by every
+//! municipality and seeded by the migration that created it.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::schema::national_indicators;
+use super::{DbConnection, enum_from_column};
+use crate::domain::achievement::Direction;
+use crate::domain::plan::IndicatorKind;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NationalIndicator {
+    #[schema(example = "dx2-mynumber-card-issuance-rate")]
+    pub code: String,
+    /// 重点取組事項 1–6 of the 自治体DX推進計画
+    #[schema(example = 2)]
+    pub priority_number: i32,
+    #[schema(example = "マイナンバーカードの普及促進")]
+    pub priority_name: String,
+    #[schema(example = "マイナンバーカード交付率")]
+    pub name: String,
+    #[schema(example = "%")]
+    pub unit: String,
+    pub kind: IndicatorKind,
+    pub direction: Direction,
+    /// Ratios: what is counted above the line
+    #[schema(example = "マイナンバーカードの交付枚数(累計)")]
+    pub numerator_definition: Option<String>,
+    /// Ratios: what is counted below the line
+    #[schema(example = "住民基本台帳人口")]
+    pub denominator_definition: Option<String>,
+    pub description: String,
+    #[schema(example = "自治体DX推進計画(総務省、令和2年12月25日)重点取組事項2")]
+    pub source: String,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = national_indicators)]
+struct NationalIndicatorRow {
+    code: String,
+    priority_number: i32,
+    priority_name: String,
+    name: String,
+    unit: String,
+    kind: String,
+    direction: String,
+    numerator_definition: Option<String>,
+    denominator_definition: Option<String>,
+    description: String,
+    source: String,
+}
+
+impl NationalIndicatorRow {
+    fn into_definition(self) -> Result<NationalIndicator, AppError> {
+        Ok(NationalIndicator {
+            kind: enum_from_column(&self.kind)?,
+            direction: enum_from_column(&self.direction)?,
+            code: self.code,
+            priority_number: self.priority_number,
+            priority_name: self.priority_name,
+            name: self.name,
+            unit: self.unit,
+            numerator_definition: self.numerator_definition,
+            denominator_definition: self.denominator_definition,
+            description: self.description,
+            source: self.source,
+        })
+    }
+}
+
+/// One page of the catalogue by priority and code, and how many definitions it holds.
+pub fn page(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<NationalIndicator>, i64), AppError> {
+    let total = national_indicators::table.count().get_result(conn)?;
+    let rows: Vec<NationalIndicatorRow> = national_indicators::table
+        .select(NationalIndicatorRow::as_select())
+        .order((national_indicators::priority_number, national_indicators::code))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    let items = rows.into_iter().map(NationalIndicatorRow::into_definition).collect::<Result<_, _>>()?;
+    Ok((items, total))
+}
+
+pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<NationalIndicator>, AppError> {
+    national_indicators::table
+        .find(code)
+        .select(NationalIndicatorRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(NationalIndicatorRow::into_definition)
+        .transpose()
+}
+
+pub fn get(conn: &mut DbConnection, code: &str) -> Result<NationalIndicator, AppError> {
+    find(conn, code)?.ok_or_else(|| AppError::not_found("national indicator", code))
+}

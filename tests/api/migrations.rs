@@ -1,0 +1,94 @@
+//! A database made by the migrations before municipalities were kept apart is carried forward
+//! without loss: its users get the municipality it holds, its audit log too, and the national
+//! catalogue appears.
+
+use diesel::connection::SimpleConnection;
+use municipal_kpi::db::audit::{self, AuditFilter};
+use municipal_kpi::db::{Database, DatabaseSettings, actuals, national_indicators, plans, users};
+use municipal_kpi::domain::role::Role;
+use municipal_kpi::error::AppError;
+
+use crate::helpers::{Backend, TestDatabase};
+use crate::on_both_backends;
+
+/// diesel's version of `2026-12-02-000100_municipalities_and_national_indicators`.
+const FIRST_NEW_MIGRATION: &str = "20261202000100";
+
+/// The rows an earlier release wrote: a municipality, a department, an admin and a department
+/// user, the demo's No.6 with its 交付率 indicator, a submitted actual and its audit entry. Plain
+/// SQL that both backends read alike, since today's storage code writes today's columns.
+const EARLIER_RELEASE_ROWS: &str = "
+INSERT INTO municipalities (code, name, created_at) VALUES ('131199', '板橋区', '2021-04-01 00:00:00');
+INSERT INTO departments (municipality_id, code, name, active, created_at, updated_at)
+    VALUES (1, 'family-registry', '戸籍住民課', TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO users (username, display_name, password_hash, role, department_id, active, created_at, updated_at)
+    VALUES ('admin', '管理者', 'x', 'admin', NULL, TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00'),
+           ('koseki', '戸籍住民課', 'x', 'department', 1, TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO plans (municipality_id, code, name, start_fiscal_year, end_fiscal_year, status, created_at, updated_at)
+    VALUES (1, 'itabashi-ict-2020', '板橋区ICT推進・活用計画2020', 2016, 2020, 'active', '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO goals (plan_id, number, name) VALUES (1, 2, '区民サービスの向上');
+INSERT INTO measures (plan_id, number, name, main_goal_id, review_category, status, created_at, updated_at)
+    VALUES (1, 6, 'マイナンバー制度への対応', 1, 'changed', 'active', '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO indicators (measure_id, number, name, unit, kind, direction, numerator_label, denominator_label, status,
+                        created_at, updated_at)
+    VALUES (1, 2, 'マイナンバーカードの交付率(交付件数/人口)', '%', 'ratio', 'increase', '交付件数', '人口', 'active',
+            '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO actuals (indicator_id, fiscal_year, numerator, denominator, note, status, is_sample, version, submitted_by,
+                     submitted_at)
+    VALUES (1, 2020, '114000', '570000', '確定値', 'submitted', FALSE, 1, 2, '2021-05-10 09:00:00');
+INSERT INTO actual_events (actual_id, version, event, numerator, denominator, note, status, is_sample, actor_id,
+                           recorded_at)
+    VALUES (1, 1, 'submitted', '114000', '570000', '確定値', 'submitted', FALSE, 2, '2021-05-10 09:00:00');
+INSERT INTO audit_log (occurred_at, actor_id, actor_username, action, entity_type, entity_id)
+    VALUES ('2021-05-10 09:00:00', 2, 'koseki', 'submit', 'actual', 1);
+";
+
+fn earlier_release(backend: Backend, rows: &'static str) -> (TestDatabase, Database) {
+    let database = TestDatabase::create(backend);
+    let db = Database::open(&database.url, DatabaseSettings::default()).expect("pool");
+    let applied = db.migrate_before(FIRST_NEW_MIGRATION).expect("earlier migrations");
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    db.write_blocking(|conn| conn.batch_execute(rows).map_err(AppError::from)).expect("earlier rows");
+    (database, db)
+}
+
+async fn an_earlier_database_is_carried_forward_without_loss(backend: Backend) {
+    let (_database, db) = earlier_release(backend, EARLIER_RELEASE_ROWS);
+    let applied = db.migrate().expect("new migrations");
+    assert!(applied.iter().any(|v| v.starts_with(FIRST_NEW_MIGRATION)), "{applied:?}");
+    db.read_blocking(|conn| {
+        let admin = users::get(conn, 1)?;
+        let koseki = users::get(conn, 2)?;
+        assert_eq!((admin.username.as_str(), admin.role, admin.municipality_id), ("admin", Role::Admin, Some(1)));
+        assert_eq!((koseki.role, koseki.department_id, koseki.municipality_id), (Role::Department, Some(1), Some(1)));
+        assert_eq!(plans::get(conn, 1)?.name, "板橋区ICT推進・活用計画2020");
+        let kept = actuals::list_for_indicator(conn, 1, &[])?;
+        assert_eq!(kept.len(), 1);
+        let figures = (kept[0].reported.numerator, kept[0].reported.denominator, kept[0].note.as_str());
+        assert_eq!(figures, (Some(114000.into()), Some(570000.into()), "確定値"));
+        assert_eq!(actuals::history(conn, 1, 2020)?.len(), 1);
+        let (entries, total) = audit::list(conn, Some(1), &AuditFilter::default(), 50, 0)?;
+        assert_eq!((total, entries[0].actor_username.as_str()), (1, "koseki"), "the audit log is 板橋区's");
+        assert_eq!(national_indicators::page(conn, 50, 0)?.1, 10);
+        Ok::<_, AppError>(())
+    })
+    .expect("reads");
+    // Accounts made after the upgrade keep working in the same municipality.
+    let ids: Vec<i32> =
+        db.read_blocking(|conn| users::list(conn, Some(1), 50, 0)).expect("list").0.iter().map(|u| u.id).collect();
+    assert_eq!(ids, [1, 2]);
+}
+
+async fn an_admin_of_a_database_without_municipalities_becomes_the_system_admin(backend: Backend) {
+    let rows = "INSERT INTO users (username, display_name, password_hash, role, active, created_at, updated_at)
+        VALUES ('admin', '管理者', 'x', 'admin', TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');";
+    let (_database, db) = earlier_release(backend, rows);
+    db.migrate().expect("new migrations");
+    let admin = db.read_blocking(|conn| users::get(conn, 1)).expect("admin");
+    assert_eq!((admin.role, admin.municipality_id), (Role::SystemAdmin, None));
+}
+
+on_both_backends!(
+    an_earlier_database_is_carried_forward_without_loss,
+    an_admin_of_a_database_without_municipalities_becomes_the_system_admin,
+);
