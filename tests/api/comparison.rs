@@ -61,22 +61,22 @@ async fn the_comparison_pools_numerators_and_denominators(backend: Backend) {
     let app = spawn_app(backend).await;
     let itabashi_plan = app.load_demo();
     let itabashi = demo_card_rate(&app, itabashi_plan).await["id"].as_i64().unwrap();
-    let bunkyo = other_municipality(&app).await;
-    // 文京区's hq links its indicator to the national definition; a count definition is refused.
-    let path = format!("/indicators/{}", bunkyo.indicator);
-    let wrong = app.patch(&path, &bunkyo.hq, &json!({"national_indicator_code": "dx3-online-procedures"})).await;
+    let taito = other_municipality(&app).await;
+    // 台東区's hq links its indicator to the national definition; a count definition is refused.
+    let path = format!("/indicators/{}", taito.indicator);
+    let wrong = app.patch(&path, &taito.hq, &json!({"national_indicator_code": "dx3-online-procedures"})).await;
     assert_problem(wrong, 422).await;
-    let linked = app.patch(&path, &bunkyo.hq, &json!({"national_indicator_code": CARD_RATE})).await;
+    let linked = app.patch(&path, &taito.hq, &json!({"national_indicator_code": CARD_RATE})).await;
     assert_eq!(linked.status(), 200);
     let audit =
-        json(app.get(&format!("/audit?entity_type=indicator&entity_id={}", bunkyo.indicator), &bunkyo.hq).await).await;
+        json(app.get(&format!("/audit?entity_type=indicator&entity_id={}", taito.indicator), &taito.hq).await).await;
     let last = audit["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (&last["old_value"]["national_indicator_code"], &last["new_value"]["national_indicator_code"]),
         (&Value::Null, &json!(CARD_RATE))
     );
 
-    // 板橋区 approves 114,000 / 570,000 = 20 %; 文京区's 60 / 240 = 25 % is still submitted.
+    // 板橋区 approves 114,000 / 570,000 = 20 %; 台東区's 60 / 240 = 25 % is still submitted.
     let actual = format!("/indicators/{itabashi}/actuals/2020");
     let put = app.put(&actual, &app.hq, &json!({"numerator": 114000, "denominator": 570000}), None).await;
     assert_eq!(put.status(), 201);
@@ -91,15 +91,16 @@ async fn the_comparison_pools_numerators_and_denominators(backend: Backend) {
     assert_eq!(number(&summary["pooled_rate"]), 20.0);
 
     // Both approved: pooled (114,000 + 60) / (570,000 + 240) = 114,060 / 570,240 = 20.0021… % → 20.0,
-    // the mean of the rates (20 + 25) / 2 = 22.5; 文京区 ranks first.
-    let bunkyo_actual = format!("/indicators/{}/actuals/2020/review", bunkyo.indicator);
-    assert_eq!(app.post(&bunkyo_actual, &bunkyo.hq, &json!({"action": "approve"})).await.status(), 200);
+    // the mean of the rates (20 + 25) / 2 = 22.5; 台東区 ranks first.
+    let taito_actual = format!("/indicators/{}/actuals/2020/review", taito.indicator);
+    assert_eq!(app.post(&taito_actual, &taito.hq, &json!({"action": "approve"})).await.status(), 200);
     let analyst = create_user_in(&app.db, &app.tokens, "analyst", Role::Analyst, None, None);
     let after = json(app.get(&comparison_path, &analyst).await).await;
     let summary = &after["summary"];
+    // The demo's 文京区 implements no national definition: it takes no part.
     assert_eq!(
         (&summary["reported"], &summary["pending"], &summary["not_participating"]),
-        (&json!(2), &json!(0), &json!(0))
+        (&json!(2), &json!(0), &json!(1))
     );
     assert_eq!((number(&summary["numerator_total"]), number(&summary["denominator_total"])), (114060.0, 570240.0));
     assert_eq!((number(&summary["pooled_rate"]), number(&summary["mean"])), (20.0, 22.5));
@@ -107,7 +108,7 @@ async fn the_comparison_pools_numerators_and_denominators(backend: Backend) {
     let line = |row: &Value| {
         (row["rank"].clone(), row["municipality"]["code"].clone(), number(&row["value"]), row["is_sample"].clone())
     };
-    assert_eq!(line(&rows[0]), (json!(1), json!("131059"), 25.0, json!(false)));
+    assert_eq!(line(&rows[0]), (json!(1), json!("131067"), 25.0, json!(false)));
     assert_eq!(line(&rows[1]), (json!(2), json!("131199"), 20.0, json!(false)));
     // 板橋区's 達成率 and 進捗率 are its own plan's: target 35.1 %, baseline 15.2 %:
     // 20 / 35.1 = 56.98… → 57.0 and (20 − 15.2) / (35.1 − 15.2) = 24.12… → 24.1.
@@ -116,9 +117,9 @@ async fn the_comparison_pools_numerators_and_denominators(backend: Backend) {
     assert_eq!(number(&rows[1]["target"]), 35.1);
     assert_eq!(
         (&rows[1]["attainment_rate"], &rows[1]["progress_rate"]),
-        (&own["items"][0]["result"]["attainment_rate"], &own["items"][0]["result"]["progress_rate"])
+        (&own["result"]["attainment_rate"], &own["result"]["progress_rate"])
     );
-    assert_eq!(rows[0]["target"], Value::Null, "文京区 set no target");
+    assert_eq!(rows[0]["target"], Value::Null, "台東区 set no target");
 
     // The same as a spreadsheet: BOM, CRLF, Japanese headers, the totals line.
     let csv = app

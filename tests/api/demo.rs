@@ -1,9 +1,10 @@
 //! The demo plans as loaded by `serve --demo`: the 2020 plan checked against seed
 //! 003_acbd9fd11ab82639.txt, its successor against seeds 000–002, 文京区's plan against seed 004.
 
+use municipal_kpi::domain::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, json, spawn_app};
+use crate::helpers::{Backend, TestApp, TestUser, create_user_in, json, spawn_app};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -218,15 +219,20 @@ async fn every_demo_department_has_an_indicator_open_in_the_last_year(backend: B
 }
 
 async fn plan_by_code(app: &TestApp, code: &str) -> Value {
-    let plans = json(app.get("/plans?limit=500", &app.viewer).await).await;
+    plan_by_code_for(app, &app.viewer, code).await
+}
+
+async fn plan_by_code_for(app: &TestApp, user: &TestUser, code: &str) -> Value {
+    let plans = json(app.get("/plans?limit=500", user).await).await;
     plans["items"].as_array().unwrap().iter().find(|p| p["code"] == code).cloned().unwrap()
 }
 
 async fn the_successor_plan_and_bunkyo_are_loaded_next_to_the_2020_plan(backend: Backend) {
     let app = spawn_app(backend).await;
     let old_id = municipal_kpi::demo::ensure_loaded(&app.db, true).unwrap().plan_id();
-    // Three plans now: the 2020 plan, its successor and 文京区's.
-    assert_eq!(json(app.get("/plans", &app.viewer).await).await["total"], 3);
+    // Three plans now: the 2020 plan and its successor for 板橋区, and 文京区's, which 板橋区's
+    // users do not see.
+    assert_eq!(json(app.get("/plans", &app.viewer).await).await["total"], 2);
 
     let plan = plan_by_code(&app, "itabashi-dx-2025").await;
     let plan_id = plan["id"].as_i64().unwrap();
@@ -277,16 +283,26 @@ async fn the_successor_plan_and_bunkyo_are_loaded_next_to_the_2020_plan(backend:
     }
 
     // 文京区: its own municipality, purposes ア/イ/ウ instead of 基本目標, the keywords as measures.
-    let municipalities = json(app.get("/municipalities", &app.viewer).await).await;
-    assert!(municipalities["items"].as_array().unwrap().iter().any(|m| m["code"] == "131059" && m["name"] == "文京区"));
-    let bunkyo = plan_by_code(&app, "bunkyo-data-2019").await;
+    let municipalities = json(app.get("/municipalities?limit=500", &app.system_admin).await).await;
+    let bunkyo_municipality = municipalities["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "131059" && m["name"] == "文京区")
+        .expect("文京区 is registered")["id"]
+        .as_i64()
+        .unwrap();
+    let bunkyo_viewer =
+        create_user_in(&app.db, &app.tokens, "bunkyo-viewer", Role::Viewer, None, Some(bunkyo_municipality as i32));
+    let bunkyo = plan_by_code_for(&app, &bunkyo_viewer, "bunkyo-data-2019").await;
+    assert_eq!(app.get(&format!("/plans/{}", bunkyo["id"]), &app.viewer).await.status(), 404, "another municipality's");
     assert_eq!(bunkyo["end_fiscal_year_label"], "令和3(2021)年度");
-    let goals = json(app.get(&format!("/plans/{}/goals", bunkyo["id"]), &app.viewer).await).await;
+    let goals = json(app.get(&format!("/plans/{}/goals", bunkyo["id"]), &bunkyo_viewer).await).await;
     let symbols: Vec<&str> = goals["items"].as_array().unwrap().iter().map(|g| g["symbol"].as_str().unwrap()).collect();
     assert_eq!(symbols, vec!["ア", "イ", "ウ"]);
     assert_eq!(goals["items"][0]["kind"], "計画の目的");
     let keywords = json(
-        app.get(&format!("/plans/{}/measures?goal_id={}", bunkyo["id"], goals["items"][2]["id"]), &app.viewer).await,
+        app.get(&format!("/plans/{}/measures?goal_id={}", bunkyo["id"], goals["items"][2]["id"]), &bunkyo_viewer).await,
     )
     .await;
     assert_eq!(keywords["total"], 7);

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, TestUser, assert_problem, create_user_in, json, spawn_app};
 use crate::on_both_backends;
 
-/// 文京区 next to the test app's 板橋区, set up through the API by its own admin and hq: one plan
+/// 台東区 next to the test app's 板橋区, set up through the API by its own admin and hq: one plan
 /// with a goal, a measure owned by one department, and a ratio indicator with a submitted actual.
 pub(crate) struct Other {
     pub(crate) id: i64,
@@ -34,10 +34,10 @@ fn id_of(value: &Value) -> i64 {
 
 pub(crate) async fn other_municipality(app: &TestApp) -> Other {
     let municipality =
-        created(app.post("/municipalities", &app.system_admin, &json!({"code": "131059", "name": "文京区"})).await)
+        created(app.post("/municipalities", &app.system_admin, &json!({"code": "131067", "name": "台東区"})).await)
             .await;
     let id = id_of(&municipality);
-    let admin_body = json!({"username": "bunkyo-admin", "password": "bunkyo admin password", "role": "admin",
+    let admin_body = json!({"username": "taito-admin", "password": "taito admin password", "role": "admin",
         "municipality_id": id});
     let admin_user = created(app.post("/users", &app.system_admin, &admin_body).await).await;
     assert_eq!(admin_user["municipality_id"], id);
@@ -46,19 +46,19 @@ pub(crate) async fn other_municipality(app: &TestApp) -> Other {
     };
     let admin = token_of(&admin_user, Role::Admin);
     let hq_user = created(
-        app.post("/users", &admin, &json!({"username": "bunkyo-hq", "password": "bunkyo hq password!", "role": "hq"}))
+        app.post("/users", &admin, &json!({"username": "taito-hq", "password": "taito hq password!", "role": "hq"}))
             .await,
     )
     .await;
     assert_eq!(hq_user["municipality_id"], id, "an admin's new account is of its own municipality");
     let hq = token_of(&hq_user, Role::Hq);
     let department =
-        created(app.post("/departments", &admin, &json!({"code": "bunkyo-it", "name": "情報政策課"})).await).await;
+        created(app.post("/departments", &admin, &json!({"code": "taito-it", "name": "情報政策課"})).await).await;
     let plan = created(
         app.post(
             "/plans",
             &hq,
-            &json!({"code": "bunkyo-data-2019", "name": "文京区官民データ活用推進計画", "start_fiscal_year": 2019,
+            &json!({"code": "taito-data-2019", "name": "台東区官民データ活用推進計画", "start_fiscal_year": 2019,
                 "end_fiscal_year": 2021, "status": "active"}),
         )
         .await,
@@ -164,19 +164,20 @@ async fn a_user_of_one_municipality_finds_nothing_of_another(backend: Backend) {
     // Nothing changed, and the owner still reads it all.
     let mine = json(app.get(&format!("/indicators/{indicator}/actuals/2020"), &other.hq).await).await;
     assert_eq!(mine["status"], "submitted");
-    assert_eq!(json(app.get(&format!("/plans/{plan}"), &other.hq).await).await["name"], "文京区官民データ活用推進計画");
+    assert_eq!(json(app.get(&format!("/plans/{plan}"), &other.hq).await).await["name"], "台東区官民データ活用推進計画");
     assert_problem(app.get(&format!("/plans/{own_plan}"), &other.hq).await, 404).await;
 
     // Lists hold one's own municipality only.
+    // 板橋区's two demo plans (2020 and its successor); 台東区's and the demo's 文京区 plan are not listed.
     let plans = json(app.get("/plans", &app.viewer).await).await;
-    assert_eq!((plans["total"].as_i64(), plans["items"][0]["id"].as_i64()), (Some(1), Some(i64::from(own_plan))));
+    assert_eq!((plans["total"].as_i64(), plans["items"][0]["id"].as_i64()), (Some(2), Some(i64::from(own_plan))));
     let theirs = json(app.get("/plans", &other.hq).await).await;
     assert_eq!((theirs["total"].as_i64(), theirs["items"][0]["id"].as_i64()), (Some(1), Some(plan)));
     let departments = json(app.get("/departments", &other.hq).await).await;
     assert_eq!(departments["total"], 1);
     let users = json(app.get("/users", &other.admin).await).await;
     let names: Vec<&str> = users["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
-    assert_eq!(names, ["bunkyo-admin", "bunkyo-hq"]);
+    assert_eq!(names, ["taito-admin", "taito-hq"]);
     let municipalities = json(app.get("/municipalities", &app.viewer).await).await;
     assert_eq!(
         (municipalities["total"].as_i64(), municipalities["items"][0]["code"].as_str()),
@@ -186,8 +187,8 @@ async fn a_user_of_one_municipality_finds_nothing_of_another(backend: Backend) {
     let entries = audit["items"].as_array().unwrap();
     assert!(!entries.is_empty());
     assert!(
-        entries.iter().all(|e| e["actor_username"].as_str().unwrap().starts_with("bunkyo-")),
-        "文京区's audit log shows 文京区's changes only"
+        entries.iter().all(|e| e["actor_username"].as_str().unwrap().starts_with("taito-")),
+        "台東区's audit log shows 台東区's changes only"
     );
     let own_audit = json(app.get("/audit?limit=500", &app.hq).await).await;
     assert!(
@@ -195,7 +196,7 @@ async fn a_user_of_one_municipality_finds_nothing_of_another(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| !e["actor_username"].as_str().unwrap().starts_with("bunkyo-"))
+            .all(|e| !e["actor_username"].as_str().unwrap().starts_with("taito-"))
     );
 }
 
@@ -223,7 +224,7 @@ async fn the_analyst_reads_published_data_only(backend: Backend) {
 
 async fn the_system_admin_registers_municipalities_and_their_admins(backend: Backend) {
     let app = spawn_app(backend).await;
-    let refused = app.post("/municipalities", &app.admin, &json!({"code": "131059", "name": "文京区"})).await;
+    let refused = app.post("/municipalities", &app.admin, &json!({"code": "131067", "name": "台東区"})).await;
     assert_problem(refused, 403).await;
     let other = other_municipality(&app).await;
     // A municipality's admin neither sees nor grants beyond it.
