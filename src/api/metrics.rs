@@ -9,7 +9,8 @@ use crate::metrics::{EXPOSITION_CONTENT_TYPE, Metrics, MetricsEndpoint};
 
 /// Operational metrics in the Prometheus text format (0.0.4).
 ///
-/// Off unless `METRICS_ENABLED=true`: then it answers 404 like any unknown path. When enabled it
+/// Off unless `METRICS_ENABLED=true`: then a request with credentials gets 404 like any unknown
+/// path (one without gets 401, as everywhere). When enabled it
 /// needs `Authorization: Bearer <METRICS_TOKEN>` (a static token of at least 32 bytes, not a JWT):
 /// requests by method, route pattern and status, latency histograms, database connections in use,
 /// idle and waiting per pool, and the counters other parts register (such as cache hits).
@@ -32,10 +33,14 @@ pub async fn metrics(
     metrics: web::Data<Metrics>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, AppError> {
+    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+    // No credentials: 401 whether or not metrics are on, as for every protected path.
+    if authorization.is_none() {
+        return Err(AppError::Unauthenticated("send Authorization: Bearer <METRICS_TOKEN>".into()));
+    }
     if !endpoint.is_on() {
         return Err(AppError::RouteNotFound);
     }
-    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
     if !endpoint.admits(authorization) {
         return Err(AppError::Unauthenticated("send Authorization: Bearer <METRICS_TOKEN>".into()));
     }

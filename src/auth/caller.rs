@@ -51,14 +51,16 @@ impl Caller {
     }
 
     /// The municipality a new record of the caller goes to: its own (a body may name it, but no
-    /// other: another municipality answers 404 like everything of it). The cross-municipality
-    /// roles name one, or none.
+    /// other: another municipality reads as none, a 422 naming `municipality_id` like any body
+    /// field that refers to a missing record). The cross-municipality roles name one, or none.
     pub fn municipality_for(&self, named: Option<i32>) -> Result<Option<i32>, AppError> {
         if !self.role.belongs_to_municipality() {
             return Ok(named);
         }
         match (self.municipality_id, named) {
-            (Some(own), Some(named)) if named != own => Err(AppError::not_found("municipality", named)),
+            (Some(own), Some(named)) if named != own => {
+                Err(AppError::invalid("municipality_id", format!("no municipality {named}")))
+            }
             (Some(own), _) => Ok(Some(own)),
             (None, _) => Err(AppError::Forbidden("this account belongs to no municipality yet".into())),
         }

@@ -82,7 +82,7 @@ fn value_of(samples: &[Sample], name: &str, labels: &str) -> Option<f64> {
 
 async fn metrics_are_off_by_default(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_problem(scrape(&app, None).await, 404).await;
+    assert_problem(scrape(&app, None).await, 401).await;
     assert_problem(scrape(&app, Some(METRICS_TOKEN)).await, 404).await;
 }
 

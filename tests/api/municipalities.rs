@@ -153,7 +153,17 @@ async fn a_user_of_one_municipality_finds_nothing_of_another(backend: Backend) {
     assert_problem(submit, 404).await;
     let foreign_plan = json!({"municipality_id": other.id, "code": "x", "name": "計画", "start_fiscal_year": 2021,
         "end_fiscal_year": 2025});
-    assert_problem(app.post("/plans", &app.hq, &foreign_plan).await, 404).await;
+    // A body naming another municipality reads as naming none: 422 on the field, nothing told.
+    let refused = assert_problem(app.post("/plans", &app.hq, &foreign_plan).await, 422).await;
+    assert_eq!(refused["errors"][0]["field"], "municipality_id");
+    let missing = json!({"municipality_id": 999_999, "code": "x", "name": "計画", "start_fiscal_year": 2021,
+        "end_fiscal_year": 2025});
+    let unknown = assert_problem(app.post("/plans", &app.hq, &missing).await, 422).await;
+    assert_eq!(
+        refused["errors"][0]["message"].as_str().unwrap().replace(&other.id.to_string(), "N"),
+        unknown["errors"][0]["message"].as_str().unwrap().replace("999999", "N"),
+        "another's municipality and none read the same"
+    );
 
     // Another municipality's department cannot own one's measure.
     let own_measures = json(app.get(&format!("/plans/{own_plan}/measures?limit=1"), &app.hq).await).await;
@@ -233,7 +243,10 @@ async fn the_system_admin_registers_municipalities_and_their_admins(backend: Bac
     let analyst = json!({"username": "prefecture", "password": "prefecture password", "role": "analyst"});
     assert_problem(app.post("/users", &app.admin, &analyst).await, 403).await;
     let foreign = json!({"username": "spy", "password": "spy password 123", "role": "hq", "municipality_id": other.id});
-    assert_problem(app.post("/users", &app.admin, &foreign).await, 404).await;
+    assert_eq!(
+        assert_problem(app.post("/users", &app.admin, &foreign).await, 422).await["errors"][0]["field"],
+        "municipality_id"
+    );
     // The system administrator manages accounts everywhere but reads no municipality's plans.
     let all = json(app.get("/users?limit=500", &app.system_admin).await).await;
     assert!(all["total"].as_i64().unwrap() >= 6);
