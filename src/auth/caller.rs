@@ -262,11 +262,19 @@ mod tests {
     }
 
     #[test]
-    fn new_records_go_to_the_callers_own_municipality_and_another_is_not_found() {
+    fn new_records_go_to_the_callers_own_municipality_and_another_reads_as_none() {
         let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
         assert_eq!(caller.municipality_for(None).unwrap(), Some(1));
         assert_eq!(caller.municipality_for(Some(1)).unwrap(), Some(1));
-        assert!(matches!(caller.municipality_for(Some(2)), Err(AppError::NotFound { .. })));
+        match caller.municipality_for(Some(2)) {
+            Err(AppError::Validation(errors)) => {
+                assert_eq!(
+                    (errors[0].field.as_str(), errors[0].message.as_str()),
+                    ("municipality_id", "no municipality 2")
+                )
+            }
+            other => panic!("another municipality must read as none: {other:?}"),
+        }
         let system = Caller { role: Role::SystemAdmin, municipality_id: None, ..caller.clone() };
         assert_eq!(system.municipality_for(Some(2)).unwrap(), Some(2));
         assert!(caller.may_grant(Role::Analyst).is_err() && system.may_grant(Role::Analyst).is_ok());
