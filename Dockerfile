@@ -4,6 +4,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
 COPY benches ./benches
 COPY migrations ./migrations
@@ -23,10 +24,6 @@ COPY --from=build /src/target/release/municipal-kpi /usr/local/bin/municipal-kpi
 USER kpi
 # Without DATABASE_URL the embedded SQLite file lives in the volume, writable by `kpi`.
 ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json DATABASE_URL=sqlite:///data/municipal-kpi.db
-# glibc keeps up to 8 malloc arenas per core, one per busy thread (actix workers and the blocking
-# threads of database calls), each holding on to freed memory: two keep the peak RSS under load at
-# about half (docs/benchmark.md).
-ENV MALLOC_ARENA_MAX=2
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1

@@ -516,6 +516,7 @@ fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), App
     if args.demo {
         report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
     }
+    crate::heap::return_freed_memory();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build_with(&args.bind, db, tokens, server_settings)
             .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", args.bind)))?;

@@ -3,6 +3,7 @@
 //! - [`domain`]: pure rules (fiscal years, municipality codes, achievement)
 //! - [`db`]: storage over SQLite or PostgreSQL
 //! - [`api`]: HTTP handlers and the OpenAPI document
+//! - [`heap`]: how much freed memory the process keeps
 //! - [`response_cache`]: computed answers reused while the data is unchanged
 //! - [`plan_document`]: the plan file format (the demo plan is one)
 //! - [`cli`]: the command line
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod effective_config;
 pub mod error;
 pub mod evaluation;
+pub mod heap;
 pub mod metrics;
 pub mod plan_document;
 pub mod reporting;
