@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 
 use actix_web::body::{BoxBody, EitherBody};
-use actix_web::dev::ResourceDef;
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
@@ -58,7 +57,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
-        let openapi_json = web::Data::new(api::openapi::document_json());
+        let openapi_json = web::Data::new(web::Bytes::from(api::openapi::document_json()));
         let routes = web::Data::new(KnownRoutes::from_openapi());
         let recording = settings.metrics_endpoint.is_on().then(|| settings.metrics.clone());
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
@@ -128,6 +127,8 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::default())
+                // Outermost: whatever the layers inside produced leaves in bounded slices.
+                .wrap(actix_web::middleware::from_fn(api::sliced_body::slice_large_bodies))
                 .app_data(db.clone())
                 .app_data(tokens.clone())
                 .app_data(login_throttle.clone())
@@ -164,6 +165,9 @@ impl Application {
                 .default_service(web::to(no_route))
         })
         .shutdown_timeout(30)
+        // A body larger than one write (`api::sliced_body`) ends in a short segment; with Nagle's
+        // algorithm it waits for the client's delayed ACK, 40 ms on Linux.
+        .tcp_nodelay(true)
         .listen(listener)?
         .run();
         Ok(Self { server, port })
@@ -181,7 +185,38 @@ impl Application {
 
 /// The route table, read from the OpenAPI document (which lists every handler): a path that
 /// exists with other methods answers 405 and `Allow`, anything else 404.
-struct KnownRoutes(Vec<(ResourceDef, Vec<&'static str>)>);
+struct KnownRoutes(Vec<(PathTemplate, Vec<&'static str>)>);
+
+/// An OpenAPI path template (`/api/v1/plans/{id}`): its `{parameter}` segments match any
+/// non-empty segment, as actix's do. Compared segment by segment: actix's `ResourceDef` would
+/// compile a regex per template, about 1 MB for this table, held for the life of the process.
+struct PathTemplate {
+    template: String,
+    segments: Vec<Option<String>>,
+}
+
+impl PathTemplate {
+    fn new(template: &str) -> Self {
+        let segments = template
+            .split('/')
+            .map(|segment| (!(segment.starts_with('{') && segment.ends_with('}'))).then(|| segment.to_owned()))
+            .collect();
+        Self { template: template.to_owned(), segments }
+    }
+
+    fn is_literal(&self) -> bool {
+        self.segments.iter().all(Option::is_some)
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        let mut parts = path.split('/');
+        self.segments.iter().all(|segment| match (segment, parts.next()) {
+            (Some(literal), Some(part)) => literal == part,
+            (None, Some(part)) => !part.is_empty(),
+            (_, None) => false,
+        }) && parts.next().is_none()
+    }
+}
 
 impl KnownRoutes {
     fn from_openapi() -> Self {
@@ -199,7 +234,7 @@ impl KnownRoutes {
                     ("DELETE", item.delete.is_some()),
                 ];
                 let allowed = methods.iter().filter(|(_, present)| *present).map(|(method, _)| *method).collect();
-                (ResourceDef::new(path.as_str()), allowed)
+                (PathTemplate::new(path), allowed)
             })
             .collect();
         Self(routes)
@@ -207,13 +242,13 @@ impl KnownRoutes {
 
     fn allowed(&self, path: &str) -> Option<String> {
         // A literal path (`/plans/import`) is its own resource, not an instance of `/plans/{id}`.
-        if let Some((_, methods)) = self.0.iter().find(|(def, _)| !def.is_prefix() && def.pattern() == Some(path)) {
+        if let Some((_, methods)) = self.0.iter().find(|(template, _)| template.template == path) {
             return Some(methods.join(", "));
         }
         let mut allowed: Vec<&str> = self
             .0
             .iter()
-            .filter(|(def, _)| def.is_match(path))
+            .filter(|(template, _)| template.is_match(path))
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         allowed.sort_unstable();
@@ -223,9 +258,9 @@ impl KnownRoutes {
 
     /// Literal paths that a templated one also matches (`/plans/import` and `/plans/{id}`).
     fn shadowed_literals(&self) -> impl Iterator<Item = (&str, &[&'static str])> {
-        self.0.iter().filter_map(|(literal, methods)| {
-            let path = literal.pattern().filter(|p| !p.contains('{'))?;
-            let shadowed = self.0.iter().any(|(other, _)| other.pattern() != Some(path) && other.is_match(path));
+        self.0.iter().filter(|(literal, _)| literal.is_literal()).filter_map(|(literal, methods)| {
+            let path = literal.template.as_str();
+            let shadowed = self.0.iter().any(|(other, _)| other.template != path && other.is_match(path));
             shadowed.then_some((path, methods.as_slice()))
         })
     }
@@ -256,7 +291,7 @@ async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Result<Ht
 }
 
 /// The committed document, byte for byte.
-async fn openapi_document(document: web::Data<String>) -> HttpResponse {
+async fn openapi_document(document: web::Data<web::Bytes>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json; charset=utf-8").body(document.get_ref().clone())
 }
 
@@ -292,4 +327,31 @@ fn problem_for_bare_error<B>(response: ServiceResponse<B>) -> actix_web::Result<
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, problem).map_body(|_, body| EitherBody::right(body)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathTemplate;
+
+    #[test]
+    fn a_template_matches_paths_with_the_same_literals_and_a_non_empty_segment_per_parameter() {
+        let template = PathTemplate::new("/api/v1/plans/{id}/evaluation");
+        assert!(template.is_match("/api/v1/plans/1/evaluation"));
+        assert!(template.is_match("/api/v1/plans/import/evaluation"));
+        assert!(!template.is_match("/api/v1/plans//evaluation"));
+        assert!(!template.is_match("/api/v1/plans/1"));
+        assert!(!template.is_match("/api/v1/plans/1/evaluation/"));
+        assert!(!template.is_match("/api/v1/plans/1/2/evaluation"));
+        assert!(!template.is_match("/api/v1/measures/1/evaluation"));
+        assert!(!template.is_literal());
+    }
+
+    #[test]
+    fn a_literal_template_matches_only_itself() {
+        let template = PathTemplate::new("/api/v1/plans/import");
+        assert!(template.is_literal());
+        assert!(template.is_match("/api/v1/plans/import"));
+        assert!(!template.is_match("/api/v1/plans/import/"));
+        assert!(!template.is_match("/api/v1/plans"));
+    }
 }

@@ -1,7 +1,6 @@
 //! What the 本部 uses: the evaluation (JSON, CSV, xlsx), collection windows and status, the
 //! dashboard feed, open data, and bulk import of actuals and plans.
 
-use actix_web::body::SizedStream;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, ETag};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -10,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, MAX_JSON_BODY_BYTES, Query, fiscal_year_param, read_body};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::sliced_body::SlicedBody;
 use crate::auth::{Caller, Hq, Writer};
 use crate::db::audit::Actor;
 use crate::db::collections::{self, Collection};
@@ -135,9 +135,7 @@ pub async fn get_evaluation(
                 restamp_evaluated_at(&answer.body, now)
             })
             .await?;
-        let size = parts.iter().map(|part| part.len() as u64).sum();
-        let body = SizedStream::new(size, futures_util::stream::iter(parts.map(Ok::<_, std::convert::Infallible>)));
-        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(body));
+        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(SlicedBody::new(parts)));
     }
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)).await?;
     let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod plans;
 pub mod security_headers;
+pub mod sliced_body;
 pub mod users;
 
 use actix_web::web;

@@ -22,7 +22,11 @@ async fn body_of(app: &TestApp, path: &str) -> (String, Vec<u8>) {
     let response = app.get(path, &app.hq).await;
     assert_eq!(response.status(), 200, "{path}");
     let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    (etag, response.bytes().await.expect("body").to_vec())
+    // Large bodies leave the server in slices (`api::sliced_body`): still announced in full.
+    let announced = response.content_length().expect("Content-Length");
+    let body = response.bytes().await.expect("body").to_vec();
+    assert_eq!(announced, body.len() as u64, "{path}");
+    (etag, body)
 }
 
 /// The plan's evaluation computed in-process, serialised as the API serialises it, at `now`.
@@ -51,6 +55,7 @@ async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {
     let evaluation_path = format!("/plans/{plan}/evaluation?fiscal_year={YEAR}");
     let (_, computed) = body_of(&app, &evaluation_path).await;
     let (_, cached) = body_of(&app, &evaluation_path).await;
+    assert!(cached.len() > 4 * municipal_kpi::api::sliced_body::SLICE_BYTES, "the demo's evaluation spans slices");
     assert!(evaluated_at(&cached) > evaluated_at(&computed), "each answer says when it was sent");
     for body in [&computed, &cached] {
         let fresh = fresh_evaluation(&app, plan, evaluated_at(body));
