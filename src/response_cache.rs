@@ -79,6 +79,9 @@ impl Entries {
 /// The cache of one server process (shared by its workers).
 pub struct ResponseCache {
     entries: Mutex<Entries>,
+    /// One turn per key being computed: requests that miss together wait for the first one's
+    /// answer instead of each loading the plan (32 clients of the 10× plan held 16 MiB more).
+    computing: Mutex<HashMap<CacheKey, Arc<Mutex<()>>>>,
     max_answers: usize,
     max_bytes: usize,
 }
@@ -91,7 +94,7 @@ impl Default for ResponseCache {
 
 impl ResponseCache {
     pub fn with_bounds(max_answers: usize, max_bytes: usize) -> Self {
-        Self { entries: Mutex::default(), max_answers, max_bytes }
+        Self { entries: Mutex::default(), computing: Mutex::default(), max_answers, max_bytes }
     }
 
     /// The answer for `key` at the current data version: stored, or computed by `compute` (which
@@ -104,12 +107,49 @@ impl ResponseCache {
         compute: impl FnOnce(&mut DbConnection) -> Result<Vec<u8>, AppError>,
     ) -> Result<Arc<CachedResponse>, AppError> {
         let version = data_version::current(conn)?;
+        self.get_or_compute_at(version, key, || compute(conn))
+    }
+
+    /// The answer for `key` at `version`: stored, or computed once by `compute` while requests
+    /// missing the same key wait for it.
+    fn get_or_compute_at(
+        &self,
+        version: i64,
+        key: CacheKey,
+        compute: impl FnOnce() -> Result<Vec<u8>, AppError>,
+    ) -> Result<Arc<CachedResponse>, AppError> {
         if let Some(answer) = self.get(version, &key) {
             return Ok(answer);
         }
-        let answer = Arc::new(CachedResponse::new(compute(conn)?));
-        self.insert(version, key, Arc::clone(&answer));
-        Ok(answer)
+        let turn = self.turn_for(key);
+        let answer = {
+            let _computing = turn.lock().unwrap_or_else(PoisonError::into_inner);
+            // Whoever held the turn before may have stored the answer for this very version.
+            match self.get(version, &key) {
+                Some(answer) => Ok(answer),
+                None => compute().map(|body| {
+                    let answer = Arc::new(CachedResponse::new(body));
+                    self.insert(version, key, Arc::clone(&answer));
+                    answer
+                }),
+            }
+        };
+        self.release_turn(key, turn);
+        answer
+    }
+
+    fn turn_for(&self, key: CacheKey) -> Arc<Mutex<()>> {
+        let mut computing = self.computing.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(computing.entry(key).or_default())
+    }
+
+    /// Forgets the key's turn once nobody else holds or waits for it.
+    fn release_turn(&self, key: CacheKey, turn: Arc<Mutex<()>>) {
+        let mut computing = self.computing.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two references left: the map's and ours; others still holding one will remove it.
+        if Arc::strong_count(&turn) == 2 {
+            computing.remove(&key);
+        }
     }
 
     fn get(&self, version: i64, key: &CacheKey) -> Option<Arc<CachedResponse>> {
@@ -238,6 +278,41 @@ mod tests {
         cache.insert(1, dashboard(1), answer("12"));
         assert_eq!(cache.usage(), (1, 2));
         assert_eq!(cache.get(1, &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("12")));
+    }
+
+    #[test]
+    fn requests_missing_the_same_answer_together_compute_it_once() {
+        let cache = ResponseCache::default();
+        let computations = std::sync::atomic::AtomicUsize::new(0);
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let answer = cache
+                        .get_or_compute_at(5, dashboard(1), || {
+                            computations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            // Long enough for the others to miss and queue behind this one.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            Ok(b"computed".to_vec())
+                        })
+                        .unwrap();
+                    assert_eq!(answer.body, Bytes::from_static(b"computed"));
+                });
+            }
+        });
+        assert_eq!(computations.into_inner(), 1);
+        assert!(cache.computing.lock().unwrap().is_empty(), "no turn is left behind");
+    }
+
+    #[test]
+    fn a_failed_computation_is_not_stored_and_the_next_request_computes_again() {
+        let cache = ResponseCache::default();
+        let failed = cache.get_or_compute_at(1, dashboard(1), || Err(AppError::Internal("down".into())));
+        assert!(failed.is_err());
+        let answer = cache.get_or_compute_at(1, dashboard(1), || Ok(b"ok".to_vec())).unwrap();
+        assert_eq!(answer.body, Bytes::from_static(b"ok"));
+        assert!(cache.computing.lock().unwrap().is_empty());
     }
 
     #[test]
