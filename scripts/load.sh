@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Read-path load measurement (docs/benchmark.md): wrk against release binaries serving the demo
 # plan with its sample actuals and the 10× synthetic plan, on SQLite and PostgreSQL, plus the
-# server's memory (idle, peak under load) and its start-to-ready time.
+# server's memory (idle, peak under load) and its start-to-ready time; then, per binary and
+# backend, `serve --demo` on an empty database: time to ready and memory once ready and after a
+# login (what a newcomer starts, and what loading the demo leaves behind).
 #
 #   scripts/load.sh [LABEL=BINARY ...]       default: current=target/release/municipal-kpi
 #
@@ -129,7 +131,39 @@ measure_binary() {
     stop_server
 }
 
+# `serve --demo` on an empty database of the backend: time to the first /readyz 200, RSS then,
+# RSS and VmHWM after one login (argon2 takes 19 MiB while it runs).
+measure_demo_start() {
+    local backend=$1 label=$2 binary=$3 url=$4
+    local started ready_kib
+    started=$(date +%s.%N)
+    DATABASE_URL=$url BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn "$binary" serve --demo >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    until curl -sf -o /dev/null "$BASE/readyz"; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+        sleep 0.01
+    done
+    local seconds
+    seconds=$(printf %.2f "$(echo "$(date +%s.%N) - $started" | bc)")
+    ready_kib=$(kib VmRSS)
+    curl -sf -o /dev/null "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' \
+        -d '{"username":"hq","password":"hq-demo-password"}'
+    DEMO_ROWS+=("| $backend | $label | $seconds | $((ready_kib / 1024)) | $(($(kib VmRSS) / 1024)) | $(($(kib VmHWM) / 1024)) |")
+    stop_server
+}
+
+empty_database() {
+    case $1 in
+        sqlite) rm -f "$WORK/empty.db"*; echo "sqlite://$WORK/empty.db" ;;
+        postgres)
+            psql "$POSTGRES_URL/postgres" -qc "DROP DATABASE IF EXISTS $PG_DATABASE WITH (FORCE)" >/dev/null
+            psql "$POSTGRES_URL/postgres" -qc "CREATE DATABASE $PG_DATABASE" >/dev/null
+            echo "$POSTGRES_URL/$PG_DATABASE" ;;
+    esac
+}
+
 MEMORY_ROWS=()
+DEMO_ROWS=()
 echo "# $(date -u +%FT%TZ) on $(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s"
 for entry in "${BINARIES[@]}"; do echo "#   ${entry%%=*}: ${entry#*=} ($(stat -c %y "${entry#*=}" | cut -d. -f1))"; done
 machine_load | sed 's/^/# /'
@@ -150,6 +184,9 @@ for backend in $BACKENDS; do
     for entry in "${BINARIES[@]}"; do
         measure_binary "$backend" "${entry%%=*}" "${entry#*=}" "$url"
     done
+    for entry in "${BINARIES[@]}"; do
+        measure_demo_start "$backend" "${entry%%=*}" "${entry#*=}" "$(empty_database "$backend")"
+    done
     if [ "$backend" = postgres ]; then
         psql "$POSTGRES_URL/postgres" -qc "DROP DATABASE $PG_DATABASE WITH (FORCE)" >/dev/null
         PG_DATABASE=""
@@ -159,5 +196,9 @@ echo
 echo "| backend | binary | start to /readyz s | idle RSS MB | max RSS under load MB (sampled) | VmHWM MB | RSS after load MB |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${MEMORY_ROWS[@]}"
+echo
+echo "| backend | binary | serve --demo, empty database: start to /readyz s | RSS when ready MB | RSS after a login MB | VmHWM MB |"
+echo "|---|---|---:|---:|---:|---:|"
+printf '%s\n' "${DEMO_ROWS[@]}"
 echo
 machine_load | sed 's/^/# /'
