@@ -106,13 +106,33 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
         .iter()
         .map(|(code, text)| PlanDocument::from_toml(text).map(|document| (*code, document)))
         .collect::<Result<Vec<_>, _>>()?;
-    // Hash outside the transaction: argon2 is slow on purpose.
-    let hashes = DEMO_USERS.iter().map(|u| hash_password(u.password)).collect::<Result<Vec<_>, _>>()?;
+    // argon2 is slow on purpose: the passwords are hashed on a thread of their own, one at a time
+    // (19 MiB each), while the plans load, and the users are created once both are done.
+    std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| DEMO_USERS.iter().map(|u| hash_password(u.password)).collect::<Vec<_>>());
+        let hashed = move || {
+            hashing
+                .join()
+                .map_err(|_| AppError::Internal("hashing the demo passwords failed".into()))?
+                .into_iter()
+                .collect()
+        };
+        load_with_users(db, &document, &more, sample_actuals, hashed)
+    })
+}
+
+fn load_with_users(
+    db: &Database,
+    document: &PlanDocument,
+    more: &[(&str, PlanDocument)],
+    sample_actuals: bool,
+    hashed: impl FnOnce() -> Result<Vec<String>, AppError>,
+) -> Result<DemoOutcome, AppError> {
     db.write_blocking(move |conn| {
         let actor = Actor::system("demo");
         if let Some(plan) = plans::find_by_code(conn, DEMO_PLAN_CODE)? {
             // A demo database made before the other demo plans existed gets them now.
-            load_missing(conn, &actor, &more)?;
+            load_missing(conn, &actor, more)?;
             return Ok(DemoOutcome::AlreadyLoaded { plan_id: plan.id });
         }
         if plans::count(conn)? > 0 {
@@ -120,11 +140,11 @@ pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome,
                 "this database already holds other plans; --demo only loads into an empty database".into(),
             ));
         }
-        let report = load(conn, &actor, &document)?;
-        load_missing(conn, &actor, &more)?;
+        let report = load(conn, &actor, document)?;
+        load_missing(conn, &actor, more)?;
         let municipality_id = plans::get(conn, report.plan_id)?.municipality_id;
         let actor = actor.within(municipality_id);
-        for (user, hash) in DEMO_USERS.iter().zip(&hashes) {
+        for (user, hash) in DEMO_USERS.iter().zip(&hashed()?) {
             let department_id = match user.department_code {
                 Some(code) => Some(
                     departments::find_by_code_or_name(conn, code)?
