@@ -516,10 +516,12 @@ fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), App
     if args.demo {
         report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
     }
-    crate::heap::return_freed_memory();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build_with(&args.bind, db, tokens, server_settings)
             .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", args.bind)))?;
+        // What start-up freed (migrations, the demo, building the OpenAPI document) goes back now.
+        crate::heap::return_freed_memory();
+        actix_web::rt::spawn(crate::heap::keep_returning_freed_memory());
         let base = format!("http://{}", args.bind);
         println!("municipal-kpi listening on {base}");
         println!("  API docs:  {base}/docs   (OpenAPI: {base}/api-docs/openapi.json)");
