@@ -256,6 +256,11 @@ fn render_pools(out: &mut String, pools: &[(&str, PoolStatus)]) {
     for (pool, status) in pools {
         let _ = writeln!(out, "{name}{} {}", labels(&[("pool", pool)]), status.waiting);
     }
+    let name = "municipal_kpi_db_statements_total";
+    header(out, name, "SQL statements run on the connections of each pool", "counter");
+    for (pool, status) in pools {
+        let _ = writeln!(out, "{name}{} {}", labels(&[("pool", pool)]), status.statements);
+    }
 }
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
@@ -367,13 +372,15 @@ mod tests {
     #[test]
     fn pools_are_rendered_as_gauges() {
         let text = Metrics::default().render(&[
-            ("read", PoolStatus { in_use: 1, idle: 3, waiting: 0 }),
-            ("write", PoolStatus { in_use: 1, idle: 0, waiting: 2 }),
+            ("read", PoolStatus { in_use: 1, idle: 3, waiting: 0, statements: 12 }),
+            ("write", PoolStatus { in_use: 1, idle: 0, waiting: 2, statements: 5 }),
         ]);
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_connections{pool="read",state="idle"}"#), Some("3"));
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_connections{pool="write",state="in_use"}"#), Some("1"));
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_waiting{pool="write"}"#), Some("2"));
         assert!(text.contains("# TYPE municipal_kpi_db_waiting gauge\n"));
+        assert_eq!(sample_line(&text, r#"municipal_kpi_db_statements_total{pool="read"}"#), Some("12"));
+        assert!(text.contains("# TYPE municipal_kpi_db_statements_total counter\n"));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! serialised JSON and served again while the [data version](crate::db::data_version) is the one
 //! they were computed at.
 //!
-//! Each request reads the data version (one primary-key query), then either takes the stored
-//! bytes or computes, serialises and stores them. A write raises the version in its own
-//! transaction, so the next request after it computes afresh, on this process or any other
-//! sharing the database. What is stored is what a fresh computation would send, byte for byte:
+//! Each request's data version is read with its caller ([`DataVersion`]); the request then either
+//! takes the stored bytes, without a database call, or computes, serialises and stores them. A
+//! write raises the version in its own transaction, so the next request after it computes afresh,
+//! on this process or any other sharing the database. What is stored is what a fresh computation would send, byte for byte:
 //! the one part of an evaluation that depends on the clock, `evaluated_at`, is rewritten per
 //! request ([`restamp_evaluated_at`]), and its other clock-dependent part (`late`, judged by the
 //! UTC date) is covered by the date in the key.
@@ -14,15 +14,34 @@
 //! stored go first, and a single answer larger than the byte bound is never stored.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::{Ready, ready};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use actix_web::dev::Payload;
 use actix_web::http::header::EntityTag;
 use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
-use crate::db::{DbConnection, data_version};
+use crate::db::{Database, DbConnection};
 use crate::error::AppError;
+
+/// The [data version](crate::db::data_version) read for this request, with its caller, by
+/// [`resolve_caller`](crate::auth::resolve_caller): cached answers are served at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataVersion(pub i64);
+
+impl FromRequest for DataVersion {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<Self>().copied().ok_or_else(|| {
+            AppError::Internal("no data version was read: resolve_caller does not wrap this route".into())
+        }))
+    }
+}
 
 /// At most this many answers are kept.
 pub const MAX_CACHED_RESPONSES: usize = 256;
@@ -97,17 +116,20 @@ impl ResponseCache {
         Self { entries: Mutex::default(), computing: Mutex::default(), max_answers, max_bytes }
     }
 
-    /// The answer for `key` at the current data version: stored, or computed by `compute` (which
-    /// returns the JSON body) and stored. `compute` runs on the same connection, after the
-    /// version was read, so what it sees is at least that version.
-    pub fn get_or_compute(
-        &self,
-        conn: &mut DbConnection,
+    /// The answer for `key` at the request's data version: stored, or computed by `compute` (which
+    /// returns the JSON body) on a read connection and stored. A stored answer is served without
+    /// a database call. What `compute` sees is at least that version: the version was read first.
+    pub async fn get_or_compute(
+        self: Arc<Self>,
+        db: &Database,
+        version: DataVersion,
         key: CacheKey,
-        compute: impl FnOnce(&mut DbConnection) -> Result<Vec<u8>, AppError>,
+        compute: impl FnOnce(&mut DbConnection) -> Result<Vec<u8>, AppError> + Send + 'static,
     ) -> Result<Arc<CachedResponse>, AppError> {
-        let version = data_version::current(conn)?;
-        self.get_or_compute_at(version, key, || compute(conn))
+        if let Some(answer) = self.get(version.0, &key) {
+            return Ok(answer);
+        }
+        db.read(move |conn| self.get_or_compute_at(version.0, key, || compute(conn))).await
     }
 
     /// The answer for `key` at `version`: stored, or computed once by `compute` while requests

@@ -14,7 +14,7 @@ use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
 use crate::reporting::{self, SubmissionInput};
-use crate::response_cache::{self, CacheKey, ResponseCache};
+use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
@@ -261,28 +261,27 @@ pub async fn indicator_achievement(
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: web::Path<i32>,
     query: Query<AchievementQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let (id, year) = (id.into_inner(), query.fiscal_year);
-    let cache = cache.into_inner();
     let key = CacheKey::Achievement { indicator_id: id, fiscal_year: year, limit, offset };
-    let answer = db
-        .read(move |conn| {
-            cache.get_or_compute(conn, key, |conn| {
-                let series = achievement_series(conn, id, year)?;
-                let achievement = match year {
-                    Some(_) => IndicatorAchievement::Year(Box::new(
-                        series
-                            .into_iter()
-                            .next()
-                            .ok_or_else(|| AppError::Internal("the requested year was not evaluated".into()))?,
-                    )),
-                    None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
-                };
-                response_cache::json(&achievement)
-            })
+    let answer = cache
+        .into_inner()
+        .get_or_compute(&db, version, key, move |conn| {
+            let series = achievement_series(conn, id, year)?;
+            let achievement = match year {
+                Some(_) => IndicatorAchievement::Year(Box::new(
+                    series
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| AppError::Internal("the requested year was not evaluated".into()))?,
+                )),
+                None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
+            };
+            response_cache::json(&achievement)
         })
         .await?;
     Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))

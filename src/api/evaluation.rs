@@ -19,7 +19,7 @@ use crate::error::{AppError, Problem};
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 use crate::plan_document::{LoadReport, PlanDocument};
 use crate::reporting::{self, ImportReport};
-use crate::response_cache::{self, CacheKey, ResponseCache, restamp_evaluated_at};
+use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache, restamp_evaluated_at};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 
 /// Largest accepted spreadsheet or plan file.
@@ -117,6 +117,7 @@ pub async fn get_evaluation(
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: web::Path<i32>,
     query: Query<EvaluationQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -124,17 +125,15 @@ pub async fn get_evaluation(
     let as_of = parse_as_of(query.as_of.as_deref())?;
     let (plan_id, year) = (id.into_inner(), query.fiscal_year);
     if format == Format::Json && as_of.is_none() {
-        let cache = cache.into_inner();
         let now = chrono::Utc::now().naive_utc();
         let key = CacheKey::Evaluation { plan_id, fiscal_year: year, day: now.date() };
-        let parts = db
-            .read(move |conn| {
-                let answer = cache.get_or_compute(conn, key, |conn| {
-                    response_cache::json(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
-                })?;
-                restamp_evaluated_at(&answer.body, now)
+        let answer = cache
+            .into_inner()
+            .get_or_compute(&db, version, key, move |conn| {
+                response_cache::json(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
             })
             .await?;
+        let parts = restamp_evaluated_at(&answer.body, now)?;
         return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(SlicedBody::new(parts)));
     }
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)).await?;
@@ -386,15 +385,14 @@ pub async fn dashboard(
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: web::Path<i32>,
 ) -> Result<HttpResponse, AppError> {
     let plan_id = id.into_inner();
-    let cache = cache.into_inner();
-    let answer = db
-        .read(move |conn| {
-            cache.get_or_compute(conn, CacheKey::Dashboard { plan_id }, |conn| {
-                response_cache::json(&dashboard_of(conn, plan_id)?)
-            })
+    let answer = cache
+        .into_inner()
+        .get_or_compute(&db, version, CacheKey::Dashboard { plan_id }, move |conn| {
+            response_cache::json(&dashboard_of(conn, plan_id)?)
         })
         .await?;
     let tag = answer.etag.to_string();

@@ -18,10 +18,11 @@ use super::tenancy;
 use super::token::{Claims, LOGIN_HINT};
 use crate::auth::TokenService;
 use crate::db::Database;
-use crate::db::ownership;
-use crate::db::users::{self, Account};
+use crate::db::caller_context::{self, CallerContext};
+use crate::db::users::Account;
 use crate::domain::role::Role;
 use crate::error::AppError;
+use crate::response_cache::DataVersion;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -142,19 +143,26 @@ impl Rejection {
 /// and looks its user up by primary key, on every request. Nothing is cached in the process, so
 /// several server processes on one database all see a deactivation, a new role or department, or a
 /// password change on the very next request. A request without a token goes on (login needs none);
-/// the extractors answer 401 for it. In the same database call it looks up whose the resource named
-/// by the path is, and [`tenancy::admit`] keeps every caller to its own municipality (404 beyond it).
+/// the extractors answer 401 for it. In the same statement it reads whose the resource named by the
+/// path is, for [`tenancy::admit`] to keep every caller to its own municipality (404 beyond it), and
+/// the data version, which it leaves in the extensions as a [`DataVersion`] for cached answers.
 pub async fn resolve_caller(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // Borrowed, not cloned: routing further in needs the only reference to the request.
-    let resolution = Resolution(authenticate(req.request()).await.map_err(Rejection::from));
+    let resolution = match authenticate(req.request()).await {
+        Ok((caller, version)) => {
+            req.extensions_mut().insert(version);
+            Resolution(Ok(caller))
+        }
+        Err(error) => Resolution(Err(Rejection::from(error))),
+    };
     req.extensions_mut().insert(resolution);
     next.call(req).await
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion), AppError> {
     let tokens = req
         .app_data::<web::Data<TokenService>>()
         .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
@@ -164,20 +172,14 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
     let db =
         req.app_data::<web::Data<Database>>().ok_or_else(|| AppError::Internal("database not configured".into()))?;
     let resource = tenancy::owned_resource(req.path());
-    let (account, owner) = db
-        .read(move |conn| {
-            let account = users::find_account(conn, user_id)?;
-            // Only a caller that will be admitted needs the owner; skip the query otherwise.
-            let owner = match (&account, resource) {
-                (Some(account), Some(resource)) if account.active => ownership::municipality_of(conn, resource)?,
-                _ => None,
-            };
-            Ok::<_, AppError>((account, owner))
-        })
-        .await?;
+    let Some(CallerContext { account, owner, data_version }) =
+        db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
+    else {
+        return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
+    };
     let caller = caller_from_account(account, &claims)?;
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
-    Ok(caller)
+    Ok((caller, DataVersion(data_version)))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
@@ -194,9 +196,7 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
 
 /// The caller a verified token stands for, from its account as stored now: role and department
 /// come from the account, never from the token.
-pub fn caller_from_account(account: Option<Account>, claims: &Claims) -> Result<Caller, AppError> {
-    let account = account
-        .ok_or_else(|| AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")))?;
+pub fn caller_from_account(account: Account, claims: &Claims) -> Result<Caller, AppError> {
     if !account.active {
         return Err(AppError::Unauthenticated(
             "this account has been deactivated; an administrator can reactivate it".into(),
@@ -257,13 +257,13 @@ mod tests {
 
     #[test]
     fn role_and_department_come_from_the_account_not_the_token() {
-        let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
+        let caller = caller_from_account(account(), &claims(1)).unwrap();
         assert_eq!((caller.role, caller.department_id), (Role::Department, Some(4)));
     }
 
     #[test]
     fn new_records_go_to_the_callers_own_municipality_and_another_reads_as_none() {
-        let caller = caller_from_account(Some(account()), &claims(1)).unwrap();
+        let caller = caller_from_account(account(), &claims(1)).unwrap();
         assert_eq!(caller.municipality_for(None).unwrap(), Some(1));
         assert_eq!(caller.municipality_for(Some(1)).unwrap(), Some(1));
         match caller.municipality_for(Some(2)) {
@@ -281,10 +281,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_deactivated_or_outdated_account_is_unauthenticated() {
-        assert!(reason(caller_from_account(None, &claims(1))).contains("no longer exists"));
+    fn a_deactivated_or_outdated_account_is_unauthenticated() {
         let inactive = Account { active: false, ..account() };
-        assert!(reason(caller_from_account(Some(inactive), &claims(1))).contains("deactivated"));
-        assert!(reason(caller_from_account(Some(account()), &claims(0))).contains("password"));
+        assert!(reason(caller_from_account(inactive, &claims(1))).contains("deactivated"));
+        assert!(reason(caller_from_account(account(), &claims(0))).contains("password"));
     }
 }

@@ -8,6 +8,7 @@
 pub mod actuals;
 pub mod audit;
 pub mod bulk_rows;
+pub mod caller_context;
 pub mod collections;
 pub mod data_version;
 pub mod deadline;
@@ -37,6 +38,21 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::error::AppError;
 use deadline::{Call, run_within};
 use write_gate::WriteGate;
+
+/// Runs a query on the backend's own connection instead of the [`DbConnection`] enum, for two
+/// reasons. A multi-row insert: diesel's `MultiConnection` cannot build one for SQLite (which has
+/// no `DEFAULT` keyword). A statement run on every request: through the enum its SQL is rebuilt
+/// each time to look up the prepared statement, while each backend's connection finds it by the
+/// query's type. The SQL is the same; only the connection type differs.
+macro_rules! on_each_backend {
+    ($conn:expr, |$backend:ident| $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($backend) => $query,
+            $crate::db::DbConnection::Postgresql($backend) => $query,
+        }
+    };
+}
+pub(crate) use on_each_backend;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
@@ -217,20 +233,23 @@ pub struct ManagedConnection {
     conn: DbConnection,
     lost: Arc<AtomicBool>,
     last_used: Instant,
+    /// Statements run by requests on its pool's connections (not the pool's own liveness tests).
+    statements: Arc<AtomicU64>,
 }
 
 impl ManagedConnection {
-    /// Runs `f`, watching its statements for a connection-level failure (the server closed the
-    /// connection or could not be sent a command): such a connection goes back to the pool as
-    /// broken and is discarded. The watch is installed for each call because query counting
-    /// (`synthetic::evaluation_queries`) replaces a connection's instrumentation.
+    /// Runs `f`, counting its statements and watching them for a connection-level failure (the
+    /// server closed the connection or could not be sent a command): such a connection goes back
+    /// to the pool as broken and is discarded. The watch is installed for each call because query
+    /// counting (`synthetic::evaluation_queries`) replaces a connection's instrumentation.
     fn run<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
-        let lost = Arc::clone(&self.lost);
+        let (lost, statements) = (Arc::clone(&self.lost), Arc::clone(&self.statements));
         self.conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::FinishQuery { error: Some(error), .. } = event
-                && is_connection_lost(error)
-            {
-                lost.store(true, Ordering::Release);
+            if let InstrumentationEvent::FinishQuery { error, .. } = event {
+                statements.fetch_add(1, Ordering::Relaxed);
+                if error.is_some_and(is_connection_lost) {
+                    lost.store(true, Ordering::Release);
+                }
             }
         });
         let outcome = f(&mut self.conn);
@@ -255,6 +274,7 @@ fn is_connection_lost(error: &diesel::result::Error) -> bool {
 pub struct ConnectionManager {
     url: DatabaseUrl,
     session: Session,
+    statements: Arc<AtomicU64>,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -290,7 +310,12 @@ impl r2d2::ManageConnection for ConnectionManager {
                 DbConnection::Postgresql(conn)
             }
         };
-        Ok(ManagedConnection { conn, lost: Arc::new(AtomicBool::new(false)), last_used: Instant::now() })
+        Ok(ManagedConnection {
+            conn,
+            lost: Arc::new(AtomicBool::new(false)),
+            last_used: Instant::now(),
+            statements: Arc::clone(&self.statements),
+        })
     }
 
     fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
@@ -350,6 +375,9 @@ pub struct Database {
     /// Checkouts waiting for a connection of each pool now, for the metrics.
     read_checkouts_waiting: Arc<AtomicUsize>,
     write_checkouts_waiting: Arc<AtomicUsize>,
+    /// Statements run on each pool's connections, for the metrics.
+    read_statements: Arc<AtomicU64>,
+    write_statements: Arc<AtomicU64>,
 }
 
 /// The state of one connection pool, for the metrics.
@@ -359,6 +387,8 @@ pub struct PoolStatus {
     pub idle: u32,
     /// Requests waiting for a connection (for writes, also for their turn at the write gate).
     pub waiting: usize,
+    /// Statements run on the pool's connections since the database was opened.
+    pub statements: u64,
 }
 
 /// Counts a checkout as waiting for as long as it lives.
@@ -377,12 +407,13 @@ impl Drop for WaitingCheckout<'_> {
     }
 }
 
-fn pool_status(pool: &Pool, waiting: &AtomicUsize) -> PoolStatus {
+fn pool_status(pool: &Pool, waiting: &AtomicUsize, statements: &AtomicU64) -> PoolStatus {
     let state = pool.state();
     PoolStatus {
         in_use: state.connections.saturating_sub(state.idle_connections),
         idle: state.idle_connections,
         waiting: waiting.load(Ordering::Relaxed),
+        statements: statements.load(Ordering::Relaxed),
     }
 }
 
@@ -411,7 +442,8 @@ impl Database {
             Backend::Postgres => settings.write_pool_size.clamp(1, MAX_POOL_SIZE),
         };
         let connection_failures = Arc::new(AtomicU64::new(0));
-        let pool = |role: PoolRole, size: u32| {
+        let (read_statements, write_statements) = (Arc::default(), Arc::default());
+        let pool = |role: PoolRole, size: u32, statements: &Arc<AtomicU64>| {
             let session = Session {
                 role,
                 statement_timeout: settings.statement_timeout,
@@ -423,10 +455,10 @@ impl Database {
                 .min_idle(Some(1))
                 .connection_timeout(settings.checkout_timeout)
                 .error_handler(Box::new(ConnectionFailureLog { failures: Arc::clone(&connection_failures) }))
-                .build_unchecked(ConnectionManager { url: url.clone(), session })
+                .build_unchecked(ConnectionManager { url: url.clone(), session, statements: Arc::clone(statements) })
         };
-        let reads = pool(PoolRole::Read, settings.read_pool_size.clamp(1, MAX_POOL_SIZE));
-        let writes = pool(PoolRole::Write, write_pool_size);
+        let reads = pool(PoolRole::Read, settings.read_pool_size.clamp(1, MAX_POOL_SIZE), &read_statements);
+        let writes = pool(PoolRole::Write, write_pool_size, &write_statements);
         Ok(Self {
             reads,
             writes,
@@ -436,6 +468,8 @@ impl Database {
             connection_failures,
             read_checkouts_waiting: Arc::default(),
             write_checkouts_waiting: Arc::default(),
+            read_statements,
+            write_statements,
         })
     }
 
@@ -454,9 +488,9 @@ impl Database {
 
     /// The read and the write pool as they are now.
     pub fn pool_status(&self) -> [(&'static str, PoolStatus); 2] {
-        let mut writes = pool_status(&self.writes, &self.write_checkouts_waiting);
+        let mut writes = pool_status(&self.writes, &self.write_checkouts_waiting, &self.write_statements);
         writes.waiting += self.write_gate.queued();
-        [("read", pool_status(&self.reads, &self.read_checkouts_waiting)), ("write", writes)]
+        [("read", pool_status(&self.reads, &self.read_checkouts_waiting, &self.read_statements)), ("write", writes)]
     }
 
     /// Connection attempts that failed since the database was opened (each is also logged).

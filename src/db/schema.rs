@@ -383,4 +383,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_references,
     name_revisions,
     national_indicators,
+    data_version,
 );

@@ -95,9 +95,10 @@ pub struct Account {
     pub token_version: i32,
 }
 
+/// The columns of an [`Account`], for [`super::caller_context`]'s one statement.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct AccountRow {
+pub(super) struct AccountRow {
     id: i32,
     username: String,
     role: String,
@@ -107,20 +108,18 @@ struct AccountRow {
     token_version: i32,
 }
 
-/// One primary-key lookup; `None` when the user no longer exists.
-pub fn find_account(conn: &mut DbConnection, id: i32) -> Result<Option<Account>, AppError> {
-    let Some(row) = users::table.find(id).select(AccountRow::as_select()).first(conn).optional()? else {
-        return Ok(None);
-    };
-    Ok(Some(Account {
-        role: parse_role(row.id, &row.role)?,
-        id: row.id,
-        username: row.username,
-        department_id: row.department_id,
-        municipality_id: row.municipality_id,
-        active: row.active,
-        token_version: row.token_version,
-    }))
+impl AccountRow {
+    pub(super) fn into_account(self) -> Result<Account, AppError> {
+        Ok(Account {
+            role: parse_role(self.id, &self.role)?,
+            id: self.id,
+            username: self.username,
+            department_id: self.department_id,
+            municipality_id: self.municipality_id,
+            active: self.active,
+            token_version: self.token_version,
+        })
+    }
 }
 
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {

@@ -122,6 +122,10 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pools(backend: Bac
         let idle = value_of(&samples, "municipal_kpi_db_connections", &format!(r#"pool="{pool}",state="idle""#));
         assert!(idle.is_some_and(|idle| idle >= 0.0), "{pool}: {text}");
         assert_eq!(value_of(&samples, "municipal_kpi_db_waiting", &format!(r#"pool="{pool}""#)), Some(0.0), "{text}");
+        // Each of the three requests above ran at least its caller's statement on the read pool.
+        let statements = value_of(&samples, "municipal_kpi_db_statements_total", &format!(r#"pool="{pool}""#));
+        let least = if pool == "read" { 3.0 } else { 0.0 };
+        assert!(statements.is_some_and(|count| count >= least), "{pool}: {text}");
     }
 
     // The scrape itself is counted by the next one.

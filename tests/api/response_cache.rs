@@ -14,6 +14,7 @@ on_both_backends!(
     cached_answers_are_byte_identical_to_fresh_ones,
     a_write_is_visible_in_the_very_next_answer,
     concurrent_writes_are_each_visible_to_the_next_read,
+    a_cached_answer_costs_one_statement,
 );
 
 const YEAR: i32 = 2020;
@@ -76,6 +77,47 @@ async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {
         assert_eq!(cached, fresh, "{path}");
         assert_eq!(cached_tag, fresh_tag, "{path}");
     }
+}
+
+/// Statements run so far on the read and the write pool.
+fn statements_run(app: &TestApp) -> [u64; 2] {
+    app.db.pool_status().map(|(_, status)| status.statements)
+}
+
+/// A cached answer, and its 304, cost the one statement that reads the caller, whose the resource
+/// is and the data version together: on PostgreSQL every statement is a round trip.
+async fn a_cached_answer_costs_one_statement(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let evaluation = json(app.get(&format!("/plans/{plan}/evaluation?fiscal_year={YEAR}"), &app.hq).await).await;
+    let indicator = evaluation["indicators"][0]["indicator_id"].as_i64().unwrap();
+    let (dashboard_tag, _) = body_of(&app, &format!("/plans/{plan}/dashboard")).await;
+    for path in [
+        format!("/plans/{plan}/evaluation?fiscal_year={YEAR}"),
+        format!("/plans/{plan}/dashboard"),
+        format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}"),
+    ] {
+        body_of(&app, &path).await;
+        let before = statements_run(&app);
+        body_of(&app, &path).await;
+        let after = statements_run(&app);
+        assert_eq!([after[0] - before[0], after[1] - before[1]], [1, 0], "{path}: [read, write] statements");
+    }
+    let before = statements_run(&app);
+    let revalidated = app
+        .client
+        .get(app.api(&format!("/plans/{plan}/dashboard")))
+        .bearer_auth(&app.hq.token)
+        .header("If-None-Match", &dashboard_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(statements_run(&app)[0] - before[0], 1, "a 304 reads the caller and the version, nothing else");
+    // An uncached read still pays for what it reads, after the same first statement.
+    let before = statements_run(&app);
+    assert_eq!(app.get(&format!("/indicators/{indicator}"), &app.hq).await.status(), 200);
+    assert!(statements_run(&app)[0] - before[0] > 1);
 }
 
 async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {

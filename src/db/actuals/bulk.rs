@@ -11,25 +11,13 @@ use diesel::prelude::*;
 use super::{Actual, ActualRow, NewVersion, actual_from_row};
 use crate::db::audit::{self, Actor, Change};
 use crate::db::schema::{actual_events, actuals, audit_log, indicators, measures};
-use crate::db::{DbConnection, decimal_to_text};
+use crate::db::{DbConnection, decimal_to_text, on_each_backend};
 use crate::domain::plan::to_text;
 use crate::error::AppError;
 
 /// Rows per insert statement: keeps every statement under SQLite's 32 766 bound parameters
 /// (14 columns a row) and PostgreSQL's 65 535.
 pub const WRITE_BATCH_ROWS: usize = 1000;
-
-/// Runs a multi-row insert on the backend's own connection: diesel's `MultiConnection` cannot
-/// build one for SQLite (which has no `DEFAULT` keyword), each backend's connection can. The SQL
-/// is the same; only the connection type differs.
-macro_rules! on_each_backend {
-    ($conn:expr, |$backend:ident| $insert:expr) => {
-        match $conn {
-            DbConnection::Sqlite($backend) => $insert,
-            DbConnection::Postgresql($backend) => $insert,
-        }
-    };
-}
 
 /// A first submission (version 1) of an indicator and year.
 pub struct NewActual<'a> {

@@ -1,0 +1,98 @@
+//! What [`resolve_caller`](crate::auth::resolve_caller) reads for every request, in one statement:
+//! the caller's account as stored now, whose the resource named by the path is, and the
+//! [data version](super::data_version) that cached answers are served at.
+//!
+//! One statement, because on PostgreSQL each statement is a round trip to the server: read one
+//! after the other, the three made a `304` of a cached answer cost three round trips where one
+//! does.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable};
+
+use super::ownership;
+use super::schema::{data_version, departments, goals, indicators, measures, plans, strategies, users};
+use super::users::{Account, AccountRow};
+use super::{DbConnection, on_each_backend};
+use crate::auth::tenancy::OwnedResource;
+use crate::error::AppError;
+
+/// The stored facts a request's caller is judged on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerContext {
+    pub account: Account,
+    /// Whose the named resource is, as [`ownership::municipality_of`] answers: `None` when the path
+    /// names none or it does not exist.
+    pub owner: Option<Option<i32>>,
+    /// The data version as committed when the statement ran.
+    pub data_version: i64,
+}
+
+/// The context of user `user_id`'s request on `resource`; `None` when the user no longer exists.
+pub fn lookup(
+    conn: &mut DbConnection,
+    user_id: i32,
+    resource: Option<OwnedResource>,
+) -> Result<Option<CallerContext>, AppError> {
+    let version = data_version::table.find(1).select(data_version::counter).single_value();
+    // Each resource kind has its own owner subquery, and so its own statement type: a statement
+    // each backend prepares once and finds again by its type, which a boxed one would not be.
+    macro_rules! with_owner {
+        ($owner:expr) => {{
+            on_each_backend!(&mut *conn, |backend| users::table
+                .find(user_id)
+                .select((AccountRow::as_select(), $owner, version))
+                .first::<(AccountRow, Option<i32>, Option<i64>)>(backend)
+                .optional()?)
+        }};
+    }
+    let row = match resource {
+        // An account may belong to no municipality, which a NULL subquery cannot tell from no
+        // account at all: its owner is read below, on the administrators' routes only.
+        None | Some(OwnedResource::User(_)) => with_owner!(None::<i32>.into_sql::<Nullable<Integer>>()),
+        Some(OwnedResource::Plan(id)) => {
+            with_owner!(plans::table.find(id).select(plans::municipality_id).single_value())
+        }
+        Some(OwnedResource::Goal(id)) => with_owner!(
+            goals::table
+                .inner_join(plans::table)
+                .filter(goals::id.eq(id))
+                .select(plans::municipality_id)
+                .single_value()
+        ),
+        Some(OwnedResource::Strategy(id)) => with_owner!(
+            strategies::table
+                .inner_join(plans::table)
+                .filter(strategies::id.eq(id))
+                .select(plans::municipality_id)
+                .single_value()
+        ),
+        Some(OwnedResource::Measure(id)) => with_owner!(
+            measures::table
+                .inner_join(plans::table)
+                .filter(measures::id.eq(id))
+                .select(plans::municipality_id)
+                .single_value()
+        ),
+        Some(OwnedResource::Indicator(id)) => with_owner!(
+            indicators::table
+                .inner_join(measures::table.inner_join(plans::table))
+                .filter(indicators::id.eq(id))
+                .select(plans::municipality_id)
+                .single_value()
+        ),
+        Some(OwnedResource::Department(id)) => {
+            with_owner!(departments::table.find(id).select(departments::municipality_id).single_value())
+        }
+    };
+    let Some((row, owner, version)) = row else {
+        return Ok(None);
+    };
+    let account = row.into_account()?;
+    let data_version = version.ok_or_else(|| AppError::Internal("the data_version row is missing".into()))?;
+    let owner = match resource {
+        Some(user @ OwnedResource::User(_)) if account.active => ownership::municipality_of(conn, user)?,
+        Some(_) => owner.map(Some),
+        None => None,
+    };
+    Ok(Some(CallerContext { account, owner, data_version }))
+}
