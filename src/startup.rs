@@ -20,6 +20,7 @@ use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::response_cache::ResponseCache;
+use crate::telemetry::RequestSpan;
 
 pub struct Application {
     server: Server,
@@ -126,7 +127,7 @@ impl Application {
                         Ok(response)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 // Outermost: whatever the layers inside produced leaves in bounded slices.
                 .wrap(actix_web::middleware::from_fn(api::sliced_body::slice_large_bodies))
                 .app_data(db.clone())

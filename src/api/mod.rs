@@ -26,8 +26,17 @@ use actix_web::web;
 use serde::{Deserialize, Deserializer};
 
 /// Routes under `/api/v1`.
+///
+/// actix tries the routes in the order they are registered, running each pattern's regex until
+/// one matches (and only then the method): the reads that dashboards and other systems poll come
+/// first. None of them can shadow a later route: no other path has their shape.
 pub fn configure_v1(cfg: &mut web::ServiceConfig) {
-    cfg.service(auth::issue_token)
+    cfg.service(evaluation::dashboard)
+        .service(evaluation::get_evaluation)
+        .service(actuals::indicator_achievement)
+        .service(indicators::get_indicator)
+        .service(indicators::list_indicators)
+        .service(auth::issue_token)
         .service(auth::me)
         .service(users::list_users)
         .service(users::create_user)
@@ -57,9 +66,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(measures::change_measure_status)
         .service(measures::add_owner)
         .service(measures::remove_owner)
-        .service(indicators::list_indicators)
         .service(indicators::create_indicator)
-        .service(indicators::get_indicator)
         .service(indicators::update_indicator)
         .service(indicators::retire_indicator)
         .service(indicators::replace_indicator)
@@ -72,13 +79,10 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(actuals::submit_actual)
         .service(actuals::actual_history)
         .service(actuals::review_actual)
-        .service(actuals::indicator_achievement)
-        .service(evaluation::get_evaluation)
         .service(evaluation::submissions)
         .service(evaluation::list_collections)
         .service(evaluation::open_collection)
         .service(evaluation::update_collection)
-        .service(evaluation::dashboard)
         .service(evaluation::open_data)
         .service(evaluation::import_actuals)
         .service(audit::list_audit)
