@@ -30,6 +30,7 @@ on_both_backends!(
     revisions_apply_from_their_fiscal_year,
     spreadsheets_carry_the_evaluation,
     import_checks_every_row_and_applies_all_or_none,
+    an_import_correcting_an_actual_changed_since_its_check_applies_nothing,
     dashboard_is_cacheable,
     a_plan_document_can_be_imported,
 );
@@ -599,6 +600,95 @@ async fn import_checks_every_row_and_applies_all_or_none(backend: Backend) {
         .await
         .unwrap();
     assert_problem(wrong_type, 415).await;
+}
+
+/// An import's corrections are written together, each only if its actual is still at the version
+/// the import was checked against: one changed in between fails the whole import with 412 (all
+/// or none), and the same file checked again applies.
+async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(backend: Backend) {
+    use municipal_kpi::auth::Caller;
+    use municipal_kpi::error::AppError;
+    use municipal_kpi::{reporting, spreadsheet};
+
+    let app = spawn_app(backend).await;
+    let f = fixture(&app).await;
+    let path = |indicator: i64| format!("/indicators/{indicator}/actuals/2021");
+    // Submitted, not yet approved: the department may still correct them.
+    for (indicator, body) in
+        [(f.indicators[0], json!({"value": 170})), (f.indicators[1], json!({"numerator": 30, "denominator": 100}))]
+    {
+        created(app.put(&path(indicator), &f.a, &body, None).await).await;
+    }
+    async fn stored_actual(app: &TestApp, user: &TestUser, indicator: i64) -> Value {
+        json(app.get(&format!("/indicators/{indicator}/actuals/2021"), user).await).await
+    }
+    let stored = |indicator: i64| stored_actual(&app, &f.a, indicator);
+    let (count, ratio) = (stored(f.indicators[0]).await, stored(f.indicators[1]).await);
+    let csv = format!(
+        "指標ID,年度,実績,分子,分母,備考,版\r\n{},2021,175,,,訂正,{}\r\n{},2021,,31,100,訂正,{}\r\n",
+        f.indicators[0], count["version"], f.indicators[1], ratio["version"]
+    );
+    let caller = Caller {
+        user_id: f.a.id,
+        username: f.a.username.clone(),
+        role: f.a.role,
+        department_id: f.a.department_id,
+        municipality_id: Some(1),
+    };
+    let plan = i32::try_from(f.plan).unwrap();
+    let check = |caller: Caller, csv: String| {
+        app.db
+            .read_blocking(move |conn| {
+                let file = spreadsheet::read_csv(csv.as_bytes())?;
+                reporting::check_import(conn, &caller, plan, file, false)
+            })
+            .map_err(|e: AppError| e)
+            .expect("checked")
+    };
+    let checked = check(caller.clone(), csv.clone());
+    assert!(checked.can_apply(), "{:?}", checked.report.errors);
+
+    // The ratio is corrected by hand between the check and the write.
+    let by_hand = app.get(&path(f.indicators[1]), &f.a).await;
+    let etag = by_hand.headers()["etag"].to_str().unwrap().to_owned();
+    let corrected =
+        app.put(&path(f.indicators[1]), &f.a, &json!({"numerator": 32, "denominator": 100}), Some(&etag)).await;
+    assert_eq!(corrected.status(), 200);
+
+    let applier = caller.clone();
+    let outcome = app.db.write_blocking(move |conn| reporting::apply_import(conn, &applier, plan, checked));
+    match outcome {
+        Err(AppError::PreconditionFailed(reason)) => {
+            assert!(reason.contains(&format!("indicator {}", f.indicators[1])), "{reason}")
+        }
+        Err(other) => panic!("expected 412, got {other:?}"),
+        Ok(_) => panic!("expected 412, the import was applied"),
+    }
+    let unchanged = stored(f.indicators[0]).await;
+    assert_eq!((unchanged["value"].clone(), unchanged["version"].clone()), (json!(170), count["version"].clone()));
+    let history = json(app.get(&format!("{}/history", path(f.indicators[0])), &f.a).await).await;
+    let events_before = history["items"].as_array().unwrap().len();
+
+    // Checked again against the versions now stored, the same corrections apply, both at once.
+    let ratio = stored(f.indicators[1]).await;
+    let csv = format!(
+        "指標ID,年度,実績,分子,分母,備考,版\r\n{},2021,175,,,訂正,{}\r\n{},2021,,31,100,訂正,{}\r\n",
+        f.indicators[0], count["version"], f.indicators[1], ratio["version"]
+    );
+    let checked = check(caller.clone(), csv);
+    let report = app
+        .db
+        .write_blocking(move |conn| reporting::apply_import(conn, &caller, plan, checked))
+        .map_err(|e: AppError| e)
+        .expect("applied");
+    assert!(report.applied);
+    let (count_now, ratio_now) = (stored(f.indicators[0]).await, stored(f.indicators[1]).await);
+    assert_eq!(count_now["value"], json!(175));
+    assert_eq!(count_now["version"].as_i64(), count["version"].as_i64().map(|v| v + 1));
+    assert_eq!((ratio_now["numerator"].clone(), ratio_now["note"].clone()), (json!(31), json!("訂正")));
+    assert_eq!(ratio_now["version"].as_i64(), ratio["version"].as_i64().map(|v| v + 1));
+    let history = json(app.get(&format!("{}/history", path(f.indicators[0])), &f.a).await).await;
+    assert_eq!(history["items"].as_array().unwrap().len(), events_before + 1);
 }
 
 async fn dashboard_is_cacheable(backend: Backend) {

@@ -191,31 +191,18 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
 /// entries. Fails with 412, changing nothing once the caller rolls back, if any actual is no
 /// longer at the version read.
 pub fn update_all(conn: &mut DbConnection, actor: &Actor, next: &[NextVersion<'_>]) -> Result<(), AppError> {
+    if next.is_empty() {
+        return Ok(());
+    }
     let now = audit::now();
-    for NextVersion { current, version: new } in next {
-        let changed =
-            diesel::update(actuals::table.filter(actuals::id.eq(current.id).and(actuals::version.eq(current.version))))
-                .set((
-                    actuals::value.eq(new.reported.value.map(decimal_to_text)),
-                    actuals::numerator.eq(new.reported.numerator.map(decimal_to_text)),
-                    actuals::denominator.eq(new.reported.denominator.map(decimal_to_text)),
-                    actuals::stage.eq(new.reported.stage),
-                    actuals::note.eq(new.note),
-                    actuals::status.eq(to_text(&new.status)),
-                    actuals::is_sample.eq(new.is_sample),
-                    actuals::version.eq(current.version + 1),
-                    actuals::submitted_by.eq(actor.user_id),
-                    actuals::submitted_at.eq(now),
-                ))
-                .execute(conn)?;
-        if changed == 0 {
-            return Err(AppError::PreconditionFailed(format!(
-                "the actual of indicator {} for {} was changed by someone else; it is no longer version {}",
-                current.indicator_id,
-                super::label(current.fiscal_year),
-                current.version
-            )));
-        }
+    let updated = staged::update_actuals(conn, actor, next, now)?;
+    if let Some(NextVersion { current, .. }) = next.iter().find(|n| !updated.contains(&n.current.id)) {
+        return Err(AppError::PreconditionFailed(format!(
+            "the actual of indicator {} for {} was changed by someone else; it is no longer version {}",
+            current.indicator_id,
+            super::label(current.fiscal_year),
+            current.version
+        )));
     }
     for chunk in next.chunks(WRITE_BATCH_ROWS) {
         let events: Vec<EventInsert<'_>> =
@@ -277,4 +264,107 @@ fn record_audit(conn: &mut DbConnection, actor: &Actor, changes: &[Change<'_>]) 
         on_each_backend!(&mut *conn, |backend| diesel::insert_into(audit_log::table).values(&rows).execute(backend))?;
     }
     Ok(())
+}
+
+/// Next versions written in one `UPDATE … FROM` instead of one statement per actual (100,000
+/// round trips to PostgreSQL took half a minute): the rows are staged in a temporary table,
+/// created and dropped inside the write's transaction, so that a failed write leaves none behind
+/// on either backend.
+mod staged {
+    use std::collections::HashSet;
+
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+    use diesel::sql_types::Integer;
+
+    use super::{NextVersion, WRITE_BATCH_ROWS};
+    use crate::db::audit::Actor;
+    use crate::db::{DbConnection, decimal_to_text, on_each_backend};
+    use crate::domain::plan::to_text;
+    use crate::error::AppError;
+
+    diesel::table! {
+        staged_actuals (id) {
+            id -> Integer,
+            expected_version -> Integer,
+            value -> Nullable<Text>,
+            numerator -> Nullable<Text>,
+            denominator -> Nullable<Text>,
+            stage -> Nullable<Integer>,
+            note -> Text,
+            status -> Text,
+            is_sample -> Bool,
+            submitted_by -> Nullable<Integer>,
+            submitted_at -> Timestamp,
+        }
+    }
+
+    /// The same SQL on both backends (SQLite has `UPDATE … FROM` and `RETURNING` since 3.35).
+    const CREATE: &str = "CREATE TEMPORARY TABLE staged_actuals (id INTEGER PRIMARY KEY, \
+        expected_version INTEGER NOT NULL, value TEXT, numerator TEXT, denominator TEXT, stage INTEGER, \
+        note TEXT NOT NULL, status TEXT NOT NULL, is_sample BOOLEAN NOT NULL, submitted_by INTEGER, \
+        submitted_at TIMESTAMP NOT NULL)";
+    const UPDATE: &str = "UPDATE actuals SET value = s.value, numerator = s.numerator, \
+        denominator = s.denominator, stage = s.stage, note = s.note, status = s.status, is_sample = s.is_sample, \
+        version = s.expected_version + 1, submitted_by = s.submitted_by, submitted_at = s.submitted_at \
+        FROM staged_actuals AS s WHERE actuals.id = s.id AND actuals.version = s.expected_version \
+        RETURNING actuals.id";
+    const DROP: &str = "DROP TABLE staged_actuals";
+
+    #[derive(Insertable)]
+    #[diesel(table_name = staged_actuals, treat_none_as_default_value = false)]
+    struct StagedInsert<'a> {
+        id: i32,
+        expected_version: i32,
+        value: Option<String>,
+        numerator: Option<String>,
+        denominator: Option<String>,
+        stage: Option<i32>,
+        note: &'a str,
+        status: String,
+        is_sample: bool,
+        submitted_by: Option<i32>,
+        submitted_at: NaiveDateTime,
+    }
+
+    #[derive(QueryableByName)]
+    struct UpdatedId {
+        #[diesel(sql_type = Integer)]
+        id: i32,
+    }
+
+    /// Writes every next version whose actual is still at the version read; returns the ids of
+    /// the actuals written.
+    pub(super) fn update_actuals(
+        conn: &mut DbConnection,
+        actor: &Actor,
+        next: &[NextVersion<'_>],
+        now: NaiveDateTime,
+    ) -> Result<HashSet<i32>, AppError> {
+        diesel::sql_query(CREATE).execute(conn)?;
+        for chunk in next.chunks(WRITE_BATCH_ROWS) {
+            let rows: Vec<StagedInsert<'_>> = chunk
+                .iter()
+                .map(|NextVersion { current, version: new }| StagedInsert {
+                    id: current.id,
+                    expected_version: current.version,
+                    value: new.reported.value.map(decimal_to_text),
+                    numerator: new.reported.numerator.map(decimal_to_text),
+                    denominator: new.reported.denominator.map(decimal_to_text),
+                    stage: new.reported.stage,
+                    note: new.note,
+                    status: to_text(&new.status),
+                    is_sample: new.is_sample,
+                    submitted_by: actor.user_id,
+                    submitted_at: now,
+                })
+                .collect();
+            on_each_backend!(&mut *conn, |backend| diesel::insert_into(staged_actuals::table)
+                .values(&rows)
+                .execute(backend))?;
+        }
+        let updated: Vec<UpdatedId> = diesel::sql_query(UPDATE).load(conn)?;
+        diesel::sql_query(DROP).execute(conn)?;
+        Ok(updated.into_iter().map(|row| row.id).collect())
+    }
 }
