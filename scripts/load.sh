@@ -55,15 +55,35 @@ machine_load() {
     ps -eo pcpu=,comm= --sort=-pcpu | head -5 | sed 's/^/    /'
 }
 
-# wrk's 50 % and 99 % latencies in milliseconds, requests per second, and non-2xx/3xx count.
+# CPU time (utime + stime, in clock ticks) of a process, and of every PostgreSQL server process.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_ticks() {
+    local total=0 pid
+    for pid in $(pgrep -u postgres postgres || true); do total=$((total + $(cpu_ticks "$pid"))); done
+    echo "$total"
+}
+
+# wrk's requests per second, 50 % and 99 % latencies in milliseconds, non-2xx/3xx count, and the
+# CPU time the server and PostgreSQL spent per request (microseconds): on a shared machine whose
+# speed varies (steal), the CPU per request compares binaries better than the rate does.
 run_wrk() {
     local path=$1; shift
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$@" "$BASE$path" >/dev/null
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$BASE$path" | awk '
+    local server_before postgres_before out
+    server_before=$(cpu_ticks "$SERVER_PID")
+    postgres_before=$(postgres_ticks)
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$BASE$path")
+    echo "$out" | awk -v server="$(( $(cpu_ticks "$SERVER_PID") - server_before ))" \
+        -v postgres="$(( $(postgres_ticks) - postgres_before ))" -v hz="$(getconf CLK_TCK)" -v backend="$CURRENT_BACKEND" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+        / requests in / { n = $1 }
         /^Requests\/sec:/ { rps = $2 } /Non-2xx or 3xx responses:/ { bad = $NF }
-        END { printf "%.0f | %.2f | %.2f | %d", rps, p50, p99, bad }'
+        END {
+            per = (n > 0) ? 1e6 / hz / n : 0
+            pg = (backend == "postgres") ? sprintf("%.0f", postgres * per) : "—"
+            printf "%.0f | %.2f | %.2f | %d | %.0f | %s", rps, p50, p99, bad, server * per, pg
+        }'
 }
 
 start_server() {
@@ -168,9 +188,10 @@ echo "# $(date -u +%FT%TZ) on $(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS, ${WA
 for entry in "${BINARIES[@]}"; do echo "#   ${entry%%=*}: ${entry#*=} ($(stat -c %y "${entry#*=}" | cut -d. -f1))"; done
 machine_load | sed 's/^/# /'
 echo
-echo "| backend | binary | request | req/s | p50 ms | p99 ms | non-2xx/3xx |"
-echo "|---|---|---|---:|---:|---:|---:|"
+echo "| backend | binary | request | req/s | p50 ms | p99 ms | non-2xx/3xx | server CPU µs/request | PostgreSQL CPU µs/request |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 for backend in $BACKENDS; do
+    CURRENT_BACKEND=$backend
     case $backend in
         sqlite) url="sqlite://$WORK/load.db" ;;
         postgres)
