@@ -79,6 +79,19 @@ async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {
     }
 }
 
+/// The dashboard's status for `If-None-Match: tag`, as hq.
+async fn revalidate_dashboard(app: &TestApp, plan: i32, tag: &str) -> u16 {
+    let response = app
+        .client
+        .get(app.api(&format!("/plans/{plan}/dashboard")))
+        .bearer_auth(&app.hq.token)
+        .header("If-None-Match", tag)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
 /// Statements run so far on the read and the write pool.
 fn statements_run(app: &TestApp) -> [u64; 2] {
     app.db.pool_status().map(|(_, status)| status.statements)
@@ -104,15 +117,7 @@ async fn a_cached_answer_costs_one_statement(backend: Backend) {
         assert_eq!([after[0] - before[0], after[1] - before[1]], [1, 0], "{path}: [read, write] statements");
     }
     let before = statements_run(&app);
-    let revalidated = app
-        .client
-        .get(app.api(&format!("/plans/{plan}/dashboard")))
-        .bearer_auth(&app.hq.token)
-        .header("If-None-Match", &dashboard_tag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidate_dashboard(&app, plan, &dashboard_tag).await, 304);
     assert_eq!(statements_run(&app)[0] - before[0], 1, "a 304 reads the caller and the version, nothing else");
     // An uncached read still pays for what it reads, after the same first statement.
     let before = statements_run(&app);
@@ -148,15 +153,7 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     assert_eq!(indicator_in(&json(app.get(&evaluation_path, &app.hq).await).await)["submission"], "approved");
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
     assert_eq!(achievement["result"]["pending"], false);
-    let revalidated = app
-        .client
-        .get(app.api(&format!("/plans/{plan}/dashboard")))
-        .bearer_auth(&app.hq.token)
-        .header("If-None-Match", &dashboard_tag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revalidated.status(), 200, "an approved actual changes the dashboard");
+    assert_eq!(revalidate_dashboard(&app, plan, &dashboard_tag).await, 200, "an approved actual changes the dashboard");
 
     // A target revision.
     let revision = app
