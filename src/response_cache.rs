@@ -5,10 +5,10 @@
 //! Each request's data version is read with its caller ([`DataVersion`]); the request then either
 //! takes the stored bytes, without a database call, or computes, serialises and stores them. A
 //! write raises the version in its own transaction, so the next request after it computes afresh,
-//! on this process or any other sharing the database. What is stored is what a fresh computation would send, byte for byte:
-//! the one part of an evaluation that depends on the clock, `evaluated_at`, is rewritten per
-//! request ([`restamp_evaluated_at`]), and its other clock-dependent part (`late`, judged by the
-//! UTC date) is covered by the date in the key.
+//! on this process or any other sharing the database. What is stored is what a fresh computation
+//! would send, byte for byte: the one part of an evaluation that depends on the clock,
+//! `evaluated_at`, is rewritten per request ([`restamp_evaluated_at`]), and its other
+//! clock-dependent part (`late`, judged by the UTC date) is covered by the date in the key.
 //!
 //! Bounded: at most [`MAX_CACHED_RESPONSES`] answers and [`MAX_CACHED_BYTES`] bytes; the oldest
 //! stored go first, and a single answer larger than the byte bound is never stored.

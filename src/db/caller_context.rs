@@ -9,8 +9,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable};
 
-use super::ownership;
-use super::schema::{data_version, departments, goals, indicators, measures, plans, strategies, users};
+use super::ownership::{self, owner_query};
+use super::schema::{data_version, users};
 use super::users::{Account, AccountRow};
 use super::{DbConnection, on_each_backend};
 use crate::auth::tenancy::OwnedResource;
@@ -45,43 +45,13 @@ pub fn lookup(
                 .optional()?)
         }};
     }
+    let no_owner = || None::<i32>.into_sql::<Nullable<Integer>>();
     let row = match resource {
+        None => with_owner!(no_owner()),
         // An account may belong to no municipality, which a NULL subquery cannot tell from no
         // account at all: its owner is read below, on the administrators' routes only.
-        None | Some(OwnedResource::User(_)) => with_owner!(None::<i32>.into_sql::<Nullable<Integer>>()),
-        Some(OwnedResource::Plan(id)) => {
-            with_owner!(plans::table.find(id).select(plans::municipality_id).single_value())
-        }
-        Some(OwnedResource::Goal(id)) => with_owner!(
-            goals::table
-                .inner_join(plans::table)
-                .filter(goals::id.eq(id))
-                .select(plans::municipality_id)
-                .single_value()
-        ),
-        Some(OwnedResource::Strategy(id)) => with_owner!(
-            strategies::table
-                .inner_join(plans::table)
-                .filter(strategies::id.eq(id))
-                .select(plans::municipality_id)
-                .single_value()
-        ),
-        Some(OwnedResource::Measure(id)) => with_owner!(
-            measures::table
-                .inner_join(plans::table)
-                .filter(measures::id.eq(id))
-                .select(plans::municipality_id)
-                .single_value()
-        ),
-        Some(OwnedResource::Indicator(id)) => with_owner!(
-            indicators::table
-                .inner_join(measures::table.inner_join(plans::table))
-                .filter(indicators::id.eq(id))
-                .select(plans::municipality_id)
-                .single_value()
-        ),
-        Some(OwnedResource::Department(id)) => {
-            with_owner!(departments::table.find(id).select(departments::municipality_id).single_value())
+        Some(resource) => {
+            owner_query!(resource, |query| with_owner!(query.single_value()), user(_id) => with_owner!(no_owner()))
         }
     };
     let Some((row, owner, version)) = row else {

@@ -4,45 +4,62 @@
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{departments, goals, indicators, measures, plans, strategies, users};
+use super::schema::users;
 use crate::auth::tenancy::OwnedResource;
 use crate::error::AppError;
+
+/// Evaluates `$body` with `$query` bound to the query selecting the municipality of the plan or
+/// department that `$resource` belongs to (a statement type of its own per kind, so that each is
+/// prepared once), or `$user` for a user, bound to its id, whose municipality may be none.
+macro_rules! owner_query {
+    ($resource:expr, |$query:ident| $body:expr, user($user_id:ident) => $user:expr) => {{
+        use $crate::auth::tenancy::OwnedResource;
+        use $crate::db::schema::{departments, goals, indicators, measures, plans, strategies};
+        match $resource {
+            OwnedResource::Plan(id) => {
+                let $query = plans::table.find(id).select(plans::municipality_id);
+                $body
+            }
+            OwnedResource::Goal(id) => {
+                let $query =
+                    goals::table.inner_join(plans::table).filter(goals::id.eq(id)).select(plans::municipality_id);
+                $body
+            }
+            OwnedResource::Strategy(id) => {
+                let $query = strategies::table
+                    .inner_join(plans::table)
+                    .filter(strategies::id.eq(id))
+                    .select(plans::municipality_id);
+                $body
+            }
+            OwnedResource::Measure(id) => {
+                let $query =
+                    measures::table.inner_join(plans::table).filter(measures::id.eq(id)).select(plans::municipality_id);
+                $body
+            }
+            OwnedResource::Indicator(id) => {
+                let $query = indicators::table
+                    .inner_join(measures::table.inner_join(plans::table))
+                    .filter(indicators::id.eq(id))
+                    .select(plans::municipality_id);
+                $body
+            }
+            OwnedResource::Department(id) => {
+                let $query = departments::table.find(id).select(departments::municipality_id);
+                $body
+            }
+            OwnedResource::User($user_id) => $user,
+        }
+    }};
+}
+pub(super) use owner_query;
 
 /// The municipality the resource belongs to: `None` when it does not exist, `Some(None)` for an
 /// account of no municipality (system_admin, analyst). One query.
 pub fn municipality_of(conn: &mut DbConnection, resource: OwnedResource) -> Result<Option<Option<i32>>, AppError> {
-    let found: Option<Option<i32>> = match resource {
-        OwnedResource::Plan(id) => {
-            plans::table.find(id).select(plans::municipality_id.nullable()).first(conn).optional()?
-        }
-        OwnedResource::Goal(id) => goals::table
-            .inner_join(plans::table)
-            .filter(goals::id.eq(id))
-            .select(plans::municipality_id.nullable())
-            .first(conn)
-            .optional()?,
-        OwnedResource::Strategy(id) => strategies::table
-            .inner_join(plans::table)
-            .filter(strategies::id.eq(id))
-            .select(plans::municipality_id.nullable())
-            .first(conn)
-            .optional()?,
-        OwnedResource::Measure(id) => measures::table
-            .inner_join(plans::table)
-            .filter(measures::id.eq(id))
-            .select(plans::municipality_id.nullable())
-            .first(conn)
-            .optional()?,
-        OwnedResource::Indicator(id) => indicators::table
-            .inner_join(measures::table.inner_join(plans::table))
-            .filter(indicators::id.eq(id))
-            .select(plans::municipality_id.nullable())
-            .first(conn)
-            .optional()?,
-        OwnedResource::Department(id) => {
-            departments::table.find(id).select(departments::municipality_id.nullable()).first(conn).optional()?
-        }
-        OwnedResource::User(id) => users::table.find(id).select(users::municipality_id).first(conn).optional()?,
-    };
-    Ok(found)
+    Ok(owner_query!(
+        resource,
+        |query| query.first::<i32>(conn).optional()?.map(Some),
+        user(id) => users::table.find(id).select(users::municipality_id).first(conn).optional()?
+    ))
 }
