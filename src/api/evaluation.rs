@@ -291,7 +291,7 @@ pub async fn list_collections(
     let plan_id = id.into_inner();
     let found = db
         .read(move |conn| {
-            plans::get(conn, plan_id)?;
+            plans::ensure_exists(conn, plan_id)?;
             collections::page(conn, plan_id, limit, offset)
         })
         .await?;

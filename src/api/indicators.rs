@@ -270,7 +270,7 @@ pub async fn list_indicators(
     let measure_id = id.into_inner();
     let found = db
         .read(move |conn| {
-            crate::db::measures::get(conn, measure_id)?;
+            crate::db::measures::plan_id_of(conn, measure_id)?;
             indicators::page_for_measure(conn, measure_id, limit, offset)
         })
         .await?;

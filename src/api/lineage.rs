@@ -121,7 +121,7 @@ pub async fn list_references(
     let id = id.into_inner();
     let found = db
         .read(move |conn| {
-            plans::get(conn, id)?;
+            plans::ensure_exists(conn, id)?;
             plan_references::page(conn, id, limit, offset)
         })
         .await?;

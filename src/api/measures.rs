@@ -157,7 +157,7 @@ pub async fn list_measures(
     let filter = filter.into_inner();
     let found = db
         .read(move |conn| {
-            crate::db::plans::get(conn, plan_id)?;
+            crate::db::plans::ensure_exists(conn, plan_id)?;
             measures::list(conn, plan_id, &filter, limit, offset)
         })
         .await?;

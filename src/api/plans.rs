@@ -295,7 +295,7 @@ pub async fn list_goals(
     let kind = query.into_inner().kind;
     let goals = db
         .read(move |conn| {
-            plans::get(conn, id)?;
+            plans::ensure_exists(conn, id)?;
             plans::page_goals(conn, id, kind.as_deref(), limit, offset)
         })
         .await?;
@@ -370,7 +370,7 @@ pub async fn list_strategies(
     let id = id.into_inner();
     let strategies = db
         .read(move |conn| {
-            plans::get(conn, id)?;
+            plans::ensure_exists(conn, id)?;
             plans::page_strategies(conn, id, limit, offset)
         })
         .await?;

@@ -649,8 +649,8 @@ pub fn create(
     fields: &IndicatorFields,
     replaces_id: Option<i32>,
 ) -> Result<Indicator, AppError> {
-    let measure = super::measures::get(conn, measure_id)?;
-    let plan = plans::get(conn, measure.plan_id)?;
+    let plan_id = super::measures::plan_id_of(conn, measure_id)?;
+    let plan = plans::get(conn, plan_id)?;
     validate(conn, &plan, fields)?;
     let now = audit::now();
     let id: i32 = diesel::insert_into(indicators::table)

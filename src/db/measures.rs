@@ -329,6 +329,17 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Measure, AppError> {
     assemble(conn, vec![row], Roadmaps::Read)?.pop().ok_or_else(|| AppError::not_found("measure", id))
 }
 
+/// The plan a measure belongs to, in one statement: for callers that only need the measure to
+/// exist (404 otherwise) and not its owners, goals and roadmap, which [`get`] reads in four more.
+pub fn plan_id_of(conn: &mut DbConnection, id: i32) -> Result<i32, AppError> {
+    measures::table
+        .find(id)
+        .select(measures::plan_id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("measure", id))
+}
+
 /// Every measure of a plan, in number order.
 pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measure>, AppError> {
     let rows = measures::table

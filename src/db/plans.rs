@@ -177,6 +177,12 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Plan, AppError> {
     row.into_plan(phases)
 }
 
+/// 404 unless the plan exists, in one statement (no phases read, unlike [`get`]).
+pub fn ensure_exists(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
+    let found: Option<i32> = plans::table.find(id).select(plans::id).first(conn).optional()?;
+    found.map(drop).ok_or_else(|| AppError::not_found("plan", id))
+}
+
 /// These plans, in two queries whatever their number.
 pub fn list_by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Plan>, AppError> {
     let rows: Vec<PlanRow> =
