@@ -433,9 +433,7 @@ impl Database {
                 prepare_sqlite_file(&path)?;
                 DatabaseUrl::Sqlite { path }
             }
-            DatabaseUrl::Postgres { url } => {
-                DatabaseUrl::Postgres { url: with_connect_timeout(&url, settings.connect_timeout) }
-            }
+            DatabaseUrl::Postgres { url } => DatabaseUrl::Postgres { url: libpq_url(&url, settings.connect_timeout) },
         };
         let write_pool_size = match backend {
             Backend::Sqlite => SQLITE_WRITE_CONNECTIONS,
@@ -728,14 +726,44 @@ fn prepare_sqlite_file(path: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The PostgreSQL URL with libpq's `connect_timeout`, unless the URL sets its own.
-fn with_connect_timeout(url: &str, timeout: Duration) -> String {
-    if url.contains("connect_timeout=") {
+/// The PostgreSQL URL as libpq gets it: with `connect_timeout` unless the URL sets its own, and
+/// without TLS to a loopback host unless the URL says anything about TLS (`sslmode`, `sslcert`,
+/// …). libpq's default, `sslmode=prefer`, encrypts even to 127.0.0.1, where the traffic never
+/// leaves the kernel: it protects nothing there and was half the cost of a one-statement request.
+fn libpq_url(url: &str, connect_timeout: Duration) -> String {
+    let names: Vec<&str> = url
+        .split_once('?')
+        .map(|(_, query)| query.split('&').map(|pair| pair.split('=').next().unwrap_or_default()).collect())
+        .unwrap_or_default();
+    let mut added = Vec::new();
+    if !names.contains(&"connect_timeout") {
+        added.push(format!("connect_timeout={}", connect_timeout.max(MIN_CONNECT_TIMEOUT).as_secs()));
+    }
+    // A host given as a parameter (a Unix socket directory, several hosts) is left to libpq.
+    let names_tls_or_host = names.iter().any(|name| name.starts_with("ssl") || matches!(*name, "requiressl" | "host"));
+    if !names_tls_or_host && is_loopback_host(url) {
+        added.push("sslmode=disable".to_owned());
+    }
+    if added.is_empty() {
         return url.to_owned();
     }
-    let seconds = timeout.max(MIN_CONNECT_TIMEOUT).as_secs();
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={seconds}")
+    format!("{url}{separator}{}", added.join("&"))
+}
+
+/// Whether the URL's host is this machine's loopback interface (`localhost`, 127.0.0.0/8, ::1).
+fn is_loopback_host(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match host_and_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host_and_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|address| address.is_loopback())
 }
 
 /// Decimals are stored as canonical text (exact on both backends).
@@ -754,4 +782,54 @@ pub fn optional_decimal(text: Option<&str>) -> Result<Option<rust_decimal::Decim
 /// Enum columns hold the serde name of the value.
 pub fn enum_from_column<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
     crate::domain::plan::from_text(text).map_err(AppError::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(3);
+
+    #[test]
+    fn a_loopback_url_gets_a_timeout_and_no_tls() {
+        for url in [
+            "postgres://kpi@127.0.0.1:5432/db",
+            "postgres://kpi:secret@localhost/db",
+            "postgresql://kpi@[::1]:5432/db",
+            "postgres://127.0.0.2/db",
+        ] {
+            assert_eq!(libpq_url(url, TIMEOUT), format!("{url}?connect_timeout=3&sslmode=disable"), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_remote_host_keeps_libpq_defaults_for_tls() {
+        let url = "postgres://kpi@db.example:5432/municipal_kpi";
+        assert_eq!(libpq_url(url, TIMEOUT), format!("{url}?connect_timeout=3"));
+        assert_eq!(libpq_url("postgres://kpi@10.0.0.5/db", TIMEOUT), "postgres://kpi@10.0.0.5/db?connect_timeout=3");
+        // The user name is not the host.
+        assert_eq!(
+            libpq_url("postgres://localhost@db.example/db", TIMEOUT),
+            "postgres://localhost@db.example/db?connect_timeout=3"
+        );
+    }
+
+    #[test]
+    fn settings_in_the_url_win() {
+        let url = "postgres://kpi@127.0.0.1/db?sslmode=require&connect_timeout=10";
+        assert_eq!(libpq_url(url, TIMEOUT), url);
+        let client_certificate = "postgres://kpi@localhost/db?sslcert=/etc/kpi/client.crt";
+        assert_eq!(libpq_url(client_certificate, TIMEOUT), format!("{client_certificate}&connect_timeout=3"));
+        // A host given as a parameter (e.g. a Unix socket directory) is libpq's to interpret.
+        let socket = "postgres://kpi@localhost/db?host=/var/run/postgresql";
+        assert_eq!(libpq_url(socket, TIMEOUT), format!("{socket}&connect_timeout=3"));
+    }
+
+    #[test]
+    fn a_short_timeout_is_raised_to_libpqs_minimum() {
+        assert_eq!(
+            libpq_url("postgres://db.example/db", Duration::from_secs(1)),
+            format!("postgres://db.example/db?connect_timeout={}", MIN_CONNECT_TIMEOUT.as_secs())
+        );
+    }
 }
