@@ -589,6 +589,15 @@ async fn import_checks_every_row_and_applies_all_or_none(backend: Backend) {
     assert_eq!(actions, vec!["correct"]);
     let history = json(app.get(&format!("/indicators/{}/actuals/2022/history", f.indicators[0]), &app.hq).await).await;
     assert_eq!(history["items"].as_array().unwrap().len(), 2);
+    // Both writes are audited with who did them and the figures before and after.
+    let actual = json(app.get(&format!("/indicators/{}/actuals/2022", f.indicators[0]), &app.hq).await).await;
+    let audit = json(app.get(&format!("/audit?entity_type=actual&entity_id={}", actual["id"]), &app.hq).await).await;
+    let entries = audit["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert!(entries.iter().all(|e| e["actor_username"] == f.a.username.as_str()), "{audit}");
+    let correction = entries.iter().find(|e| !e["old_value"].is_null()).expect("the correction keeps the old figure");
+    assert_eq!(correction["old_value"]["reported"]["value"], json!(180), "{correction}");
+    assert_eq!(correction["new_value"]["reported"]["value"], json!(185), "{correction}");
     assert_problem(upload(f.a.clone(), b"not,a,plan\n".to_vec(), false).await, 422).await;
     let wrong_type = app
         .client
