@@ -576,6 +576,17 @@ async fn import_checks_every_row_and_applies_all_or_none(backend: Backend) {
         (stored["numerator"].clone(), stored["denominator"].clone(), stored["note"].clone()),
         (json!(35), json!(100), json!("年度末人口"))
     );
+    // The ids an import takes are taken for good: the next single submission gets a later one.
+    let single = app
+        .put(
+            &format!("/indicators/{}/actuals/2022", f.indicators[2]),
+            &f.b,
+            &json!({"numerator": 5, "denominator": 60}),
+            None,
+        )
+        .await;
+    let single = created(single).await;
+    assert!(single["id"].as_i64().unwrap() > stored["id"].as_i64().unwrap(), "{single} after {stored}");
 
     // Re-uploading the same file overwrites nothing without 版; a fresh export carries it.
     let again = upload(f.a.clone(), good.clone(), false).await;

@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Integer;
 
 use super::{Actual, ActualRow, NewVersion, actual_from_row};
 use crate::db::audit::{self, Actor, Change};
 use crate::db::schema::{actual_events, actuals, audit_log, indicators, measures};
-use crate::db::{DbConnection, decimal_to_text, on_each_backend};
+use crate::db::{DbConnection, decimal_to_text};
 use crate::domain::plan::to_text;
 use crate::error::AppError;
 
@@ -53,6 +54,7 @@ pub struct NextVersion<'a> {
 #[derive(Insertable)]
 #[diesel(table_name = actuals, treat_none_as_default_value = false)]
 struct ActualInsert<'a> {
+    id: i32,
     indicator_id: i32,
     fiscal_year: i32,
     value: Option<String>,
@@ -65,6 +67,38 @@ struct ActualInsert<'a> {
     version: i32,
     submitted_by: Option<i32>,
     submitted_at: NaiveDateTime,
+}
+
+/// `count` new ids of `actuals`, taken before the rows are written so that they can go by `COPY`
+/// (which returns nothing) and their history can name them. PostgreSQL hands them out from the
+/// table's sequence, as an insert would. SQLite's `AUTOINCREMENT` counter is read inside the write
+/// transaction: this process has one SQLite writer, and a commit by another process after the read
+/// makes SQLite refuse this transaction's writes (its snapshot is stale), so no id is taken twice.
+/// SQLite moves the counter on past explicit ids by itself.
+fn reserve_ids(conn: &mut DbConnection, count: usize) -> Result<Vec<i32>, AppError> {
+    let count = i32::try_from(count).map_err(|_| AppError::Internal("too many actuals at once".into()))?;
+    match conn {
+        DbConnection::Postgresql(postgres) => {
+            let reserved: Vec<ReservedId> = diesel::sql_query(
+                "SELECT nextval(pg_get_serial_sequence('actuals', 'id'))::integer AS id FROM generate_series(1, $1)",
+            )
+            .bind::<Integer, _>(count)
+            .load(postgres)?;
+            Ok(reserved.into_iter().map(|reserved| reserved.id).collect())
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let last: ReservedId =
+                diesel::sql_query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'actuals'), 0) AS id")
+                    .get_result(sqlite)?;
+            Ok((1..=count).map(|offset| last.id + offset).collect())
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct ReservedId {
+    #[diesel(sql_type = Integer)]
+    id: i32,
 }
 
 #[derive(Insertable)]
@@ -146,7 +180,9 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
     for chunk in new.chunks(WRITE_BATCH_ROWS) {
         let rows: Vec<ActualInsert<'_>> = chunk
             .iter()
-            .map(|n| ActualInsert {
+            .zip(reserve_ids(conn, chunk.len())?)
+            .map(|(n, id)| ActualInsert {
+                id,
                 indicator_id: n.indicator_id,
                 fiscal_year: n.fiscal_year,
                 value: n.version.reported.value.map(decimal_to_text),
@@ -161,14 +197,8 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
                 submitted_at: now,
             })
             .collect();
-        // RETURNING gives no order guarantee: the ids are matched by their key.
-        let created: Vec<(i32, i32, i32)> = on_each_backend!(&mut *conn, |backend| {
-            diesel::insert_into(actuals::table)
-                .values(&rows)
-                .returning((actuals::id, actuals::indicator_id, actuals::fiscal_year))
-                .get_results(backend)
-        })?;
-        ids.extend(created.into_iter().map(|(id, indicator_id, year)| ((indicator_id, year), id)));
+        insert_many!(&mut *conn, actuals::table, &rows)?;
+        ids.extend(rows.iter().map(|row| ((row.indicator_id, row.fiscal_year), row.id)));
     }
     let id_of = |n: &NewActual<'_>| {
         ids.get(&(n.indicator_id, n.fiscal_year))
