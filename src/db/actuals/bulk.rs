@@ -20,8 +20,8 @@ use crate::db::{DbConnection, decimal_to_text};
 use crate::domain::plan::to_text;
 use crate::error::AppError;
 
-/// Rows per insert statement: keeps every statement under SQLite's 32 766 bound parameters
-/// (14 columns a row) and PostgreSQL's 65 535.
+/// Rows per statement (an `INSERT` on SQLite, a `COPY` on PostgreSQL): keeps SQLite's statements
+/// under its 32 766 bound parameters (14 columns a row), and bounds the rows built in memory at once.
 pub const WRITE_BATCH_ROWS: usize = 1000;
 
 /// Inserts `rows` (a slice of one `Insertable` struct) into `table`: a multi-row `INSERT` on
