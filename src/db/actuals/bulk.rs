@@ -1,11 +1,12 @@
 //! Many actuals in a few statements, for bulk imports: the current state of a plan's actuals in
-//! one query, first submissions and their history in multi-row inserts, and next versions each
-//! guarded by the version that was read, so that a concurrent change makes the import fail
-//! instead of being overwritten.
+//! one query, first submissions and their history in batches, and next versions each guarded by
+//! the version that was read, so that a concurrent change makes the import fail instead of being
+//! overwritten.
 //!
-//! Rows that need no id back (history, audit entries, staged next versions) go to PostgreSQL by
-//! `COPY … FROM STDIN` in its binary format: a multi-row `INSERT` of 1,000 rows is a statement of
-//! 12,000 parameters that PostgreSQL parses and plans anew each time.
+//! Batches are multi-row `INSERT`s on SQLite and `COPY … FROM STDIN` in the binary format on
+//! PostgreSQL (`insert_many!`): there a multi-row `INSERT` of 1,000 rows is a statement of 12,000
+//! parameters that PostgreSQL parses and plans anew each time. `COPY` returns no ids, so new
+//! actuals take theirs first (`reserve_ids`).
 
 use std::collections::BTreeMap;
 
