@@ -39,32 +39,43 @@ pub struct PlanDocument {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MunicipalityEntry {
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanEntry {
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub start_fiscal_year: i32,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub end_fiscal_year: i32,
     pub status: PlanStatus,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub baseline_fiscal_year: Option<i32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub phases: Vec<Phase>,
     pub grading: Option<GradingSettings>,
     /// The name the plan was made with, when it was renamed later (recorded as a rename)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub former_name: Option<String>,
     /// The first fiscal year of the current name
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub renamed_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub rename_reason: Option<String>,
     /// Code of the plan this one succeeds, loaded before it
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub predecessor: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub references: Vec<ReferenceEntry>,
 }
 
@@ -73,8 +84,11 @@ pub struct PlanEntry {
 #[serde(deny_unknown_fields)]
 pub struct ReferenceEntry {
     pub kind: ReferenceKind,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub title: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub url: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub notes: Option<String>,
 }
 
@@ -82,6 +96,7 @@ pub struct ReferenceEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureRefEntry {
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub plan: String,
     pub number: i32,
 }
@@ -90,6 +105,7 @@ pub struct MeasureRefEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorRefEntry {
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub plan: String,
     pub measure: i32,
     pub number: i32,
@@ -98,8 +114,11 @@ pub struct IndicatorRefEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentEntry {
+    #[serde(deserialize_with = "crate::domain::limits::code")]
     pub code: String,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub parent: Option<String>,
 }
 
@@ -109,14 +128,21 @@ pub struct DepartmentEntry {
 #[serde(deny_unknown_fields)]
 pub struct GoalEntry {
     pub number: i32,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub former_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub revised_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub key: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub symbol: Option<String>,
     pub parent: Option<GoalRef>,
     /// Name of one of the plan's phases
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub phase: Option<String>,
 }
 
@@ -125,7 +151,7 @@ pub struct GoalEntry {
 #[serde(untagged)]
 pub enum GoalRef {
     Number(i32),
-    Key(String),
+    Key(#[serde(deserialize_with = "crate::domain::limits::code")] String),
 }
 
 impl std::fmt::Display for GoalRef {
@@ -142,8 +168,11 @@ impl std::fmt::Display for GoalRef {
 #[serde(deny_unknown_fields)]
 pub struct NumberedEntry {
     pub number: i32,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub former_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub revised_fiscal_year: Option<i32>,
 }
 
@@ -151,34 +180,39 @@ pub struct NumberedEntry {
 #[serde(deny_unknown_fields)]
 pub struct MeasureEntry {
     pub number: i32,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::names")]
     pub former_names: Vec<String>,
     pub review_category: ReviewCategory,
     pub strategy: Option<i32>,
     pub main_goal: Option<GoalRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub secondary_goals: Vec<GoalRef>,
     /// Name of the phase the measure belongs to; absent: the whole plan
     pub phase: Option<String>,
     /// The measure of an earlier plan this one carries over
     pub predecessor: Option<MeasureRefEntry>,
+    #[serde(deserialize_with = "crate::domain::limits::codes")]
     pub owners: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::code_keys")]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
     #[serde(default)]
     pub owners_and_others: bool,
     pub status: MeasureStatus,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub status_fiscal_year: Option<i32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
     pub summary: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub change_notes: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub added_fiscal_year: Option<i32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub roadmap: Vec<RoadmapEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub indicators: Vec<IndicatorEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub retired_indicators: Vec<RetiredIndicatorEntry>,
 }
 
@@ -186,39 +220,50 @@ pub struct MeasureEntry {
 #[serde(deny_unknown_fields)]
 pub struct IndicatorEntry {
     pub number: Option<i32>,
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
     pub kind: IndicatorKind,
     pub direction: Direction,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::name")]
     pub unit: String,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub numerator_label: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub denominator_label: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::names")]
     pub stages: Vec<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub department: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
     pub description: String,
     pub baseline: Option<BaselineEntry>,
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub added_fiscal_year: Option<i32>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub replaces: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::names")]
     pub former_names: Vec<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reading_note: Option<String>,
     /// The indicator of an earlier plan this one continues
     pub predecessor: Option<IndicatorRefEntry>,
     /// The national definition the indicator implements (`national_indicators.code`).
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub national_indicator: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub targets: Vec<TargetEntry>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
+    #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     pub fiscal_year: Option<i32>,
     #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub stage: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub text: Option<String>,
 }
 
@@ -227,20 +272,28 @@ pub struct BaselineEntry {
 pub struct TargetEntry {
     #[serde(default, deserialize_with = "crate::domain::decimal_input::optional")]
     pub value: Option<Decimal>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub stage: Option<String>,
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub text: Option<String>,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub target_fiscal_year: i32,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub effective_from_fiscal_year: i32,
     #[serde(default, deserialize_with = "crate::domain::decimal_input::by_fiscal_year")]
     pub interim: BTreeMap<i32, Decimal>,
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetiredIndicatorEntry {
+    #[serde(deserialize_with = "crate::domain::limits::name")]
     pub name: String,
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub retired_fiscal_year: i32,
+    #[serde(deserialize_with = "crate::domain::limits::text")]
     pub reason: String,
 }
 
@@ -287,21 +340,15 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         (None, None) => departments::create_municipality(conn, actor, &code, &document.municipality.name)?,
     };
     let actor = &actor.within(municipality.id);
-    if plans::find_by_code(conn, &document.plan.code)?.is_some() {
+    if plans::find_by_code(conn, municipality.id, &document.plan.code)?.is_some() {
         return Err(AppError::Conflict(format!("a plan with code {} already exists", document.plan.code)));
     }
 
     let mut department_ids: HashMap<&str, i32> = HashMap::new();
     for (i, entry) in document.departments.iter().enumerate() {
-        let existing = departments::find_by_code_or_name(conn, &entry.code)?;
+        let existing = departments::find_by_code_or_name(conn, municipality.id, &entry.code)?;
         let id = match existing {
-            Some(department) if department.municipality_id == municipality.id => department.id,
-            Some(_) => {
-                return Err(AppError::Conflict(format!(
-                    "departments[{i}].code: department code {} is taken by another municipality",
-                    entry.code
-                )));
-            }
+            Some(department) => department.id,
             None => {
                 let parent_id = entry
                     .parent
@@ -342,7 +389,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         .predecessor
         .as_deref()
         .map(|code| {
-            plans::find_by_code(conn, code)?
+            plans::find_by_code(conn, municipality.id, code)?
                 .ok_or_else(|| AppError::invalid("plan.predecessor", format!("no plan {code}; load it first")))
         })
         .transpose()?;
@@ -494,7 +541,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             predecessor_id: entry
                 .predecessor
                 .as_ref()
-                .map(|p| earlier_measure(conn, at("predecessor"), &p.plan, p.number).map(|m| m.id))
+                .map(|p| earlier_measure(conn, municipality.id, at("predecessor"), &p.plan, p.number).map(|m| m.id))
                 .transpose()?,
             review_category: entry.review_category,
             owners_and_others: entry.owners_and_others,
@@ -591,7 +638,8 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             };
             let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
             if let Some(predecessor) = &indicator.predecessor {
-                let earlier = earlier_measure(conn, at("predecessor"), &predecessor.plan, predecessor.measure)?;
+                let earlier =
+                    earlier_measure(conn, municipality.id, at("predecessor"), &predecessor.plan, predecessor.measure)?;
                 let predecessor_id = indicators::list_for_measure(conn, earlier.id)?
                     .into_iter()
                     .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
@@ -640,11 +688,12 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
 /// Measure `number` of the plan with `code`, loaded before this document.
 fn earlier_measure(
     conn: &mut DbConnection,
+    municipality_id: i32,
     field: String,
     code: &str,
     number: i32,
 ) -> Result<measures::Measure, AppError> {
-    let plan = plans::find_by_code(conn, code)?
+    let plan = plans::find_by_code(conn, municipality_id, code)?
         .ok_or_else(|| AppError::invalid(field.clone(), format!("no plan {code}; load it first")))?;
     measures::list_for_plan(conn, plan.id)?
         .into_iter()

@@ -153,8 +153,36 @@ pub fn optional_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opti
     Ok(items)
 }
 
+/// A list of codes (a measure's owning departments), each at most [`MAX_CODE_CHARS`].
+pub fn codes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let items: Vec<String> = list(deserializer)?;
+    check_each(&items, MAX_CODE_CHARS).map_err(D::Error::custom)?;
+    Ok(items)
+}
+
+/// A map keyed by codes (a department's code → the year it joined), at most [`MAX_LIST_ITEMS`]
+/// entries; pair with `#[serde(default)]`.
+pub fn code_keys<'de, D, V>(deserializer: D) -> Result<std::collections::BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    let map = std::collections::BTreeMap::<String, V>::deserialize(deserializer)?;
+    if let Some(problem) = list_problem(map.len()) {
+        return Err(D::Error::custom(problem));
+    }
+    match map.keys().find_map(|key| text_problem(key, MAX_CODE_CHARS)) {
+        Some(problem) => Err(D::Error::custom(format!("key: {problem}"))),
+        None => Ok(map),
+    }
+}
+
 fn check_names(items: &[String]) -> Result<(), String> {
-    match items.iter().enumerate().find_map(|(i, name)| text_problem(name, MAX_NAME_CHARS).map(|p| (i, p))) {
+    check_each(items, MAX_NAME_CHARS)
+}
+
+fn check_each(items: &[String], max_chars: usize) -> Result<(), String> {
+    match items.iter().enumerate().find_map(|(i, text)| text_problem(text, max_chars).map(|p| (i, p))) {
         Some((index, problem)) => Err(format!("item {index}: {problem}")),
         None => Ok(()),
     }
