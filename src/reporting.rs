@@ -375,14 +375,22 @@ impl CheckedImport {
 }
 
 /// Indicator ids among `ids` that exist (in any plan), a few thousand per query.
-fn existing_indicators(conn: &mut DbConnection, ids: &BTreeSet<i32>) -> Result<BTreeSet<i32>, AppError> {
-    use crate::db::schema::indicators as indicator_table;
+/// Which of `ids` are indicators of the municipality's other plans: another municipality's read as
+/// missing, exactly like ids that name nothing.
+fn indicators_of_other_plans(
+    conn: &mut DbConnection,
+    municipality_id: i32,
+    ids: &BTreeSet<i32>,
+) -> Result<BTreeSet<i32>, AppError> {
+    use crate::db::schema::{indicators as indicator_table, measures as measure_table, plans as plan_table};
     let ids: Vec<i32> = ids.iter().copied().collect();
     let mut found = BTreeSet::new();
     for chunk in ids.chunks(crate::db::actuals::bulk::WRITE_BATCH_ROWS) {
         found.extend(
             indicator_table::table
+                .inner_join(measure_table::table.inner_join(plan_table::table))
                 .filter(indicator_table::id.eq_any(chunk))
+                .filter(plan_table::municipality_id.eq(municipality_id))
                 .select(indicator_table::id)
                 .load::<i32>(conn)?,
         );
@@ -464,7 +472,7 @@ pub fn check_import(
     let mut existing = actuals::bulk::for_plan_years(conn, plan_id, &years, &stages)?;
     let outside_plan: BTreeSet<i32> =
         file.rows.iter().map(|r| r.indicator_id).filter(|id| !indicators.contains_key(id)).collect();
-    let in_other_plans = existing_indicators(conn, &outside_plan)?;
+    let in_other_plans = indicators_of_other_plans(conn, plan.municipality_id, &outside_plan)?;
     let current_year = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
 
     let mut errors = file.errors;

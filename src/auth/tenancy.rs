@@ -14,47 +14,9 @@
 use actix_web::http::Method;
 
 use super::Caller;
+pub use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
-
-/// A stored resource named by a path, which belongs to one municipality (users: at most one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnedResource {
-    Plan(i32),
-    Goal(i32),
-    Strategy(i32),
-    Measure(i32),
-    Indicator(i32),
-    Department(i32),
-    User(i32),
-}
-
-impl OwnedResource {
-    /// The entity name used by the handlers' own 404s, so both read the same.
-    pub fn entity(self) -> &'static str {
-        match self {
-            Self::Plan(_) => "plan",
-            Self::Goal(_) => "goal",
-            Self::Strategy(_) => "strategy",
-            Self::Measure(_) => "measure",
-            Self::Indicator(_) => "indicator",
-            Self::Department(_) => "department",
-            Self::User(_) => "user",
-        }
-    }
-
-    pub fn id(self) -> i32 {
-        match self {
-            Self::Plan(id)
-            | Self::Goal(id)
-            | Self::Strategy(id)
-            | Self::Measure(id)
-            | Self::Indicator(id)
-            | Self::Department(id)
-            | Self::User(id) => id,
-        }
-    }
-}
 
 /// What a route is, as far as isolation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::ownership::{self, owner_query};
 use super::schema::{data_version, users};
 use super::users::{Account, AccountRow};
 use super::{DbConnection, on_each_backend};
-use crate::auth::tenancy::OwnedResource;
+use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 /// The stored facts a request's caller is judged on.

@@ -19,6 +19,7 @@ use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{self, Direction, GradeBasis};
 use crate::domain::lineage::Link;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
+use crate::domain::resource::OwnedResource;
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
@@ -447,8 +448,6 @@ pub fn link_predecessor(
 ) -> Result<Indicator, AppError> {
     let old = get(conn, id)?;
     if let Some(predecessor_id) = predecessor_id {
-        let no_such_indicator = || AppError::invalid("predecessor_id", format!("no indicator {predecessor_id}"));
-        let predecessor = get(conn, predecessor_id).map_err(|_| no_such_indicator())?;
         let plan_of = |conn: &mut DbConnection, measure_id: i32| -> Result<(i32, i32), AppError> {
             use super::schema::plans as plan_rows;
             Ok(measures::table
@@ -458,11 +457,15 @@ pub fn link_predecessor(
                 .first(conn)?)
         };
         let (own_plan, own_municipality) = plan_of(conn, old.measure_id)?;
-        let (other_plan, other_municipality) = plan_of(conn, predecessor.measure_id)?;
-        // A series is one municipality's; another's indicator reads as none (no existence leak).
-        if own_municipality != other_municipality {
-            return Err(no_such_indicator());
-        }
+        // A series is one municipality's.
+        super::ownership::resolve_in(
+            conn,
+            own_municipality,
+            OwnedResource::Indicator(predecessor_id),
+            "predecessor_id",
+        )?;
+        let predecessor = get(conn, predecessor_id)?;
+        let (other_plan, _) = plan_of(conn, predecessor.measure_id)?;
         if own_plan == other_plan {
             return Err(AppError::invalid(
                 "predecessor_id",
@@ -607,10 +610,17 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
             }
         }
     }
-    if let Some(department_id) = fields.department_id
-        && super::departments::get(conn, department_id).map_or(true, |d| d.municipality_id != plan.municipality_id)
-    {
-        errors_with_years.push(FieldError::new("department_id", "no such department"));
+    if let Some(department_id) = fields.department_id {
+        match super::ownership::resolve_in(
+            conn,
+            plan.municipality_id,
+            OwnedResource::Department(department_id),
+            "department_id",
+        ) {
+            Err(AppError::Validation(mut e)) => errors_with_years.append(&mut e),
+            Err(other) => return Err(other),
+            Ok(_) => {}
+        }
     }
     if let Some(code) = &fields.national_indicator_code {
         // Comparable only when measured the same way: a national ratio by a ratio, and so on.

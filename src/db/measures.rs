@@ -13,6 +13,7 @@ use super::plans::{self, label, optional_label};
 use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures, plan_phases};
 use super::{DbConnection, enum_from_column};
 use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
+use crate::domain::resource::OwnedResource;
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
@@ -505,14 +506,24 @@ fn validate(
         }
     }
     if let Some(predecessor_id) = fields.predecessor_id {
-        let predecessor_plan: Option<i32> =
-            measures::table.find(predecessor_id).select(measures::plan_id).first(conn).optional()?;
-        match predecessor_plan {
-            None => errors.push(FieldError::new("predecessor_id", "no such measure")),
-            Some(other) if other == plan_id => {
-                errors.push(FieldError::new("predecessor_id", "must be a measure of an earlier plan, not of this one"))
+        match super::ownership::resolve_in(
+            conn,
+            plan.municipality_id,
+            OwnedResource::Measure(predecessor_id),
+            "predecessor_id",
+        ) {
+            Err(AppError::Validation(mut e)) => errors.append(&mut e),
+            Err(other) => return Err(other),
+            Ok(_) => {
+                let predecessor_plan: i32 =
+                    measures::table.find(predecessor_id).select(measures::plan_id).first(conn)?;
+                if predecessor_plan == plan_id {
+                    errors.push(FieldError::new(
+                        "predecessor_id",
+                        "must be a measure of an earlier plan, not of this one",
+                    ))
+                }
             }
-            Some(_) => {}
         }
     }
     for (i, entry) in fields.roadmap.iter().enumerate() {
@@ -605,14 +616,15 @@ fn insert_owner(
     position: usize,
     from_fiscal_year: Option<i32>,
 ) -> Result<(), AppError> {
-    let department = super::departments::get(conn, department_id)
-        .map_err(|_| AppError::invalid("department_id", "no such department"))?;
-    // Another municipality's department is as unknown here as everywhere else.
-    let measure_municipality =
-        super::ownership::municipality_of(conn, crate::auth::tenancy::OwnedResource::Measure(measure_id))?.flatten();
-    if measure_municipality != Some(department.municipality_id) {
-        return Err(AppError::invalid("department_id", "no such department"));
-    }
+    let measure_municipality = super::ownership::municipality_of(conn, OwnedResource::Measure(measure_id))?
+        .flatten()
+        .ok_or_else(|| AppError::not_found("measure", measure_id))?;
+    super::ownership::resolve_in(
+        conn,
+        measure_municipality,
+        OwnedResource::Department(department_id),
+        "department_id",
+    )?;
     diesel::insert_into(measure_owners::table)
         .values((
             measure_owners::measure_id.eq(measure_id),

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::users;
-use crate::auth::tenancy::OwnedResource;
+use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 /// Evaluates `$body` with `$query` bound to the query selecting the municipality of the plan or
@@ -13,8 +13,8 @@ use crate::error::AppError;
 /// prepared once), or `$user` for a user, bound to its id, whose municipality may be none.
 macro_rules! owner_query {
     ($resource:expr, |$query:ident| $body:expr, user($user_id:ident) => $user:expr) => {{
-        use $crate::auth::tenancy::OwnedResource;
         use $crate::db::schema::{departments, goals, indicators, measures, plans, strategies};
+        use $crate::domain::resource::OwnedResource;
         match $resource {
             OwnedResource::Plan(id) => {
                 let $query = plans::table.find(id).select(plans::municipality_id);
@@ -62,4 +62,25 @@ pub fn municipality_of(conn: &mut DbConnection, resource: OwnedResource) -> Resu
         |query| query.first::<i32>(conn).optional()?.map(Some),
         user(id) => users::table.find(id).select(users::municipality_id).first(conn).optional()?
     ))
+}
+
+/// The one way an id named in a body, a plan file, an import row or a CLI flag becomes a record to
+/// use: it must belong to `municipality_id`. Another municipality's record and a missing one give
+/// the same 422, after the same one statement, naming only the id the caller sent.
+pub fn resolve_in(
+    conn: &mut DbConnection,
+    municipality_id: i32,
+    resource: OwnedResource,
+    field: impl Into<String>,
+) -> Result<i32, AppError> {
+    match municipality_of(conn, resource)? {
+        Some(Some(owner)) if owner == municipality_id => Ok(resource.id()),
+        _ => Err(not_found_in_field(field, resource)),
+    }
+}
+
+/// What [`resolve_in`] answers for a record that is missing or another municipality's.
+pub fn not_found_in_field(field: impl Into<String>, resource: OwnedResource) -> AppError {
+    let (entity, id) = (resource.entity(), resource.id());
+    AppError::invalid(field, format!("{} {id} は見つかりません (no {entity} {id})", resource.entity_ja()))
 }

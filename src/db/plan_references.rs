@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
-use super::schema::{plan_references, plans};
+use super::schema::plan_references;
 use super::{DbConnection, enum_from_column};
 use crate::domain::plan::to_text;
+use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -109,14 +110,8 @@ pub fn create(
         return Err(AppError::invalid("title", "must not be empty"));
     }
     if let Some(other) = reference.referenced_plan_id {
-        // Only the municipality's own plans: another's reads as not kept here (no existence leak).
-        let exists: Option<i32> = plans::table
-            .find(other)
-            .filter(plans::municipality_id.eq(plan.municipality_id))
-            .select(plans::id)
-            .first(conn)
-            .optional()?;
-        if exists.is_none() || other == plan_id {
+        super::ownership::resolve_in(conn, plan.municipality_id, OwnedResource::Plan(other), "referenced_plan_id")?;
+        if other == plan_id {
             return Err(AppError::invalid("referenced_plan_id", "must be another plan kept here"));
         }
     }

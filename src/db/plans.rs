@@ -12,6 +12,7 @@ use super::{DbConnection, decimal_from_text, decimal_to_text, enum_from_column};
 use crate::domain::achievement::{GradeBasis, GradingSettings};
 use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::plan::{PlanStatus, to_text};
+use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -196,8 +197,14 @@ pub fn list_by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Plan>, Ap
         .collect()
 }
 
-pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Plan>, AppError> {
-    let id: Option<i32> = plans::table.filter(plans::code.eq(code)).select(plans::id).first(conn).optional()?;
+/// A municipality's plan by its code (codes are unique per municipality).
+pub fn find_by_code(conn: &mut DbConnection, municipality_id: i32, code: &str) -> Result<Option<Plan>, AppError> {
+    let id: Option<i32> = plans::table
+        .filter(plans::municipality_id.eq(municipality_id))
+        .filter(plans::code.eq(code))
+        .select(plans::id)
+        .first(conn)
+        .optional()?;
     id.map(|id| get(conn, id)).transpose()
 }
 
@@ -332,6 +339,23 @@ fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Re
     Ok(())
 }
 
+/// The plan a plan succeeds: one of the same municipality (another's reads as none) that started
+/// before it.
+fn check_predecessor(
+    conn: &mut DbConnection,
+    municipality_id: i32,
+    own_id: Option<i32>,
+    fields: &PlanFields,
+) -> Result<(), AppError> {
+    let Some(predecessor_id) = fields.predecessor_id else { return Ok(()) };
+    super::ownership::resolve_in(conn, municipality_id, OwnedResource::Plan(predecessor_id), "predecessor_id")?;
+    let predecessor = get(conn, predecessor_id)?;
+    if Some(predecessor.id) == own_id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
+        return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
+    }
+    Ok(())
+}
+
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -339,6 +363,7 @@ pub fn create(
     fields: &PlanFields,
 ) -> Result<Plan, AppError> {
     validate_fields(fields)?;
+    check_predecessor(conn, municipality_id, None, fields)?;
     let now = audit::now();
     let grading = &fields.grading;
     let id: QueryResult<i32> = diesel::insert_into(plans::table)
@@ -390,15 +415,8 @@ pub fn update(
     let old = get(conn, id)?;
     crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
-    if let Some(predecessor_id) = fields.predecessor_id.filter(|p| Some(*p) != old.predecessor_id) {
-        // Another municipality's plan reads as no plan at all (no existence leak).
-        let predecessor = get(conn, predecessor_id)
-            .ok()
-            .filter(|predecessor| predecessor.municipality_id == old.municipality_id)
-            .ok_or_else(|| AppError::invalid("predecessor_id", format!("no plan {predecessor_id}")))?;
-        if predecessor.id == id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
-            return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
-        }
+    if fields.predecessor_id != old.predecessor_id {
+        check_predecessor(conn, old.municipality_id, Some(id), fields)?;
     }
     if let Some(year) = name_change.effective_from_fiscal_year {
         if fields.name == old.name {

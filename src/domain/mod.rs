@@ -10,6 +10,7 @@ pub mod municipality_code;
 pub mod name_history;
 pub mod plan;
 pub mod read_only;
+pub mod resource;
 pub mod role;
 pub mod submission;
 pub mod timestamp;
