@@ -322,7 +322,9 @@ fn main() -> Result<(), AppError> {
     );
 
     let hq = db
-        .read_blocking(|conn| users::find_login(conn, "hq"))?
+        .read_blocking(|conn| users::find_login(conn, users::LoginScope::Anywhere, "hq", 1))?
+        .into_iter()
+        .next()
         .ok_or_else(|| AppError::Internal("demo user hq missing".into()))?;
     let tokens = TokenService::new(SECRET, 24 * 3600)?;
     let token = tokens.issue(&Subject {

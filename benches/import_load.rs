@@ -121,8 +121,9 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     let loaded = db.write_blocking(move |conn| plan_document::load(conn, &Actor::system("bench"), &document))?;
     let plan_id = loaded.plan_id;
     println!("plan loaded in {:.1} s (peak RSS so far {})", started.elapsed().as_secs_f64(), peak_memory());
-    let caller = db.write_blocking(|conn| {
-        let department = departments::find_by_code_or_name(conn, "bench")?
+    let caller = db.write_blocking(move |conn| {
+        let municipality_id = plans::get(conn, plan_id)?.municipality_id;
+        let department = departments::find_by_code_or_name(conn, municipality_id, "bench")?
             .ok_or_else(|| AppError::Internal("bench department missing".into()))?;
         let user = users::create(
             conn,

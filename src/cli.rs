@@ -362,14 +362,6 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             check_password_strength(&password)?;
             let hash = hash_password(&password)?;
             let user = db.write_blocking(move |conn| {
-                let department_id = match department {
-                    Some(key) => Some(
-                        departments::find_by_code_or_name(conn, &key)?
-                            .ok_or_else(|| AppError::invalid("department", format!("no department {key}")))?
-                            .id,
-                    ),
-                    None => None,
-                };
                 let municipality_id = match municipality {
                     Some(code) => {
                         let code = MunicipalityCode::parse(&code)
@@ -377,6 +369,29 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
                         Some(
                             departments::find_municipality_by_code(conn, &code)?
                                 .ok_or_else(|| AppError::invalid("municipality", format!("no municipality {code}")))?
+                                .id,
+                        )
+                    }
+                    None => None,
+                };
+                // A department is named within a municipality: the one given, else the only one.
+                let department_id = match department {
+                    Some(key) => {
+                        let within = match municipality_id {
+                            Some(id) => id,
+                            None => match departments::list_municipalities(conn)?.as_slice() {
+                                [only] => only.id,
+                                _ => {
+                                    return Err(AppError::invalid(
+                                        "municipality",
+                                        "name the municipality of the department (the database holds none or several)",
+                                    ));
+                                }
+                            },
+                        };
+                        Some(
+                            departments::find_by_code_or_name(conn, within, &key)?
+                                .ok_or_else(|| AppError::invalid("department", format!("no department {key}")))?
                                 .id,
                         )
                     }

@@ -11,6 +11,7 @@ use crate::db::audit::Actor;
 use crate::db::indicators::{self, Indicator};
 use crate::db::{Database, DbConnection, departments, measures, plans, users};
 use crate::domain::achievement::Direction;
+use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::plan::{ActualStatus, IndicatorKind};
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -130,7 +131,7 @@ fn load_with_users(
 ) -> Result<DemoOutcome, AppError> {
     db.write_blocking(move |conn| {
         let actor = Actor::system("demo");
-        if let Some(plan) = plans::find_by_code(conn, DEMO_PLAN_CODE)? {
+        if let Some(plan) = find_plan(conn, document)? {
             // A demo database made before the other demo plans existed gets them now.
             load_missing(conn, &actor, more)?;
             return Ok(DemoOutcome::AlreadyLoaded { plan_id: plan.id });
@@ -147,7 +148,7 @@ fn load_with_users(
         for (user, hash) in DEMO_USERS.iter().zip(&hashed()?) {
             let department_id = match user.department_code {
                 Some(code) => Some(
-                    departments::find_by_code_or_name(conn, code)?
+                    departments::find_by_code_or_name(conn, municipality_id, code)?
                         .ok_or_else(|| AppError::Internal(format!("demo department {code} missing")))?
                         .id,
                 ),
@@ -173,12 +174,22 @@ fn load_with_users(
 
 /// Loads each of the other demo plans this database does not hold yet.
 fn load_missing(conn: &mut DbConnection, actor: &Actor, more: &[(&str, PlanDocument)]) -> Result<(), AppError> {
-    for (code, document) in more {
-        if plans::find_by_code(conn, code)?.is_none() {
+    for (_, document) in more {
+        if find_plan(conn, document)?.is_none() {
             load(conn, actor, document)?;
         }
     }
     Ok(())
+}
+
+/// The document's plan, if this database holds it: its code within its municipality's.
+fn find_plan(conn: &mut DbConnection, document: &PlanDocument) -> Result<Option<plans::Plan>, AppError> {
+    let code = MunicipalityCode::parse(&document.municipality.code)
+        .map_err(|e| AppError::invalid("municipality.code", e.to_string()))?;
+    match departments::find_municipality_by_code(conn, &code)? {
+        Some(municipality) => plans::find_by_code(conn, municipality.id, &document.plan.code),
+        None => Ok(None),
+    }
 }
 
 const SAMPLE_YEARS: [i32; 3] = [2018, 2019, 2020];

@@ -80,12 +80,15 @@ async function readProblem(response) {
   return null;
 }
 
-/** Exchanges a username and password for a token; 401 and 429 come back as ApiError. */
-export async function login(username, password) {
+/**
+ * Exchanges a username and password (and the municipality's code, when given) for a token; 401
+ * and 429 come back as ApiError.
+ */
+export async function login(username, password, municipality) {
   const response = await fetch(`${API}/auth/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify({ username, password, municipality }),
     credentials: 'omit',
   });
   if (!response.ok) throw new ApiError(response.status, await readProblem(response), response);

@@ -147,6 +147,7 @@ async function onLogin(event) {
   const form = $('login-form');
   const username = $('login-username').value.trim();
   const password = $('login-password').value;
+  const municipality = $('login-municipality').value.trim();
   $('login-error').textContent = '';
   if (!username || !password) {
     $('login-error').textContent = 'ユーザー名とパスワードを入力してください。';
@@ -156,7 +157,7 @@ async function onLogin(event) {
   const button = $('login-button');
   button.disabled = true;
   try {
-    await api.login(username, password);
+    await api.login(username, password, municipality || undefined);
     $('login-password').value = '';
     await enterApp();
     button.disabled = false;
@@ -178,7 +179,7 @@ async function onLogin(event) {
     }
     button.disabled = false;
     if (error instanceof api.ApiError && error.status === 401) {
-      $('login-error').textContent = 'ユーザー名またはパスワードが違います。';
+      $('login-error').textContent = 'ユーザー名またはパスワードが違います。同じユーザー名が他の自治体にもある場合は自治体コードを入力してください。';
       $('login-password').select();
     } else {
       $('login-error').textContent = describeError(error);

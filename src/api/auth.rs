@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::JsonBody;
-use crate::auth::password::{check_credentials, verify_password};
+use crate::auth::password::{MAX_LOGIN_CANDIDATES, check_credentials, verify_password};
 use crate::auth::token::Subject;
 use crate::auth::{Caller, LoginThrottle, TokenService};
+use crate::db::users::LoginScope;
 use crate::db::{Database, departments, users};
+use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
 
 #[derive(Deserialize, ToSchema)]
@@ -20,12 +22,21 @@ pub struct TokenRequest {
     #[schema(example = "demo-koseki-password", max_length = 1024)]
     #[serde(deserialize_with = "crate::domain::limits::password")]
     pub password: String,
+    /// The account's municipality (全国地方公共団体コード, 6 digits with the check digit, or 5).
+    /// Usernames are unique per municipality: without it, the one account of that username whose
+    /// password matches (system_admin and analyst accounts belong to none).
+    #[schema(example = "131199", max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub municipality: Option<String>,
 }
 
 impl std::fmt::Debug for TokenRequest {
     // Never print the password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRequest").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("TokenRequest")
+            .field("username", &self.username)
+            .field("municipality", &self.municipality)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,9 +72,24 @@ pub async fn issue_token(
     body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
     let request = body.parse()?;
+    let municipality = request
+        .municipality
+        .as_deref()
+        .map(MunicipalityCode::parse)
+        .transpose()
+        .map_err(|e| AppError::invalid("municipality", e.to_string()))?;
     let attempt = throttle.begin(&request.username, throttle.client_address(&req))?;
     let username = request.username.clone();
-    let found = db.read(move |conn| users::find_login(conn, &username)).await;
+    let found = db
+        .read(move |conn| {
+            let scope = match &municipality {
+                Some(code) => LoginScope::Municipality(code),
+                None => LoginScope::Anywhere,
+            };
+            // One more than is tried, to tell "too many to try" from "all of them".
+            users::find_login(conn, scope, &username, MAX_LOGIN_CANDIDATES as i64 + 1)
+        })
+        .await;
     // Hashing is slow on purpose: keep it off the async workers, and hold no connection meanwhile.
     let checked = match found {
         Ok(found) => web::block(move || check_credentials(found, &request.password, verify_password))
@@ -79,7 +105,11 @@ pub async fn issue_token(
         }
     };
     let Some(login) = login else {
-        return Err(AppError::Unauthenticated("unknown user or wrong password".into()));
+        return Err(AppError::Unauthenticated(
+            "ユーザー名またはパスワードが違います。同じユーザー名が他の自治体にもある場合は自治体コード (municipality) を指定してください \
+             (unknown user or wrong password; name the municipality when the username may exist in several)"
+                .into(),
+        ));
     };
     throttle.succeeded(attempt);
     let user = login.user;

@@ -43,20 +43,34 @@ pub fn verify_against_dummy(password: &str) {
     }
 }
 
-/// Decides a login with exactly one password verification whatever the outcome: against the
-/// stored hash for an active user, against [`dummy_hash`] for an unknown or deactivated one. Every
-/// failure thus costs the same and answers the same. `verify` is [`verify_password`] in production.
+/// How many accounts of the same username a login that names no municipality tries; past it the
+/// login must name its municipality (a username common to many municipalities, such as `hq`).
+pub const MAX_LOGIN_CANDIDATES: usize = 3;
+
+/// Decides a login among the accounts its username may be: the one active account whose password
+/// matches. Usernames are unique per municipality, so a login that names no municipality may find
+/// several; the password tells them apart, and two that both match (or more than
+/// [`MAX_LOGIN_CANDIDATES`]) fail like a wrong password. At least one verification runs whatever
+/// the outcome (against [`dummy_hash`] when no account is usable), so an unknown username costs
+/// what a wrong password costs and answers the same. `verify` is [`verify_password`] in production.
 pub fn check_credentials(
-    found: Option<Login>,
+    candidates: Vec<Login>,
     password: &str,
-    verify: impl FnOnce(&str, &str) -> bool,
+    mut verify: impl FnMut(&str, &str) -> bool,
 ) -> Option<Login> {
-    match found {
-        Some(login) if login.user.active => verify(password, &login.password_hash).then_some(login),
-        _ => {
-            verify(password, dummy_hash());
-            None
-        }
+    let usable: Vec<Login> = if candidates.len() > MAX_LOGIN_CANDIDATES {
+        Vec::new()
+    } else {
+        candidates.into_iter().filter(|login| login.user.active).collect()
+    };
+    if usable.is_empty() {
+        verify(password, dummy_hash());
+        return None;
+    }
+    let mut matching: Vec<Login> = usable.into_iter().filter(|login| verify(password, &login.password_hash)).collect();
+    match matching.len() {
+        1 => matching.pop(),
+        _ => None,
     }
 }
 
@@ -95,43 +109,58 @@ mod tests {
         assert!(verify_password("dummy password for timing", dummy_hash()), "the dummy hash is a real hash");
     }
 
-    fn login(active: bool) -> Login {
+    fn login(id: i32, active: bool, hash: &str) -> Login {
         Login {
             user: crate::db::users::User {
-                id: 1,
+                id,
                 username: "hq".into(),
                 display_name: "hq".into(),
                 role: crate::domain::role::Role::Hq,
                 department_id: None,
-                municipality_id: Some(1),
+                municipality_id: Some(id),
                 active,
                 created_at: Default::default(),
                 updated_at: Default::default(),
             },
-            password_hash: "$argon2id$the-real-hash".into(),
+            password_hash: hash.into(),
             token_version: 0,
         }
     }
 
-    /// Runs `check_credentials` with a verifier that records the hashes it was asked to check.
-    fn checked(found: Option<Login>, verdict: bool) -> (bool, Vec<String>) {
+    /// Runs `check_credentials` with a verifier that accepts `right_hash` only and records the
+    /// hashes it was asked to check; gives the id of the account logged in.
+    fn checked(found: Vec<Login>, right_hash: &str) -> (Option<i32>, Vec<String>) {
         let mut hashes = Vec::new();
         let accepted = check_credentials(found, "a password", |_, hash| {
             hashes.push(hash.to_owned());
-            verdict
-        })
-        .is_some();
-        (accepted, hashes)
+            hash == right_hash
+        });
+        (accepted.map(|login| login.user.id), hashes)
     }
 
     #[test]
-    fn every_login_outcome_runs_exactly_one_verification() {
-        let real = "$argon2id$the-real-hash".to_owned();
-        let dummy = dummy_hash().to_owned();
-        assert_eq!(checked(None, true), (false, vec![dummy.clone()]), "unknown user: the dummy hash");
-        assert_eq!(checked(Some(login(false)), true), (false, vec![dummy]), "deactivated: the dummy hash");
-        assert_eq!(checked(Some(login(true)), false), (false, vec![real.clone()]), "wrong password");
-        assert_eq!(checked(Some(login(true)), true), (true, vec![real]), "right password");
+    fn one_account_costs_exactly_one_verification_whatever_the_outcome() {
+        let (real, dummy) = ("$argon2id$real".to_owned(), dummy_hash().to_owned());
+        assert_eq!(checked(vec![], &real), (None, vec![dummy.clone()]), "unknown user: the dummy hash");
+        assert_eq!(checked(vec![login(1, false, &real)], &real), (None, vec![dummy]), "deactivated: the dummy hash");
+        assert_eq!(checked(vec![login(1, true, &real)], "other"), (None, vec![real.clone()]), "wrong password");
+        assert_eq!(checked(vec![login(1, true, &real)], &real), (Some(1), vec![real]), "right password");
+    }
+
+    #[test]
+    fn the_password_tells_accounts_of_the_same_username_apart() {
+        let accounts = || vec![login(1, true, "$argon2id$itabashi"), login(2, true, "$argon2id$bunkyo")];
+        assert_eq!(checked(accounts(), "$argon2id$bunkyo").0, Some(2));
+        assert_eq!(checked(accounts(), "$argon2id$itabashi").0, Some(1));
+        assert_eq!(checked(accounts(), "$argon2id$neither").0, None);
+        let same = vec![login(1, true, "$argon2id$same"), login(2, true, "$argon2id$same")];
+        assert_eq!(checked(same, "$argon2id$same").0, None, "two matching accounts: name the municipality");
+    }
+
+    #[test]
+    fn more_accounts_than_tried_need_the_municipality() {
+        let many: Vec<Login> = (1..=MAX_LOGIN_CANDIDATES as i32 + 1).map(|id| login(id, true, "$argon2id$x")).collect();
+        assert_eq!(checked(many, "$argon2id$x"), (None, vec![dummy_hash().to_owned()]));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::schema::{departments, municipalities};
 use crate::domain::municipality_code::MunicipalityCode;
+use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
@@ -144,9 +145,14 @@ pub fn page(
     Ok((items, total))
 }
 
-/// Finds a department by its code or its exact name (the CLI accepts either).
-pub fn find_by_code_or_name(conn: &mut DbConnection, key: &str) -> Result<Option<Department>, AppError> {
+/// Finds a municipality's department by its code or its exact name (the CLI accepts either).
+pub fn find_by_code_or_name(
+    conn: &mut DbConnection,
+    municipality_id: i32,
+    key: &str,
+) -> Result<Option<Department>, AppError> {
     Ok(departments::table
+        .filter(departments::municipality_id.eq(municipality_id))
         .filter(departments::code.eq(key).or(departments::name.eq(key)))
         .select(Department::as_select())
         .order(departments::id)
@@ -164,10 +170,7 @@ pub struct NewDepartment<'a> {
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -> Result<Department, AppError> {
     get_municipality(conn, new.municipality_id)?;
     if let Some(parent_id) = new.parent_id {
-        let parent = get(conn, parent_id).map_err(|_| AppError::invalid("parent_id", "no such department"))?;
-        if parent.municipality_id != new.municipality_id {
-            return Err(AppError::invalid("parent_id", "no such department"));
-        }
+        super::ownership::resolve_in(conn, new.municipality_id, OwnedResource::Department(parent_id), "parent_id")?;
     }
     let now = audit::now();
     let id: QueryResult<i32> = diesel::insert_into(departments::table)

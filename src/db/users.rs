@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
-use super::schema::users;
+use super::schema::{municipalities, users};
+use crate::domain::municipality_code::MunicipalityCode;
+use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
 
@@ -132,20 +134,44 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
     Ok(row.into_user()?.0)
 }
 
-/// The user and its password hash, for login only.
-pub fn find_for_login(conn: &mut DbConnection, username: &str) -> Result<Option<(User, String)>, AppError> {
-    Ok(find_login(conn, username)?.map(|login| (login.user, login.password_hash)))
+/// Where a login looks for its account: usernames are unique per municipality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginScope<'a> {
+    /// The login names its municipality by code: only that municipality's account.
+    Municipality(&'a MunicipalityCode),
+    /// The login names none: every account with the username, of any municipality or none.
+    Anywhere,
 }
 
-/// The user, its password hash and token version, for login only.
-pub fn find_login(conn: &mut DbConnection, username: &str) -> Result<Option<Login>, AppError> {
-    users::table
-        .filter(users::username.eq(username))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(UserRow::into_login)
-        .transpose()
+/// The accounts a login may be for, with their password hashes and token versions: at most
+/// `limit` (the caller asks for one more than it accepts, to tell "too many" from "enough").
+pub fn find_login(
+    conn: &mut DbConnection,
+    scope: LoginScope<'_>,
+    username: &str,
+    limit: i64,
+) -> Result<Vec<Login>, AppError> {
+    let rows: Vec<UserRow> = match scope {
+        LoginScope::Municipality(code) => users::table
+            .filter(
+                users::municipality_id.eq_any(
+                    municipalities::table
+                        .filter(municipalities::code.eq(code.as_str()))
+                        .select(municipalities::id.nullable()),
+                ),
+            )
+            .filter(users::username.eq(username))
+            .select(UserRow::as_select())
+            .limit(limit)
+            .load(conn)?,
+        LoginScope::Anywhere => users::table
+            .filter(users::username.eq(username))
+            .select(UserRow::as_select())
+            .order(users::id)
+            .limit(limit)
+            .load(conn)?,
+    };
+    rows.into_iter().map(UserRow::into_login).collect()
 }
 
 /// One page of accounts: a municipality's own (`Some`), or every account (`None`, the system
@@ -196,25 +222,26 @@ fn resolve_municipality(
             None => Ok(None),
         };
     }
+    if let Some(given) = given {
+        super::departments::get_municipality(conn, given)
+            .map_err(|_| AppError::invalid("municipality_id", "no such municipality"))?;
+        if let Some(department_id) = department_id {
+            super::ownership::resolve_in(conn, given, OwnedResource::Department(department_id), "department_id")?;
+        }
+        return Ok(Some(given));
+    }
+    // Only the system administrator names no municipality: the department's is the account's.
     let of_department = match department_id {
         Some(id) => Some(
             super::departments::get(conn, id)
-                .map_err(|_| AppError::invalid("department_id", "no such department"))?
+                .map_err(|_| super::ownership::not_found_in_field("department_id", OwnedResource::Department(id)))?
                 .municipality_id,
         ),
         None => None,
     };
-    match (given, of_department) {
-        (Some(given), Some(department)) if given != department => {
-            Err(AppError::invalid("department_id", "the department belongs to another municipality"))
-        }
-        (Some(given), _) => {
-            super::departments::get_municipality(conn, given)
-                .map_err(|_| AppError::invalid("municipality_id", "no such municipality"))?;
-            Ok(Some(given))
-        }
-        (None, Some(department)) => Ok(Some(department)),
-        (None, None) => {
+    match of_department {
+        Some(department) => Ok(Some(department)),
+        None => {
             let all = super::departments::list_municipalities(conn)?;
             match all.as_slice() {
                 [only] => Ok(Some(only.id)),
@@ -238,7 +265,11 @@ fn check_role_department(role: Role, department_id: Option<i32>) -> Result<(), A
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Result<User, AppError> {
     check_role_department(new.role, new.department_id)?;
     let municipality_id = resolve_municipality(conn, new.role, new.municipality_id, new.department_id)?;
-    let exists: i64 = users::table.filter(users::username.eq(new.username)).count().get_result(conn)?;
+    let same_username = users::table.filter(users::username.eq(new.username));
+    let exists: i64 = match municipality_id {
+        Some(id) => same_username.filter(users::municipality_id.eq(id)).count().get_result(conn)?,
+        None => same_username.filter(users::municipality_id.is_null()).count().get_result(conn)?,
+    };
     if exists > 0 {
         return Err(AppError::duplicate("username", "a user", new.username));
     }

@@ -184,7 +184,7 @@ impl TestApp {
         let (code, name) = (code.to_owned(), name.to_owned());
         let department = self
             .db
-            .write_blocking(move |conn| match departments::find_by_code_or_name(conn, &code)? {
+            .write_blocking(move |conn| match departments::find_by_code_or_name(conn, municipality_id, &code)? {
                 Some(existing) => Ok(existing),
                 None => departments::create(
                     conn,
@@ -250,7 +250,12 @@ pub fn create_user_in(
     let name = username.to_owned();
     let user = db
         .write_blocking(move |conn| {
-            if let Some((existing, _)) = users::find_for_login(conn, &name)? {
+            // The same username in the same municipality (or none) is the same account.
+            let existing = users::find_login(conn, users::LoginScope::Anywhere, &name, 100)?
+                .into_iter()
+                .map(|login| login.user)
+                .find(|user| user.municipality_id == municipality_id || municipality_id.is_none());
+            if let Some(existing) = existing {
                 return Ok::<_, AppError>(existing);
             }
             users::create(

@@ -25,6 +25,7 @@ mod pools;
 mod query_count;
 mod response_cache;
 mod revocation;
+mod scoped_references;
 mod security_headers;
 mod starvation;
 mod walkthrough;

@@ -288,7 +288,7 @@ async fn links_across_plans_never_reach_another_municipality(backend: Backend) {
     let refused = app.patch(&own_plan_path, &app.hq, &json!({"predecessor_id": other.plan})).await;
     let problem = assert_problem(refused, 422).await;
     assert_eq!(problem["errors"][0]["field"], "predecessor_id", "{problem}");
-    assert_eq!(problem["errors"][0]["message"], format!("no plan {}", other.plan));
+    assert_eq!(problem["errors"][0]["message"], format!("計画 {0} は見つかりません (no plan {0})", other.plan));
 
     let reference = json!({"kind": "related_plan", "title": "隣の区の計画", "referenced_plan_id": other.plan});
     let refused = app.post(&format!("{own_plan_path}/references"), &app.hq, &reference).await;
@@ -301,7 +301,8 @@ async fn links_across_plans_never_reach_another_municipality(backend: Backend) {
     let link = json!({"predecessor_id": other.indicator});
     let refused = app.put(&format!("/indicators/{own_indicator}/predecessor"), &app.hq, &link, None).await;
     let problem = assert_problem(refused, 422).await;
-    assert_eq!(problem["errors"][0]["message"], format!("no indicator {}", other.indicator), "{problem}");
+    let expected = format!("指標 {0} は見つかりません (no indicator {0})", other.indicator);
+    assert_eq!(problem["errors"][0]["message"], expected, "{problem}");
 
     let after = json(app.get(&own_plan_path, &app.hq).await).await;
     assert_eq!(before["predecessor_id"], after["predecessor_id"]);

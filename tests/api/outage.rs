@@ -180,8 +180,10 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
     assert_eq!(status, 200, "answers again after thaw, without restart");
     assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
     assert_eq!(new_department("after-thaw").await.unwrap().status(), 201, "writes work again");
-    let stored =
-        db.read_blocking(|conn| departments::find_by_code_or_name(conn, "frozen")).map_err(|e: AppError| e).unwrap();
+    let stored = db
+        .read_blocking(move |conn| departments::find_by_code_or_name(conn, municipality_id, "frozen"))
+        .map_err(|e: AppError| e)
+        .unwrap();
     assert!(stored.is_none(), "the write refused while frozen changed nothing");
 }
 
