@@ -15,6 +15,7 @@ use crate::auth::{LoginThrottleSettings, TokenService};
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
+use crate::domain::limits;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::role::Role;
 use crate::effective_config;
@@ -258,18 +259,18 @@ impl std::fmt::Debug for ServeArgs {
 pub enum UserCommand {
     /// Create a user; the password is read from standard input
     Create {
-        #[arg(long)]
+        #[arg(long, value_parser = limits::code_argument)]
         username: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Department code or name (department users only)
-        #[arg(long)]
+        #[arg(long, value_parser = limits::name_argument)]
         department: Option<String>,
         /// 全国地方公共団体コード of the user's municipality (not for system_admin or analyst; may be
         /// left out while the database holds exactly one municipality)
-        #[arg(long)]
+        #[arg(long, value_parser = limits::code_argument)]
         municipality: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_parser = limits::name_argument)]
         display_name: Option<String>,
     },
 }

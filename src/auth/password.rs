@@ -75,6 +75,10 @@ pub fn check_credentials(
 }
 
 pub fn check_password_strength(password: &str) -> Result<(), AppError> {
+    // A password read from standard input (the CLI) meets the bound a body's password meets.
+    if let Some(problem) = crate::domain::limits::text_problem(password, crate::domain::limits::MAX_PASSWORD_CHARS) {
+        return Err(AppError::invalid("password", problem));
+    }
     if password.chars().count() < MIN_PASSWORD_LENGTH {
         return Err(AppError::invalid("password", format!("must be at least {MIN_PASSWORD_LENGTH} characters")));
     }

@@ -156,6 +156,28 @@ mod tests {
         assert!(matches!(admit(&system, RouteKind::Municipal, None, None), Err(AppError::Forbidden(_))));
     }
 
+    /// Fail closed: a route whose path names a record must name one `owned_resource` knows, or
+    /// isolation would never look at it. Walks every templated path of the served document.
+    #[test]
+    fn every_route_that_names_a_record_declares_whose_it_is() {
+        let document: serde_json::Value =
+            serde_json::from_str(&crate::api::openapi::document_json()).expect("the OpenAPI document");
+        let templated: Vec<&String> =
+            document["paths"].as_object().expect("paths").keys().filter(|path| path.contains('{')).collect();
+        assert!(templated.len() > 30, "the walk sees the route table");
+        for template in templated {
+            let path =
+                template.split('/').map(|s| if s.starts_with('{') { "7" } else { s }).collect::<Vec<_>>().join("/");
+            // The national catalogue is keyed by its own codes and belongs to no municipality.
+            if path.starts_with("/api/v1/national-indicators/") {
+                assert_eq!(route_kind(&Method::GET, &path), RouteKind::Published, "{template}");
+                continue;
+            }
+            let resource = owned_resource(&path);
+            assert_eq!(resource.map(OwnedResource::id), Some(7), "{template} names no resource isolation resolves");
+        }
+    }
+
     #[test]
     fn a_missing_resource_is_left_to_the_handler() {
         assert!(admit(&caller(Role::Hq, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), None).is_ok());

@@ -43,6 +43,16 @@ pub fn text_problem(text: &str, max_chars: usize) -> Option<String> {
         .then(|| format!("{max_chars} 文字以内で入力してください (at most {max_chars} characters; got {length})"))
 }
 
+/// A command-line value that must be a code (clap's `value_parser`): the same bound as in a body.
+pub fn code_argument(text: &str) -> Result<String, String> {
+    text_problem(text, MAX_CODE_CHARS).map_or_else(|| Ok(text.to_owned()), Err)
+}
+
+/// A command-line value that must be a name (clap's `value_parser`).
+pub fn name_argument(text: &str) -> Result<String, String> {
+    text_problem(text, MAX_NAME_CHARS).map_or_else(|| Ok(text.to_owned()), Err)
+}
+
 /// Why a list was refused, or `None` when it is acceptable.
 pub fn list_problem(length: usize) -> Option<String> {
     (length > MAX_LIST_ITEMS)

@@ -97,3 +97,28 @@ fn completions_are_printed_for_each_shell() {
     }
     assert!(!run(&["completions", "tcsh"], &[]).status.success());
 }
+
+/// The command line's flags meet the bounds a body's fields meet, before any database is opened.
+#[test]
+fn user_flags_keep_the_bounds_of_the_api() {
+    let long_code = "u".repeat(65);
+    let long_name = "名".repeat(201);
+    let cases = [
+        (vec!["user", "create", "--username", long_code.as_str(), "--role", "hq"], "at most 64 characters"),
+        (
+            vec!["user", "create", "--username", "ok", "--role", "hq", "--display-name", long_name.as_str()],
+            "at most 200",
+        ),
+        (
+            vec!["user", "create", "--username", "ok", "--role", "hq", "--municipality", long_code.as_str()],
+            "at most 64",
+        ),
+    ];
+    // A database URL nobody can reach: the flags are refused before it would be used.
+    let env = [("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none"), ("JWT_SECRET", SECRET)];
+    for (args, message) in cases {
+        let output = run(&args, &env);
+        assert!(!output.status.success(), "{args:?} passed");
+        assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
+    }
+}
