@@ -47,10 +47,6 @@ impl Caller {
         self.require(self.role.edits_plans(), what)
     }
 
-    pub fn require_admin(&self, what: &str) -> Result<(), AppError> {
-        self.require(self.role.administers(), what)
-    }
-
     /// The municipality a new record of the caller goes to: its own (a body may name it, but no
     /// other: another municipality reads as none, a 422 naming `municipality_id` like any body
     /// field that refers to a missing record). The cross-municipality roles name one, or none.

@@ -261,24 +261,6 @@ macro_rules! event_columns {
     };
 }
 
-/// Every version of the actuals of these indicators for one fiscal year, oldest first, in one
-/// query (the national comparison reads one year of many municipalities).
-pub fn events_for_year(
-    conn: &mut DbConnection,
-    indicator_ids: &[i32],
-    fiscal_year: i32,
-) -> Result<Vec<IndicatorEvent>, AppError> {
-    let rows: Vec<EventRow> = actual_events::table
-        .inner_join(actuals::table)
-        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
-        .filter(actuals::fiscal_year.eq(fiscal_year))
-        .filter(actuals::indicator_id.eq_any(indicator_ids))
-        .select(event_columns!())
-        .order((actuals::indicator_id, actual_events::version))
-        .load(conn)?;
-    rows.into_iter().map(event_from_row).collect()
-}
-
 /// Every version of every actual of these indicators, oldest first, in one query.
 pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
     let rows: Vec<EventRow> = actual_events::table
@@ -291,7 +273,8 @@ pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<
     rows.into_iter().map(event_from_row).collect()
 }
 
-/// [`events_for`] limited to one fiscal year, for an evaluation of that year.
+/// [`events_for`] limited to one fiscal year, in one query: an evaluation of that year, the
+/// national comparison of many municipalities' indicators.
 pub fn events_in_year(
     conn: &mut DbConnection,
     indicator_ids: &[i32],
@@ -368,14 +351,6 @@ pub fn history_page(
         .load(conn)?;
     let events = rows.into_iter().map(|row| event_from_row(row).map(|e| e.event)).collect::<Result<_, _>>()?;
     Ok((events, total))
-}
-
-pub fn history(conn: &mut DbConnection, indicator_id: i32, fiscal_year: i32) -> Result<Vec<ActualEvent>, AppError> {
-    Ok(events_for(conn, &[indicator_id])?
-        .into_iter()
-        .filter(|e| e.fiscal_year == fiscal_year)
-        .map(|e| e.event)
-        .collect())
 }
 
 /// What the evaluation of one indicator-year uses, folded from its events up to `as_of`.

@@ -48,7 +48,7 @@ pub fn load(conn: &mut DbConnection, code: &str, fiscal_year: i32) -> Result<Com
     let plans = plans::list_by_ids(conn, &plan_ids)?;
     let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
     let definitions = indicators::list_definitions(conn, &ids)?;
-    let events = actuals::events_for_year(conn, &ids, fiscal_year)?;
+    let events = actuals::events_in_year(conn, &ids, fiscal_year)?;
     Ok(ComparisonRecords { definition, municipalities, plans, indicators, plan_of, targets, definitions, events })
 }
 

@@ -67,7 +67,7 @@ async fn an_earlier_database_is_carried_forward_without_loss(backend: Backend) {
         assert_eq!(kept.len(), 1);
         let figures = (kept[0].reported.numerator, kept[0].reported.denominator, kept[0].note.as_str());
         assert_eq!(figures, (Some(114000.into()), Some(570000.into()), "確定値"));
-        assert_eq!(actuals::history(conn, 1, 2020)?.len(), 1);
+        assert_eq!(actuals::events_in_year(conn, &[1], 2020)?.len(), 1);
         let (entries, total) = audit::list(conn, Some(1), &AuditFilter::default(), 50, 0)?;
         assert_eq!((total, entries[0].actor_username.as_str()), (1, "koseki"), "the audit log is 板橋区's");
         assert_eq!(national_indicators::page(conn, 50, 0)?.1, 10);
