@@ -121,6 +121,29 @@ pub struct UpdateIndicator {
     pub reason: Option<String>,
 }
 
+impl UpdateIndicator {
+    /// The stored fields with what this PATCH names replaced; what it leaves out stays.
+    pub fn merged_into(self, mut fields: IndicatorFields) -> IndicatorFields {
+        fields.number = self.number.or(fields.number);
+        if let Some(name) = self.name {
+            fields.name = name.trim().to_owned();
+        }
+        fields.description = self.description.unwrap_or(fields.description);
+        fields.unit = self.unit.unwrap_or(fields.unit);
+        fields.kind = self.kind.unwrap_or(fields.kind);
+        fields.direction = self.direction.unwrap_or(fields.direction);
+        fields.numerator_label = self.numerator_label.or(fields.numerator_label);
+        fields.denominator_label = self.denominator_label.or(fields.denominator_label);
+        fields.stages = self.stages.unwrap_or(fields.stages);
+        fields.department_id = self.department_id.unwrap_or(fields.department_id);
+        fields.baseline = self.baseline.unwrap_or(fields.baseline);
+        fields.grade_basis = self.grade_basis.unwrap_or(fields.grade_basis);
+        fields.reading_note = self.reading_note.or(fields.reading_note);
+        fields.national_indicator_code = self.national_indicator_code.unwrap_or(fields.national_indicator_code);
+        fields
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -340,24 +363,9 @@ pub async fn update_indicator(
             let current = indicators::get(conn, id)?;
             check_version("indicator", current.version, expected)?;
             let body = body.parse()?;
-            let mut fields = IndicatorFields::from(&current);
-            fields.number = body.number.or(fields.number);
-            if let Some(name) = body.name {
-                fields.name = name.trim().to_owned();
-            }
-            fields.description = body.description.unwrap_or(fields.description);
-            fields.unit = body.unit.unwrap_or(fields.unit);
-            fields.kind = body.kind.unwrap_or(fields.kind);
-            fields.direction = body.direction.unwrap_or(fields.direction);
-            fields.numerator_label = body.numerator_label.or(fields.numerator_label);
-            fields.denominator_label = body.denominator_label.or(fields.denominator_label);
-            fields.stages = body.stages.unwrap_or(fields.stages);
-            fields.department_id = body.department_id.unwrap_or(fields.department_id);
-            fields.baseline = body.baseline.unwrap_or(fields.baseline);
-            fields.grade_basis = body.grade_basis.unwrap_or(fields.grade_basis);
-            fields.reading_note = body.reading_note.or(fields.reading_note);
-            fields.national_indicator_code = body.national_indicator_code.unwrap_or(fields.national_indicator_code);
-            indicators::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
+            let reason = body.reason.clone();
+            let fields = body.merged_into(IndicatorFields::from(&current));
+            indicators::update(conn, &actor, id, expected, &fields, reason.as_deref())
         })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))

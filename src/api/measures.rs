@@ -100,6 +100,27 @@ pub struct UpdateMeasure {
     pub reason: Option<String>,
 }
 
+impl UpdateMeasure {
+    /// The stored fields with what this PATCH names replaced; what it leaves out stays.
+    pub fn merged_into(self, mut fields: MeasureFields) -> MeasureFields {
+        fields.number = self.number.unwrap_or(fields.number);
+        if let Some(name) = self.name {
+            fields.name = name.trim().to_owned();
+        }
+        fields.summary = self.summary.unwrap_or(fields.summary);
+        fields.strategy_id = self.strategy_id.unwrap_or(fields.strategy_id);
+        fields.main_goal_id = self.main_goal_id.unwrap_or(fields.main_goal_id);
+        fields.phase_id = self.phase_id.unwrap_or(fields.phase_id);
+        fields.predecessor_id = self.predecessor_id.unwrap_or(fields.predecessor_id);
+        fields.secondary_goal_ids = self.secondary_goal_ids.unwrap_or(fields.secondary_goal_ids);
+        fields.owners_and_others = self.owners_and_others.unwrap_or(fields.owners_and_others);
+        fields.review_category = self.review_category.unwrap_or(fields.review_category);
+        fields.change_notes = self.change_notes.or(fields.change_notes);
+        fields.roadmap = self.roadmap.unwrap_or(fields.roadmap);
+        fields
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeMeasureStatus {
@@ -246,22 +267,9 @@ pub async fn update_measure(
             let current = measures::get(conn, id)?;
             check_version("measure", current.version, expected)?;
             let body = body.parse()?;
-            let mut fields = MeasureFields::from(&current);
-            fields.number = body.number.unwrap_or(fields.number);
-            if let Some(name) = body.name {
-                fields.name = name.trim().to_owned();
-            }
-            fields.summary = body.summary.unwrap_or(fields.summary);
-            fields.strategy_id = body.strategy_id.unwrap_or(fields.strategy_id);
-            fields.main_goal_id = body.main_goal_id.unwrap_or(fields.main_goal_id);
-            fields.phase_id = body.phase_id.unwrap_or(fields.phase_id);
-            fields.predecessor_id = body.predecessor_id.unwrap_or(fields.predecessor_id);
-            fields.secondary_goal_ids = body.secondary_goal_ids.unwrap_or(fields.secondary_goal_ids);
-            fields.owners_and_others = body.owners_and_others.unwrap_or(fields.owners_and_others);
-            fields.review_category = body.review_category.unwrap_or(fields.review_category);
-            fields.change_notes = body.change_notes.or(fields.change_notes);
-            fields.roadmap = body.roadmap.unwrap_or(fields.roadmap);
-            measures::update(conn, &actor, id, expected, &fields, body.reason.as_deref())
+            let reason = body.reason.clone();
+            let fields = body.merged_into(MeasureFields::from(&current));
+            measures::update(conn, &actor, id, expected, &fields, reason.as_deref())
         })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))

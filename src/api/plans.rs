@@ -88,6 +88,30 @@ pub struct UpdatePlan {
     pub reason: Option<String>,
 }
 
+impl UpdatePlan {
+    /// The stored fields with what this PATCH names replaced; what it leaves out stays.
+    pub fn merged_into(self, mut fields: PlanFields) -> PlanFields {
+        if let Some(name) = self.name {
+            fields.name = name.trim().to_owned();
+        }
+        if let Some(description) = self.description {
+            fields.description = description;
+        }
+        fields.start_fiscal_year = self.start_fiscal_year.unwrap_or(fields.start_fiscal_year);
+        fields.end_fiscal_year = self.end_fiscal_year.unwrap_or(fields.end_fiscal_year);
+        fields.baseline_fiscal_year = self.baseline_fiscal_year.or(fields.baseline_fiscal_year);
+        fields.status = self.status.unwrap_or(fields.status);
+        if let Some(phases) = self.phases {
+            fields.phases = phases;
+        }
+        if let Some(grading) = self.grading {
+            fields.grading = grading;
+        }
+        fields.predecessor_id = self.predecessor_id.unwrap_or(fields.predecessor_id);
+        fields
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -249,26 +273,9 @@ pub async fn update_plan(
             let current = plans::get(conn, id)?;
             check_version("plan", current.version, expected)?;
             let body = body.parse()?;
-            let mut fields = PlanFields::from(&current);
-            if let Some(name) = body.name {
-                fields.name = name.trim().to_owned();
-            }
-            if let Some(description) = body.description {
-                fields.description = description;
-            }
-            fields.start_fiscal_year = body.start_fiscal_year.unwrap_or(fields.start_fiscal_year);
-            fields.end_fiscal_year = body.end_fiscal_year.unwrap_or(fields.end_fiscal_year);
-            fields.baseline_fiscal_year = body.baseline_fiscal_year.or(fields.baseline_fiscal_year);
-            fields.status = body.status.unwrap_or(fields.status);
-            if let Some(phases) = body.phases {
-                fields.phases = phases;
-            }
-            if let Some(grading) = body.grading {
-                fields.grading = grading;
-            }
-            fields.predecessor_id = body.predecessor_id.unwrap_or(fields.predecessor_id);
             let name_change =
-                NameChange { effective_from_fiscal_year: body.name_effective_fiscal_year, reason: body.reason };
+                NameChange { effective_from_fiscal_year: body.name_effective_fiscal_year, reason: body.reason.clone() };
+            let fields = body.merged_into(PlanFields::from(&current));
             plans::update(conn, &actor, id, expected, &fields, &name_change)
         })
         .await?;
