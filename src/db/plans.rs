@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
@@ -15,82 +15,7 @@ use crate::domain::plan::{PlanStatus, to_text};
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Plan {
-    pub id: i32,
-    pub municipality_id: i32,
-    #[schema(example = "itabashi-ict-2020")]
-    pub code: String,
-    #[schema(example = "板橋区ICT推進・活用計画2020（追録版）")]
-    pub name: String,
-    pub description: String,
-    #[schema(example = 2016)]
-    pub start_fiscal_year: i32,
-    #[schema(example = "平成28(2016)年度")]
-    pub start_fiscal_year_label: String,
-    #[schema(example = 2020)]
-    pub end_fiscal_year: i32,
-    #[schema(example = "令和2(2020)年度")]
-    pub end_fiscal_year_label: String,
-    /// 現状 year of the baselines, when the plan has one.
-    pub baseline_fiscal_year: Option<i32>,
-    pub status: PlanStatus,
-    pub predecessor_id: Option<i32>,
-    pub phases: Vec<Phase>,
-    /// How achievement is graded; returned with every evaluation.
-    pub grading: GradingSettings,
-    pub version: i32,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub updated_at: NaiveDateTime,
-}
-
-impl Plan {
-    /// Rejects a fiscal year outside the plan's period.
-    pub fn check_year(&self, field: &str, year: i32) -> Result<FiscalYear, AppError> {
-        if year < self.start_fiscal_year || year > self.end_fiscal_year {
-            return Err(AppError::invalid(
-                field,
-                format!(
-                    "{year} is outside the plan period {}–{} ({}–{})",
-                    self.start_fiscal_year,
-                    self.end_fiscal_year,
-                    self.start_fiscal_year_label,
-                    self.end_fiscal_year_label
-                ),
-            ));
-        }
-        FiscalYear::new(year).map_err(|e| AppError::invalid(field, e.to_string()))
-    }
-
-    pub fn years(&self) -> impl Iterator<Item = i32> + use<> {
-        self.start_fiscal_year..=self.end_fiscal_year
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Phase {
-    #[serde(default)]
-    pub id: i32,
-    #[schema(example = "後期実施計画", max_length = 200)]
-    #[serde(deserialize_with = "crate::domain::limits::name")]
-    pub name: String,
-    #[schema(example = 2024, minimum = 1989, maximum = 2100)]
-    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
-    pub start_fiscal_year: i32,
-    #[schema(example = 2025, minimum = 1989, maximum = 2100)]
-    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
-    pub end_fiscal_year: i32,
-}
-
-pub fn label(year: i32) -> String {
-    FiscalYear::new(year).map(|fy| fy.label()).unwrap_or_else(|_| format!("{year}年度"))
-}
-
-pub fn optional_label(year: Option<i32>) -> Option<String> {
-    year.map(label)
-}
+pub use crate::domain::plan::{Phase, Plan, label, optional_label};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = plans)]
