@@ -160,7 +160,7 @@ impl AppError {
             },
             Self::PayloadTooLarge { limit } => format!("the request body exceeds the limit of {limit} bytes"),
             Self::TooManyRequests { retry_after_seconds } => format!(
-                "too many failed logins for this username or from this address; try again in {retry_after_seconds} seconds"
+                "too many failed logins from this address, or for this username from it; try again in {retry_after_seconds} seconds"
             ),
             Self::Unavailable(_) => "the database is busy or not reachable; try again shortly".into(),
             Self::Config(_) | Self::Migration(_) | Self::Database(_) | Self::Internal(_) => {

@@ -53,13 +53,14 @@ pub struct TokenResponse {
 /// Exchanges a username and password for a bearer token.
 ///
 /// An unknown user, a deactivated one and a wrong password get the same answer, after the same
-/// work. Failed logins are throttled per username and per client address: past the limit, 429
-/// with `Retry-After` (seconds), whether or not the username exists.
+/// work. Failed logins are throttled per client address and per client address and username: past
+/// the limit, 429 with `Retry-After` (seconds), whether or not the username exists. Correct logins
+/// are never throttled by failures from other addresses.
 #[utoipa::path(tag = "auth", request_body = TokenRequest, responses(
     (status = 200, body = TokenResponse),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "too many failed logins for the username or from the address",
+    (status = 429, description = "too many failed logins from the address, or for the username from the address",
         body = Problem, content_type = "application/problem+json",
         headers(("Retry-After" = u64, description = "seconds until a login is accepted again"))),
 ))]
@@ -78,7 +79,9 @@ pub async fn issue_token(
         .map(MunicipalityCode::parse)
         .transpose()
         .map_err(|e| AppError::invalid("municipality", e.to_string()))?;
-    let attempt = throttle.begin(&request.username, throttle.client_address(&req))?;
+    // The account a login is for: its municipality (when named) and its username.
+    let account = format!("{}/{}", municipality.as_ref().map_or("", |code| code.as_str()), request.username);
+    let attempt = throttle.begin(throttle.client_address(&req), &account).await?;
     let username = request.username.clone();
     let found = db
         .read(move |conn| {
@@ -97,21 +100,17 @@ pub async fn issue_token(
             .map_err(|e| AppError::Internal(e.to_string())),
         Err(error) => Err(error),
     };
-    let login = match checked {
-        Ok(login) => login,
-        Err(error) => {
-            throttle.abandoned(attempt);
-            return Err(error);
-        }
-    };
-    let Some(login) = login else {
+    // An attempt that could not be decided (the database was unreachable) is dropped uncounted.
+    let Some(login) = checked? else {
+        attempt.failed();
         return Err(AppError::Unauthenticated(
             "ユーザー名またはパスワードが違います。同じユーザー名が他の自治体にもある場合は自治体コード (municipality) を指定してください \
              (unknown user or wrong password; name the municipality when the username may exist in several)"
                 .into(),
         ));
     };
-    throttle.succeeded(attempt);
+    // Decided: attempts of the same key waiting for room need not wait for the token.
+    drop(attempt);
     let user = login.user;
     let token = tokens.issue(&Subject {
         user_id: user.id,
