@@ -54,11 +54,11 @@ const MAX_QUEUE_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoginThrottleSettings {
     /// Failed logins allowed per client address and username per window
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS_AND_USERNAME",
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_USERNAME",
         default_value_t = DEFAULT_MAX_FAILURES_PER_ADDRESS_AND_USERNAME, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failures_per_address_and_username: u32,
     /// Length of the per-address-and-username window, in seconds
-    #[arg(long, env = "LOGIN_ADDRESS_AND_USERNAME_WINDOW_SECONDS",
+    #[arg(long, env = "LOGIN_USERNAME_WINDOW_SECONDS",
         default_value_t = DEFAULT_ADDRESS_AND_USERNAME_WINDOW_SECONDS, value_parser = clap::value_parser!(u64).range(1..))]
     pub address_and_username_window_seconds: u64,
     /// Failed logins allowed per client address per window
