@@ -1,11 +1,12 @@
 //! Actuals (実績): submission, correction, history and review; achievement of an indicator.
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned};
+use super::extract::{JsonBody, MAX_UPLOAD_BYTES, Query, fiscal_year_param, precondition, read_body, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq, Writer};
 use crate::db::actuals::{self, Actual, ActualEvent};
@@ -13,8 +14,9 @@ use crate::db::{Database, DbConnection, indicators};
 use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
-use crate::reporting::{self, SubmissionInput};
+use crate::reporting::{self, ImportReport, SubmissionInput};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
+use crate::spreadsheet::{self, XLSX_MEDIA_TYPE};
 use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
@@ -307,4 +309,91 @@ fn achievement_series(conn: &mut DbConnection, id: i32, year: Option<i32>) -> Re
             evaluation::evaluate_year(&indicator, &targets, &definitions, &year_events, &plan.grading, y, None)
         })
         .collect())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// Report what would change without changing anything
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Uploads actuals in the columns of the 進捗管理表 export (CSV or xlsx, by Content-Type).
+///
+/// Rows are checked and scoped exactly like single submissions; overwriting an existing actual
+/// needs its version in the 版 column. A dry run reports what would change (counts, and the first
+/// 100 rows) and the row errors (the first 100 with row, column and reason, and the total); a real
+/// run applies all rows or none (422 with the report). Files are bounded: at most 100 000 rows
+/// after the header, 64 columns, 2 000 characters a cell; xlsx workbooks also by zip entries,
+/// inflated size, sheets and shared strings. A file past a bound gets a 422 naming it.
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ImportQuery),
+    request_body(content(
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )),
+    responses(
+    (status = 200, body = ImportReport),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 413, body = Problem, content_type = "application/problem+json"),
+    (status = 415, body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "the plan or an actual changed while the file was checked; nothing was applied", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "row errors or a file past a bound: nothing was applied; row errors carry `report` (an ImportReport)", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/actuals/import")]
+pub async fn import_actuals(
+    Writer(caller): Writer,
+    req: HttpRequest,
+    mut payload: web::Payload,
+    db: web::Data<Database>,
+    id: web::Path<i32>,
+    query: Query<ImportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let read: fn(&[u8]) -> Result<spreadsheet::ImportFile, AppError> = if content_type.starts_with("text/csv") {
+        spreadsheet::read_csv
+    } else if content_type.starts_with(XLSX_MEDIA_TYPE) {
+        spreadsheet::read_xlsx
+    } else {
+        return Err(AppError::UnsupportedMediaType(format!("send text/csv or {XLSX_MEDIA_TYPE}")));
+    };
+    let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
+    // Reading a file is CPU work of up to a second: off the async workers, like database calls.
+    let file = web::block(move || read(&body)).await.map_err(|e| AppError::Internal(e.to_string()))??;
+    let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
+    let checker = caller.clone();
+    // Every row is checked before the write transaction starts, which then only writes.
+    let checked = db.read(move |conn| reporting::check_import(conn, &checker, plan_id, file, dry_run)).await?;
+    let report = if checked.can_apply() {
+        db.bulk_write(move |conn| reporting::apply_import(conn, &caller, plan_id, checked)).await?
+    } else {
+        checked.report
+    };
+    if report.error_count > 0 {
+        return Ok(rejected_import(report));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Row errors: a 422 problem whose `errors` name row and column (the first ones, with the total
+/// in `detail`), with the report attached (RFC 9457 extension member `report`).
+fn rejected_import(report: ImportReport) -> HttpResponse {
+    let mut problem =
+        serde_json::to_value(AppError::Validation(spreadsheet::as_field_errors(&report.errors)).to_problem())
+            .unwrap_or_default();
+    if let Some(object) = problem.as_object_mut() {
+        let listed = if report.error_count > report.errors.len() {
+            format!(" (the first {} are listed)", report.errors.len())
+        } else {
+            String::new()
+        };
+        object.insert(
+            "detail".into(),
+            format!("{} row error(s){listed}; nothing was applied", report.error_count).into(),
+        );
+        object.insert("report".into(), serde_json::to_value(&report).unwrap_or_default());
+    }
+    HttpResponse::UnprocessableEntity().content_type(crate::error::PROBLEM_CONTENT_TYPE).json(problem)
 }

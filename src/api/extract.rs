@@ -16,6 +16,9 @@ use crate::error::{AppError, FieldError};
 use crate::versioning::Precondition;
 
 /// Largest accepted JSON body; documented in the OpenAPI description.
+/// Largest accepted spreadsheet or plan file.
+pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
+
 pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
 
 fn is_json_content_type(req: &HttpRequest) -> bool {

@@ -4,7 +4,9 @@
 pub mod actuals;
 pub mod audit;
 pub mod auth;
+pub mod collections;
 pub mod cors;
+pub mod dashboard;
 pub mod departments;
 pub mod evaluation;
 pub mod extract;
@@ -15,11 +17,13 @@ pub mod lineage;
 pub mod measures;
 pub mod metrics;
 pub mod national_indicators;
+pub mod open_data;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
 pub mod security_headers;
 pub mod sliced_body;
+pub mod submissions;
 pub mod users;
 
 use actix_web::web;
@@ -31,7 +35,7 @@ use serde::{Deserialize, Deserializer};
 /// one matches (and only then the method): the reads that dashboards and other systems poll come
 /// first. None of them can shadow a later route: no other path has their shape.
 pub fn configure_v1(cfg: &mut web::ServiceConfig) {
-    cfg.service(evaluation::dashboard)
+    cfg.service(dashboard::dashboard)
         .service(evaluation::get_evaluation)
         .service(actuals::indicator_achievement)
         .service(indicators::get_indicator)
@@ -48,7 +52,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(departments::create_department)
         .service(departments::get_department)
         .service(departments::update_department)
-        .service(evaluation::import_plan)
+        .service(plans::import_plan)
         .service(plans::list_plans)
         .service(plans::create_plan)
         .service(plans::get_plan)
@@ -79,12 +83,12 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(actuals::submit_actual)
         .service(actuals::actual_history)
         .service(actuals::review_actual)
-        .service(evaluation::submissions)
-        .service(evaluation::list_collections)
-        .service(evaluation::open_collection)
-        .service(evaluation::update_collection)
-        .service(evaluation::open_data)
-        .service(evaluation::import_actuals)
+        .service(submissions::submissions)
+        .service(collections::list_collections)
+        .service(collections::open_collection)
+        .service(collections::update_collection)
+        .service(open_data::open_data)
+        .service(actuals::import_actuals)
         .service(audit::list_audit)
         .service(lineage::indicator_series)
         .service(lineage::link_predecessor)

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{JsonBody, Query, precondition, versioned};
+use super::extract::{JsonBody, MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Query, precondition, read_body, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
@@ -13,6 +13,7 @@ use crate::db::plans::{self, Goal, GoalFields, NameChange, Phase, Plan, PlanFiel
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
 use crate::error::{AppError, Problem};
+use crate::plan_document::{LoadReport, PlanDocument};
 use crate::versioning::{check_version, etag};
 
 #[derive(Deserialize, ToSchema)]
@@ -426,4 +427,29 @@ pub async fn rename_strategy(
         .write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref()))
         .await?;
     Ok(HttpResponse::Ok().json(strategy))
+}
+
+/// Imports a whole plan from a plan document (the TOML format of `demo/itabashi-ict-2020.toml`),
+/// through the same checks as the API (hq). All or nothing.
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), request_body(content((String = "application/toml"))), responses(
+    (status = 201, body = LoadReport),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/import")]
+pub async fn import_plan(
+    Hq(caller): Hq,
+    mut payload: web::Payload,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, AppError> {
+    let body = read_body(&mut payload, MAX_UPLOAD_BYTES.max(MAX_JSON_BODY_BYTES)).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| AppError::invalid("body", "a plan document is UTF-8 text"))?;
+    if text.contains('\0') {
+        return Err(AppError::invalid("body", crate::domain::limits::NUL_MESSAGE));
+    }
+    let document = PlanDocument::from_toml(text)?;
+    let actor = Actor::from(&caller);
+    let report = db.bulk_write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
+    Ok(HttpResponse::Created().json(report))
 }

@@ -755,7 +755,7 @@ mod tests {
         ];
         parts.push(("xl/worksheets/sheet1.xml", one_character(300 << 20)));
         let bytes = zip_of(parts);
-        assert!(bytes.len() < crate::api::evaluation::MAX_UPLOAD_BYTES, "{} bytes", bytes.len());
+        assert!(bytes.len() < crate::api::extract::MAX_UPLOAD_BYTES, "{} bytes", bytes.len());
         let message = refused(&bytes);
         assert!(message.contains("declares") && message.contains("bytes inflated"), "{message}");
     }

@@ -1,0 +1,102 @@
+//! Collection windows (収集期間): when a year's actuals are collected, and their deadline.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{JsonBody, Query, fiscal_year_param};
+use super::pagination::{Page, PageParams, page_bounds};
+use crate::auth::{Caller, Hq};
+use crate::db::audit::Actor;
+use crate::db::collections::{self, Collection};
+use crate::db::{Database, plans};
+use crate::error::{AppError, Problem};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCollection {
+    #[schema(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    pub fiscal_year: i32,
+    /// Last day for submissions
+    #[schema(example = "2021-05-31")]
+    pub deadline: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCollection {
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>, format = Date, example = "2021-06-15")]
+    pub deadline: Option<Option<NaiveDate>>,
+    pub closed: Option<bool>,
+}
+
+/// Collection windows of a plan, by fiscal year.
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
+    (status = 200, body = Page<Collection>),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}/collections")]
+pub async fn list_collections(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let plan_id = id.into_inner();
+    let found = db
+        .read(move |conn| {
+            plans::ensure_exists(conn, plan_id)?;
+            collections::page(conn, plan_id, limit, offset)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+}
+
+/// Opens collection of actuals for a fiscal year, optionally with a deadline (hq).
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path)), request_body = OpenCollection, responses(
+    (status = 201, body = Collection),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/collections")]
+pub async fn open_collection(
+    Hq(caller): Hq,
+    db: web::Data<Database>,
+    id: web::Path<i32>,
+    body: JsonBody<OpenCollection>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.parse()?;
+    let actor = Actor::from(&caller);
+    let plan_id = id.into_inner();
+    let opened =
+        db.write(move |conn| collections::open(conn, &actor, plan_id, body.fiscal_year, body.deadline)).await?;
+    Ok(HttpResponse::Created().json(opened))
+}
+
+/// Moves a deadline or closes a collection (hq).
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)),
+    request_body = UpdateCollection, responses(
+    (status = 200, body = Collection),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/plans/{id}/collections/{fiscal_year}")]
+pub async fn update_collection(
+    Hq(caller): Hq,
+    db: web::Data<Database>,
+    path: web::Path<(i32, i32)>,
+    body: JsonBody<UpdateCollection>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.parse()?;
+    let actor = Actor::from(&caller);
+    let (plan_id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
+    let updated =
+        db.write(move |conn| collections::update(conn, &actor, plan_id, year, body.deadline, body.closed)).await?;
+    Ok(HttpResponse::Ok().json(updated))
+}

@@ -1,0 +1,115 @@
+//! The collection status of a year: what each department has submitted, what is missing, late or
+//! waiting for review.
+
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::Query;
+use crate::auth::Caller;
+use crate::db::Database;
+use crate::db::collections::Collection;
+use crate::error::{AppError, Problem};
+use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    #[param(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    pub fiscal_year: i32,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct SubmissionCounts {
+    pub missing: usize,
+    pub submitted: usize,
+    pub returned: usize,
+    pub approved: usize,
+    pub late: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndicatorSubmission {
+    #[serde(flatten)]
+    pub indicator: IndicatorRef,
+    pub submission: SubmissionState,
+    pub late: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentSubmissions {
+    pub department_id: i32,
+    #[schema(example = "戸籍住民課")]
+    pub department_name: String,
+    pub counts: SubmissionCounts,
+    pub indicators: Vec<IndicatorSubmission>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionStatus {
+    pub plan_id: i32,
+    pub fiscal_year: i32,
+    pub fiscal_year_label: String,
+    pub collection: Option<Collection>,
+    pub departments: Vec<DepartmentSubmissions>,
+}
+
+fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
+    let mut by_department: std::collections::BTreeMap<i32, DepartmentSubmissions> = Default::default();
+    for indicator in &evaluation.indicators {
+        for (department_id, name) in indicator.department_ids.iter().zip(&indicator.department_names) {
+            let entry = by_department.entry(*department_id).or_insert_with(|| DepartmentSubmissions {
+                department_id: *department_id,
+                department_name: name.clone(),
+                counts: SubmissionCounts::default(),
+                indicators: Vec::new(),
+            });
+            match indicator.submission {
+                SubmissionState::Missing => entry.counts.missing += 1,
+                SubmissionState::Submitted => entry.counts.submitted += 1,
+                SubmissionState::Returned => entry.counts.returned += 1,
+                SubmissionState::Approved => entry.counts.approved += 1,
+            }
+            entry.counts.late += usize::from(indicator.late);
+            entry.indicators.push(IndicatorSubmission {
+                indicator: IndicatorRef {
+                    indicator_id: indicator.indicator_id,
+                    measure_number: indicator.measure_number,
+                    indicator_number: indicator.number,
+                    name: indicator.name.clone(),
+                    department_names: indicator.department_names.clone(),
+                },
+                submission: indicator.submission,
+                late: indicator.late,
+            });
+        }
+    }
+    SubmissionStatus {
+        plan_id: evaluation.plan_id,
+        fiscal_year: evaluation.fiscal_year,
+        fiscal_year_label: evaluation.fiscal_year_label,
+        collection: evaluation.collection,
+        departments: by_department.into_values().collect(),
+    }
+}
+
+/// Collection status for a year: per department, which indicators lack actuals, are submitted,
+/// returned or approved, and which are late.
+#[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), YearQuery), responses(
+    (status = 200, body = SubmissionStatus),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/plans/{id}/submissions")]
+pub async fn submissions(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    query: Query<YearQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (plan_id, year) = (id.into_inner(), query.fiscal_year);
+    let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, None)).await?;
+    Ok(HttpResponse::Ok().json(submission_status(evaluation)))
+}
