@@ -258,7 +258,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
         .returning(users::id)
         .get_result(conn)?;
     let user = get(conn, id)?;
-    audit::record(conn, actor, Change::created("user", id, &user))?;
+    audit::record(conn, actor, Change::created("user", id, &user).in_municipality(user.municipality_id))?;
     Ok(user)
 }
 
@@ -300,11 +300,17 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
         diesel::update(users::table.find(id)).set(users::token_version.eq(users::token_version + 1)).execute(conn)?;
     }
     let new = get(conn, id)?;
-    // The audit log says that a password changed, never what it is.
-    let mut change = Change::updated("user", id, &old, &new);
-    if password_changed {
-        change = change.with_reason(Some("password reset"));
+    // The audit log says that a password changed, never what it is. It is the account's
+    // municipality's, whoever changed it; a move shows in the log of both.
+    let reason = password_changed.then_some("password reset");
+    audit::record(
+        conn,
+        actor,
+        Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(new.municipality_id),
+    )?;
+    if old.municipality_id.is_some() && old.municipality_id != new.municipality_id {
+        let change = Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(old.municipality_id);
+        audit::record(conn, actor, change)?;
     }
-    audit::record(conn, actor, change)?;
     Ok(new)
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod actuals;
+mod audit_trail;
 mod auth;
 mod authorization_order;
 mod cli;
