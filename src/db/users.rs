@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::schema::users;
+use crate::domain::account::{self, Standing};
 use crate::domain::role::Role;
 use crate::error::AppError;
 
@@ -280,6 +281,11 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     check_role_department(role, department_id)?;
     let given = changes.municipality_id.or(old.municipality_id).filter(|_| role.belongs_to_municipality());
     let municipality_id = resolve_municipality(conn, role, given, department_id)?;
+    let before = Standing { role: old.role, active: old.active, municipality_id: old.municipality_id };
+    let after = Standing { role, active: changes.active.unwrap_or(old.active), municipality_id };
+    if let Some(losing) = account::admin_lost(before, after) {
+        account::keeps_an_admin(super::admins::other_active_admins(conn, losing, id)?).map_err(AppError::Conflict)?;
+    }
     diesel::update(users::table.find(id))
         .set((
             users::municipality_id.eq(municipality_id),

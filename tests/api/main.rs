@@ -14,6 +14,7 @@ mod errors;
 mod evaluation;
 mod import_limits;
 mod inputs;
+mod last_admin;
 mod login_throttle;
 mod metrics;
 mod migrations;
