@@ -15,6 +15,7 @@ use crate::auth::Caller;
 use crate::db::DbConnection;
 use crate::db::actuals::{self, Actual, NewVersion, Reported};
 use crate::db::audit::Actor;
+use crate::db::departments;
 use crate::db::indicators::{self, Indicator};
 use crate::db::measures::{self, Measure};
 use crate::db::plans;
@@ -49,6 +50,17 @@ pub fn check_scope(caller: &Caller, measure: &Measure, indicator: &Indicator, ye
         ))),
         (role, _) => Err(AppError::Forbidden(format!("the {} role may not submit actuals", role.as_str()))),
     }
+}
+
+/// A department user acts for its department only while that department is active (403): read as
+/// stored now, so a deactivation stops the very next submission or import.
+fn check_department_active(conn: &mut DbConnection, caller: &Caller) -> Result<(), AppError> {
+    let department = match (caller.role, caller.department_id) {
+        (Role::Department, Some(id)) => Some(departments::get(conn, id)?),
+        _ => None,
+    };
+    submission::check_department_active(department.as_ref().map(|d| (d.name.as_str(), d.active)))
+        .map_err(AppError::Forbidden)
 }
 
 /// The indicator, its measure and plan, with the year checked against the plan and the calendar.
@@ -121,6 +133,7 @@ pub fn writable_actual(
     fiscal_year: i32,
 ) -> Result<WritableActual, AppError> {
     let (indicator, measure) = load_for_year(conn, indicator_id, fiscal_year)?;
+    check_department_active(conn, caller)?;
     check_scope(caller, &measure, &indicator, fiscal_year)?;
     check_in_force(&indicator, &measure, fiscal_year)?;
     let existing = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?;
@@ -463,6 +476,7 @@ pub fn check_import(
         other => other,
     })?;
     let plan = plans::get(conn, plan_id)?;
+    check_department_active(conn, caller)?;
     let indicators: BTreeMap<i32, Indicator> =
         indicators::list_for_plan(conn, plan_id)?.into_iter().map(|i| (i.id, i)).collect();
     let measures: BTreeMap<i32, Measure> =
@@ -605,6 +619,8 @@ pub fn apply_import(
     if !checked.can_apply() {
         return Ok(checked.report);
     }
+    // Again in the write transaction: the department may have been deactivated since the check.
+    check_department_active(conn, caller)?;
     if Snapshot::load(conn, plan_id)? != checked.snapshot {
         return Err(AppError::PreconditionFailed(
             "the plan was changed while the import was checked; nothing was applied: send the file again".into(),

@@ -137,10 +137,13 @@ pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32
 }
 
 /// Changes a user's role, department, status or password.
+///
+/// A municipality's last active admin is neither deactivated, demoted nor moved, by anyone (409).
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i32, Path)), request_body = UpdateUser, responses(
     (status = 200, body = User),
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/users/{id}")]

@@ -80,10 +80,11 @@ role_extractor!(
     "the hq or department role"
 );
 role_extractor!(
-    /// hq or the administrator: the audit log.
+    /// hq or the administrator (their municipality's), or the system administrator (every one's):
+    /// the audit log.
     AuditReader,
     Role::reads_audit,
-    "the hq or admin role"
+    "the hq, admin or system_admin role"
 );
 
 fn forbidden(req: &HttpRequest, caller: &Caller, needs: &str) -> AppError {
@@ -106,7 +107,7 @@ mod tests {
         assert_eq!(admitted(Hq::allows), [Role::Hq]);
         assert_eq!(admitted(Admin::allows), [Role::Admin]);
         assert_eq!(admitted(Writer::allows), [Role::Hq, Role::Department]);
-        assert_eq!(admitted(AuditReader::allows), [Role::Admin, Role::Hq]);
+        assert_eq!(admitted(AuditReader::allows), [Role::SystemAdmin, Role::Admin, Role::Hq]);
         assert_eq!(admitted(UserManager::allows), [Role::SystemAdmin, Role::Admin]);
         assert_eq!(admitted(SystemAdmin::allows), [Role::SystemAdmin]);
     }

@@ -9,7 +9,8 @@
 //!
 //! What a municipality publishes (its plans' open data, the national catalogue and comparison) is
 //! readable by every caller. The two cross-municipality roles reach only their own routes: the
-//! analyst the published ones, the system administrator also municipalities and accounts.
+//! analyst the published ones, the system administrator also municipalities, accounts and the
+//! audit log of every municipality.
 
 use actix_web::http::Method;
 
@@ -24,8 +25,8 @@ pub enum RouteKind {
     /// Readable by every authenticated caller: `/me`, the municipalities, the national catalogue
     /// and comparison, a plan's open data.
     Published,
-    /// Accounts and municipalities: the system administrator's, and a municipality admin's within
-    /// its own municipality.
+    /// Accounts, municipalities and the audit log: the system administrator's, and a
+    /// municipality's own users' (by role) within their municipality.
     Administration,
     /// Everything else: a municipality's own data.
     Municipal,
@@ -59,7 +60,7 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
         ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] if read => {
             RouteKind::Published
         }
-        ["municipalities"] | ["users", ..] => RouteKind::Administration,
+        ["municipalities"] | ["users", ..] | ["audit"] => RouteKind::Administration,
         _ => RouteKind::Municipal,
     }
 }
@@ -123,6 +124,7 @@ mod tests {
         assert_eq!(route_kind(&Method::GET, "/api/v1/plans/3/evaluation"), RouteKind::Municipal);
         assert_eq!(route_kind(&Method::POST, "/api/v1/municipalities"), RouteKind::Administration);
         assert_eq!(route_kind(&Method::PATCH, "/api/v1/users/4"), RouteKind::Administration);
+        assert_eq!(route_kind(&Method::GET, "/api/v1/audit"), RouteKind::Administration);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::error::AppError;
 pub struct Actor {
     pub user_id: Option<i32>,
     pub username: String,
-    /// Whose data the change is: the audit log of a municipality shows its own entries only.
+    /// The municipality the actor works in: whose data its changes are, unless the change names
+    /// the record's own municipality ([`Change::in_municipality`]).
     pub municipality_id: Option<i32>,
 }
 
@@ -48,11 +49,23 @@ pub struct Change<'a> {
     pub old: Option<serde_json::Value>,
     pub new: Option<serde_json::Value>,
     pub reason: Option<&'a str>,
+    /// Whose record this is, when not the actor's own municipality's: an account's municipality, a
+    /// registered municipality's own id. `None`: the actor's (every change of a municipality's
+    /// users to its own data).
+    pub municipality: Option<Option<i32>>,
 }
 
 impl<'a> Change<'a> {
     pub fn created(entity_type: &'a str, entity_id: i32, new: &impl Serialize) -> Self {
-        Self { action: "create", entity_type, entity_id, old: None, new: serde_json::to_value(new).ok(), reason: None }
+        Self {
+            action: "create",
+            entity_type,
+            entity_id,
+            old: None,
+            new: serde_json::to_value(new).ok(),
+            reason: None,
+            municipality: None,
+        }
     }
 
     pub fn updated(entity_type: &'a str, entity_id: i32, old: &impl Serialize, new: &impl Serialize) -> Self {
@@ -63,7 +76,21 @@ impl<'a> Change<'a> {
             old: serde_json::to_value(old).ok(),
             new: serde_json::to_value(new).ok(),
             reason: None,
+            municipality: None,
         }
+    }
+
+    /// The change is to a record of this municipality (`None`: of none, such as a system_admin
+    /// account), whoever made it: the system administrator's changes land in the audit log of the
+    /// municipality they touch.
+    pub fn in_municipality(mut self, municipality_id: Option<i32>) -> Self {
+        self.municipality = Some(municipality_id);
+        self
+    }
+
+    /// The municipality whose audit log shows this change.
+    pub fn municipality_of(&self, actor: &Actor) -> Option<i32> {
+        self.municipality.unwrap_or(actor.municipality_id)
     }
 
     pub fn with_action(mut self, action: &'a str) -> Self {
@@ -82,6 +109,7 @@ pub fn now() -> NaiveDateTime {
 }
 
 pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Result<(), AppError> {
+    let municipality_id = change.municipality_of(actor);
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::occurred_at.eq(now()),
@@ -93,7 +121,7 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Res
             audit_log::old_value.eq(change.old.map(|v| v.to_string())),
             audit_log::new_value.eq(change.new.map(|v| v.to_string())),
             audit_log::reason.eq(change.reason),
-            audit_log::municipality_id.eq(actor.municipality_id),
+            audit_log::municipality_id.eq(municipality_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -118,6 +146,8 @@ pub struct AuditEntry {
     pub new_value: Option<serde_json::Value>,
     #[schema(example = "目標を上方修正")]
     pub reason: Option<String>,
+    /// The municipality whose record changed; `null` for accounts of no municipality.
+    pub municipality_id: Option<i32>,
 }
 
 #[derive(Debug, Default, serde::Deserialize, IntoParams)]
@@ -146,6 +176,8 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
+    /// The system administrator's view of one municipality (others may name only their own).
+    pub municipality_id: Option<i32>,
 }
 
 type AuditRow = (
@@ -159,9 +191,11 @@ type AuditRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<i32>,
 );
 
-/// One page of the audit log of one municipality.
+/// One page of the audit log of one municipality (`Some`), or of every change (`None`: the system
+/// administrator's view, accounts of no municipality included).
 pub fn list(
     conn: &mut DbConnection,
     municipality_id: Option<i32>,
@@ -170,7 +204,10 @@ pub fn list(
     offset: i64,
 ) -> Result<(Vec<AuditEntry>, i64), AppError> {
     let query = || {
-        let mut query = audit_log::table.filter(audit_log::municipality_id.eq(municipality_id)).into_boxed();
+        let mut query = audit_log::table.into_boxed();
+        if let Some(municipality_id) = municipality_id {
+            query = query.filter(audit_log::municipality_id.eq(municipality_id));
+        }
         if let Some(entity_type) = &filter.entity_type {
             query = query.filter(audit_log::entity_type.eq(entity_type.clone()));
         }
@@ -204,6 +241,7 @@ pub fn list(
             audit_log::old_value,
             audit_log::new_value,
             audit_log::reason,
+            audit_log::municipality_id,
         ))
         .order(audit_log::id.asc())
         .limit(limit)
@@ -212,8 +250,20 @@ pub fn list(
     let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
     let entries = rows
         .into_iter()
-        .map(|(id, occurred_at, actor_id, actor_username, action, entity_type, entity_id, old, new, reason)| {
-            AuditEntry {
+        .map(
+            |(
+                id,
+                occurred_at,
+                actor_id,
+                actor_username,
+                action,
+                entity_type,
+                entity_id,
+                old,
+                new,
+                reason,
+                municipality_id,
+            )| AuditEntry {
                 id,
                 occurred_at,
                 actor_id,
@@ -224,8 +274,9 @@ pub fn list(
                 old_value: parse(old),
                 new_value: parse(new),
                 reason,
-            }
-        })
+                municipality_id,
+            },
+        )
         .collect();
     Ok((entries, total))
 }

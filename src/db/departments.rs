@@ -105,7 +105,7 @@ pub fn create_municipality(
         .get_result(conn);
     let id = AppError::on_duplicate(id, "code", "a municipality", code.as_str())?;
     let created = municipalities::table.find(id).select(Municipality::as_select()).first(conn)?;
-    audit::record(conn, actor, Change::created("municipality", id, &created))?;
+    audit::record(conn, actor, Change::created("municipality", id, &created).in_municipality(Some(id)))?;
     Ok(created)
 }
 

@@ -6,6 +6,7 @@
 //! The query modules below are written once against [`DbConnection`].
 
 pub mod actuals;
+pub mod admins;
 pub mod audit;
 pub mod bulk_rows;
 pub mod caller_context;

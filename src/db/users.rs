@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::schema::{municipalities, users};
+use crate::domain::account::{self, Standing};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
@@ -289,7 +290,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
         .returning(users::id)
         .get_result(conn)?;
     let user = get(conn, id)?;
-    audit::record(conn, actor, Change::created("user", id, &user))?;
+    audit::record(conn, actor, Change::created("user", id, &user).in_municipality(user.municipality_id))?;
     Ok(user)
 }
 
@@ -311,6 +312,11 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     check_role_department(role, department_id)?;
     let given = changes.municipality_id.or(old.municipality_id).filter(|_| role.belongs_to_municipality());
     let municipality_id = resolve_municipality(conn, role, given, department_id)?;
+    let before = Standing { role: old.role, active: old.active, municipality_id: old.municipality_id };
+    let after = Standing { role, active: changes.active.unwrap_or(old.active), municipality_id };
+    if let Some(losing) = account::admin_lost(before, after) {
+        account::keeps_an_admin(super::admins::other_active_admins(conn, losing, id)?).map_err(AppError::Conflict)?;
+    }
     diesel::update(users::table.find(id))
         .set((
             users::municipality_id.eq(municipality_id),
@@ -331,11 +337,17 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
         diesel::update(users::table.find(id)).set(users::token_version.eq(users::token_version + 1)).execute(conn)?;
     }
     let new = get(conn, id)?;
-    // The audit log says that a password changed, never what it is.
-    let mut change = Change::updated("user", id, &old, &new);
-    if password_changed {
-        change = change.with_reason(Some("password reset"));
+    // The audit log says that a password changed, never what it is. It is the account's
+    // municipality's, whoever changed it; a move shows in the log of both.
+    let reason = password_changed.then_some("password reset");
+    audit::record(
+        conn,
+        actor,
+        Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(new.municipality_id),
+    )?;
+    if old.municipality_id.is_some() && old.municipality_id != new.municipality_id {
+        let change = Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(old.municipality_id);
+        audit::record(conn, actor, change)?;
     }
-    audit::record(conn, actor, change)?;
     Ok(new)
 }

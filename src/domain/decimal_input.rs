@@ -4,7 +4,9 @@
 //! targets, baselines, grading thresholds) is read through [`DecimalInput`], so they all accept the
 //! same forms and refuse the same way:
 //!
-//! - a JSON number (`1234.5`, `1.5e3`) or a string (`"1234.5"`);
+//! - a JSON number (`1234.5`, `1.5e3`) or a string (`"1234.5"`, `"1e-10"`): exponent notation is
+//!   only another way to write a value, bounded like the value it stands for (`1e-10` is
+//!   `0.0000000001`, accepted; `1e-11` is refused like `0.00000000001`);
 //! - full-width digits, point, comma and sign as typed with a Japanese IME (`"１２３．５"`, `"－１"`);
 //! - thousands separators in groups of three (`"1,234"`, `"１，２３４，５６７.８"`);
 //! - at most [`MAX_INTEGER_DIGITS`] digits before and [`MAX_FRACTION_DIGITS`] after the decimal
@@ -139,8 +141,8 @@ fn parse_normalised(text: &str) -> Result<Decimal, DecimalInputError> {
     let length = digits.len() as i64;
     let digit = |index: i64| -> u8 { if (0..length).contains(&index) { digits[index as usize] } else { b'0' } };
     let integer_digits: String = (0..point.max(0)).map(|i| char::from(digit(i))).collect();
+    // From the point on; a point left of the first digit (1e-10) reads zeros up to it.
     let fraction_digits: String = (point.min(length)..length).map(|i| char::from(digit(i))).collect();
-    let fraction_digits = format!("{}{fraction_digits}", "0".repeat((-point).max(0) as usize));
     let integer_digits = integer_digits.trim_start_matches('0');
     let fraction_digits = fraction_digits.trim_end_matches('0');
     if integer_digits.len() > MAX_INTEGER_DIGITS || fraction_digits.len() > MAX_FRACTION_DIGITS {
@@ -413,6 +415,34 @@ mod tests {
         assert_eq!(parsed("1.5e3"), "1500");
         assert_eq!(parsed("15E-1"), "1.5");
         assert_eq!(parsed("0e999999"), "0");
+        assert_eq!(parsed("1e-1"), "0.1");
+        assert_eq!(parsed("1e-2"), "0.01");
+        assert_eq!(parsed("2.5e-3"), "0.0025");
+        assert_eq!(parsed("-1.5E-2"), "-0.015");
+        assert_eq!(parsed("123e-5"), "0.00123");
+    }
+
+    /// Exponent notation is only another way to write a value: the same digit bounds apply to the
+    /// value it stands for, whichever way it is written.
+    #[test]
+    fn exponents_meet_the_same_bounds_as_the_plain_form() {
+        for (exponent_form, plain) in [
+            ("1e-10", "0.0000000001"),
+            ("１Ｅ－１０", "0.0000000001"),
+            ("0.5e-9", "0.0000000005"),
+            ("12345e-14", "0.00000000012345"),
+            ("9.99999999999999e14", "999999999999999"),
+            ("1e15", "1000000000000000"),
+            ("1e-11", "0.00000000001"),
+            ("1.5e-10", "0.00000000015"),
+        ] {
+            assert_eq!(DecimalInput::parse(exponent_form), DecimalInput::parse(plain), "{exponent_form} = {plain}");
+        }
+        assert_eq!(parsed("1e-10"), "0.0000000001");
+        assert_eq!(parsed("9.99999999999999e14"), "999999999999999");
+        assert_eq!(refused("1e-11"), DecimalInputError::TooPrecise);
+        assert_eq!(refused("1.5e-10"), DecimalInputError::TooPrecise);
+        assert_eq!(refused("1e15"), DecimalInputError::TooPrecise);
     }
 
     #[test]
@@ -428,6 +458,12 @@ mod tests {
         assert_eq!(read(r#"{"value": 12345678901234.5}"#).unwrap(), "12345678901234.5");
         let long = format!(r#"{{"value": 0.{}}}"#, "3".repeat(40));
         assert!(read(&long).unwrap_err().to_string().contains("at most 15 digits before and 10 after"));
+        assert_eq!(read(r#"{"value": 1e-10}"#).unwrap(), "0.0000000001");
+        assert_eq!(read(r#"{"value": "1e-10"}"#).unwrap(), "0.0000000001");
+        assert_eq!(read(r#"{"value": 0.0000000001}"#).unwrap(), "0.0000000001");
+        for refused in [r#"{"value": 1e-11}"#, r#"{"value": "1e-11"}"#, r#"{"value": 0.00000000001}"#] {
+            assert!(read(refused).unwrap_err().to_string().contains("10 after the decimal point"), "{refused}");
+        }
         let error = read(r#"{"value": true}"#).unwrap_err().to_string();
         assert!(error.contains("a number"), "{error}");
     }

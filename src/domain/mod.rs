@@ -1,5 +1,6 @@
 //! Pure domain code: no I/O, no database, no clock. Each concept in its own module.
 
+pub mod account;
 pub mod achievement;
 pub mod comparison;
 pub mod decimal_input;

@@ -76,9 +76,10 @@ impl Role {
         self == Self::Admin
     }
 
-    /// hq and admin see the audit log.
+    /// hq and admin see their municipality's audit log; the system administrator every
+    /// municipality's.
     pub fn reads_audit(self) -> bool {
-        matches!(self, Self::Hq | Self::Admin)
+        matches!(self, Self::Hq | Self::Admin | Self::SystemAdmin)
     }
 }
 
@@ -111,5 +112,6 @@ mod tests {
         assert!(Role::SystemAdmin.manages_users() && Role::Admin.manages_users() && !Role::Hq.manages_users());
         assert!(Role::SystemAdmin.manages_municipalities() && !Role::Admin.manages_municipalities());
         assert!(!Role::Analyst.edits_plans() && !Role::Analyst.reads_audit());
+        assert!(Role::SystemAdmin.reads_audit() && !Role::Viewer.reads_audit() && !Role::Department.reads_audit());
     }
 }

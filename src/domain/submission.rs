@@ -144,6 +144,19 @@ pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
     }
 }
 
+/// A deactivated department (所管課) reports no more: a user acting for it may submit no actual,
+/// one by one or by import. `department` is the name and active flag of the department the
+/// submitter acts for, as stored now; `None` for hq, which submits on a department's behalf.
+pub fn check_department_active(department: Option<(&str, bool)>) -> Result<(), String> {
+    match department {
+        Some((name, false)) => Err(format!(
+            "所管課「{name}」は無効化されているため、実績を提出できません (the department {name} is deactivated: \
+             its users may not submit actuals; an admin can reactivate it)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// hq reviews an actual.
 pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>) -> Result<Step, String> {
     let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
@@ -178,6 +191,16 @@ mod tests {
 
     fn fields(errors: &[FieldError]) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_deactivated_department_submits_nothing() {
+        let refused = check_department_active(Some(("戸籍住民課", false))).unwrap_err();
+        assert!(
+            refused.starts_with("所管課「戸籍住民課」は無効化されているため") && refused.contains("(the department")
+        );
+        assert_eq!(check_department_active(Some(("戸籍住民課", true))), Ok(()));
+        assert_eq!(check_department_active(None), Ok(()), "hq submits on a department's behalf");
     }
 
     #[test]

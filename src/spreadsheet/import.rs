@@ -9,6 +9,7 @@
 use rust_decimal::Decimal;
 
 use super::formula_guard;
+use crate::domain::decimal_input::{DecimalInput, DecimalInputError};
 use crate::domain::fiscal_year::FiscalYear;
 use crate::error::{AppError, FieldError};
 
@@ -296,10 +297,16 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
         if raw.is_empty() {
             return None;
         }
-        match raw.replace(',', "").parse::<Decimal>() {
-            Ok(value) => Some(value),
-            Err(_) => {
+        // The same rule as a number in a JSON body: full-width digits, separators by three,
+        // exponent notation, 15 digits before and 10 after the point.
+        match DecimalInput::parse(raw) {
+            Ok(value) => Some(value.value()),
+            Err(DecimalInputError::NotANumber | DecimalInputError::Empty) => {
                 error(name, format!("`{}` is not a number", echo(raw)));
+                None
+            }
+            Err(reason) => {
+                error(name, format!("`{}`: {reason}", echo(raw)));
                 None
             }
         }
@@ -324,7 +331,7 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
     // A milestone's 実績 column shows the stage name; accept it there too.
     let stage_name = stage_name.or_else(|| {
         let raw = cell(columns.value);
-        (!raw.is_empty() && value.is_none() && !kind_is_ratio && raw.replace(',', "").parse::<Decimal>().is_err())
+        (!raw.is_empty() && value.is_none() && !kind_is_ratio && DecimalInput::parse(raw).is_err())
             .then(|| raw.to_owned())
     });
     let value = if stage_name.is_some() { None } else { value };
@@ -481,6 +488,28 @@ mod tests {
         assert_eq!(read.rows[0].note, "=1+1");
         assert_eq!(read.rows[1].note, "'hello");
         assert_eq!(read.rows[1].value, Some(Decimal::from(-3)));
+    }
+
+    #[test]
+    fn figures_follow_the_rule_of_json_numbers() {
+        let lines = [
+            "指標ID,年度,実績",
+            "1,2020,1e-10",
+            "2,2020,0.0000000001",
+            "3,2020,\"１，２３４\"",
+            "4,2020,1.5E3",
+            "5,2020,1e-11",
+            "6,2020,0.00000000001",
+            "7,2020,\"1,23\"",
+            "8,2020,1234567890123456",
+        ]
+        .map(str::to_owned);
+        let read = read_csv(&csv(&lines)).unwrap();
+        let values: Vec<String> = read.rows.iter().map(|r| r.value.unwrap().to_string()).collect();
+        assert_eq!(values, ["0.0000000001", "0.0000000001", "1234", "1500"]);
+        let refused: Vec<(usize, &str)> = read.errors.listed().iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(refused, [(6, "実績"), (7, "実績"), (8, "実績"), (9, "実績")]);
+        assert!(read.errors.listed()[0].reason.contains("10 after the decimal point"), "{:?}", read.errors.listed());
     }
 
     #[test]

@@ -12,6 +12,7 @@ on_both_backends!(
     concurrent_writers_never_lose_an_accepted_write,
     the_review_cycle_is_kept_in_history,
     achievement_reproduces_the_worked_examples,
+    a_deactivated_department_submits_nothing,
 );
 
 /// The demo plan's indicator `number` of measure `measure`, and its id.
@@ -325,4 +326,45 @@ async fn achievement_reproduces_the_worked_examples(backend: Backend) {
     assert_eq!(series[3]["inputs"]["target"]["value"], json!(230));
     assert_eq!(series[3]["result"]["expected"], json!(221));
     assert_eq!(series[4]["result"]["status"], "no_data");
+}
+
+/// A deactivated department's user is refused on every way in, JSON, CSV and xlsx (a dry run too),
+/// and nothing is written; reactivated, it submits again.
+async fn a_deactivated_department_submits_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = app.load_demo();
+    let it = app.department_user("it-promotion", "IT推進課");
+    let open_data = indicator(&app, plan, 1, 1).await; // No.1, IT推進課
+    let department = format!("/departments/{}", it.department_id.unwrap());
+    assert_eq!(app.patch(&department, &app.admin, &json!({"active": false})).await.status(), 200);
+
+    let problem = assert_problem(submit(&app, &it, &open_data, 2019, json!({"value": 220})).await, 403).await;
+    assert!(problem["detail"].as_str().unwrap().contains("無効化"), "{problem}");
+    let csv = format!("指標ID,年度,実績\r\n{},2019,220\r\n", open_data["id"]).into_bytes();
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, header) in ["指標ID", "年度", "実績"].into_iter().enumerate() {
+        sheet.write_string(0, column as u16, header).unwrap();
+    }
+    sheet.write_number(1, 0, open_data["id"].as_f64().unwrap()).unwrap();
+    sheet.write_number(1, 1, 2019.0).unwrap();
+    sheet.write_number(1, 2, 220.0).unwrap();
+    let xlsx = workbook.save_to_buffer().unwrap();
+    let upload = |content_type: &'static str, body: Vec<u8>, dry_run: bool| {
+        let url = app.api(&format!("/plans/{plan}/actuals/import?dry_run={dry_run}"));
+        let request = app.client.post(url).bearer_auth(&it.token).header("Content-Type", content_type).body(body);
+        async move { request.send().await.unwrap() }
+    };
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    for (content_type, body) in [("text/csv", csv.clone()), (XLSX, xlsx)] {
+        for dry_run in [true, false] {
+            let problem = assert_problem(upload(content_type, body.clone(), dry_run).await, 403).await;
+            assert!(problem["detail"].as_str().unwrap().contains("無効化"), "{content_type}: {problem}");
+        }
+    }
+    assert_problem(app.get(&path(&open_data, 2019), &app.hq).await, 404).await;
+
+    // Reactivated, the department submits again.
+    assert_eq!(app.patch(&department, &app.admin, &json!({"active": true})).await.status(), 200);
+    assert_eq!(upload("text/csv", csv, false).await.status(), 200);
 }

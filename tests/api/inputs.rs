@@ -14,6 +14,7 @@ on_both_backends!(
     decimals_beyond_the_supported_precision_are_refused_not_rounded,
     a_ratio_whose_percent_overflows_is_refused,
     full_width_digits_and_thousands_separators_are_stored_exactly,
+    exponent_notation_is_bounded_like_the_value_it_stands_for,
     texts_and_lists_over_their_limits_are_refused,
     fiscal_years_in_paths_and_queries_are_range_checked,
     every_collection_endpoint_returns_one_page_shape,
@@ -311,6 +312,31 @@ async fn full_width_digits_and_thousands_separators_are_stored_exactly(backend: 
     }
     let problem = assert_problem(app.put(&path, &app.hq, &json!({"value": "1,23"}), None).await, 422).await;
     assert!(first_error(&problem).1.contains("exactly three digits"), "{problem}");
+    assert_problem(app.get(&path, &app.hq).await, 404).await;
+}
+
+/// `1e-10` is `0.0000000001`: accepted and stored as such, as a JSON number or a string; `1e-11`
+/// is refused like `0.00000000001`.
+async fn exponent_notation_is_bounded_like_the_value_it_stands_for(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan_id = app.load_demo();
+    let count = indicator(&app, plan_id, 1, 1).await;
+    for (year, body, stored) in [
+        (2016, r#"{"value": 1e-10}"#, "0.0000000001"),
+        (2017, r#"{"value": "1e-10"}"#, "0.0000000001"),
+        (2018, r#"{"value": 0.0000000001}"#, "0.0000000001"),
+        (2019, r#"{"value": 1e-2}"#, "0.01"),
+    ] {
+        let path = actual_path(&count, year);
+        let response = send_raw(&app, reqwest::Method::PUT, &path, &app.hq, body).await;
+        assert_eq!(response.status(), 201, "{body}: {}", response.text().await.unwrap());
+        assert_eq!(json(app.get(&path, &app.hq).await).await["value"].to_string(), stored, "{body}");
+    }
+    let path = actual_path(&count, 2020);
+    for body in [r#"{"value": 1e-11}"#, r#"{"value": "1e-11"}"#, r#"{"value": 0.00000000001}"#] {
+        let problem = assert_problem(send_raw(&app, reqwest::Method::PUT, &path, &app.hq, body).await, 422).await;
+        assert!(first_error(&problem).1.contains("10 after the decimal point"), "{body}: {problem}");
+    }
     assert_problem(app.get(&path, &app.hq).await, 404).await;
 }
 

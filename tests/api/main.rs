@@ -4,6 +4,7 @@
 mod helpers;
 
 mod actuals;
+mod audit_trail;
 mod auth;
 mod authorization_order;
 mod cli;
@@ -13,6 +14,7 @@ mod errors;
 mod evaluation;
 mod import_limits;
 mod inputs;
+mod last_admin;
 mod login_throttle;
 mod metrics;
 mod migrations;

@@ -1,0 +1,74 @@
+//! Rules of accounts beyond their role: a municipality is never left without an active admin, who
+//! alone can manage its accounts and departments.
+
+use crate::domain::role::Role;
+
+/// What an account is, as far as administering a municipality goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub active: bool,
+    pub municipality_id: Option<i32>,
+}
+
+impl Standing {
+    /// The municipality this account administers: that of an active admin.
+    pub fn administers(self) -> Option<i32> {
+        if self.role == Role::Admin && self.active { self.municipality_id } else { None }
+    }
+}
+
+/// The municipality that loses an active admin when an account changes from `before` to `after`
+/// (deactivated, demoted or moved elsewhere), if any: it must keep another ([`keeps_an_admin`]).
+pub fn admin_lost(before: Standing, after: Standing) -> Option<i32> {
+    let municipality = before.administers()?;
+    (after.administers() != Some(municipality)).then_some(municipality)
+}
+
+/// A municipality losing an admin keeps at least one other active admin, whoever makes the change
+/// (the admin itself, another admin, the system administrator).
+pub fn keeps_an_admin(other_active_admins: i64) -> Result<(), String> {
+    if other_active_admins > 0 {
+        Ok(())
+    } else {
+        Err("自治体の最後の有効な管理者は無効化・降格・移動できません (the last active admin of a municipality cannot \
+             be deactivated, demoted or moved: make another account of the municipality admin first)"
+            .to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standing(role: Role, active: bool, municipality_id: Option<i32>) -> Standing {
+        Standing { role, active, municipality_id }
+    }
+
+    #[test]
+    fn deactivating_demoting_or_moving_an_active_admin_loses_its_municipality_an_admin() {
+        let admin = standing(Role::Admin, true, Some(1));
+        assert_eq!(admin_lost(admin, standing(Role::Admin, false, Some(1))), Some(1), "deactivated");
+        assert_eq!(admin_lost(admin, standing(Role::Hq, true, Some(1))), Some(1), "demoted");
+        assert_eq!(admin_lost(admin, standing(Role::Admin, true, Some(2))), Some(1), "moved");
+        assert_eq!(admin_lost(admin, admin), None, "renamed or given a new password");
+    }
+
+    #[test]
+    fn other_accounts_lose_no_admin() {
+        let inactive = standing(Role::Admin, false, Some(1));
+        assert_eq!(admin_lost(inactive, standing(Role::Viewer, false, Some(1))), None);
+        let hq = standing(Role::Hq, true, Some(1));
+        assert_eq!(admin_lost(hq, standing(Role::Hq, false, Some(1))), None);
+        let system = standing(Role::SystemAdmin, true, None);
+        assert_eq!(admin_lost(system, standing(Role::SystemAdmin, false, None)), None);
+        assert_eq!(admin_lost(hq, standing(Role::Admin, true, Some(1))), None, "promoted");
+    }
+
+    #[test]
+    fn the_last_active_admin_stays() {
+        let refused = keeps_an_admin(0).unwrap_err();
+        assert!(refused.starts_with("自治体の最後の有効な管理者") && refused.contains("(the last active admin"));
+        assert_eq!(keeps_an_admin(1), Ok(()));
+    }
+}
