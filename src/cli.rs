@@ -12,6 +12,7 @@ use rand::RngCore;
 use crate::api::cors::AllowedOrigins;
 use crate::auth::password::{check_password_strength, hash_password};
 use crate::auth::{LoginThrottleSettings, TokenService};
+use crate::connections::ConnectionSettings;
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
@@ -132,6 +133,8 @@ pub struct ServeArgs {
     pub cors_allowed_origins: String,
     #[command(flatten)]
     pub login_throttle: LoginThrottleSettings,
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
     /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
     #[arg(long = "metrics", env = "METRICS_ENABLED")]
     pub metrics_enabled: bool,
@@ -181,11 +184,11 @@ pub struct DatabaseArgs {
 /// Longest timeout or deadline accepted from configuration, in milliseconds (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
-fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn milliseconds(text: &str) -> Result<u64, String> {
+pub(crate) fn milliseconds(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
         _ => Err(format!("expected a number of milliseconds from 1 to {MAX_TIMEOUT_MS}")),
@@ -498,6 +501,7 @@ fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result
     let server = ServerSettings {
         cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)?,
         login_throttle: args.login_throttle.clone(),
+        connections: args.connections.clone(),
         metrics_endpoint: MetricsEndpoint::from_settings(args.metrics_enabled, args.metrics_token.as_deref())?,
         metrics: Metrics::default(),
     };
