@@ -139,6 +139,33 @@ impl Drop for AdmittedConnection {
     }
 }
 
+/// Connections the kernel queues for accepting. `std::net::TcpListener::bind` asks for 128, which
+/// a connection flood from one address fills before its connections reach the per-address check,
+/// and others' connection attempts then wait for a SYN retransmission (1 s and more). Linux caps
+/// it at `net.core.somaxconn` (4,096 by default since 5.4).
+pub const LISTEN_BACKLOG: i32 = 4_096;
+
+/// Binds `address` as `std::net::TcpListener::bind` does (the first resolved address that binds,
+/// `SO_REUSEADDR` set), with a backlog of [`LISTEN_BACKLOG`].
+pub fn bind(address: &str) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let mut last_error = None;
+    for resolved in std::net::ToSocketAddrs::to_socket_addrs(address)? {
+        let bound = Socket::new(Domain::for_address(resolved), Type::STREAM, None).and_then(|socket| {
+            socket.set_reuse_address(true)?;
+            socket.bind(&resolved.into())?;
+            socket.listen(LISTEN_BACKLOG)?;
+            Ok(socket)
+        });
+        match bound {
+            Ok(socket) => return Ok(socket.into()),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolved to nothing")))
+}
+
 /// actix's worker count (its default, made explicit so that the total can be split among them).
 pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)

@@ -1,8 +1,6 @@
 //! Builds the HTTP server from a database and a token service, so `main` stays small and tests
 //! start the real application on port 0.
 
-use std::net::TcpListener;
-
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -57,7 +55,7 @@ impl Application {
         settings: ServerSettings,
     ) -> std::io::Result<Self> {
         let login_throttle = web::Data::new(LoginThrottle::new(&settings.login_throttle));
-        let listener = TcpListener::bind(address)?;
+        let listener = crate::connections::bind(address)?;
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
