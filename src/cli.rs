@@ -584,8 +584,23 @@ mod tests {
     }
 
     #[test]
+    fn connection_settings_default_to_the_documented_values() {
+        let cli = Cli::parse_from(["municipal-kpi", "serve"]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let names = ["REQUEST_HEADER_TIMEOUT_MS", "REQUEST_BODY_TIMEOUT_MS", "MAX_CONNECTIONS"];
+        if std::env::vars().any(|(name, _)| names.iter().any(|prefix| name.starts_with(prefix))) {
+            return; // the environment overrides the defaults
+        }
+        assert_eq!(args.connections, ConnectionSettings::default());
+        assert_eq!(args.connections.body_timeout(), crate::connections::DEFAULT_BODY_TIMEOUT);
+    }
+
+    #[test]
     fn out_of_range_settings_are_refused() {
         for args in [
+            ["municipal-kpi", "serve", "--max-connections", "0"],
+            ["municipal-kpi", "serve", "--max-connections-per-address", "0"],
+            ["municipal-kpi", "serve", "--body-timeout-ms", "0"],
             ["municipal-kpi", "serve", "--read-pool-size", "0"],
             ["municipal-kpi", "serve", "--write-pool-size", "100000"],
             ["municipal-kpi", "serve", "--call-deadline-ms", "0"],

@@ -27,7 +27,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
 pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Connection and request-time bounds (`serve` flags and environment variables).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ConnectionSettings {
     /// How long the head (request line and headers) of a connection's first request may take to
     /// arrive; later answers 408 and closes
