@@ -12,6 +12,7 @@ use rand::RngCore;
 use crate::api::cors::AllowedOrigins;
 use crate::auth::password::{check_password_strength, hash_password};
 use crate::auth::{LoginThrottleSettings, TokenService};
+use crate::connections::ConnectionSettings;
 use crate::db::audit::Actor;
 use crate::db::{self, Database, DatabaseSettings, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
@@ -133,6 +134,8 @@ pub struct ServeArgs {
     pub cors_allowed_origins: String,
     #[command(flatten)]
     pub login_throttle: LoginThrottleSettings,
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
     /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
     #[arg(long = "metrics", env = "METRICS_ENABLED")]
     pub metrics_enabled: bool,
@@ -182,11 +185,11 @@ pub struct DatabaseArgs {
 /// Longest timeout or deadline accepted from configuration, in milliseconds (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
-fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn milliseconds(text: &str) -> Result<u64, String> {
+pub(crate) fn milliseconds(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
         _ => Err(format!("expected a number of milliseconds from 1 to {MAX_TIMEOUT_MS}")),
@@ -514,6 +517,7 @@ fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result
     let server = ServerSettings {
         cors_allowed_origins: AllowedOrigins::parse(&args.cors_allowed_origins)?,
         login_throttle: args.login_throttle.clone(),
+        connections: args.connections.clone(),
         metrics_endpoint: MetricsEndpoint::from_settings(args.metrics_enabled, args.metrics_token.as_deref())?,
         metrics: Metrics::default(),
     };
@@ -596,8 +600,23 @@ mod tests {
     }
 
     #[test]
+    fn connection_settings_default_to_the_documented_values() {
+        let cli = Cli::parse_from(["municipal-kpi", "serve"]);
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let names = ["REQUEST_HEADER_TIMEOUT_MS", "REQUEST_BODY_TIMEOUT_MS", "MAX_CONNECTIONS"];
+        if std::env::vars().any(|(name, _)| names.iter().any(|prefix| name.starts_with(prefix))) {
+            return; // the environment overrides the defaults
+        }
+        assert_eq!(args.connections, ConnectionSettings::default());
+        assert_eq!(args.connections.body_timeout(), crate::connections::DEFAULT_BODY_TIMEOUT);
+    }
+
+    #[test]
     fn out_of_range_settings_are_refused() {
         for args in [
+            ["municipal-kpi", "serve", "--max-connections", "0"],
+            ["municipal-kpi", "serve", "--max-connections-per-address", "0"],
+            ["municipal-kpi", "serve", "--body-timeout-ms", "0"],
             ["municipal-kpi", "serve", "--read-pool-size", "0"],
             ["municipal-kpi", "serve", "--write-pool-size", "100000"],
             ["municipal-kpi", "serve", "--call-deadline-ms", "0"],

@@ -75,6 +75,9 @@ pub enum AppError {
     PreconditionFailed(String),
     #[error("precondition required: {0}")]
     PreconditionRequired(String),
+    /// The request body did not arrive within `REQUEST_BODY_TIMEOUT_MS`; the connection is closed.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
@@ -124,6 +127,9 @@ impl AppError {
             Self::Conflict(_) => ("conflict", "競合しています (conflict)"),
             Self::PreconditionFailed(_) => ("precondition-failed", "更新前提が一致しません (precondition failed)"),
             Self::PreconditionRequired(_) => ("precondition-required", "If-Match が必要です (precondition required)"),
+            Self::RequestTimeout => {
+                ("request-timeout", "リクエストの受信が時間内に終わりませんでした (request timeout)")
+            }
             Self::PayloadTooLarge { .. } => ("payload-too-large", "リクエストが大きすぎます (payload too large)"),
             Self::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "対応していない形式です (unsupported media type)")
@@ -158,6 +164,7 @@ impl AppError {
                 1 => format!("{}: {}", errors[0].field, errors[0].message),
                 n => format!("{n} fields are invalid"),
             },
+            Self::RequestTimeout => "the request body did not arrive in time; send it again on a new connection".into(),
             Self::PayloadTooLarge { limit } => format!("the request body exceeds the limit of {limit} bytes"),
             Self::TooManyRequests { retry_after_seconds } => format!(
                 "too many failed logins from this address, or for this username from it; try again in {retry_after_seconds} seconds"
@@ -286,6 +293,7 @@ impl ResponseError for AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -316,6 +324,11 @@ impl ResponseError for AppError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            // The rest of the body may still be on its way; the connection cannot carry another
+            // request after it.
+            Self::RequestTimeout => {
+                response.force_close();
             }
             _ => {}
         }
@@ -410,6 +423,7 @@ mod tests {
             (AppError::Forbidden("x".into()), "/problems/forbidden", 403),
             (AppError::PreconditionFailed("x".into()), "/problems/precondition-failed", 412),
             (AppError::PreconditionRequired("x".into()), "/problems/precondition-required", 428),
+            (AppError::RequestTimeout, "/problems/request-timeout", 408),
             (AppError::PayloadTooLarge { limit: 10 }, "/problems/payload-too-large", 413),
             (AppError::TooManyRequests { retry_after_seconds: 5 }, "/problems/too-many-requests", 429),
             (AppError::Unavailable("x".into()), "/problems/service-unavailable", 503),

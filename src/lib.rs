@@ -13,6 +13,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -1,8 +1,6 @@
 //! Builds the HTTP server from a database and a token service, so `main` stays small and tests
 //! start the real application on port 0.
 
-use std::net::TcpListener;
-
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Server, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -16,6 +14,7 @@ use crate::api;
 use crate::api::cors::AllowedOrigins;
 use crate::api::security_headers::ResponsePolicy;
 use crate::auth::{LoginThrottle, TokenService};
+use crate::connections::ConnectionLimiter;
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
 use crate::metrics::{Metrics, MetricsEndpoint};
@@ -34,6 +33,8 @@ pub struct ServerSettings {
     pub cors_allowed_origins: AllowedOrigins,
     /// Failed-login limits per username and per client address.
     pub login_throttle: crate::auth::LoginThrottleSettings,
+    /// Request head and body deadlines and open-connection limits.
+    pub connections: crate::connections::ConnectionSettings,
     /// Whether `GET /metrics` answers, and to which token (`METRICS_ENABLED`, `METRICS_TOKEN`).
     pub metrics_endpoint: MetricsEndpoint,
     /// The registry requests are recorded in; other parts may register counters in it first.
@@ -54,7 +55,7 @@ impl Application {
         settings: ServerSettings,
     ) -> std::io::Result<Self> {
         let login_throttle = web::Data::new(LoginThrottle::new(&settings.login_throttle));
-        let listener = TcpListener::bind(address)?;
+        let listener = crate::connections::bind(address)?;
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
@@ -64,6 +65,11 @@ impl Application {
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
         let metrics = web::Data::new(settings.metrics.clone());
         let response_cache = web::Data::new(ResponseCache::default());
+        let body_timeout = settings.connections.body_timeout();
+        let limiter = ConnectionLimiter::new(settings.connections.max_connections_per_address);
+        let workers = crate::connections::workers();
+        let max_connections = settings.connections.max_connections;
+        let header_timeout = settings.connections.header_timeout();
         let server = HttpServer::new(move || {
             let recording = recording.clone();
             App::new()
@@ -128,6 +134,11 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap_fn(move |mut req, srv| {
+                    use actix_web::dev::Service;
+                    api::body_deadline::apply(&mut req, body_timeout);
+                    srv.call(req)
+                })
                 // Outermost: whatever the layers inside produced leaves in bounded slices.
                 .wrap(actix_web::middleware::from_fn(api::sliced_body::slice_large_bodies))
                 .app_data(db.clone())
@@ -165,6 +176,10 @@ impl Application {
                 .configure(crate::web::configure)
                 .default_service(web::to(no_route))
         })
+        .on_connect(move |connection, data| limiter.on_connect(connection, data))
+        .workers(workers)
+        .max_connections(crate::connections::per_worker(max_connections, workers))
+        .client_request_timeout(header_timeout)
         .shutdown_timeout(30)
         // A body larger than one write (`api::sliced_body`) ends in a short segment; with Nagle's
         // algorithm it waits for the client's delayed ACK, 40 ms on Linux.

@@ -76,7 +76,10 @@ where
 {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| match super::body_deadline::is_timed_out(&e) {
+            true => AppError::RequestTimeout,
+            false => AppError::BadRequest(format!("could not read the request body: {e}")),
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::PayloadTooLarge { limit });
         }
@@ -265,6 +268,9 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
         }
         JsonPayloadError::ContentType => {
             AppError::UnsupportedMediaType("send the body as application/json".into()).into()
+        }
+        JsonPayloadError::Payload(ref payload) if super::body_deadline::is_timed_out(payload) => {
+            AppError::RequestTimeout.into()
         }
         other => AppError::BadRequest(other.to_string()).into(),
     }

@@ -4,6 +4,7 @@
 pub mod actuals;
 pub mod audit;
 pub mod auth;
+pub mod body_deadline;
 pub mod collections;
 pub mod cors;
 pub mod dashboard;

@@ -146,8 +146,10 @@ impl Modify for BearerAuth {
         if let Some(description) = openapi.info.description.as_mut() {
             description.push_str(&format!(
                 "\n\nJSON request bodies are limited to {MAX_JSON_BODY_BYTES} bytes; larger ones get 413. \
-A method that a path does not list gets 405 with `Allow` naming the ones it does. Timestamps are \
-RFC 3339 in UTC (`2026-11-24T00:31:32.877433Z`)."
+A method that a path does not list gets 405 with `Allow` naming the ones it does. A request body \
+that does not arrive in full within the server's deadline gets 408 and the connection is closed; on \
+any path, a request head that does not arrive in time gets a bare 408 (no body) and a closed \
+connection. Timestamps are RFC 3339 in UTC (`2026-11-24T00:31:32.877433Z`)."
             ));
         }
     }
@@ -181,9 +183,10 @@ const WITHOUT_DATABASE: &[&str] = &["healthz", "metrics"];
 const LOGIN_OPERATION: &str = "issue_token";
 
 /// What the shared request machinery can answer on an operation, whatever its handler does:
-/// extractors (400, 413, 415, 422), the bearer check (401), role checks (403), id lookups (404),
-/// `If-Match` (412), login throttling (429) and the connection pool (503). Handlers declare only
-/// their own outcomes; this adds the rest so that the document lists every status the server sends.
+/// extractors (400, 413, 415, 422), the body deadline (408), the bearer check (401), role checks
+/// (403), id lookups (404), `If-Match` (412), login throttling (429) and the connection pool (503).
+/// Handlers declare only their own outcomes; this adds the rest so that the document lists every
+/// status the server sends.
 struct ProblemResponses;
 
 /// The facts about an operation that decide which problems it can answer.
@@ -221,6 +224,7 @@ impl OperationShape {
             (401, self.secured),
             (403, self.secured && (self.writes || !PUBLISHED_READS.contains(&id))),
             (404, self.has_path_parameters),
+            (408, self.has_body),
             (412, self.takes_if_match),
             (413, self.has_body),
             (415, self.has_body),
@@ -244,6 +248,7 @@ fn problem_description(status: u16) -> &'static str {
         405 => "the resource does not support this method (see `Allow`)",
         406 => "none of the media types in Accept can be produced",
         409 => "conflicts with the current state (a duplicate key, a closed record or a record still referenced)",
+        408 => "the request body did not arrive within the server's body deadline; the connection is closed",
         412 => "If-Match names a version that is no longer current",
         413 => "the request body is larger than the limit",
         415 => "the request body has an unsupported Content-Type",
@@ -271,6 +276,7 @@ fn problem_example(status: u16) -> Option<serde_json::Value> {
              send your change with that value as If-Match"
                 .into(),
         ),
+        408 => AppError::RequestTimeout,
         413 => AppError::PayloadTooLarge { limit: MAX_JSON_BODY_BYTES },
         415 => AppError::UnsupportedMediaType("send the body as application/json".into()),
         422 => AppError::invalid("name", "must not be empty"),

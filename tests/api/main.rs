@@ -9,6 +9,7 @@ mod auth;
 mod authorization_order;
 mod cli;
 mod comparison;
+mod connections;
 mod demo;
 mod errors;
 mod evaluation;
