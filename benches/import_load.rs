@@ -25,8 +25,8 @@ use municipal_kpi::db::{Database, departments, indicators, plans, users};
 use municipal_kpi::domain::role::Role;
 use municipal_kpi::error::AppError;
 use municipal_kpi::plan_document::{self, PlanDocument};
-use municipal_kpi::reporting;
 use municipal_kpi::spreadsheet::{self, import::MAX_IMPORT_ROWS};
+use municipal_kpi::submission_cycle;
 
 const MEASURES: usize = 400;
 const INDICATORS_PER_MEASURE: usize = 50;
@@ -162,11 +162,12 @@ fn import_case(backend: &str) -> Result<(), AppError> {
         let file = spreadsheet::read_csv(csv.as_bytes())?;
         let t1 = Instant::now();
         let checker = caller.clone();
-        let checked = db.read_blocking(move |conn| reporting::check_import(conn, &checker, plan_id, file, false))?;
+        let checked =
+            db.read_blocking(move |conn| submission_cycle::check_import(conn, &checker, plan_id, file, false))?;
         let t2 = Instant::now();
         assert!(checked.can_apply(), "{:?}", checked.report.errors.first());
         let applier = caller.clone();
-        let report = db.write_blocking(move |conn| reporting::apply_import(conn, &applier, plan_id, checked))?;
+        let report = db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, plan_id, checked))?;
         let t3 = Instant::now();
         println!(
             "{backend} {pass}: {rows} rows ({} KiB CSV): read {:.2} s, check {:.2} s, write transaction {:.2} s, \

@@ -14,9 +14,9 @@ use crate::db::{Database, DbConnection, indicators};
 use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
-use crate::reporting::{self, ImportReport, SubmissionInput};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 use crate::spreadsheet::{self, XLSX_MEDIA_TYPE};
+use crate::submission_cycle::{self, ImportReport, SubmissionInput};
 use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
@@ -151,7 +151,7 @@ pub async fn submit_actual(
     let (actual, created) = db
         .write(move |conn| {
             // Scope, then If-Match, then the body: a caller who may not write learns nothing more.
-            let writable = reporting::writable_actual(conn, &caller, id, year)?;
+            let writable = submission_cycle::writable_actual(conn, &caller, id, year)?;
             writable.check_precondition(&precondition?)?;
             let body = body.parse()?;
             let input = SubmissionInput {
@@ -224,7 +224,7 @@ pub async fn review_actual(
     let precondition = precondition(&req);
     let actual = db
         .write(move |conn| {
-            let reviewable = reporting::reviewable_actual(conn, &caller, id, year, &precondition?)?;
+            let reviewable = submission_cycle::reviewable_actual(conn, &caller, id, year, &precondition?)?;
             let body = body.parse()?;
             reviewable.review(conn, &caller, body.action, body.comment.as_deref())
         })
@@ -365,9 +365,9 @@ pub async fn import_actuals(
     let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
     let checker = caller.clone();
     // Every row is checked before the write transaction starts, which then only writes.
-    let checked = db.read(move |conn| reporting::check_import(conn, &checker, plan_id, file, dry_run)).await?;
+    let checked = db.read(move |conn| submission_cycle::check_import(conn, &checker, plan_id, file, dry_run)).await?;
     let report = if checked.can_apply() {
-        db.bulk_write(move |conn| reporting::apply_import(conn, &caller, plan_id, checked)).await?
+        db.bulk_write(move |conn| submission_cycle::apply_import(conn, &caller, plan_id, checked)).await?
     } else {
         checked.report
     };

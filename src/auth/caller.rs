@@ -18,6 +18,7 @@ use super::tenancy;
 use super::token::{Claims, LOGIN_HINT};
 use crate::auth::TokenService;
 use crate::db::Database;
+use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
 use crate::db::users::Account;
 use crate::domain::role::Role;
@@ -211,6 +212,17 @@ pub fn caller_from_account(account: Account, claims: &Claims) -> Result<Caller, 
         department_id: account.department_id,
         municipality_id: account.municipality_id,
     })
+}
+
+/// A caller's writes are recorded as its own; `db::audit` knows actors, not callers.
+impl From<&Caller> for Actor {
+    fn from(caller: &Caller) -> Self {
+        Self {
+            user_id: Some(caller.user_id),
+            username: caller.username.clone(),
+            municipality_id: caller.municipality_id,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ role_extractor!(
 );
 role_extractor!(
     /// hq or a department: may submit actuals; which indicators a department may write is checked
-    /// per indicator after this (`reporting::check_scope`).
+    /// per indicator after this (`submission_cycle::check_scope`).
     Writer,
     |role| matches!(role, Role::Hq | Role::Department),
     "the hq or department role"

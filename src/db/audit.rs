@@ -7,7 +7,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::DbConnection;
 use super::schema::audit_log;
-use crate::auth::Caller;
 use crate::error::AppError;
 
 /// Who made a change: an API caller or a command-line tool.
@@ -28,16 +27,6 @@ impl Actor {
     /// The same actor, changing the data of this municipality (a tool loading a city's plan).
     pub fn within(&self, municipality_id: i32) -> Self {
         Self { municipality_id: Some(municipality_id), ..self.clone() }
-    }
-}
-
-impl From<&Caller> for Actor {
-    fn from(caller: &Caller) -> Self {
-        Self {
-            user_id: Some(caller.user_id),
-            username: caller.username.clone(),
-            municipality_id: caller.municipality_id,
-        }
     }
 }
 

@@ -628,7 +628,7 @@ async fn import_checks_every_row_and_applies_all_or_none(backend: Backend) {
 async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(backend: Backend) {
     use municipal_kpi::auth::Caller;
     use municipal_kpi::error::AppError;
-    use municipal_kpi::{reporting, spreadsheet};
+    use municipal_kpi::{spreadsheet, submission_cycle};
 
     let app = spawn_app(backend).await;
     let f = fixture(&app).await;
@@ -660,7 +660,7 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
         app.db
             .read_blocking(move |conn| {
                 let file = spreadsheet::read_csv(csv.as_bytes())?;
-                reporting::check_import(conn, &caller, plan, file, false)
+                submission_cycle::check_import(conn, &caller, plan, file, false)
             })
             .map_err(|e: AppError| e)
             .expect("checked")
@@ -676,7 +676,7 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     assert_eq!(corrected.status(), 200);
 
     let applier = caller.clone();
-    let outcome = app.db.write_blocking(move |conn| reporting::apply_import(conn, &applier, plan, checked));
+    let outcome = app.db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, plan, checked));
     match outcome {
         Err(AppError::PreconditionFailed(reason)) => {
             assert!(reason.contains(&format!("indicator {}", f.indicators[1])), "{reason}")
@@ -698,7 +698,7 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     let checked = check(caller.clone(), csv);
     let report = app
         .db
-        .write_blocking(move |conn| reporting::apply_import(conn, &caller, plan, checked))
+        .write_blocking(move |conn| submission_cycle::apply_import(conn, &caller, plan, checked))
         .map_err(|e: AppError| e)
         .expect("applied");
     assert!(report.applied);

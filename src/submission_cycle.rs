@@ -207,22 +207,6 @@ impl WritableActual {
     }
 }
 
-/// Submits or corrects the actual of one indicator and year. Returns it and whether it is new.
-///
-/// Scope first (403), then the precondition (428/412), then the figures (422) and state (409).
-pub fn submit(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    indicator_id: i32,
-    fiscal_year: i32,
-    input: &SubmissionInput<'_>,
-    precondition: &Precondition,
-) -> Result<(Actual, bool), AppError> {
-    let writable = writable_actual(conn, caller, indicator_id, fiscal_year)?;
-    writable.check_precondition(precondition)?;
-    writable.write(conn, caller, input)
-}
-
 /// The actual hq is about to review, found and checked against `If-Match` (optional here; when
 /// sent it must match) before the review itself is read.
 pub struct ReviewableActual {
