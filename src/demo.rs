@@ -14,6 +14,7 @@ use crate::domain::achievement::Direction;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::plan::{ActualStatus, IndicatorKind};
 use crate::domain::role::Role;
+use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 use crate::plan_document::{LoadReport, PlanDocument, load};
 
@@ -294,7 +295,7 @@ pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id
                 continue; // not yet reported
             }
             let submitted = NewVersion {
-                event: "submitted",
+                event: ActualEventKind::Submitted,
                 reported: &figures,
                 note: SAMPLE_NOTE,
                 status: ActualStatus::Submitted,
@@ -306,7 +307,8 @@ pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id
             if year < 2020 || f < Decimal::new(6, 1) {
                 let current = actuals::find(conn, indicator.id, year, &indicator.stages)?
                     .ok_or_else(|| AppError::Internal("sample actual missing".into()))?;
-                let approved = NewVersion { event: "approved", status: ActualStatus::Approved, ..submitted };
+                let approved =
+                    NewVersion { event: ActualEventKind::Approved, status: ActualStatus::Approved, ..submitted };
                 actuals::update(conn, actor, &current, &approved)?;
             }
             added += 1;

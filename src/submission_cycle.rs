@@ -21,6 +21,7 @@ use crate::db::measures::{self, Measure};
 use crate::db::plans;
 use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::role::Role;
+use crate::domain::submission::ActualEventKind;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
 use crate::error::AppError;
 use crate::spreadsheet::{ImportFile, RowError};
@@ -324,7 +325,7 @@ fn column_of(field: &str) -> &'static str {
 #[allow(clippy::large_enum_variant)]
 enum Write {
     Create { indicator_id: i32, fiscal_year: i32, reported: Reported, note: String },
-    Correct { current: Actual, event: &'static str, reported: Reported, note: String },
+    Correct { current: Actual, event: ActualEventKind, reported: Reported, note: String },
 }
 
 /// What a department may see of the plan when its import is checked, to compare when it is
@@ -579,7 +580,12 @@ pub fn check_import(
 }
 
 /// A version a department submits (or hq on its behalf), as [`submit`] writes it.
-fn submitted<'a>(event: &'a str, reported: &'a Reported, note: &'a str, department_id: Option<i32>) -> NewVersion<'a> {
+fn submitted<'a>(
+    event: ActualEventKind,
+    reported: &'a Reported,
+    note: &'a str,
+    department_id: Option<i32>,
+) -> NewVersion<'a> {
     NewVersion {
         event,
         reported,
@@ -619,10 +625,10 @@ pub fn apply_import(
             Write::Create { indicator_id, fiscal_year, reported, note } => creates.push(actuals::bulk::NewActual {
                 indicator_id: *indicator_id,
                 fiscal_year: *fiscal_year,
-                version: submitted("submitted", reported, note, department_id),
+                version: submitted(ActualEventKind::Submitted, reported, note, department_id),
             }),
             Write::Correct { current, event, reported, note } => {
-                let version = submitted(event, reported, note, department_id);
+                let version = submitted(*event, reported, note, department_id);
                 corrections.push(actuals::bulk::NextVersion { current, version });
             }
         }

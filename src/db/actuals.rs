@@ -16,6 +16,7 @@ use super::schema::{actual_events, actuals, users};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{ActualValue, round_for_output};
 use crate::domain::plan::{ActualStatus, to_text};
+use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
 pub mod bulk;
@@ -85,9 +86,7 @@ pub struct Actual {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActualEvent {
     pub version: i32,
-    /// submitted, corrected, resubmitted, approved, returned, reopened
-    #[schema(example = "approved")]
-    pub event: String,
+    pub event: ActualEventKind,
     #[serde(flatten)]
     pub reported: Reported,
     pub note: String,
@@ -316,7 +315,7 @@ fn event_from_row(
         fiscal_year,
         event: ActualEvent {
             version,
-            event,
+            event: enum_from_column(&event)?,
             reported: reported(value.as_deref(), numerator.as_deref(), denominator.as_deref(), stage)?,
             note,
             status: enum_from_column(&status)?,
@@ -412,7 +411,7 @@ struct EventStateColumns<'a> {
 
 /// A new version to store.
 pub struct NewVersion<'a> {
-    pub event: &'a str,
+    pub event: ActualEventKind,
     pub reported: &'a Reported,
     pub note: &'a str,
     pub status: ActualStatus,
@@ -451,7 +450,7 @@ fn insert_event(
         .values((
             actual_events::actual_id.eq(actual_id),
             actual_events::version.eq(version),
-            actual_events::event.eq(new.event),
+            actual_events::event.eq(new.event.as_str()),
             new.event_state(),
             actual_events::comment.eq(new.comment),
             actual_events::actor_id.eq(actor.user_id),
@@ -494,7 +493,7 @@ pub fn insert(
                 "status": new.status, "is_sample": new.is_sample,
             }),
         )
-        .with_action(new.event),
+        .with_action(new.event.as_str()),
     )?;
     Ok(id)
 }
@@ -547,7 +546,7 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, current: &Actual, new: &Ne
             &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
             &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": version}),
         )
-        .with_action(new.event)
+        .with_action(new.event.as_str())
         .with_reason(new.comment),
     )?;
     Ok(())

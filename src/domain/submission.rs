@@ -129,15 +129,49 @@ pub enum ReviewAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
     pub status: ActualStatus,
-    pub event: &'static str,
+    pub event: ActualEventKind,
+}
+
+/// What one version of an actual records: how it came about. Stored and sent as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActualEventKind {
+    /// The first figures of the year
+    Submitted,
+    /// Figures changed while waiting for review
+    Corrected,
+    /// Figures sent again after the 本部 returned them
+    Resubmitted,
+    Approved,
+    Returned,
+    /// The 本部 took an approval back (with a comment)
+    Reopened,
+}
+
+impl ActualEventKind {
+    /// The stored name, also the audit log's action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Corrected => "corrected",
+            Self::Resubmitted => "resubmitted",
+            Self::Approved => "approved",
+            Self::Returned => "returned",
+            Self::Reopened => "reopened",
+        }
+    }
 }
 
 /// A department (or hq on its behalf) submits figures for a year.
 pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
     match current {
-        None => Ok(Step { status: ActualStatus::Submitted, event: "submitted" }),
-        Some(ActualStatus::Submitted) => Ok(Step { status: ActualStatus::Submitted, event: "corrected" }),
-        Some(ActualStatus::Returned) => Ok(Step { status: ActualStatus::Submitted, event: "resubmitted" }),
+        None => Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Submitted }),
+        Some(ActualStatus::Submitted) => {
+            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Corrected })
+        }
+        Some(ActualStatus::Returned) => {
+            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Resubmitted })
+        }
         Some(ActualStatus::Approved) => {
             Err("the actual is approved; hq must reopen it before it can be changed".to_owned())
         }
@@ -162,16 +196,16 @@ pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>
     let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
     match (action, current) {
         (ReviewAction::Approve, ActualStatus::Submitted) => {
-            Ok(Step { status: ActualStatus::Approved, event: "approved" })
+            Ok(Step { status: ActualStatus::Approved, event: ActualEventKind::Approved })
         }
         (ReviewAction::Return | ReviewAction::Reopen, _) if !has_comment => {
             Err("say why: a comment is required to return or reopen".to_owned())
         }
         (ReviewAction::Return, ActualStatus::Submitted) => {
-            Ok(Step { status: ActualStatus::Returned, event: "returned" })
+            Ok(Step { status: ActualStatus::Returned, event: ActualEventKind::Returned })
         }
         (ReviewAction::Reopen, ActualStatus::Approved) => {
-            Ok(Step { status: ActualStatus::Returned, event: "reopened" })
+            Ok(Step { status: ActualStatus::Returned, event: ActualEventKind::Reopened })
         }
         (action, status) => Err(format!(
             "cannot {} an actual that is {}",
@@ -274,12 +308,12 @@ mod tests {
 
     #[test]
     fn review_cycle_follows_the_workflow() {
-        assert_eq!(submit(None).unwrap().event, "submitted");
-        assert_eq!(submit(Some(ActualStatus::Submitted)).unwrap().event, "corrected");
+        assert_eq!(submit(None).unwrap().event, ActualEventKind::Submitted);
+        assert_eq!(submit(Some(ActualStatus::Submitted)).unwrap().event, ActualEventKind::Corrected);
         let returned =
             review(ActualStatus::Submitted, ReviewAction::Return, Some("人口の出典を確認してください")).unwrap();
         assert_eq!(returned.status, ActualStatus::Returned);
-        assert_eq!(submit(Some(returned.status)).unwrap().event, "resubmitted");
+        assert_eq!(submit(Some(returned.status)).unwrap().event, ActualEventKind::Resubmitted);
         let approved = review(ActualStatus::Submitted, ReviewAction::Approve, None).unwrap();
         assert!(submit(Some(approved.status)).is_err(), "an approved actual is closed");
         let reopened = review(ActualStatus::Approved, ReviewAction::Reopen, Some("再集計")).unwrap();
@@ -292,5 +326,13 @@ mod tests {
         assert!(review(ActualStatus::Submitted, ReviewAction::Return, Some("  ")).is_err());
         assert!(review(ActualStatus::Approved, ReviewAction::Approve, None).is_err());
         assert!(review(ActualStatus::Returned, ReviewAction::Approve, None).is_err());
+    }
+
+    #[test]
+    fn an_event_is_stored_under_the_name_it_is_sent_with() {
+        use ActualEventKind::*;
+        for kind in [Submitted, Corrected, Resubmitted, Approved, Returned, Reopened] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 }

@@ -15,6 +15,7 @@ use chrono::NaiveDateTime;
 use crate::db::bulk_rows::{self, Literal};
 use crate::db::{Database, DbConnection, audit, departments};
 use crate::domain::municipality_code::MunicipalityCode;
+use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
 /// The note of every generated actual.
@@ -259,7 +260,7 @@ fn add_municipality(
                     ids.event.into(),
                     ids.actual.into(),
                     1.into(),
-                    "approved".into(),
+                    ActualEventKind::Approved.as_str().into(),
                     text(value),
                     text(numerator),
                     text(denominator),

@@ -131,7 +131,7 @@ fn event_row<'a>(
     EventInsert {
         actual_id,
         version,
-        event: new.event,
+        event: new.event.as_str(),
         value: new.reported.value.map(decimal_to_text),
         numerator: new.reported.numerator.map(decimal_to_text),
         denominator: new.reported.denominator.map(decimal_to_text),
@@ -226,7 +226,7 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
                         "note": new.note, "status": new.status, "is_sample": new.is_sample,
                     }),
                 )
-                .with_action(new.event))
+                .with_action(new.event.as_str()))
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         record_audit(conn, actor, &changes)?;
@@ -264,7 +264,7 @@ pub fn update_all(conn: &mut DbConnection, actor: &Actor, next: &[NextVersion<'_
                     &serde_json::json!({"reported": current.reported, "note": current.note, "status": current.status, "version": current.version}),
                     &serde_json::json!({"reported": new.reported, "note": new.note, "status": new.status, "version": current.version + 1}),
                 )
-                .with_action(new.event)
+                .with_action(new.event.as_str())
                 .with_reason(new.comment)
             })
             .collect();
