@@ -19,7 +19,7 @@ pub mod formula_guard;
 pub mod import;
 pub mod xlsx_reader;
 
-pub use import::{ImportFile, ImportRow, RowError, RowErrors, as_field_errors, read_csv};
+pub use import::{ImportFile, ImportRow, RowCause, RowError, RowErrors, as_field_errors, read_csv};
 pub use xlsx_reader::read_xlsx;
 
 pub const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";

@@ -24,7 +24,7 @@ use crate::domain::role::Role;
 use crate::domain::submission::ActualEventKind;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
 use crate::error::AppError;
-use crate::spreadsheet::{ImportFile, RowError};
+use crate::spreadsheet::{ImportFile, RowCause, RowError};
 use crate::versioning::Precondition;
 
 /// A submission as received: the figures and the department's note.
@@ -480,18 +480,19 @@ pub fn check_import(
     let mut writes = Vec::new();
     let mut seen: BTreeMap<(i32, i32), usize> = BTreeMap::new();
     for row in &file.rows {
-        let mut refuse = |column: &str, reason: String| {
-            errors.push(RowError { row: row.row, column: column.to_owned(), reason });
-        };
+        let mut refuse =
+            |column: &str, cause: RowCause, reason: String| errors.push(RowError::new(row.row, column, cause, reason));
         if let Some(first) = seen.insert((row.indicator_id, row.fiscal_year), row.row) {
-            refuse("指標ID", format!("row {first} already has indicator {} for the same year", row.indicator_id));
+            let reason = format!("row {first} already has indicator {} for the same year", row.indicator_id);
+            refuse("指標ID", RowCause::Duplicate, reason);
             continue;
         }
         let Some(indicator) = indicators.get(&row.indicator_id) else {
             if in_other_plans.contains(&row.indicator_id) {
-                refuse("指標ID", format!("indicator {} belongs to another plan", row.indicator_id));
+                let reason = format!("indicator {} belongs to another plan", row.indicator_id);
+                refuse("指標ID", RowCause::IndicatorOfAnotherPlan, reason);
             } else {
-                refuse("指標ID", format!("no indicator {}", row.indicator_id));
+                refuse("指標ID", RowCause::UnknownIndicator, format!("no indicator {}", row.indicator_id));
             }
             continue;
         };
@@ -506,6 +507,7 @@ pub fn check_import(
         if let (Some(current), None) = (&current, row.version) {
             refuse(
                 "版",
+                RowCause::VersionMissing,
                 format!(
                     "an actual exists (version {}): fill in 版 from a fresh export to overwrite it",
                     current.version
@@ -565,11 +567,11 @@ pub fn check_import(
                 writes.push(write);
             }
             Err(AppError::Validation(fields)) => {
-                fields.iter().for_each(|f| refuse(column_of(&f.field), f.message.clone()));
+                fields.iter().for_each(|f| refuse(column_of(&f.field), RowCause::InvalidFigures, f.message.clone()));
             }
-            Err(AppError::Forbidden(reason) | AppError::Conflict(reason) | AppError::PreconditionFailed(reason)) => {
-                refuse(if reason.contains("version") { "版" } else { "指標ID" }, reason);
-            }
+            Err(AppError::Forbidden(reason)) => refuse("指標ID", RowCause::OutOfScope, reason),
+            Err(AppError::Conflict(reason)) => refuse("指標ID", RowCause::StateConflict, reason),
+            Err(AppError::PreconditionFailed(reason)) => refuse("版", RowCause::VersionStale, reason),
             Err(other) => return Err(other),
         }
     }

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use super::formula_guard;
 use crate::domain::decimal_input::{DecimalInput, DecimalInputError};
 use crate::domain::fiscal_year::FiscalYear;
+use crate::domain::limits;
 use crate::error::{AppError, FieldError};
 
 /// Most data rows (the rows after the header) in one import: the largest file a department or hq
@@ -57,8 +58,42 @@ pub struct RowError {
     pub row: usize,
     #[schema(example = "分母")]
     pub column: String,
+    pub cause: RowCause,
+    /// The cause in words, with the cell's own text where it helps
     #[schema(example = "must be greater than 0")]
     pub reason: String,
+}
+
+/// Why a row was refused: what a program reading the report acts on (`reason` is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowCause {
+    /// A cell that is not what its column holds: an indicator id, a fiscal year, a number, a version
+    Unreadable,
+    /// A text over its bound, or holding U+0000
+    TextBound,
+    /// The same indicator and year as an earlier row
+    Duplicate,
+    /// No indicator of this id in the plan (another municipality's reads the same)
+    UnknownIndicator,
+    /// An indicator of another of the municipality's plans
+    IndicatorOfAnotherPlan,
+    /// An actual exists for the year and the row names no 版 to overwrite
+    VersionMissing,
+    /// The 版 the row names is not the actual's current one (or there is no actual yet)
+    VersionStale,
+    /// Figures the indicator does not accept (kind, range, year)
+    InvalidFigures,
+    /// Outside the caller's scope: another department's indicator, a deactivated department
+    OutOfScope,
+    /// The actual's state does not allow the change (e.g. already approved)
+    StateConflict,
+}
+
+impl RowError {
+    pub fn new(row: usize, column: &str, cause: RowCause, reason: String) -> Self {
+        Self { row, column: column.to_owned(), cause, reason }
+    }
 }
 
 /// Row errors of one import: the first [`MAX_REPORTED_ROW_ERRORS`] by row, and how many there were.
@@ -282,15 +317,16 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
         return; // goal headings, blank lines
     }
     let mut row_errors = Vec::new();
-    let mut error = |column: &str, reason: String| row_errors.push(RowError { row, column: column.to_owned(), reason });
+    let mut error =
+        |column: &str, cause: RowCause, reason: String| row_errors.push(RowError::new(row, column, cause, reason));
     let indicator_id = indicator_text.parse::<i32>().ok();
     if indicator_id.is_none() {
-        error("指標ID", format!("`{}` is not an indicator id", echo(indicator_text)));
+        error("指標ID", RowCause::Unreadable, format!("`{}` is not an indicator id", echo(indicator_text)));
     }
     let year_text = cell(Some(columns.year));
     let fiscal_year = year_text.parse::<FiscalYear>().ok();
     if fiscal_year.is_none() {
-        error("年度", format!("`{}` is not a fiscal year (2020 or 令和2年度)", echo(year_text)));
+        error("年度", RowCause::Unreadable, format!("`{}` is not a fiscal year (2020 or 令和2年度)", echo(year_text)));
     }
     let mut decimal = |name: &str, index: Option<usize>| -> Option<Decimal> {
         let raw = cell(index);
@@ -302,11 +338,11 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
         match DecimalInput::parse(raw) {
             Ok(value) => Some(value.value()),
             Err(DecimalInputError::NotANumber | DecimalInputError::Empty) => {
-                error(name, format!("`{}` is not a number", echo(raw)));
+                error(name, RowCause::Unreadable, format!("`{}` is not a number", echo(raw)));
                 None
             }
             Err(reason) => {
-                error(name, format!("`{}`: {reason}", echo(raw)));
+                error(name, RowCause::Unreadable, format!("`{}`: {reason}", echo(raw)));
                 None
             }
         }
@@ -322,7 +358,7 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
         match version_text.parse::<i32>() {
             Ok(version) => Some(version),
             Err(_) => {
-                error("版", format!("`{}` is not a version number", echo(version_text)));
+                error("版", RowCause::Unreadable, format!("`{}` is not a version number", echo(version_text)));
                 None
             }
         }
@@ -336,10 +372,13 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
     });
     let value = if stage_name.is_some() { None } else { value };
     let note = text_of(columns.note, false);
-    // PostgreSQL cannot store U+0000 and no form produces it.
-    for (column, text) in [("備考", note), ("段階", stage_name.as_deref().unwrap_or_default())] {
-        if text.contains('\0') {
-            error(column, "must not contain the NUL character (U+0000)".to_owned());
+    // The bounds of the same fields in a JSON body.
+    let stage_text = stage_name.as_deref().unwrap_or_default();
+    for (column, text, max_chars) in
+        [("備考", note, limits::MAX_TEXT_CHARS), ("段階", stage_text, limits::MAX_NAME_CHARS)]
+    {
+        if let Some(problem) = limits::text_problem(text, max_chars) {
+            error(column, RowCause::TextBound, problem);
         }
     }
     if value.is_none() && numerator.is_none() && denominator.is_none() && stage_name.is_none() && row_errors.is_empty()
@@ -467,7 +506,7 @@ mod tests {
 
     #[test]
     fn merged_errors_stay_in_row_order_and_count_every_one() {
-        let error = |row| RowError { row, column: "実績".into(), reason: "x".into() };
+        let error = |row| RowError::new(row, "実績", RowCause::Unreadable, "x".into());
         let mut first = RowErrors::default();
         (0..150).for_each(|i| first.push(error(2 * i + 10)));
         let mut second = RowErrors::default();

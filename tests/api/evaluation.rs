@@ -590,7 +590,17 @@ async fn import_checks_every_row_and_applies_all_or_none(backend: Backend) {
 
     // Re-uploading the same file overwrites nothing without 版; a fresh export carries it.
     let again = upload(f.a.clone(), good.clone(), false).await;
-    assert_eq!(again.status(), 422);
+    let again = assert_problem(again, 422).await;
+    assert_eq!(
+        (&again["report"]["errors"][0]["column"], &again["report"]["errors"][0]["cause"]),
+        (&json!("版"), &json!("version_missing"))
+    );
+    // A 版 that is not the current one is stale, and says so in the 版 column.
+    let stale = format!("指標ID,年度,実績,備考,版\r\n{},2022,181,,99\r\n", f.indicators[0]);
+    let stale = assert_problem(upload(f.a.clone(), stale.into_bytes(), true).await, 422).await;
+    let causes: Vec<(&Value, &Value)> =
+        stale["report"]["errors"].as_array().unwrap().iter().map(|e| (&e["column"], &e["cause"])).collect();
+    assert!(causes.contains(&(&json!("版"), &json!("version_stale"))), "{stale}");
     let fresh = export(f.a.clone()).await;
     let corrected = filled(&fresh, &[(f.indicators[0], "実績", "185")]);
     let applied = json(upload(f.a.clone(), corrected, false).await).await;

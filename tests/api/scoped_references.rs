@@ -233,6 +233,7 @@ async fn plan_files_and_imports_resolve_within_the_municipality(backend: Backend
             .await
             .unwrap();
         let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["report"]["errors"][0]["cause"], "unknown_indicator", "{problem}");
         reasons.push(problem["errors"][0]["message"].as_str().unwrap().replace(&id.to_string(), "<id>"));
     }
     assert_eq!(reasons[0], reasons[1]);
