@@ -373,7 +373,7 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
     let value = if stage_name.is_some() { None } else { value };
     let note = text_of(columns.note, false);
     // The bounds of the same fields in a JSON body.
-    let stage_text = stage_name.as_deref().unwrap_or_default();
+    let stage_text = cell(columns.stage);
     for (column, text, max_chars) in
         [("備考", note, limits::MAX_TEXT_CHARS), ("段階", stage_text, limits::MAX_NAME_CHARS)]
     {
