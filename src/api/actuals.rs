@@ -77,7 +77,6 @@ pub struct AchievementQuery {
 /// Every year's actual of an indicator.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<Actual>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/actuals")]
 pub async fn list_actuals(
@@ -100,7 +99,6 @@ pub async fn list_actuals(
 /// One year's actual, with its ETag.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)), responses(
     (status = 200, body = Actual, headers(("ETag" = String))),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/actuals/{fiscal_year}")]
 pub async fn get_actual(
@@ -130,11 +128,7 @@ pub async fn get_actual(
     request_body = SubmitActual, responses(
     (status = 200, description = "corrected", body = Actual, headers(("ETag" = String))),
     (status = 201, description = "first submission", body = Actual, headers(("ETag" = String))),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
     (status = 428, body = Problem, content_type = "application/problem+json"),
 ))]
 #[put("/indicators/{id}/actuals/{fiscal_year}")]
@@ -174,8 +168,6 @@ pub async fn submit_actual(
 /// Every version of an actual, oldest first: figures, note, status, who, when.
 #[utoipa::path(tag = "actuals", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), PageParams), responses(
     (status = 200, body = Page<ActualEvent>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/actuals/{fiscal_year}/history")]
 pub async fn actual_history(
@@ -205,11 +197,7 @@ pub async fn actual_history(
     params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("If-Match" = Option<String>, Header)),
     request_body = ReviewActual, responses(
     (status = 200, body = Actual, headers(("ETag" = String))),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/indicators/{id}/actuals/{fiscal_year}/review")]
 pub async fn review_actual(
@@ -255,8 +243,6 @@ pub enum IndicatorAchievement {
         "result": {"achieved": false, "actual_rate_or_value": 220, "expected": 221, "attainment_rate": 95.7,
             "progress_rate": 63.0, "status": "behind", "grade": "C", "grade_basis": "progress", "pending": false}
     }]})),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/achievement")]
 pub async fn indicator_achievement(
@@ -335,9 +321,6 @@ pub struct ImportQuery {
     )),
     responses(
     (status = 200, body = ImportReport),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 413, body = Problem, content_type = "application/problem+json"),
-    (status = 415, body = Problem, content_type = "application/problem+json"),
     (status = 412, description = "the plan or an actual changed while the file was checked; nothing was applied", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "row errors or a file past a bound: nothing was applied; row errors carry `report` (an ImportReport)", body = Problem, content_type = "application/problem+json"),
 ))]

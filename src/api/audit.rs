@@ -7,16 +7,13 @@ use super::pagination::{Page, page_bounds};
 use crate::auth::AuditReader;
 use crate::db::Database;
 use crate::db::audit::{self, AuditEntry, AuditFilter};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 
 /// Every recorded change to the caller's municipality, oldest first, filterable by entity, actor, action and time:
 /// its users' changes and the system administrator's to its accounts and registration. The system
 /// administrator reads every municipality's (and the accounts of none), or one with `municipality_id`.
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditFilter), responses(
     (status = 200, body = Page<AuditEntry>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/audit")]
 pub async fn list_audit(

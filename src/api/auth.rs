@@ -58,8 +58,7 @@ pub struct TokenResponse {
 /// are never throttled by failures from other addresses.
 #[utoipa::path(tag = "auth", request_body = TokenRequest, responses(
     (status = 200, body = TokenResponse),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "unknown user or wrong password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "too many failed logins from the address, or for the username from the address",
         body = Problem, content_type = "application/problem+json",
         headers(("Retry-After" = u64, description = "seconds until a login is accepted again"))),
@@ -136,7 +135,6 @@ pub struct Me {
 /// The authenticated caller: user, role and department.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = Me),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/me")]
 pub async fn me(db: web::Data<Database>, caller: Caller) -> Result<HttpResponse, AppError> {

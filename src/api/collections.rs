@@ -36,7 +36,6 @@ pub struct UpdateCollection {
 /// Collection windows of a plan, by fiscal year.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<Collection>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/collections")]
 pub async fn list_collections(
@@ -59,9 +58,7 @@ pub async fn list_collections(
 /// Opens collection of actuals for a fiscal year, optionally with a deadline (hq).
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path)), request_body = OpenCollection, responses(
     (status = 201, body = Collection),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/collections")]
 pub async fn open_collection(
@@ -82,8 +79,6 @@ pub async fn open_collection(
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)),
     request_body = UpdateCollection, responses(
     (status = 200, body = Collection),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/plans/{id}/collections/{fiscal_year}")]
 pub async fn update_collection(

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::db::{Database, DbConnection};
 use crate::domain::achievement::StatusCounts;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 
@@ -46,7 +46,6 @@ pub struct Dashboard {
     responses(
     (status = 200, body = Dashboard, headers(("ETag" = String))),
     (status = 304, description = "unchanged since the ETag in If-None-Match"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/dashboard")]
 pub async fn dashboard(

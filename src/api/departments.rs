@@ -53,8 +53,6 @@ pub struct UpdateDepartment {
 /// Municipalities known to this installation.
 #[utoipa::path(tag = "departments", security(("bearer" = [])), params(PageParams), responses(
     (status = 200, body = Page<Municipality>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/municipalities")]
 pub async fn list_municipalities(
@@ -71,9 +69,7 @@ pub async fn list_municipalities(
 /// Registers a municipality; the code's check digit is verified.
 #[utoipa::path(tag = "departments", security(("bearer" = [])), request_body = CreateMunicipality, responses(
     (status = 201, body = Municipality),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/municipalities")]
 pub async fn create_municipality(
@@ -94,8 +90,6 @@ pub async fn create_municipality(
 /// Departments and sub-units, by id.
 #[utoipa::path(tag = "departments", security(("bearer" = [])), params(PageParams), responses(
     (status = 200, body = Page<Department>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/departments")]
 pub async fn list_departments(
@@ -112,7 +106,6 @@ pub async fn list_departments(
 /// One department.
 #[utoipa::path(tag = "departments", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, body = Department),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/departments/{id}")]
 pub async fn get_department(
@@ -128,9 +121,7 @@ pub async fn get_department(
 /// Creates a department or a sub-unit (with `parent_id`).
 #[utoipa::path(tag = "departments", security(("bearer" = [])), request_body = CreateDepartment, responses(
     (status = 201, body = Department),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/departments")]
 pub async fn create_department(
@@ -165,8 +156,6 @@ pub async fn create_department(
 /// Renames or deactivates a department.
 #[utoipa::path(tag = "departments", security(("bearer" = [])), params(("id" = i32, Path)), request_body = UpdateDepartment, responses(
     (status = 200, body = Department),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/departments/{id}")]
 pub async fn update_department(

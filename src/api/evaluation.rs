@@ -97,9 +97,7 @@ pub(crate) fn attachment(name: String) -> ContentDisposition {
         (String = "text/csv"),
         (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     )),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 406, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/evaluation")]
 pub async fn get_evaluation(

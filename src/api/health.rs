@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{Backend, Database};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -35,7 +35,6 @@ pub async fn healthz() -> HttpResponse {
 /// write does not make the service look down.
 #[utoipa::path(tag = "health", responses(
     (status = 200, body = Readiness),
-    (status = 503, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(db: web::Data<Database>) -> Result<HttpResponse, AppError> {

@@ -280,7 +280,6 @@ impl CreateIndicator {
 /// A measure's indicators, retired ones included (see `status`).
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<Indicator>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/measures/{id}/indicators")]
 pub async fn list_indicators(
@@ -303,7 +302,6 @@ pub async fn list_indicators(
 /// One indicator with its baseline and the current target.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, body = Indicator, headers(("ETag" = String))),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}")]
 pub async fn get_indicator(
@@ -319,9 +317,6 @@ pub async fn get_indicator(
 /// Adds an indicator to a measure (hq), optionally with its first target.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateIndicator, responses(
     (status = 201, body = Indicator),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/measures/{id}/indicators")]
 pub async fn create_indicator(
@@ -341,11 +336,7 @@ pub async fn create_indicator(
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = UpdateIndicator, responses(
     (status = 200, body = Indicator, headers(("ETag" = String))),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/indicators/{id}")]
 pub async fn update_indicator(
@@ -375,9 +366,7 @@ pub async fn update_indicator(
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = RetireIndicator, responses(
     (status = 200, body = Indicator),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/indicators/{id}/retire")]
 pub async fn retire_indicator(
@@ -404,9 +393,7 @@ pub async fn retire_indicator(
 /// in the same fiscal year. Both happen or neither.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = ReplaceIndicator, responses(
     (status = 201, body = Indicator),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/indicators/{id}/replace")]
 pub async fn replace_indicator(
@@ -430,7 +417,6 @@ pub async fn replace_indicator(
 /// Every target revision, oldest first: value, target year, effective-from year, reason, who, when.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<TargetRevision>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/targets")]
 pub async fn list_targets(
@@ -450,11 +436,7 @@ pub async fn list_targets(
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = ReviseTarget, responses(
     (status = 201, body = TargetRevision),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/indicators/{id}/targets")]
 pub async fn revise_target(
@@ -483,7 +465,6 @@ pub async fn revise_target(
 /// Definition revisions, oldest first.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<DefinitionRevision>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/definitions")]
 pub async fn list_definitions(
@@ -506,9 +487,6 @@ pub async fn list_definitions(
 /// Records a definition change from a fiscal year (hq), e.g. 交付枚数/人口 → 保有枚数/人口.
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path)), request_body = ReviseDefinition, responses(
     (status = 201, body = DefinitionRevision),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/indicators/{id}/definitions")]
 pub async fn revise_definition(

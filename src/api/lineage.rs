@@ -13,7 +13,7 @@ use crate::db::audit::Actor;
 use crate::db::indicators::{self, Indicator};
 use crate::db::plan_references::{self, NewReference, PlanReference, ReferenceKind};
 use crate::db::plans;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::evaluation::series::{self, SeriesYear};
 use crate::versioning::{check_version, etag};
 
@@ -54,9 +54,6 @@ pub struct CreateReference {
         "indicator_name": "ぴったりサービスでオンライン申請できる手続数", "target": null, "approved_actual": null,
         "result": {"achieved": null, "status": "not_assessable", "pending": false}
     }]})),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/indicators/{id}/series")]
 pub async fn indicator_series(
@@ -76,11 +73,6 @@ pub async fn indicator_series(
 #[utoipa::path(tag = "indicators", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = LinkPredecessor, responses(
     (status = 200, body = Indicator, headers(("ETag" = String))),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[put("/indicators/{id}/predecessor")]
 pub async fn link_predecessor(
@@ -106,9 +98,6 @@ pub async fn link_predecessor(
 /// The plans above this one and the national policies it follows, in the order recorded.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<PlanReference>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/references")]
 pub async fn list_references(
@@ -131,10 +120,6 @@ pub async fn list_references(
 /// Records a plan above this one or a national policy it follows (hq).
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateReference, responses(
     (status = 201, body = PlanReference),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/references")]
 pub async fn create_reference(

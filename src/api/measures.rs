@@ -163,8 +163,6 @@ pub struct RemoveOwnerQuery {
 /// A plan's measures in number order, filtered by department, goal, strategy, category or status.
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), MeasureFilter), responses(
     (status = 200, body = Page<Measure>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/measures")]
 pub async fn list_measures(
@@ -188,7 +186,6 @@ pub async fn list_measures(
 /// One measure with owners, goals and roadmap.
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, body = Measure, headers(("ETag" = String))),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/measures/{id}")]
 pub async fn get_measure(
@@ -204,9 +201,6 @@ pub async fn get_measure(
 /// Adds a measure to a plan (hq), e.g. a 新規 measure in a 追録版.
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateMeasure, responses(
     (status = 201, body = Measure),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/measures")]
 pub async fn create_measure(
@@ -246,10 +240,6 @@ pub async fn create_measure(
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = UpdateMeasure, responses(
     (status = 200, body = Measure, headers(("ETag" = String))),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/measures/{id}")]
 pub async fn update_measure(
@@ -279,10 +269,6 @@ pub async fn update_measure(
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = ChangeMeasureStatus, responses(
     (status = 200, body = Measure),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/measures/{id}/status")]
 pub async fn change_measure_status(
@@ -308,9 +294,7 @@ pub async fn change_measure_status(
 /// Adds an owning department from a fiscal year (所管課の追加, hq).
 #[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path)), request_body = AddOwner, responses(
     (status = 200, body = Measure),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/measures/{id}/owners")]
 pub async fn add_owner(
@@ -334,8 +318,6 @@ pub async fn add_owner(
 #[utoipa::path(tag = "measures", security(("bearer" = [])),
     params(("id" = i32, Path), ("department_id" = i32, Path), RemoveOwnerQuery), responses(
     (status = 200, body = Measure),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/measures/{id}/owners/{department_id}")]

@@ -18,8 +18,6 @@ use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 /// The six 重点取組事項 of the 自治体DX推進計画 and their indicators, by priority and code.
 #[utoipa::path(tag = "national indicators", security(("bearer" = [])), params(PageParams), responses(
     (status = 200, body = Page<NationalIndicator>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/national-indicators")]
 pub async fn list_national_indicators(
@@ -36,8 +34,6 @@ pub async fn list_national_indicators(
 #[utoipa::path(tag = "national indicators", security(("bearer" = [])),
     params(("code" = String, Path, max_length = 64, example = "dx2-mynumber-card-issuance-rate")), responses(
     (status = 200, body = NationalIndicator),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/national-indicators/{code}")]
 pub async fn get_national_indicator(
@@ -74,10 +70,7 @@ pub struct ComparisonQuery {
         (String = "text/csv"),
         (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     )),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 406, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/national-indicators/{code}/comparison")]
 pub async fn national_comparison(

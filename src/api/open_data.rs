@@ -6,14 +6,13 @@ use super::evaluation::attachment;
 use crate::auth::Caller;
 use crate::db::{Database, departments};
 use crate::domain::achievement::round_for_output;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE};
 
 /// Approved actuals of the plan as open data (CSV, UTF-8 with BOM). Sample data is left out.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, content_type = "text/csv", body = String),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/open-data")]
 pub async fn open_data(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {

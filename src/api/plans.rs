@@ -185,8 +185,6 @@ pub struct Rename {
 /// Plans, oldest first.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(PlanQuery), responses(
     (status = 200, body = Page<Plan>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans")]
 pub async fn list_plans(
@@ -204,7 +202,6 @@ pub async fn list_plans(
 /// One plan with its phases and grading settings.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, body = Plan, headers(("ETag" = String))),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}")]
 pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
@@ -216,9 +213,7 @@ pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i3
 /// Creates a plan (hq).
 #[utoipa::path(tag = "plans", security(("bearer" = [])), request_body = CreatePlan, responses(
     (status = 201, body = Plan),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans")]
 pub async fn create_plan(
@@ -253,10 +248,6 @@ pub async fn create_plan(
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), ("If-Match" = Option<String>, Header)),
     request_body = UpdatePlan, responses(
     (status = 200, body = Plan, headers(("ETag" = String))),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 412, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/plans/{id}")]
 pub async fn update_plan(
@@ -287,9 +278,6 @@ pub async fn update_plan(
 /// first, then by phase, parents before children, by number.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), GoalQuery), responses(
     (status = 200, body = Page<Goal>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/goals")]
 pub async fn list_goals(
@@ -313,11 +301,7 @@ pub async fn list_goals(
 /// Adds a goal (hq): a 基本目標 by default, or any level with `kind`, its parent and its phase.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateGoal, responses(
     (status = 201, body = Goal),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/goals")]
 pub async fn create_goal(
@@ -344,8 +328,6 @@ pub async fn create_goal(
 /// Renames a basic goal (hq); the old name stays in the audit log.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = Rename, responses(
     (status = 200, body = Goal),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/goals/{id}")]
 pub async fn rename_goal(
@@ -365,7 +347,6 @@ pub async fn rename_goal(
 /// The plan's strategies (重点戦略), by number.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<Strategy>),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/strategies")]
 pub async fn list_strategies(
@@ -388,9 +369,7 @@ pub async fn list_strategies(
 /// Adds a strategy (hq).
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = CreateNumbered, responses(
     (status = 201, body = Strategy),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/strategies")]
 pub async fn create_strategy(
@@ -410,8 +389,6 @@ pub async fn create_strategy(
 /// Renames a strategy (hq); the old name stays in the audit log.
 #[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = Rename, responses(
     (status = 200, body = Strategy),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/strategies/{id}")]
 pub async fn rename_strategy(
@@ -433,9 +410,7 @@ pub async fn rename_strategy(
 /// through the same checks as the API (hq). All or nothing.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), request_body(content((String = "application/toml"))), responses(
     (status = 201, body = LoadReport),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/import")]
 pub async fn import_plan(

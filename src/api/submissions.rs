@@ -9,7 +9,7 @@ use super::extract::Query;
 use crate::auth::Caller;
 use crate::db::Database;
 use crate::db::collections::Collection;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 
 #[derive(Deserialize, IntoParams)]
@@ -99,8 +99,6 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 /// returned or approved, and which are late.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), YearQuery), responses(
     (status = 200, body = SubmissionStatus),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/submissions")]
 pub async fn submissions(

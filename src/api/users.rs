@@ -68,8 +68,6 @@ fn check_username(username: &str) -> Result<(), AppError> {
 /// Users, by id.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(PageParams), responses(
     (status = 200, body = Page<User>),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users")]
 pub async fn list_users(
@@ -86,9 +84,7 @@ pub async fn list_users(
 /// Creates a user; the password is stored as an argon2id hash.
 #[utoipa::path(tag = "users", security(("bearer" = [])), request_body = CreateUser, responses(
     (status = 201, body = User),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/users")]
 pub async fn create_user(
@@ -126,7 +122,6 @@ pub async fn create_user(
 /// One user.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i32, Path)), responses(
     (status = 200, body = User),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users/{id}")]
 pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
@@ -141,10 +136,7 @@ pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32
 /// A municipality's last active admin is neither deactivated, demoted nor moved, by anyone (409).
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = i32, Path)), request_body = UpdateUser, responses(
     (status = 200, body = User),
-    (status = 403, body = Problem, content_type = "application/problem+json"),
-    (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
-    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/users/{id}")]
 pub async fn update_user(
