@@ -3,16 +3,15 @@
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Server, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
-use tracing_actix_web::{RequestId, TracingLogger};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api;
 use crate::api::cors::AllowedOrigins;
-use crate::api::security_headers::ResponsePolicy;
 use crate::auth::{LoginThrottle, TokenService};
 use crate::connections::ConnectionLimiter;
 use crate::db::Database;
@@ -70,78 +69,23 @@ impl Application {
         let workers = crate::connections::workers();
         let max_connections = settings.connections.max_connections;
         let header_timeout = settings.connections.header_timeout();
+        let recording = web::Data::new(crate::telemetry::RequestRecording(recording));
+        let body_timeout = web::Data::new(api::body_deadline::BodyTimeout(body_timeout));
         let server = HttpServer::new(move || {
-            let recording = recording.clone();
             App::new()
                 .wrap(actix_web::middleware::from_fn(api::extract::reject_nul_in_query))
                 // Innermost: a preflight is answered before routing and authentication.
                 .wrap(settings.cors_allowed_origins.middleware())
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
-                .wrap_fn(|req, srv| {
-                    use actix_web::dev::Service;
-                    let policy = ResponsePolicy::for_request(req.request());
-                    let response = srv.call(req);
-                    async move {
-                        match response.await {
-                            Ok(mut response) => {
-                                let status = response.status();
-                                policy.apply(status, response.headers_mut());
-                                Ok(response)
-                            }
-                            // An error that actix renders later gets the same headers.
-                            Err(mut error) => {
-                                error.add_response_mapper(move |mut response| {
-                                    let status = response.status();
-                                    policy.apply(status, response.headers_mut());
-                                    response
-                                });
-                                Err(error)
-                            }
-                        }
-                    }
-                })
-                .wrap_fn(move |req, srv| {
-                    use actix_web::dev::Service;
-                    let started = std::time::Instant::now();
-                    let recording = recording.clone();
-                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
-                    let (method, path) = (req.method().to_string(), req.path().to_owned());
-                    let response = srv.call(req);
-                    async move {
-                        let mut response = response.await?;
-                        // One line per request; headers (and so tokens) are never logged.
-                        tracing::info!(
-                            %method,
-                            %path,
-                            status = response.status().as_u16(),
-                            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-                            %request_id,
-                            "request"
-                        );
-                        if let Some(metrics) = &recording {
-                            let route = response.request().match_pattern();
-                            metrics.record_request(
-                                &method,
-                                route.as_deref(),
-                                response.status().as_u16(),
-                                started.elapsed(),
-                            );
-                        }
-                        if let Ok(id) = HeaderValue::from_str(&request_id) {
-                            response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
-                        }
-                        Ok(response)
-                    }
-                })
+                .wrap(actix_web::middleware::from_fn(api::security_headers::apply_response_policy))
+                .wrap(actix_web::middleware::from_fn(crate::telemetry::log_and_measure_request))
                 .wrap(TracingLogger::<RequestSpan>::new())
-                .wrap_fn(move |mut req, srv| {
-                    use actix_web::dev::Service;
-                    api::body_deadline::apply(&mut req, body_timeout);
-                    srv.call(req)
-                })
+                .wrap(actix_web::middleware::from_fn(api::body_deadline::limit_body_time))
                 // Outermost: whatever the layers inside produced leaves in bounded slices.
                 .wrap(actix_web::middleware::from_fn(api::sliced_body::slice_large_bodies))
                 .app_data(db.clone())
+                .app_data(recording.clone())
+                .app_data(body_timeout.clone())
                 .app_data(tokens.clone())
                 .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())

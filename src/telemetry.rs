@@ -4,6 +4,7 @@ use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use tracing::Span;
 use tracing_actix_web::RequestId;
 use tracing_subscriber::EnvFilter;
@@ -73,6 +74,38 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
+}
+
+/// The metrics requests are recorded in, when the metrics endpoint is on.
+pub struct RequestRecording(pub Option<crate::metrics::Metrics>);
+
+/// Middleware: one log line per request (method, path, status, latency and request id; never
+/// headers, so never a token), its metrics, and the request id as `X-Request-Id`.
+pub async fn log_and_measure_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let recording = req.app_data::<actix_web::web::Data<RequestRecording>>().and_then(|r| r.0.clone());
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
+    let (method, path) = (req.method().to_string(), req.path().to_owned());
+    let mut response = next.call(req).await?;
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        %request_id,
+        "request"
+    );
+    if let Some(metrics) = &recording {
+        let route = response.request().match_pattern();
+        metrics.record_request(&method, route.as_deref(), response.status().as_u16(), started.elapsed());
+    }
+    if let Ok(id) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

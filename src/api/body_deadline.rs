@@ -12,14 +12,30 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::HttpMessage;
-use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
 use actix_web::rt::time::{Sleep, sleep};
 use actix_web::web::Bytes;
 use futures_util::Stream;
 
 /// actix's boxed body stream (`actix_http::BoxedPayloadStream`, not re-exported by actix-web).
 type BoxedPayloadStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
+
+/// How long a request's body may take to arrive (`REQUEST_BODY_TIMEOUT_MS`), as app data.
+pub struct BodyTimeout(pub Duration);
+
+/// Middleware: the body of every request must arrive within [`BodyTimeout`].
+pub async fn limit_body_time(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(timeout) = req.app_data::<actix_web::web::Data<BodyTimeout>>().map(|t| t.0) {
+        apply(&mut req, timeout);
+    }
+    next.call(req).await
+}
 
 /// Puts the deadline on the request's body, if it has one.
 pub fn apply(req: &mut ServiceRequest, timeout: Duration) {

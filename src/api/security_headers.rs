@@ -3,8 +3,11 @@
 //! authenticated data.
 
 use actix_web::HttpRequest;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::middleware::Next;
 
 use crate::api::cors;
 use crate::error::RETRY_AFTER_SECONDS;
@@ -55,6 +58,30 @@ impl ResponsePolicy {
         // Whatever produced a 503, the client learns when to try again.
         if status == StatusCode::SERVICE_UNAVAILABLE && !headers.contains_key(header::RETRY_AFTER) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+    }
+}
+
+/// Middleware: every response, including an error actix renders later, gets the headers of
+/// [`ResponsePolicy`].
+pub async fn apply_response_policy(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let policy = ResponsePolicy::for_request(req.request());
+    match next.call(req).await {
+        Ok(mut response) => {
+            let status = response.status();
+            policy.apply(status, response.headers_mut());
+            Ok(response)
+        }
+        Err(mut error) => {
+            error.add_response_mapper(move |mut response| {
+                let status = response.status();
+                policy.apply(status, response.headers_mut());
+                response
+            });
+            Err(error)
         }
     }
 }
