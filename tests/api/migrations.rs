@@ -92,4 +92,37 @@ async fn an_admin_of_a_database_without_municipalities_becomes_the_system_admin(
 on_both_backends!(
     an_earlier_database_is_carried_forward_without_loss,
     an_admin_of_a_database_without_municipalities_becomes_the_system_admin,
+    earlier_system_admin_entries_join_the_municipality_they_touched,
 );
+
+/// The system administrator's entries written before changes were recorded in the municipality of
+/// their record: afterwards each names the municipality of the account, department or
+/// municipality it touched, and the municipality's admin reads them.
+async fn earlier_system_admin_entries_join_the_municipality_they_touched(backend: Backend) {
+    let database = TestDatabase::create(backend);
+    let db = Database::open(&database.url, DatabaseSettings::default()).expect("pool");
+    db.migrate_before("20261205000200").expect("earlier migrations");
+    let rows = "
+INSERT INTO municipalities (code, name, created_at) VALUES ('131199', '板橋区', '2021-04-01 00:00:00'),
+    ('131059', '文京区', '2021-04-01 00:00:00');
+INSERT INTO departments (municipality_id, code, name, active, created_at, updated_at)
+    VALUES (2, 'it', '情報政策課', TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO users (username, display_name, password_hash, role, municipality_id, active, created_at, updated_at)
+    VALUES ('kouhou', '広報課', 'x', 'viewer', 1, TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');
+INSERT INTO audit_log (occurred_at, actor_id, actor_username, action, entity_type, entity_id, municipality_id)
+    VALUES ('2021-05-10 09:00:00', NULL, 'root', 'update', 'user', 1, NULL),
+           ('2021-05-10 09:00:00', NULL, 'root', 'create', 'department', 1, NULL),
+           ('2021-05-10 09:00:00', NULL, 'root', 'create', 'municipality', 2, NULL),
+           ('2021-05-10 09:00:00', NULL, 'root', 'update', 'plan', 7, NULL);
+";
+    db.write_blocking(|conn| conn.batch_execute(rows).map_err(AppError::from)).expect("earlier rows");
+    db.migrate().expect("the backfill");
+    let owners: Vec<Option<i32>> = db
+        .read_blocking(|conn| {
+            use diesel::prelude::*;
+            use municipal_kpi::db::schema::audit_log;
+            audit_log::table.order(audit_log::id).select(audit_log::municipality_id).load(conn).map_err(AppError::from)
+        })
+        .expect("entries");
+    assert_eq!(owners, vec![Some(1), Some(2), Some(2), None], "a record it cannot place stays unplaced");
+}
