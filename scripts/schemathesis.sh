@@ -11,7 +11,7 @@
 # (default below: 8; ~60 operations x 8 runs). Every run is also capped by a wall-clock limit
 # (ST_RUN_TIMEOUT) that fails loudly instead of letting a hung server eat the CI budget.
 # Settings: ST_MAX_EXAMPLES, ST_RUN_TIMEOUT (seconds), ST_WORKERS, ST_BACKENDS ("sqlite postgres"),
-# ST_ROLES ("hq department viewer admin"), ST_SEED (fixed by default so a failure reproduces).
+# ST_ROLES ("hq department viewer analyst admin system_admin"), ST_SEED (fixed by default so a failure reproduces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +21,8 @@ ST_RUN_TIMEOUT=${ST_RUN_TIMEOUT:-600}
 # constructor recursion depth mismatch", python/cpython#106905), an error of the tool, not the API.
 ST_WORKERS=${ST_WORKERS:-1}
 ST_BACKENDS=${ST_BACKENDS:-sqlite postgres}
-# admin runs last: it may deactivate users or change passwords, which ends their tokens.
-ST_ROLES=${ST_ROLES:-hq department viewer admin}
+# The administrators run last: they may deactivate users or change passwords, which ends tokens.
+ST_ROLES=${ST_ROLES:-hq department viewer analyst admin system_admin}
 ST_SEED=${ST_SEED:-20201}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
@@ -57,9 +57,12 @@ fi
 step "the committed document is valid OpenAPI 3.1 (openapi-spec-validator)"
 "$venv/bin/python" -m openapi_spec_validator --schema 3.1.0 openapi/openapi.json
 
-# The demo users, one per role (src/demo.rs).
-declare -A USERNAME=([hq]=hq [department]=it-promotion [viewer]=viewer [admin]=admin)
-declare -A PASSWORD=([hq]=hq-demo-password [department]=it-promotion-demo-pass [viewer]=viewer-demo-pass [admin]=admin-demo-pass)
+# The demo users, one per municipal role (src/demo.rs), and the two cross-municipality accounts
+# created below with the CLI, as an operator would.
+declare -A USERNAME=([hq]=hq [department]=it-promotion [viewer]=viewer [admin]=admin
+    [analyst]=contract-analyst [system_admin]=contract-system-admin)
+declare -A PASSWORD=([hq]=hq-demo-password [department]=it-promotion-demo-pass [viewer]=viewer-demo-pass
+    [admin]=admin-demo-pass [analyst]=contract-analyst-password [system_admin]=contract-system-admin-password)
 
 server_pid=""
 pg_database=""
@@ -127,6 +130,10 @@ for backend in $ST_BACKENDS; do
     port=$(free_port)
     step "$backend: serve --demo on port $port"
     start_server "$database_url" "$port" "$reports/server-$backend.log"
+    for role in analyst system_admin; do
+        printf '%s\n' "${PASSWORD[$role]}" |
+            "$binary" --database-url "$database_url" user create --username "${USERNAME[$role]}" --role "$role" >/dev/null
+    done
     # Log in first: the runs send wrong passwords to /auth/token, which the login throttle counts.
     declare -A TOKEN=()
     for role in $ST_ROLES; do
