@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod achievement;
+pub mod actual;
 pub mod comparison;
 pub mod decimal_input;
 pub mod fiscal_year;
