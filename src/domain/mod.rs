@@ -15,6 +15,7 @@ pub mod measure;
 pub mod municipality;
 pub mod municipality_code;
 pub mod name_history;
+pub mod national_indicator;
 pub mod plan;
 pub mod read_only;
 pub mod resource;
