@@ -17,6 +17,7 @@ pub mod municipality_code;
 pub mod name_history;
 pub mod national_indicator;
 pub mod plan;
+pub mod plan_reference;
 pub mod read_only;
 pub mod resource;
 pub mod role;
