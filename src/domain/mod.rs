@@ -3,6 +3,7 @@
 pub mod account;
 pub mod achievement;
 pub mod actual;
+pub mod audit;
 pub mod collection;
 pub mod comparison;
 pub mod decimal_input;
