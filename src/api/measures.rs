@@ -14,6 +14,39 @@ use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
 use crate::versioning::{check_version, etag};
 
+/// The query of `GET /plans/{id}/measures`: the filter and the page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MeasureQuery {
+    /// Measures this department owns (lead or co-owner), now or in the past.
+    pub department_id: Option<i32>,
+    /// Measures whose ◎ or ○ goal is this goal.
+    pub goal_id: Option<i32>,
+    pub strategy_id: Option<i32>,
+    pub review_category: Option<ReviewCategory>,
+    pub status: Option<MeasureStatus>,
+    /// Measures of this phase (measures of the whole plan are not listed)
+    pub phase_id: Option<i32>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<i64>,
+}
+
+impl MeasureQuery {
+    fn to_filter(&self) -> MeasureFilter {
+        MeasureFilter {
+            department_id: self.department_id,
+            goal_id: self.goal_id,
+            strategy_id: self.strategy_id,
+            review_category: self.review_category,
+            status: self.status,
+            phase_id: self.phase_id,
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMeasure {
@@ -161,7 +194,7 @@ pub struct RemoveOwnerQuery {
 }
 
 /// A plan's measures in number order, filtered by department, goal, strategy, category or status.
-#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), MeasureFilter), responses(
+#[utoipa::path(tag = "measures", security(("bearer" = [])), params(("id" = i32, Path), MeasureQuery), responses(
     (status = 200, body = Page<Measure>),
 ))]
 #[get("/plans/{id}/measures")]
@@ -169,11 +202,11 @@ pub async fn list_measures(
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
-    filter: Query<MeasureFilter>,
+    filter: Query<MeasureQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let plan_id = id.into_inner();
-    let filter = filter.into_inner();
+    let filter = filter.to_filter();
     let found = db
         .read(move |conn| {
             crate::db::plans::ensure_exists(conn, plan_id)?;

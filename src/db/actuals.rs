@@ -6,100 +6,18 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rust_decimal::Decimal;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
 use super::plans::label;
 use super::schema::{actual_events, actuals, users};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
-use crate::domain::achievement::{ActualValue, round_for_output};
 use crate::domain::plan::{ActualStatus, to_text};
 use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
 pub mod bulk;
 
-/// What was reported: a value, a numerator and denominator, or a milestone stage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
-pub struct Reported {
-    #[schema(value_type = Option<f64>, example = 220)]
-    pub value: Option<Decimal>,
-    #[schema(value_type = Option<f64>, example = 180000)]
-    pub numerator: Option<Decimal>,
-    #[schema(value_type = Option<f64>, example = 570000)]
-    pub denominator: Option<Decimal>,
-    pub stage: Option<i32>,
-}
-
-impl Reported {
-    /// The rule input: a ratio, a number or a stage.
-    pub fn to_actual_value(&self) -> Option<ActualValue> {
-        match (self.numerator, self.denominator, self.value, self.stage) {
-            (Some(numerator), Some(denominator), _, _) => Some(ActualValue::Ratio { numerator, denominator }),
-            (_, _, Some(value), _) => Some(ActualValue::Number(value)),
-            (_, _, _, Some(stage)) => usize::try_from(stage).ok().map(ActualValue::Stage),
-            _ => None,
-        }
-    }
-
-    /// A ratio's percent, rounded for display.
-    pub fn rate(&self) -> Option<Decimal> {
-        match self.to_actual_value()? {
-            value @ ActualValue::Ratio { .. } => value.as_rate().map(round_for_output),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Actual {
-    pub id: i32,
-    pub indicator_id: i32,
-    #[schema(example = 2020)]
-    pub fiscal_year: i32,
-    #[schema(example = "令和2(2020)年度")]
-    pub fiscal_year_label: String,
-    #[serde(flatten)]
-    pub reported: Reported,
-    /// Ratios: numerator / denominator × 100, rounded to one decimal
-    #[schema(value_type = Option<f64>, example = 31.6)]
-    pub rate: Option<Decimal>,
-    pub stage_name: Option<String>,
-    #[schema(example = "出張申請受付の実施により増加")]
-    pub note: String,
-    pub status: ActualStatus,
-    /// Generated demo data, never a real figure
-    pub is_sample: bool,
-    pub version: i32,
-    pub submitted_by: Option<i32>,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub submitted_at: NaiveDateTime,
-    pub reviewed_by: Option<i32>,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
-    pub reviewed_at: Option<NaiveDateTime>,
-    pub review_comment: Option<String>,
-}
-
-/// One version of an actual, as the history shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ActualEvent {
-    pub version: i32,
-    pub event: ActualEventKind,
-    #[serde(flatten)]
-    pub reported: Reported,
-    pub note: String,
-    pub status: ActualStatus,
-    pub is_sample: bool,
-    pub comment: Option<String>,
-    pub actor_id: Option<i32>,
-    pub actor_username: Option<String>,
-    /// The department the actor belonged to when acting (`null` for hq acting on its behalf)
-    pub actor_department_id: Option<i32>,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub recorded_at: NaiveDateTime,
-}
+pub use crate::domain::actual::{Actual, ActualEvent, ActualState, Reported};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = actuals)]
@@ -350,37 +268,6 @@ pub fn history_page(
         .load(conn)?;
     let events = rows.into_iter().map(|row| event_from_row(row).map(|e| e.event)).collect::<Result<_, _>>()?;
     Ok((events, total))
-}
-
-/// What the evaluation of one indicator-year uses, folded from its events up to `as_of`.
-#[derive(Debug, Clone, Default)]
-pub struct ActualState {
-    /// The latest approved figures: the official value until a newer one is approved.
-    pub approved: Option<ActualEvent>,
-    /// The latest version, whatever its status.
-    pub latest: Option<ActualEvent>,
-}
-
-impl ActualState {
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a ActualEvent>, as_of: Option<NaiveDateTime>) -> Self {
-        let mut state = Self::default();
-        for event in events.into_iter().filter(|e| as_of.is_none_or(|t| e.recorded_at <= t)) {
-            if event.status == ActualStatus::Approved {
-                state.approved = Some(event.clone());
-            }
-            state.latest = Some(event.clone());
-        }
-        state
-    }
-
-    /// A submission waits for review.
-    pub fn pending(&self) -> bool {
-        self.latest.as_ref().is_some_and(|e| e.status == ActualStatus::Submitted)
-    }
-
-    pub fn returned(&self) -> bool {
-        self.latest.as_ref().is_some_and(|e| e.status == ActualStatus::Returned)
-    }
 }
 
 /// The figures and state one version writes, to `actuals` (the current state) and to

@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
 
 use super::DbConnection;
 use super::schema::audit_log;
 use crate::error::AppError;
+
+pub use crate::domain::audit::AuditEntry;
 
 /// Who made a change: an API caller or a command-line tool.
 #[derive(Debug, Clone)]
@@ -116,57 +117,18 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Res
     Ok(())
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntry {
-    pub id: i32,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub occurred_at: NaiveDateTime,
-    pub actor_id: Option<i32>,
-    #[schema(example = "hq")]
-    pub actor_username: String,
-    #[schema(example = "revise_target")]
-    pub action: String,
-    #[schema(example = "indicator")]
-    pub entity_type: String,
-    pub entity_id: Option<i32>,
-    #[schema(value_type = Option<Object>)]
-    pub old_value: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    pub new_value: Option<serde_json::Value>,
-    #[schema(example = "目標を上方修正")]
-    pub reason: Option<String>,
-    /// The municipality whose record changed; `null` for accounts of no municipality.
-    pub municipality_id: Option<i32>,
-}
-
-#[derive(Debug, Default, serde::Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+/// Which entries [`list`] reads: every field given must match.
+#[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// e.g. `indicator`, `measure`, `actual`, `user`
-    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
-    #[param(max_length = 64)]
     pub entity_type: Option<String>,
     pub entity_id: Option<i32>,
-    /// username of the actor
-    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
-    #[param(max_length = 64)]
+    /// The actor's username.
     pub actor: Option<String>,
-    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
-    #[param(max_length = 64)]
     pub action: Option<String>,
-    /// from this time (inclusive), RFC 3339, e.g. 2026-04-01T00:00:00Z
-    #[serde(default, deserialize_with = "crate::domain::timestamp::deserialize_optional_utc")]
+    /// From this time (inclusive).
     pub from: Option<NaiveDateTime>,
-    /// until this time (exclusive), RFC 3339
-    #[serde(default, deserialize_with = "crate::domain::timestamp::deserialize_optional_utc")]
+    /// Until this time (exclusive).
     pub until: Option<NaiveDateTime>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(minimum = 0, maximum = 1000000)]
-    pub offset: Option<i64>,
-    /// The system administrator's view of one municipality (others may name only their own).
-    pub municipality_id: Option<i32>,
 }
 
 type AuditRow = (

@@ -2,8 +2,6 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
@@ -11,23 +9,7 @@ use super::plans::{self, label};
 use super::schema::collection_windows;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Collection {
-    pub id: i32,
-    pub plan_id: i32,
-    #[schema(example = 2020)]
-    pub fiscal_year: i32,
-    #[schema(example = "令和2(2020)年度")]
-    pub fiscal_year_label: String,
-    /// Last day for submissions (inclusive); `null`: no deadline
-    #[schema(example = "2021-05-31")]
-    pub deadline: Option<NaiveDate>,
-    pub opened_by: Option<i32>,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub opened_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
-    pub closed_at: Option<NaiveDateTime>,
-}
+pub use crate::domain::collection::Collection;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = collection_windows)]

@@ -2,8 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
@@ -12,40 +10,56 @@ use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+pub use crate::domain::department::Department;
+pub use crate::domain::municipality::Municipality;
+
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = municipalities)]
-pub struct Municipality {
-    pub id: i32,
-    /// 全国地方公共団体コード (6 digits, check digit included)
-    #[schema(example = "131199")]
-    pub code: String,
-    #[schema(example = "板橋区")]
-    pub name: String,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub created_at: NaiveDateTime,
+struct MunicipalityRow {
+    id: i32,
+    code: String,
+    name: String,
+    created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+impl From<MunicipalityRow> for Municipality {
+    fn from(row: MunicipalityRow) -> Self {
+        Self { id: row.id, code: row.code, name: row.name, created_at: row.created_at }
+    }
+}
+
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = departments)]
-pub struct Department {
-    pub id: i32,
-    pub municipality_id: i32,
-    /// Stable code used by imports and the CLI.
-    #[schema(example = "family-registry")]
-    pub code: String,
-    #[schema(example = "戸籍住民課")]
-    pub name: String,
-    /// The department this sub-unit belongs to (美術館 → 文化・国際交流課).
-    pub parent_id: Option<i32>,
-    pub active: bool,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub updated_at: NaiveDateTime,
+struct DepartmentRow {
+    id: i32,
+    municipality_id: i32,
+    code: String,
+    name: String,
+    parent_id: Option<i32>,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<DepartmentRow> for Department {
+    fn from(row: DepartmentRow) -> Self {
+        Self {
+            id: row.id,
+            municipality_id: row.municipality_id,
+            code: row.code,
+            name: row.name,
+            parent_id: row.parent_id,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 pub fn list_municipalities(conn: &mut DbConnection) -> Result<Vec<Municipality>, AppError> {
-    Ok(municipalities::table.select(Municipality::as_select()).order(municipalities::id).load(conn)?)
+    let rows: Vec<MunicipalityRow> =
+        municipalities::table.select(MunicipalityRow::as_select()).order(municipalities::id).load(conn)?;
+    Ok(rows.into_iter().map(Municipality::from).collect())
 }
 
 /// One page of municipalities by id, and how many there are: just `only` when given (a
@@ -64,9 +78,13 @@ pub fn page_municipalities(
         query
     };
     let total = scoped().count().get_result(conn)?;
-    let items =
-        scoped().select(Municipality::as_select()).order(municipalities::id).limit(limit).offset(offset).load(conn)?;
-    Ok((items, total))
+    let rows: Vec<MunicipalityRow> = scoped()
+        .select(MunicipalityRow::as_select())
+        .order(municipalities::id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows.into_iter().map(Municipality::from).collect(), total))
 }
 
 pub fn find_municipality_by_code(
@@ -75,17 +93,19 @@ pub fn find_municipality_by_code(
 ) -> Result<Option<Municipality>, AppError> {
     Ok(municipalities::table
         .filter(municipalities::code.eq(code.as_str()))
-        .select(Municipality::as_select())
+        .select(MunicipalityRow::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?
+        .map(Municipality::from))
 }
 
 pub fn get_municipality(conn: &mut DbConnection, id: i32) -> Result<Municipality, AppError> {
     municipalities::table
         .find(id)
-        .select(Municipality::as_select())
+        .select(MunicipalityRow::as_select())
         .first(conn)
         .optional()?
+        .map(Municipality::from)
         .ok_or_else(|| AppError::not_found("municipality", id))
 }
 
@@ -104,7 +124,8 @@ pub fn create_municipality(
         .returning(municipalities::id)
         .get_result(conn);
     let id = AppError::on_duplicate(id, "code", "a municipality", code.as_str())?;
-    let created = municipalities::table.find(id).select(Municipality::as_select()).first(conn)?;
+    let created: Municipality =
+        municipalities::table.find(id).select(MunicipalityRow::as_select()).first::<MunicipalityRow>(conn)?.into();
     audit::record(conn, actor, Change::created("municipality", id, &created).in_municipality(Some(id)))?;
     Ok(created)
 }
@@ -112,23 +133,27 @@ pub fn create_municipality(
 pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
     departments::table
         .find(id)
-        .select(Department::as_select())
+        .select(DepartmentRow::as_select())
         .first(conn)
         .optional()?
+        .map(Department::from)
         .ok_or_else(|| AppError::not_found("department", id))
 }
 
 /// A municipality's departments by id.
 pub fn list_for_municipality(conn: &mut DbConnection, municipality_id: i32) -> Result<Vec<Department>, AppError> {
-    Ok(departments::table
+    let rows: Vec<DepartmentRow> = departments::table
         .filter(departments::municipality_id.eq(municipality_id))
-        .select(Department::as_select())
+        .select(DepartmentRow::as_select())
         .order(departments::id)
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows.into_iter().map(Department::from).collect())
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Department>, AppError> {
-    Ok(departments::table.select(Department::as_select()).order(departments::id).load(conn)?)
+    let rows: Vec<DepartmentRow> =
+        departments::table.select(DepartmentRow::as_select()).order(departments::id).load(conn)?;
+    Ok(rows.into_iter().map(Department::from).collect())
 }
 
 /// One page of a municipality's departments by id, and how many there are.
@@ -140,9 +165,9 @@ pub fn page(
 ) -> Result<(Vec<Department>, i64), AppError> {
     let scoped = || departments::table.filter(departments::municipality_id.eq(municipality_id));
     let total = scoped().count().get_result(conn)?;
-    let items =
-        scoped().select(Department::as_select()).order(departments::id).limit(limit).offset(offset).load(conn)?;
-    Ok((items, total))
+    let rows: Vec<DepartmentRow> =
+        scoped().select(DepartmentRow::as_select()).order(departments::id).limit(limit).offset(offset).load(conn)?;
+    Ok((rows.into_iter().map(Department::from).collect(), total))
 }
 
 /// Finds a municipality's department by its code or its exact name (the CLI accepts either).
@@ -154,10 +179,11 @@ pub fn find_by_code_or_name(
     Ok(departments::table
         .filter(departments::municipality_id.eq(municipality_id))
         .filter(departments::code.eq(key).or(departments::name.eq(key)))
-        .select(Department::as_select())
+        .select(DepartmentRow::as_select())
         .order(departments::id)
         .first(conn)
-        .optional()?)
+        .optional()?
+        .map(Department::from))
 }
 
 pub struct NewDepartment<'a> {

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::audit::{self, Actor, Change};
 use super::name_revisions::{self, Named, Rename};
@@ -43,9 +41,8 @@ struct MeasureRow {
     predecessor_id: Option<i32>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
+/// Which of a plan's measures [`list`] reads: every field given must match.
+#[derive(Debug, Clone, Default)]
 pub struct MeasureFilter {
     /// Measures this department owns (lead or co-owner), now or in the past.
     pub department_id: Option<i32>,
@@ -56,10 +53,6 @@ pub struct MeasureFilter {
     pub status: Option<MeasureStatus>,
     /// Measures of this phase (measures of the whole plan are not listed)
     pub phase_id: Option<i32>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(minimum = 0, maximum = 1000000)]
-    pub offset: Option<i64>,
 }
 
 /// The roadmap rows of these measures, in their order.

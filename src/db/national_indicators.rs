@@ -2,40 +2,12 @@
 //! municipality and seeded by the migration that created it.
 
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::schema::national_indicators;
 use super::{DbConnection, enum_from_column};
-use crate::domain::achievement::Direction;
-use crate::domain::plan::IndicatorKind;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NationalIndicator {
-    #[schema(example = "dx2-mynumber-card-issuance-rate")]
-    pub code: String,
-    /// 重点取組事項 1–6 of the 自治体DX推進計画
-    #[schema(example = 2)]
-    pub priority_number: i32,
-    #[schema(example = "マイナンバーカードの普及促進")]
-    pub priority_name: String,
-    #[schema(example = "マイナンバーカード交付率")]
-    pub name: String,
-    #[schema(example = "%")]
-    pub unit: String,
-    pub kind: IndicatorKind,
-    pub direction: Direction,
-    /// Ratios: what is counted above the line
-    #[schema(example = "マイナンバーカードの交付枚数(累計)")]
-    pub numerator_definition: Option<String>,
-    /// Ratios: what is counted below the line
-    #[schema(example = "住民基本台帳人口")]
-    pub denominator_definition: Option<String>,
-    pub description: String,
-    #[schema(example = "自治体DX推進計画(総務省、令和2年12月25日)重点取組事項2")]
-    pub source: String,
-}
+pub use crate::domain::national_indicator::NationalIndicator;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = national_indicators)]

@@ -3,8 +3,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
 use super::schema::plan_references;
@@ -13,33 +11,7 @@ use crate::domain::plan::to_text;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReferenceKind {
-    /// A plan above this one (基本計画, 実現プラン)
-    HigherPlan,
-    /// A national or prefectural policy the plan follows (国の方針等)
-    NationalPolicy,
-    /// Any other related plan (各種個別計画)
-    RelatedPlan,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PlanReference {
-    pub id: i32,
-    pub plan_id: i32,
-    pub kind: ReferenceKind,
-    #[schema(example = "いたばし№1実現プラン2025")]
-    pub title: String,
-    /// The referenced plan when it is kept here too
-    pub referenced_plan_id: Option<i32>,
-    #[schema(example = "https://www.city.itabashi.tokyo.jp/")]
-    pub url: Option<String>,
-    pub notes: Option<String>,
-    pub recorded_by: Option<i32>,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub recorded_at: NaiveDateTime,
-}
+pub use crate::domain::plan_reference::{PlanReference, ReferenceKind};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = plan_references)]

@@ -2,8 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::audit::{self, Actor, Change};
 use super::name_revisions::{self, Named, Rename};
@@ -411,37 +409,48 @@ impl From<&Plan> for PlanFields {
 
 // ---- basic goals and strategies ----------------------------------------------------------
 
-/// A goal of the plan at one level of its structure: a 基本目標 (①–⑤), an ICT活用ビジョン of the
-/// 基本計画, a 基本方針 of one 実施計画 phase (under its vision), a 計画の目的 (ア/イ/ウ). Measures count
-/// under one goal (◎); a goal's roll-up also holds the measures of the goals below it.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+pub use crate::domain::plan::{DEFAULT_GOAL_KIND, Goal, Strategy, goal_symbol, strategy_numeral};
+
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = goals)]
-pub struct Goal {
-    pub id: i32,
-    pub plan_id: i32,
-    #[schema(example = 2)]
-    pub number: i32,
-    #[schema(example = "区民サービスの向上")]
-    pub name: String,
-    /// The level's name as the plan prints it
-    #[schema(example = "基本目標")]
-    pub kind: String,
-    /// The printed marker (`ア`); `null`: ① … from the number
-    #[schema(example = "ア")]
-    pub symbol: Option<String>,
-    /// The goal this one serves (a 基本方針's ICT活用ビジョン)
-    pub parent_id: Option<i32>,
-    /// The phase (実施計画 前期/後期) the goal belongs to; `null`: the whole plan
-    pub phase_id: Option<i32>,
+struct GoalRow {
+    id: i32,
+    plan_id: i32,
+    number: i32,
+    name: String,
+    kind: String,
+    symbol: Option<String>,
+    parent_id: Option<i32>,
+    phase_id: Option<i32>,
 }
 
-/// How plans without a kind name their top-level goals.
-pub const DEFAULT_GOAL_KIND: &str = "基本目標";
+impl From<GoalRow> for Goal {
+    fn from(row: GoalRow) -> Self {
+        Self {
+            id: row.id,
+            plan_id: row.plan_id,
+            number: row.number,
+            name: row.name,
+            kind: row.kind,
+            symbol: row.symbol,
+            parent_id: row.parent_id,
+            phase_id: row.phase_id,
+        }
+    }
+}
 
-impl Goal {
-    /// `①`, or the printed marker when the plan numbers its goals otherwise (`ア`).
-    pub fn marker(&self) -> String {
-        self.symbol.clone().unwrap_or_else(|| goal_symbol(self.number))
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = strategies)]
+struct StrategyRow {
+    id: i32,
+    plan_id: i32,
+    number: i32,
+    name: String,
+}
+
+impl From<StrategyRow> for Strategy {
+    fn from(row: StrategyRow) -> Self {
+        Self { id: row.id, plan_id: row.plan_id, number: row.number, name: row.name }
     }
 }
 
@@ -470,41 +479,10 @@ impl GoalFields {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = strategies)]
-pub struct Strategy {
-    pub id: i32,
-    pub plan_id: i32,
-    #[schema(example = 1)]
-    pub number: i32,
-    #[schema(example = "官民データの利活用")]
-    pub name: String,
-}
-
-/// ① for 1 … ⑳ for 20: how the seeds number basic goals.
-pub fn goal_symbol(number: i32) -> String {
-    u32::try_from(number)
-        .ok()
-        .filter(|n| (1..=20).contains(n))
-        .and_then(|n| char::from_u32(0x2460 + n - 1))
-        .map(String::from)
-        .unwrap_or_else(|| number.to_string())
-}
-
-/// Ⅰ for 1 … Ⅻ for 12: how the seeds number strategies.
-pub fn strategy_numeral(number: i32) -> String {
-    u32::try_from(number)
-        .ok()
-        .filter(|n| (1..=12).contains(n))
-        .and_then(|n| char::from_u32(0x2160 + n - 1))
-        .map(String::from)
-        .unwrap_or_else(|| number.to_string())
-}
-
 pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, AppError> {
-    Ok(goals::table
+    let rows: Vec<GoalRow> = goals::table
         .filter(goals::plan_id.eq(plan_id))
-        .select(Goal::as_select())
+        .select(GoalRow::as_select())
         .order((
             goals::phase_id.is_not_null(),
             goals::phase_id,
@@ -512,7 +490,8 @@ pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, Ap
             goals::number,
             goals::id,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows.into_iter().map(Goal::from).collect())
 }
 
 /// One page of a plan's goals, whole-plan levels first, then by phase, parents before children
@@ -532,8 +511,8 @@ pub fn page_goals(
         query
     };
     let total = query().count().get_result(conn)?;
-    let items = query()
-        .select(Goal::as_select())
+    let rows: Vec<GoalRow> = query()
+        .select(GoalRow::as_select())
         .order((
             goals::phase_id.is_not_null(),
             goals::phase_id,
@@ -544,7 +523,7 @@ pub fn page_goals(
         .limit(limit)
         .offset(offset)
         .load(conn)?;
-    Ok((items, total))
+    Ok((rows.into_iter().map(Goal::from).collect(), total))
 }
 
 /// One page of a plan's strategies by number, and how many it has.
@@ -555,39 +534,42 @@ pub fn page_strategies(
     offset: i64,
 ) -> Result<(Vec<Strategy>, i64), AppError> {
     let total = strategies::table.filter(strategies::plan_id.eq(plan_id)).count().get_result(conn)?;
-    let items = strategies::table
+    let rows: Vec<StrategyRow> = strategies::table
         .filter(strategies::plan_id.eq(plan_id))
-        .select(Strategy::as_select())
+        .select(StrategyRow::as_select())
         .order(strategies::number)
         .limit(limit)
         .offset(offset)
         .load(conn)?;
-    Ok((items, total))
+    Ok((rows.into_iter().map(Strategy::from).collect(), total))
 }
 
 pub fn list_strategies(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Strategy>, AppError> {
-    Ok(strategies::table
+    let rows: Vec<StrategyRow> = strategies::table
         .filter(strategies::plan_id.eq(plan_id))
-        .select(Strategy::as_select())
+        .select(StrategyRow::as_select())
         .order(strategies::number)
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows.into_iter().map(Strategy::from).collect())
 }
 
 pub fn get_goal(conn: &mut DbConnection, id: i32) -> Result<Goal, AppError> {
     goals::table
         .find(id)
-        .select(Goal::as_select())
+        .select(GoalRow::as_select())
         .first(conn)
         .optional()?
+        .map(Goal::from)
         .ok_or_else(|| AppError::not_found("goal", id))
 }
 
 pub fn get_strategy(conn: &mut DbConnection, id: i32) -> Result<Strategy, AppError> {
     strategies::table
         .find(id)
-        .select(Strategy::as_select())
+        .select(StrategyRow::as_select())
         .first(conn)
         .optional()?
+        .map(Strategy::from)
         .ok_or_else(|| AppError::not_found("strategy", id))
 }
 
@@ -615,7 +597,8 @@ pub fn create_goal(
         errors.push(crate::error::FieldError::new("kind", "must not be empty"));
     }
     if let Some(parent_id) = fields.parent_id {
-        let parent = goals::table.find(parent_id).select(Goal::as_select()).first(conn).optional()?;
+        let parent: Option<GoalRow> =
+            goals::table.find(parent_id).select(GoalRow::as_select()).first(conn).optional()?;
         if parent.is_none_or(|p| p.plan_id != plan_id) {
             errors.push(crate::error::FieldError::new("parent_id", "not a goal of this plan"));
         }

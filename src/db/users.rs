@@ -2,8 +2,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
@@ -14,23 +12,7 @@ use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct User {
-    pub id: i32,
-    #[schema(example = "koseki")]
-    pub username: String,
-    #[schema(example = "戸籍住民課 担当")]
-    pub display_name: String,
-    pub role: Role,
-    pub department_id: Option<i32>,
-    /// The municipality the account works in; `null` for system_admin and analyst.
-    pub municipality_id: Option<i32>,
-    pub active: bool,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
-    pub updated_at: NaiveDateTime,
-}
+pub use crate::domain::account::User;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]

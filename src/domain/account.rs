@@ -1,7 +1,29 @@
-//! Rules of accounts beyond their role: a municipality is never left without an active admin, who
-//! alone can manage its accounts and departments.
+//! An account (`User`) and the rules beyond its role: a municipality is never left without an
+//! active admin, who alone can manage its accounts and departments.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::role::Role;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i32,
+    #[schema(example = "koseki")]
+    pub username: String,
+    #[schema(example = "戸籍住民課 担当")]
+    pub display_name: String,
+    pub role: Role,
+    pub department_id: Option<i32>,
+    /// The municipality the account works in; `null` for system_admin and analyst.
+    pub municipality_id: Option<i32>,
+    pub active: bool,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
+    pub updated_at: NaiveDateTime,
+}
 
 /// What an account is, as far as administering a municipality goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

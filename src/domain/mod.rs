@@ -2,16 +2,23 @@
 
 pub mod account;
 pub mod achievement;
+pub mod actual;
+pub mod audit;
+pub mod collection;
 pub mod comparison;
 pub mod decimal_input;
+pub mod department;
 pub mod fiscal_year;
 pub mod indicator;
 pub mod limits;
 pub mod lineage;
 pub mod measure;
+pub mod municipality;
 pub mod municipality_code;
 pub mod name_history;
+pub mod national_indicator;
 pub mod plan;
+pub mod plan_reference;
 pub mod read_only;
 pub mod resource;
 pub mod role;

@@ -88,6 +88,69 @@ pub fn optional_label(year: Option<i32>) -> Option<String> {
     year.map(label)
 }
 
+/// A goal of the plan at one level of its structure: a 基本目標 (①–⑤), an ICT活用ビジョン of the
+/// 基本計画, a 基本方針 of one 実施計画 phase (under its vision), a 計画の目的 (ア/イ/ウ). Measures count
+/// under one goal (◎); a goal's roll-up also holds the measures of the goals below it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Goal {
+    pub id: i32,
+    pub plan_id: i32,
+    #[schema(example = 2)]
+    pub number: i32,
+    #[schema(example = "区民サービスの向上")]
+    pub name: String,
+    /// The level's name as the plan prints it
+    #[schema(example = "基本目標")]
+    pub kind: String,
+    /// The printed marker (`ア`); `null`: ① … from the number
+    #[schema(example = "ア")]
+    pub symbol: Option<String>,
+    /// The goal this one serves (a 基本方針's ICT活用ビジョン)
+    pub parent_id: Option<i32>,
+    /// The phase (実施計画 前期/後期) the goal belongs to; `null`: the whole plan
+    pub phase_id: Option<i32>,
+}
+
+/// How plans without a kind name their top-level goals.
+pub const DEFAULT_GOAL_KIND: &str = "基本目標";
+
+impl Goal {
+    /// `①`, or the printed marker when the plan numbers its goals otherwise (`ア`).
+    pub fn marker(&self) -> String {
+        self.symbol.clone().unwrap_or_else(|| goal_symbol(self.number))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Strategy {
+    pub id: i32,
+    pub plan_id: i32,
+    #[schema(example = 1)]
+    pub number: i32,
+    #[schema(example = "官民データの利活用")]
+    pub name: String,
+}
+
+/// ① for 1 … ⑳ for 20: how the seeds number basic goals.
+pub fn goal_symbol(number: i32) -> String {
+    u32::try_from(number)
+        .ok()
+        .filter(|n| (1..=20).contains(n))
+        .and_then(|n| char::from_u32(0x2460 + n - 1))
+        .map(String::from)
+        .unwrap_or_else(|| number.to_string())
+}
+
+/// Ⅰ for 1 … Ⅻ for 12: how the seeds number strategies.
+pub fn strategy_numeral(number: i32) -> String {
+    u32::try_from(number)
+        .ok()
+        .filter(|n| (1..=12).contains(n))
+        .and_then(|n| char::from_u32(0x2160 + n - 1))
+        .map(String::from)
+        .unwrap_or_else(|| number.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
