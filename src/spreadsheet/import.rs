@@ -29,7 +29,7 @@ pub const MAX_IMPORT_COLUMNS: usize = 64;
 pub const MAX_IMPORT_CELLS: usize = 3_000_000;
 
 /// Longest cell, in characters: the longest free text (a note) the API accepts.
-pub const MAX_IMPORT_CELL_CHARS: usize = 2000;
+pub const MAX_IMPORT_CELL_CHARS: usize = limits::MAX_TEXT_CHARS;
 
 /// Most row errors listed in an import report; the report also gives the total.
 pub const MAX_REPORTED_ROW_ERRORS: usize = 100;

@@ -16,6 +16,7 @@ mod evaluation;
 mod import_limits;
 mod inputs;
 mod last_admin;
+mod limits_everywhere;
 mod login_throttle;
 mod metrics;
 mod migrations;
