@@ -246,6 +246,19 @@ fn describe_unique_violation(message: &str, details: Option<&str>) -> String {
 }
 
 impl AppError {
+    /// Adds a check's field errors to `errors`, so that one answer names every bad field; `None`
+    /// then, `Some` with the value when the check passed. Any other error ends the whole check.
+    pub fn gather<T>(result: Result<T, Self>, errors: &mut Vec<FieldError>) -> Result<Option<T>, Self> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(Self::Validation(mut found)) => {
+                errors.append(&mut found);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// A unique-key conflict naming the field and the value the client sent:
     /// `code: a plan with code "itabashi-ict-2020" already exists`.
     pub fn duplicate(field: &str, what: &str, value: impl std::fmt::Display) -> Self {
@@ -433,5 +446,15 @@ mod tests {
             assert_eq!(problem.problem_type, problem_type);
             assert_eq!(problem.status, status);
         }
+    }
+
+    #[test]
+    fn gather_collects_field_errors_and_stops_at_any_other() {
+        let mut errors = Vec::new();
+        assert_eq!(AppError::gather(Ok::<_, AppError>(7), &mut errors).unwrap(), Some(7));
+        assert_eq!(AppError::gather(Err::<i32, _>(AppError::invalid("a", "bad")), &mut errors).unwrap(), None);
+        assert_eq!(AppError::gather(Err::<i32, _>(AppError::invalid("b", "bad")), &mut errors).unwrap(), None);
+        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(AppError::gather(Err::<i32, _>(AppError::Conflict("x".into())), &mut errors).is_err());
     }
 }

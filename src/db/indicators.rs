@@ -465,16 +465,13 @@ fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorField
         }
     }
     if let Some(department_id) = fields.department_id {
-        match super::ownership::resolve_in(
+        let resolved = super::ownership::resolve_in(
             conn,
             plan.municipality_id,
             OwnedResource::Department(department_id),
             "department_id",
-        ) {
-            Err(AppError::Validation(mut e)) => errors_with_years.append(&mut e),
-            Err(other) => return Err(other),
-            Ok(_) => {}
-        }
+        );
+        AppError::gather(resolved, &mut errors_with_years)?;
     }
     if let Some(code) = &fields.national_indicator_code {
         // Comparable only when measured the same way: a national ratio by a ratio, and so on.
@@ -659,14 +656,10 @@ fn validate_target(indicator: &Indicator, plan: &plans::Plan, target: &NewTarget
         ("target_fiscal_year", target.target_fiscal_year),
         ("effective_from_fiscal_year", target.effective_from_fiscal_year),
     ] {
-        if let Err(AppError::Validation(mut e)) = plan.check_year(field, year) {
-            errors.append(&mut e);
-        }
+        AppError::gather(plan.check_year(field, year), &mut errors)?;
     }
     for year in target.interim.keys() {
-        if let Err(AppError::Validation(mut e)) = plan.check_year(&format!("interim.{year}"), *year) {
-            errors.append(&mut e);
-        }
+        AppError::gather(plan.check_year(&format!("interim.{year}"), *year), &mut errors)?;
     }
     let needs_value = matches!(
         indicator.direction,

@@ -338,10 +338,8 @@ fn validate(
             errors.push(FieldError::new("strategy_id", "not a strategy of this plan"));
         }
     }
-    if let Some(year) = fields.added_fiscal_year
-        && let Err(AppError::Validation(mut e)) = plan.check_year("added_fiscal_year", year)
-    {
-        errors.append(&mut e);
+    if let Some(year) = fields.added_fiscal_year {
+        AppError::gather(plan.check_year("added_fiscal_year", year), &mut errors)?;
     }
     if let Some(phase_id) = fields.phase_id {
         match plan.phases.iter().find(|p| p.id == phase_id) {
@@ -362,32 +360,21 @@ fn validate(
         }
     }
     if let Some(predecessor_id) = fields.predecessor_id {
-        match super::ownership::resolve_in(
+        let resolved = super::ownership::resolve_in(
             conn,
             plan.municipality_id,
             OwnedResource::Measure(predecessor_id),
             "predecessor_id",
-        ) {
-            Err(AppError::Validation(mut e)) => errors.append(&mut e),
-            Err(other) => return Err(other),
-            Ok(_) => {
-                let predecessor_plan: i32 =
-                    measures::table.find(predecessor_id).select(measures::plan_id).first(conn)?;
-                if predecessor_plan == plan_id {
-                    errors.push(FieldError::new(
-                        "predecessor_id",
-                        "must be a measure of an earlier plan, not of this one",
-                    ))
-                }
+        );
+        if AppError::gather(resolved, &mut errors)?.is_some() {
+            let predecessor_plan: i32 = measures::table.find(predecessor_id).select(measures::plan_id).first(conn)?;
+            if predecessor_plan == plan_id {
+                errors.push(FieldError::new("predecessor_id", "must be a measure of an earlier plan, not of this one"))
             }
         }
     }
     for (i, entry) in fields.roadmap.iter().enumerate() {
-        if let Err(AppError::Validation(mut e)) =
-            plan.check_year(&format!("roadmap[{i}].fiscal_year"), entry.fiscal_year)
-        {
-            errors.append(&mut e);
-        }
+        AppError::gather(plan.check_year(&format!("roadmap[{i}].fiscal_year"), entry.fiscal_year), &mut errors)?;
     }
     if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }
