@@ -309,14 +309,25 @@ pub struct LoadReport {
 }
 
 impl PlanDocument {
+    /// Reads a plan document; an error names the line and, for a refused value, the field's path
+    /// in the document (`line 6 (plan.name)`), as a JSON body's error names its field.
     pub fn from_toml(text: &str) -> Result<Self, AppError> {
-        toml::from_str(text).map_err(|e| {
-            let message = e.message().to_owned();
-            let location = e.span().map(|span| {
-                let line = text[..span.start.min(text.len())].lines().count().max(1);
-                format!("line {line}")
-            });
-            AppError::Validation(vec![FieldError::new(location.unwrap_or_else(|| "document".into()), message)])
+        let line_of = |e: &toml::de::Error| {
+            e.span().map(|span| format!("line {}", text[..span.start.min(text.len())].lines().count().max(1)))
+        };
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| {
+            AppError::Validation(vec![FieldError::new(line_of(&e).unwrap_or_else(|| "document".into()), e.message())])
+        })?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let error = e.into_inner();
+            let field = match (line_of(&error), path.as_str()) {
+                (Some(line), "." | "") => line,
+                (Some(line), path) => format!("{line} ({path})"),
+                (None, "." | "") => "document".to_owned(),
+                (None, path) => path.to_owned(),
+            };
+            AppError::Validation(vec![FieldError::new(field, error.message())])
         })
     }
 }

@@ -294,6 +294,8 @@ async fn plan_files_keep_the_limits_of_the_json_api(backend: Backend) {
         )
     };
     let long_name = "名".repeat(5_000);
+    let named = assert_problem(import_plan(&app, &app.hq, plan(&format!("name = \"{long_name}\"\n"))).await, 422).await;
+    assert_eq!(named["errors"][0]["field"], "line 10 (plan.name)", "the field is named as in a JSON body: {named}");
     let cases = [
         ("a 5,000-character name", plan(&format!("name = \"{long_name}\"\n")), "at most 200 characters"),
         (
