@@ -332,19 +332,19 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             Ok(())
         }
         Command::Migrate => {
-            let db = Database::connect(&cli.database_url, 2)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
             let applied = db.migrate()?;
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }
         Command::Demo { no_sample_actuals } => {
-            let db = Database::connect(&cli.database_url, 2)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
             report_demo(demo::ensure_loaded(&db, !no_sample_actuals)?);
             Ok(())
         }
         Command::Synthetic { scale } => {
-            let db = Database::connect(&cli.database_url, 2)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
             let report = crate::synthetic::load_scaled_demo_plan(&db, scale)?;
             let actuals = crate::synthetic::add_sample_actuals(&db, report.plan_id)?;
@@ -356,7 +356,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             Ok(())
         }
         Command::User(UserCommand::Create { username, role, department, municipality, display_name }) => {
-            let db = Database::connect(&cli.database_url, 2)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
             let mut password = String::new();
             std::io::stdin()
@@ -418,7 +418,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             Ok(())
         }
         Command::Generate(GenerateCommand::Nationwide { municipalities, years, last_fiscal_year, runs }) => {
-            let db = Database::connect(&cli.database_url, 2)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
             let shape = nationwide::Shape { municipalities, years, last_fiscal_year };
             let loaded = nationwide::load(&db, shape)?;

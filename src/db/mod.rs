@@ -424,6 +424,22 @@ impl Database {
         Self::open(url, DatabaseSettings { read_pool_size, ..DatabaseSettings::default() })
     }
 
+    /// [`Database::connect`] for a command that needs the database at once (`migrate`, `user
+    /// create`, `load`): a PostgreSQL server that cannot be reached, or a database that does not
+    /// exist, is one error naming the cause and the setting, not the pool's retries logged one by one.
+    pub fn connect_now(url: &str, read_pool_size: u32) -> Result<Self, AppError> {
+        let settings = DatabaseSettings { read_pool_size, ..DatabaseSettings::default() };
+        if let DatabaseUrl::Postgres { url } = DatabaseUrl::parse(url)? {
+            use diesel::Connection;
+            diesel::PgConnection::establish(&libpq_url(&url, settings.connect_timeout)).map_err(|e| {
+                let cause = e.to_string();
+                let cause = cause.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+                AppError::Config(format!("cannot open the database named by DATABASE_URL: {cause}"))
+            })?;
+        }
+        Self::open(url, settings)
+    }
+
     /// Opens the database. PostgreSQL connections are opened lazily (an unreachable server is a
     /// 503 per request, not a failed start); a SQLite file is created and set to WAL here.
     pub fn open(url: &str, settings: DatabaseSettings) -> Result<Self, AppError> {

@@ -1,5 +1,5 @@
 //! The command line as an operator runs it: the built binary, with a controlled environment.
-//! None of these commands opens a database.
+//! None of these commands opens a database it could change.
 
 use std::process::{Command, Output};
 
@@ -120,5 +120,22 @@ fn user_flags_keep_the_bounds_of_the_api() {
         let output = run(&args, &env);
         assert!(!output.status.success(), "{args:?} passed");
         assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
+    }
+}
+
+/// An operator's mistake in DATABASE_URL is one line naming the cause and the setting, with no
+/// colour codes in a pipe, and a non-zero exit.
+#[test]
+fn a_database_that_cannot_be_opened_is_one_plain_line() {
+    for (url, cause) in [
+        ("postgres://postgres@127.0.0.1:5432/municipal_kpi_does_not_exist", "does not exist"),
+        ("postgres://nobody@127.0.0.1:9/none", "Connection refused"),
+    ] {
+        let output = run(&["migrate"], &[("DATABASE_URL", url)]);
+        assert!(!output.status.success(), "{url} migrated");
+        let stderr = stderr(&output);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{url}: {stderr}");
+        assert!(stderr.contains("DATABASE_URL") && stderr.contains(cause), "{url}: {stderr}");
+        assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
     }
 }
