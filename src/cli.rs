@@ -273,6 +273,10 @@ pub enum UserCommand {
         /// left out while the database holds exactly one municipality)
         #[arg(long, value_parser = limits::code_argument)]
         municipality: Option<String>,
+        /// With --municipality: registers it under this name when the database does not hold it
+        /// yet (a city's first start: its municipality and first admin in one command)
+        #[arg(long, value_parser = limits::name_argument, requires = "municipality")]
+        municipality_name: Option<String>,
         #[arg(long, value_parser = limits::name_argument)]
         display_name: Option<String>,
     },
@@ -355,7 +359,14 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             );
             Ok(())
         }
-        Command::User(UserCommand::Create { username, role, department, municipality, display_name }) => {
+        Command::User(UserCommand::Create {
+            username,
+            role,
+            department,
+            municipality,
+            municipality_name,
+            display_name,
+        }) => {
             let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
             let mut password = String::new();
@@ -370,11 +381,19 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
                     Some(code) => {
                         let code = MunicipalityCode::parse(&code)
                             .map_err(|e| AppError::invalid("municipality", e.to_string()))?;
-                        Some(
-                            departments::find_municipality_by_code(conn, &code)?
-                                .ok_or_else(|| AppError::invalid("municipality", format!("no municipality {code}")))?
-                                .id,
-                        )
+                        let found = match (departments::find_municipality_by_code(conn, &code)?, &municipality_name) {
+                            (Some(found), _) => found,
+                            (None, Some(name)) => {
+                                departments::create_municipality(conn, &Actor::system("cli"), &code, name)?
+                            }
+                            (None, None) => {
+                                return Err(AppError::invalid(
+                                    "municipality",
+                                    format!("no municipality {code}; add --municipality-name to register it"),
+                                ));
+                            }
+                        };
+                        Some(found.id)
                     }
                     None => None,
                 };

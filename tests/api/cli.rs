@@ -139,3 +139,47 @@ fn a_database_that_cannot_be_opened_is_one_plain_line() {
         assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
     }
 }
+
+/// A city's first start on an empty database: its municipality and first admin in one command,
+/// with a clear message for each mistake; a mistake leaves nothing behind.
+#[test]
+fn the_first_municipality_and_its_admin_in_one_command() {
+    let dir = std::env::temp_dir().join(format!("mkpi-first-start-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/first.db", dir.display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let create = |extra: &[&str], password: &str| {
+        let mut args = vec!["user", "create", "--username", "admin", "--role", "admin"];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_municipal-kpi"))
+            .env_clear()
+            .envs(env)
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password");
+        child.wait_with_output().expect("exits")
+    };
+    let municipality = ["--municipality", "131199", "--municipality-name", "板橋区"];
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&[], "a long admin password", "name the municipality"),
+        (&["--municipality", "131199"], "a long admin password", "add --municipality-name"),
+        (&["--municipality", "131190", "--municipality-name", "板橋区"], "a long admin password", "check digit"),
+        (&municipality, "short", "at least 12 characters"),
+    ];
+    for (extra, password, message) in cases {
+        let output = create(extra, password);
+        assert!(!output.status.success(), "{extra:?} passed");
+        assert!(stderr(&output).contains(message), "{extra:?}: {}", stderr(&output));
+    }
+    let created = create(&municipality, "a long admin password");
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("created user admin"), "{}", stdout(&created));
+    let again = create(&municipality, "a long admin password");
+    assert!(!again.status.success() && stderr(&again).contains("already exists"), "{}", stderr(&again));
+    std::fs::remove_dir_all(&dir).ok();
+}
