@@ -6,11 +6,13 @@
 use rust_decimal::Decimal;
 
 use crate::auth::password::hash_password;
-use crate::db::actuals::{self, NewVersion, Reported};
+use crate::db::actuals::{self, NewVersion};
 use crate::db::audit::Actor;
-use crate::db::indicators::{self, Indicator};
+use crate::db::indicators;
 use crate::db::{Database, DbConnection, departments, measures, plans, users};
 use crate::domain::achievement::Direction;
+use crate::domain::actual::Reported;
+use crate::domain::indicator::Indicator;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::plan::{ActualStatus, IndicatorKind};
 use crate::domain::role::Role;
@@ -184,7 +186,7 @@ fn load_missing(conn: &mut DbConnection, actor: &Actor, more: &[(&str, PlanDocum
 }
 
 /// The document's plan, if this database holds it: its code within its municipality's.
-fn find_plan(conn: &mut DbConnection, document: &PlanDocument) -> Result<Option<plans::Plan>, AppError> {
+fn find_plan(conn: &mut DbConnection, document: &PlanDocument) -> Result<Option<crate::domain::plan::Plan>, AppError> {
     let code = MunicipalityCode::parse(&document.municipality.code)
         .map_err(|e| AppError::invalid("municipality.code", e.to_string()))?;
     match departments::find_municipality_by_code(conn, &code)? {
@@ -202,7 +204,7 @@ const OPEN_YEAR: i32 = 2020;
 
 /// The departments that may write an indicator's actual in `year`: the measure's owners then and
 /// the indicator's own department.
-fn writing_departments(measure: &measures::Measure, indicator: &Indicator, year: i32) -> Vec<i32> {
+fn writing_departments(measure: &crate::domain::measure::Measure, indicator: &Indicator, year: i32) -> Vec<i32> {
     let owners = measure.owners.iter().map(|owner| owner.department_id).filter(|id| measure.owned_by(*id, Some(year)));
     owners.chain(indicator.department_id).collect()
 }

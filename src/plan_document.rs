@@ -11,14 +11,18 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::db::audit::Actor;
-use crate::db::indicators::{self, Baseline, IndicatorFields, NewTarget};
-use crate::db::measures::{self, InitialOwner, MeasureFields, RoadmapEntry};
-use crate::db::plan_references::{self, NewReference, ReferenceKind};
-use crate::db::plans::{self, GoalFields, NameChange, Phase, PlanFields};
+use crate::db::indicators::{self, IndicatorFields, NewTarget};
+use crate::db::measures::{self, InitialOwner, MeasureFields};
+use crate::db::plan_references::{self, NewReference};
+use crate::db::plans::{self, GoalFields, NameChange, PlanFields};
 use crate::db::{DbConnection, departments};
 use crate::domain::achievement::{Direction, GradingSettings};
+use crate::domain::indicator::Baseline;
+use crate::domain::measure::RoadmapEntry;
 use crate::domain::municipality_code::MunicipalityCode;
+use crate::domain::plan::Phase;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, MeasureStatus, PlanStatus, ReviewCategory};
+use crate::domain::plan_reference::ReferenceKind;
 use crate::error::{AppError, FieldError};
 
 #[derive(Debug, Deserialize)]
@@ -469,7 +473,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         let fields = GoalFields {
             number: goal.number,
             name: goal.former_name.clone().unwrap_or_else(|| goal.name.clone()),
-            kind: goal.kind.clone().unwrap_or_else(|| plans::DEFAULT_GOAL_KIND.to_owned()),
+            kind: goal.kind.clone().unwrap_or_else(|| crate::domain::plan::DEFAULT_GOAL_KIND.to_owned()),
             symbol: goal.symbol.clone(),
             parent_id: goal
                 .parent
@@ -703,7 +707,7 @@ fn earlier_measure(
     field: String,
     code: &str,
     number: i32,
-) -> Result<measures::Measure, AppError> {
+) -> Result<crate::domain::measure::Measure, AppError> {
     let plan = plans::find_by_code(conn, municipality_id, code)?
         .ok_or_else(|| AppError::invalid(field.clone(), format!("no plan {code}; load it first")))?;
     measures::list_for_plan(conn, plan.id)?
@@ -714,7 +718,7 @@ fn earlier_measure(
 
 fn revision_reason(year: Option<i32>) -> String {
     match year {
-        Some(year) => format!("名称の変更 ({})", plans::label(year)),
+        Some(year) => format!("名称の変更 ({})", crate::domain::plan::label(year)),
         None => "名称の変更".to_owned(),
     }
 }

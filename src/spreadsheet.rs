@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
-use crate::db::plans::label;
 use crate::domain::achievement::{Grade, Status};
 use crate::domain::comparison::ReportState;
+use crate::domain::plan::label;
 use crate::error::AppError;
 use crate::evaluation::comparison::NationalComparison;
 use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionState};

@@ -13,13 +13,16 @@ use diesel::prelude::*;
 
 use crate::auth::Caller;
 use crate::db::DbConnection;
-use crate::db::actuals::{self, Actual, NewVersion, Reported};
+use crate::db::actuals::{self, NewVersion};
 use crate::db::audit::Actor;
 use crate::db::departments;
-use crate::db::indicators::{self, Indicator};
-use crate::db::measures::{self, Measure};
+use crate::db::indicators;
+use crate::db::measures;
 use crate::db::plans;
+use crate::domain::actual::{Actual, Reported};
 use crate::domain::fiscal_year::FiscalYear;
+use crate::domain::indicator::Indicator;
+use crate::domain::measure::Measure;
 use crate::domain::role::Role;
 use crate::domain::submission::ActualEventKind;
 use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
@@ -47,7 +50,7 @@ pub fn check_scope(caller: &Caller, measure: &Measure, indicator: &Indicator, ye
             "your department does not own measure No.{} ({}) in {}",
             measure.number,
             measure.name,
-            plans::label(year)
+            crate::domain::plan::label(year)
         ))),
         (role, _) => Err(AppError::Forbidden(format!("the {} role may not submit actuals", role.as_str()))),
     }
@@ -80,8 +83,8 @@ fn load_for_year(
             "fiscal_year",
             format!(
                 "{} has not started yet (the current fiscal year is {})",
-                plans::label(fiscal_year),
-                plans::label(current)
+                crate::domain::plan::label(fiscal_year),
+                crate::domain::plan::label(current)
             ),
         ));
     }
@@ -92,16 +95,16 @@ fn check_in_force(indicator: &Indicator, measure: &Measure, fiscal_year: i32) ->
     if !indicator.active_in(fiscal_year) {
         let why = match indicator.retired_from_fiscal_year {
             Some(retired) if fiscal_year >= retired => {
-                format!("the indicator is retired from {}", plans::label(retired))
+                format!("the indicator is retired from {}", crate::domain::plan::label(retired))
             }
-            _ => format!("the indicator is not part of the plan in {}", plans::label(fiscal_year)),
+            _ => format!("the indicator is not part of the plan in {}", crate::domain::plan::label(fiscal_year)),
         };
         return Err(AppError::invalid("fiscal_year", why));
     }
     if !measure.active_in(fiscal_year) {
         return Err(AppError::invalid(
             "fiscal_year",
-            format!("measure No.{} is not active in {}", measure.number, plans::label(fiscal_year)),
+            format!("measure No.{} is not active in {}", measure.number, crate::domain::plan::label(fiscal_year)),
         ));
     }
     Ok(())
@@ -399,7 +402,7 @@ fn indicators_of_other_plans(
 /// What one row is checked against: the caller, the plan and the row's indicator and measure.
 struct RowContext<'a> {
     caller: &'a Caller,
-    plan: &'a plans::Plan,
+    plan: &'a crate::domain::plan::Plan,
     current_year: i32,
     measure: &'a Measure,
     indicator: &'a Indicator,
@@ -420,8 +423,8 @@ fn checked_write(
             "fiscal_year",
             format!(
                 "{} has not started yet (the current fiscal year is {})",
-                plans::label(row.fiscal_year),
-                plans::label(current_year)
+                crate::domain::plan::label(row.fiscal_year),
+                crate::domain::plan::label(current_year)
             ),
         ));
     }

@@ -8,7 +8,8 @@ use super::extract::Query;
 use super::pagination::{Page, page_bounds};
 use crate::auth::AuditReader;
 use crate::db::Database;
-use crate::db::audit::{self, AuditEntry, AuditFilter};
+use crate::db::audit::{self, AuditFilter};
+use crate::domain::audit::AuditEntry;
 use crate::error::AppError;
 
 /// The query of `GET /audit`: the filter, the page and, for the system administrator, the municipality.

@@ -128,8 +128,8 @@ pub async fn issue_token(
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    pub user: users::User,
-    pub department: Option<departments::Department>,
+    pub user: crate::domain::account::User,
+    pub department: Option<crate::domain::department::Department>,
 }
 
 /// The authenticated caller: user, role and department.

@@ -9,8 +9,9 @@ use super::extract::{JsonBody, Query, fiscal_year_param};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq};
 use crate::db::audit::Actor;
-use crate::db::collections::{self, Collection};
+use crate::db::collections;
 use crate::db::{Database, plans};
+use crate::domain::collection::Collection;
 use crate::error::{AppError, Problem};
 
 #[derive(Deserialize, ToSchema)]

@@ -10,7 +10,9 @@ use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Admin, Caller, SystemAdmin};
 use crate::db::Database;
 use crate::db::audit::Actor;
-use crate::db::departments::{self, Department, DepartmentChanges, Municipality, NewDepartment};
+use crate::db::departments::{self, DepartmentChanges, NewDepartment};
+use crate::domain::department::Department;
+use crate::domain::municipality::Municipality;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
 

@@ -11,11 +11,10 @@ use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq};
 use crate::db::audit::Actor;
-use crate::db::indicators::{
-    self, Baseline, DefinitionRevision, Indicator, IndicatorFields, NewDefinition, NewTarget, TargetRevision,
-};
+use crate::db::indicators::{self, IndicatorFields, NewDefinition, NewTarget};
 use crate::db::{Database, DbConnection};
 use crate::domain::achievement::{Direction, GradeBasis};
+use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::domain::plan::IndicatorKind;
 use crate::error::{AppError, Problem};
 use crate::versioning::{check_version, etag};

@@ -30,7 +30,7 @@ pub async fn open_data(db: web::Data<Database>, _caller: Caller, id: web::Path<i
                 for year in records.plan.years() {
                     let events =
                         records.events.iter().filter(|e| e.indicator_id == indicator.id && e.fiscal_year == year);
-                    let state = crate::db::actuals::ActualState::fold(events.map(|e| &e.event), None);
+                    let state = crate::domain::actual::ActualState::fold(events.map(|e| &e.event), None);
                     let Some(approved) = state.approved.filter(|e| !e.is_sample) else { continue };
                     rows.push(spreadsheet::OpenDataRow {
                         fiscal_year: year,

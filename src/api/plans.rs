@@ -9,9 +9,10 @@ use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
-use crate::db::plans::{self, Goal, GoalFields, NameChange, Phase, Plan, PlanFields, Strategy};
+use crate::db::plans::{self, GoalFields, NameChange, PlanFields};
 use crate::domain::achievement::GradingSettings;
 use crate::domain::plan::PlanStatus;
+use crate::domain::plan::{Goal, Phase, Plan, Strategy};
 use crate::error::{AppError, Problem};
 use crate::plan_document::{LoadReport, PlanDocument};
 use crate::versioning::{check_version, etag};
@@ -314,7 +315,10 @@ pub async fn create_goal(
     let fields = GoalFields {
         number: body.number,
         name: body.name.trim().to_owned(),
-        kind: body.kind.map(|k| k.trim().to_owned()).unwrap_or_else(|| plans::DEFAULT_GOAL_KIND.to_owned()),
+        kind: body
+            .kind
+            .map(|k| k.trim().to_owned())
+            .unwrap_or_else(|| crate::domain::plan::DEFAULT_GOAL_KIND.to_owned()),
         symbol: body.symbol.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         parent_id: body.parent_id,
         phase_id: body.phase_id,

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::Query;
 use crate::auth::Caller;
 use crate::db::Database;
-use crate::db::collections::Collection;
+use crate::domain::collection::Collection;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 

@@ -10,7 +10,8 @@ use crate::auth::password::{check_password_strength, hash_password};
 use crate::auth::{Caller, UserManager};
 use crate::db::Database;
 use crate::db::audit::Actor;
-use crate::db::users::{self, NewUser, User, UserChanges};
+use crate::db::users::{self, NewUser, UserChanges};
+use crate::domain::account::User;
 use crate::domain::role::Role;
 use crate::error::{AppError, Problem};
 

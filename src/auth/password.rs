@@ -115,7 +115,7 @@ mod tests {
 
     fn login(id: i32, active: bool, hash: &str) -> Login {
         Login {
-            user: crate::db::users::User {
+            user: crate::domain::account::User {
                 id,
                 username: "hq".into(),
                 display_name: "hq".into(),

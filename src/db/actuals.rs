@@ -8,16 +8,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::audit::{self, Actor, Change};
-use super::plans::label;
 use super::schema::{actual_events, actuals, users};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
+use crate::domain::plan::label;
 use crate::domain::plan::{ActualStatus, to_text};
 use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
 pub mod bulk;
 
-pub use crate::domain::actual::{Actual, ActualEvent, ActualState, Reported};
+use crate::domain::actual::{Actual, ActualEvent, Reported};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = actuals)]

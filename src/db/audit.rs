@@ -8,7 +8,7 @@ use super::DbConnection;
 use super::schema::audit_log;
 use crate::error::AppError;
 
-pub use crate::domain::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
 
 /// Who made a change: an API caller or a command-line tool.
 #[derive(Debug, Clone)]

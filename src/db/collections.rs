@@ -5,11 +5,12 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
-use super::plans::{self, label};
+use super::plans;
 use super::schema::collection_windows;
+use crate::domain::plan::label;
 use crate::error::AppError;
 
-pub use crate::domain::collection::Collection;
+use crate::domain::collection::Collection;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = collection_windows)]

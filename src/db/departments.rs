@@ -10,8 +10,8 @@ use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-pub use crate::domain::department::Department;
-pub use crate::domain::municipality::Municipality;
+use crate::domain::department::Department;
+use crate::domain::municipality::Municipality;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = municipalities)]

@@ -11,17 +11,18 @@ use rust_decimal::Decimal;
 
 use super::audit::{self, Actor, Change};
 use super::name_revisions::{self, Named, Rename};
-use super::plans::{self, label, optional_label};
+use super::plans;
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{Direction, GradeBasis};
 use crate::domain::lineage::Link;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
+use crate::domain::plan::{label, optional_label};
 use crate::domain::resource::OwnedResource;
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
-pub use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
+use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = indicators)]
@@ -354,7 +355,7 @@ pub fn link_predecessor(
 }
 
 /// The plan an indicator belongs to.
-pub fn plan_of(conn: &mut DbConnection, indicator: &Indicator) -> Result<plans::Plan, AppError> {
+pub fn plan_of(conn: &mut DbConnection, indicator: &Indicator) -> Result<crate::domain::plan::Plan, AppError> {
     let plan_id: i32 = measures::table.find(indicator.measure_id).select(measures::plan_id).first(conn)?;
     plans::get(conn, plan_id)
 }
@@ -401,7 +402,11 @@ impl From<&Indicator> for IndicatorFields {
     }
 }
 
-fn validate(conn: &mut DbConnection, plan: &plans::Plan, fields: &IndicatorFields) -> Result<(), AppError> {
+fn validate(
+    conn: &mut DbConnection,
+    plan: &crate::domain::plan::Plan,
+    fields: &IndicatorFields,
+) -> Result<(), AppError> {
     let mut errors = Vec::new();
     let mut push = |field: &str, message: &str| errors.push(FieldError::new(field, message));
     if fields.name.trim().is_empty() {
@@ -650,7 +655,11 @@ pub fn retire(
 }
 
 /// Checks a target against the indicator and plan; errors name the body fields.
-fn validate_target(indicator: &Indicator, plan: &plans::Plan, target: &NewTarget) -> Result<(), AppError> {
+fn validate_target(
+    indicator: &Indicator,
+    plan: &crate::domain::plan::Plan,
+    target: &NewTarget,
+) -> Result<(), AppError> {
     let mut errors = Vec::new();
     for (field, year) in [
         ("target_fiscal_year", target.target_fiscal_year),

@@ -7,15 +7,16 @@ use diesel::prelude::*;
 
 use super::audit::{self, Actor, Change};
 use super::name_revisions::{self, Named, Rename};
-use super::plans::{self, label, optional_label};
+use super::plans;
 use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures, plan_phases};
 use super::{DbConnection, enum_from_column};
 use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
+use crate::domain::plan::{label, optional_label};
 use crate::domain::resource::OwnedResource;
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
-pub use crate::domain::measure::{Measure, Owner, PhaseSpan, RoadmapEntry};
+use crate::domain::measure::{Measure, Owner, PhaseSpan, RoadmapEntry};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = measures)]

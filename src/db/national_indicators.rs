@@ -7,7 +7,7 @@ use super::schema::national_indicators;
 use super::{DbConnection, enum_from_column};
 use crate::error::AppError;
 
-pub use crate::domain::national_indicator::NationalIndicator;
+use crate::domain::national_indicator::NationalIndicator;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = national_indicators)]

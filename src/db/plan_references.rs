@@ -11,7 +11,7 @@ use crate::domain::plan::to_text;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-pub use crate::domain::plan_reference::{PlanReference, ReferenceKind};
+use crate::domain::plan_reference::{PlanReference, ReferenceKind};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = plan_references)]

@@ -9,11 +9,10 @@ use super::schema::{goals, measures, plan_phases, plans, strategies};
 use super::{DbConnection, decimal_from_text, decimal_to_text, enum_from_column};
 use crate::domain::achievement::{GradeBasis, GradingSettings};
 use crate::domain::fiscal_year::FiscalYear;
-use crate::domain::plan::{PlanStatus, to_text};
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
-pub use crate::domain::plan::{Phase, Plan, label, optional_label};
+use crate::domain::plan::{DEFAULT_GOAL_KIND, Goal, Phase, Plan, PlanStatus, Strategy, label, to_text};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = plans)]
@@ -408,8 +407,6 @@ impl From<&Plan> for PlanFields {
 }
 
 // ---- basic goals and strategies ----------------------------------------------------------
-
-pub use crate::domain::plan::{DEFAULT_GOAL_KIND, Goal, Strategy, goal_symbol, strategy_numeral};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = goals)]

@@ -12,7 +12,7 @@ use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
 
-pub use crate::domain::account::User;
+use crate::domain::account::User;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]

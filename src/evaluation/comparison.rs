@@ -12,13 +12,17 @@ use utoipa::ToSchema;
 use super::{evaluate_year, indicator_counts_in};
 use crate::db::DbConnection;
 use crate::db::actuals::{self, IndicatorEvent};
-use crate::db::departments::{self, Municipality};
-use crate::db::indicators::{self, DefinitionRevision, Indicator, TargetRevision};
-use crate::db::national_indicators::{self, NationalIndicator};
-use crate::db::plans::{self, Plan, label};
+use crate::db::departments;
+use crate::db::indicators;
+use crate::db::national_indicators;
+use crate::db::plans;
 use crate::domain::achievement::{Status, round_for_output};
 use crate::domain::comparison::{self, ComparisonSummary, Figures, ReportState};
+use crate::domain::indicator::{DefinitionRevision, Indicator, TargetRevision};
+use crate::domain::municipality::Municipality;
+use crate::domain::national_indicator::NationalIndicator;
 use crate::domain::plan::ActualStatus;
+use crate::domain::plan::{Plan, label};
 use crate::error::AppError;
 
 /// Everything recorded for one national indicator and one fiscal year.
@@ -116,7 +120,7 @@ pub fn compare(records: &ComparisonRecords, year: i32) -> NationalComparison {
     for definition in &records.definitions {
         definitions.entry(definition.indicator_id).or_default().push(definition.clone());
     }
-    let mut events: BTreeMap<i32, Vec<&actuals::ActualEvent>> = BTreeMap::new();
+    let mut events: BTreeMap<i32, Vec<&crate::domain::actual::ActualEvent>> = BTreeMap::new();
     for event in &records.events {
         events.entry(event.indicator_id).or_default().push(&event.event);
     }

@@ -6,11 +6,11 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::actuals::{ActualEvent, ActualState};
-use crate::db::indicators::{Baseline, DefinitionRevision, Indicator, TargetRevision};
-use crate::db::plans::label;
 use crate::domain::achievement::{self, Achievement, Direction, GradingSettings, IndicatorDefinition, YearInput};
+use crate::domain::actual::{ActualEvent, ActualState};
+use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::domain::plan::IndicatorKind;
+use crate::domain::plan::label;
 
 /// Everything the rules used for one indicator and year, so a reader can recompute it by hand.
 #[derive(Debug, Clone, Serialize, ToSchema)]

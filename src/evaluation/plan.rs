@@ -12,16 +12,22 @@ use utoipa::ToSchema;
 
 use super::{evaluate_year, indicator_counts_in};
 use crate::db::DbConnection;
-use crate::db::actuals::{self, ActualEvent, ActualState, Reported};
-use crate::db::collections::{self, Collection};
-use crate::db::departments::{self, Department};
-use crate::db::indicators::{self, Baseline, DefinitionRevision, Indicator, TargetRevision};
-use crate::db::measures::{self, Measure};
+use crate::db::actuals;
+use crate::db::collections;
+use crate::db::departments;
+use crate::db::indicators;
+use crate::db::measures;
 use crate::db::name_revisions::{self, Named};
-use crate::db::plans::{self, Goal, Plan, Strategy, label, strategy_numeral};
+use crate::db::plans;
 use crate::domain::achievement::{Achievement, Direction, GradingSettings, RollUp, Status, pooled_rate, roll_up};
+use crate::domain::actual::{ActualEvent, ActualState, Reported};
+use crate::domain::collection::Collection;
+use crate::domain::department::Department;
+use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
+use crate::domain::measure::Measure;
 use crate::domain::name_history::{NameRevision, name_in_force};
 use crate::domain::plan::{ActualStatus, IndicatorKind, MeasureStatus};
+use crate::domain::plan::{Goal, Plan, Strategy, label, strategy_numeral};
 use crate::error::AppError;
 
 /// Everything recorded about a plan, loaded in bulk.

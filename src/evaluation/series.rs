@@ -9,13 +9,16 @@ use utoipa::ToSchema;
 
 use super::evaluate_year;
 use crate::db::DbConnection;
-use crate::db::actuals::{self, ActualEvent};
-use crate::db::indicators::{self, TargetRevision};
+use crate::db::actuals;
+use crate::db::indicators;
 use crate::db::name_revisions::{self, Named};
-use crate::db::plans::{self, Plan, label};
+use crate::db::plans;
 use crate::domain::achievement::Achievement;
+use crate::domain::actual::ActualEvent;
+use crate::domain::indicator::TargetRevision;
 use crate::domain::lineage::{self, MAX_CHAIN_LENGTH};
 use crate::domain::name_history::name_in_force;
+use crate::domain::plan::{Plan, label};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
