@@ -18,6 +18,7 @@
 //! plan: queries per evaluation (diesel instrumentation), an in-process breakdown of one request
 //! (load / evaluate / JSON), a warm-up, and the measured run. Latency is measured by the client
 //! from sending the request to the last byte of the body.
+use municipal_kpi::domain::ids::PlanId;
 
 use std::time::{Duration, Instant};
 
@@ -201,8 +202,9 @@ fn median_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 fn breakdown(db: &Database, plan_id: i32, year: i32) -> Result<(Duration, Duration, Duration), AppError> {
     const RUNS: usize = 21;
     let now = chrono::Utc::now().naive_utc();
-    let load = median_of(RUNS, || db.read_blocking(|conn| plan_evaluation::load(conn, plan_id)).expect("load"));
-    let records = db.read_blocking(|conn| plan_evaluation::load(conn, plan_id))?;
+    let load =
+        median_of(RUNS, || db.read_blocking(|conn| plan_evaluation::load(conn, PlanId::new(plan_id))).expect("load"));
+    let records = db.read_blocking(|conn| plan_evaluation::load(conn, PlanId::new(plan_id)))?;
     let evaluate = median_of(RUNS, || plan_evaluation::evaluate(&records, year, None, now));
     let evaluation = plan_evaluation::evaluate(&records, year, None, now);
     let serialize = median_of(RUNS, || serde_json::to_vec(&evaluation).expect("json"));

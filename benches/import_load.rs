@@ -22,6 +22,7 @@ use diesel::connection::SimpleConnection;
 use municipal_kpi::auth::Caller;
 use municipal_kpi::db::audit::Actor;
 use municipal_kpi::db::{Database, departments, indicators, plans, users};
+use municipal_kpi::domain::ids::PlanId;
 use municipal_kpi::domain::role::Role;
 use municipal_kpi::error::AppError;
 use municipal_kpi::plan_document::{self, PlanDocument};
@@ -122,7 +123,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     let plan_id = loaded.plan_id;
     println!("plan loaded in {:.1} s (peak RSS so far {})", started.elapsed().as_secs_f64(), peak_memory());
     let caller = db.write_blocking(move |conn| {
-        let municipality_id = plans::get(conn, plan_id)?.municipality_id;
+        let municipality_id = plans::get(conn, PlanId::new(plan_id))?.municipality_id;
         let department = departments::find_by_code_or_name(conn, municipality_id, "bench")?
             .ok_or_else(|| AppError::Internal("bench department missing".into()))?;
         let user = users::create(
@@ -146,8 +147,8 @@ fn import_case(backend: &str) -> Result<(), AppError> {
         })
     })?;
     let ids: Vec<i32> = db.read_blocking(|conn| {
-        plans::get(conn, plan_id)?;
-        Ok::<_, AppError>(indicators::list_for_plan(conn, plan_id)?.into_iter().map(|i| i.id).collect())
+        plans::get(conn, PlanId::new(plan_id))?;
+        Ok::<_, AppError>(indicators::list_for_plan(conn, PlanId::new(plan_id))?.into_iter().map(|i| i.id).collect())
     })?;
     for (pass, version) in [("create", ""), ("correct", "1")] {
         let mut csv = String::from("指標ID,年度,実績,備考,版\r\n");
@@ -162,12 +163,15 @@ fn import_case(backend: &str) -> Result<(), AppError> {
         let file = spreadsheet::read_csv(csv.as_bytes())?;
         let t1 = Instant::now();
         let checker = caller.clone();
-        let checked =
-            db.read_blocking(move |conn| submission_cycle::check_import(conn, &checker, plan_id, file, false))?;
+        let checked = db.read_blocking(move |conn| {
+            submission_cycle::check_import(conn, &checker, PlanId::new(plan_id), file, false)
+        })?;
         let t2 = Instant::now();
         assert!(checked.can_apply(), "{:?}", checked.report.errors.first());
         let applier = caller.clone();
-        let report = db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, plan_id, checked))?;
+        let report = db.write_blocking(move |conn| {
+            submission_cycle::apply_import(conn, &applier, PlanId::new(plan_id), checked)
+        })?;
         let t3 = Instant::now();
         println!(
             "{backend} {pass}: {rows} rows ({} KiB CSV): read {:.2} s, check {:.2} s, write transaction {:.2} s, \

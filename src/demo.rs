@@ -2,6 +2,7 @@
 //!
 //! Only ever loaded into an empty database (or one that already holds exactly this demo), so demo
 //! users and sample data never mix with a city's real records.
+use crate::domain::ids::{IndicatorId, PlanId};
 
 use rust_decimal::Decimal;
 
@@ -146,7 +147,7 @@ fn load_with_users(
         }
         let report = load(conn, &actor, document)?;
         load_missing(conn, &actor, more)?;
-        let municipality_id = plans::get(conn, report.plan_id)?.municipality_id;
+        let municipality_id = plans::get(conn, PlanId::new(report.plan_id))?.municipality_id;
         let actor = actor.within(municipality_id);
         for (user, hash) in DEMO_USERS.iter().zip(&hashed()?) {
             let department_id = match user.department_code {
@@ -269,12 +270,12 @@ fn sample_figures(
 /// approved; in FY2020 some are approved, some await review and a few are missing, among them the
 /// first indicator of each department that has none missing yet ([`OPEN_YEAR`]).
 pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<usize, AppError> {
-    let measures = measures::list_for_plan(conn, plan_id)?;
+    let measures = measures::list_for_plan(conn, PlanId::new(plan_id))?;
     let mut added = 0;
     let mut departments_with_an_open_indicator = std::collections::HashSet::new();
-    for indicator in indicators::list_for_plan(conn, plan_id)? {
+    for indicator in indicators::list_for_plan(conn, PlanId::new(plan_id))? {
         let Some(measure) = measures.iter().find(|m| m.id == indicator.measure_id) else { continue };
-        let targets = indicators::list_targets(conn, indicator.id)?;
+        let targets = indicators::list_targets(conn, IndicatorId::new(indicator.id))?;
         for year in SAMPLE_YEARS {
             if !indicator.active_in(year) || !measure.active_in(year) {
                 continue;
@@ -307,7 +308,7 @@ pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id
             };
             actuals::insert(conn, actor, indicator.id, year, &submitted)?;
             if year < 2020 || f < Decimal::new(6, 1) {
-                let current = actuals::find(conn, indicator.id, year, &indicator.stages)?
+                let current = actuals::find(conn, IndicatorId::new(indicator.id), year, &indicator.stages)?
                     .ok_or_else(|| AppError::Internal("sample actual missing".into()))?;
                 let approved =
                     NewVersion { event: ActualEventKind::Approved, status: ActualStatus::Approved, ..submitted };

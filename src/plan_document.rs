@@ -4,6 +4,7 @@
 //! functions the API uses, so validation and the audit trail are the same as for API writes.
 //! Revisions the document records (former names, raised targets, replaced or deleted indicators,
 //! added owners, completed measures) are replayed as history, not flattened.
+use crate::domain::ids::{GoalId, IndicatorId, MeasureId, PlanId, StrategyId};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -429,7 +430,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         Some(_) => plans::update(
             conn,
             actor,
-            plan.id,
+            PlanId::new(plan.id),
             None,
             &PlanFields { name: plan_entry.name.clone(), ..PlanFields::from(&plan) },
             &NameChange {
@@ -443,7 +444,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         plan_references::create(
             conn,
             actor,
-            plan.id,
+            PlanId::new(plan.id),
             &NewReference {
                 kind: reference.kind,
                 title: reference.title.clone(),
@@ -482,9 +483,15 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 .transpose()?,
             phase_id: goal.phase.as_deref().map(|p| phase_id(format!("goals[{g}].phase"), p)).transpose()?,
         };
-        let created = plans::create_goal(conn, actor, plan.id, &fields)?;
+        let created = plans::create_goal(conn, actor, PlanId::new(plan.id), &fields)?;
         if goal.former_name.is_some() {
-            plans::rename_goal(conn, actor, created.id, &goal.name, Some(&revision_reason(goal.revised_fiscal_year)))?;
+            plans::rename_goal(
+                conn,
+                actor,
+                GoalId::new(created.id),
+                &goal.name,
+                Some(&revision_reason(goal.revised_fiscal_year)),
+            )?;
         }
         if goal_ids.insert(goal_key(goal), created.id).is_some() {
             return Err(AppError::invalid(format!("goals[{g}]"), format!("goal {} is defined twice", goal_key(goal))));
@@ -495,7 +502,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         let created = plans::create_strategy(
             conn,
             actor,
-            plan.id,
+            PlanId::new(plan.id),
             strategy.number,
             strategy.former_name.as_deref().unwrap_or(&strategy.name),
         )?;
@@ -503,7 +510,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             plans::rename_strategy(
                 conn,
                 actor,
-                created.id,
+                StrategyId::new(created.id),
                 &strategy.name,
                 Some(&revision_reason(strategy.revised_fiscal_year)),
             )?;
@@ -564,18 +571,25 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             change_notes: entry.change_notes.clone(),
             roadmap: entry.roadmap.clone(),
         };
-        let mut measure = measures::create(conn, actor, plan.id, &fields, &owners)?;
+        let mut measure = measures::create(conn, actor, PlanId::new(plan.id), &fields, &owners)?;
         for name in entry.former_names.iter().skip(1).chain(std::iter::once(&entry.name)) {
             if *name != fields.name {
                 fields.name = name.clone();
-                measure = measures::update(conn, actor, measure.id, None, &fields, Some("推進施策名の変更 (追録版)"))?;
+                measure = measures::update(
+                    conn,
+                    actor,
+                    MeasureId::new(measure.id),
+                    None,
+                    &fields,
+                    Some("推進施策名の変更 (追録版)"),
+                )?;
             }
         }
         if entry.status != MeasureStatus::Active {
             measures::set_status(
                 conn,
                 actor,
-                measure.id,
+                MeasureId::new(measure.id),
                 None,
                 entry.status,
                 entry.status_fiscal_year,
@@ -587,7 +601,14 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         for retired in &entry.retired_indicators {
             let placeholder = placeholder_fields(&retired.name, IndicatorKind::Count, Direction::TrendUp);
             let created = indicators::create(conn, actor, measure.id, &placeholder, None)?;
-            indicators::retire(conn, actor, created.id, None, retired.retired_fiscal_year, &retired.reason)?;
+            indicators::retire(
+                conn,
+                actor,
+                IndicatorId::new(created.id),
+                None,
+                retired.retired_fiscal_year,
+                &retired.reason,
+            )?;
             report.retired_indicators += 1;
         }
 
@@ -610,7 +631,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                     indicators::retire(
                         conn,
                         actor,
-                        old.id,
+                        IndicatorId::new(old.id),
                         None,
                         year,
                         &format!("指標の変更: 「{}」に変更", indicator.name),
@@ -655,7 +676,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             if let Some(predecessor) = &indicator.predecessor {
                 let earlier =
                     earlier_measure(conn, municipality.id, at("predecessor"), &predecessor.plan, predecessor.measure)?;
-                let predecessor_id = indicators::list_for_measure(conn, earlier.id)?
+                let predecessor_id = indicators::list_for_measure(conn, MeasureId::new(earlier.id))?
                     .into_iter()
                     .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
                     .ok_or_else(|| AppError::invalid(at("predecessor"), "no such indicator in that measure"))?
@@ -663,7 +684,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 indicators::link_predecessor(
                     conn,
                     actor,
-                    created.id,
+                    IndicatorId::new(created.id),
                     Some(predecessor_id),
                     Some("前計画の指標を継続"),
                 )?;
@@ -671,7 +692,14 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
                 if *name != fields.name {
                     fields.name = name.clone();
-                    indicators::update(conn, actor, created.id, None, &fields, Some("指標の修正 (追録版)"))?;
+                    indicators::update(
+                        conn,
+                        actor,
+                        IndicatorId::new(created.id),
+                        None,
+                        &fields,
+                        Some("指標の修正 (追録版)"),
+                    )?;
                 }
             }
             for (t, target) in indicator.targets.iter().enumerate() {
@@ -680,7 +708,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 indicators::revise_target(
                     conn,
                     actor,
-                    created.id,
+                    IndicatorId::new(created.id),
                     None,
                     &NewTarget {
                         value: target.value,
@@ -710,7 +738,7 @@ fn earlier_measure(
 ) -> Result<crate::domain::measure::Measure, AppError> {
     let plan = plans::find_by_code(conn, municipality_id, code)?
         .ok_or_else(|| AppError::invalid(field.clone(), format!("no plan {code}; load it first")))?;
-    measures::list_for_plan(conn, plan.id)?
+    measures::list_for_plan(conn, PlanId::new(plan.id))?
         .into_iter()
         .find(|m| m.number == number)
         .ok_or_else(|| AppError::invalid(field, format!("plan {code} has no measure No.{number}")))

@@ -25,6 +25,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
 use crate::db::{Database, DbConnection};
+use crate::domain::ids::{IndicatorId, PlanId};
 use crate::error::AppError;
 
 /// The [data version](crate::db::data_version) read for this request, with its caller, by
@@ -53,11 +54,11 @@ pub const MAX_CACHED_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CacheKey {
     /// `GET /plans/{id}/evaluation` as JSON; `day` is the UTC date lateness was judged on.
-    Evaluation { plan_id: i32, fiscal_year: i32, day: NaiveDate },
+    Evaluation { plan_id: PlanId, fiscal_year: i32, day: NaiveDate },
     /// `GET /plans/{id}/dashboard`
-    Dashboard { plan_id: i32 },
+    Dashboard { plan_id: PlanId },
     /// `GET /indicators/{id}/achievement` with its year and page
-    Achievement { indicator_id: i32, fiscal_year: Option<i32>, limit: i64, offset: i64 },
+    Achievement { indicator_id: IndicatorId, fiscal_year: Option<i32>, limit: i64, offset: i64 },
 }
 
 /// A stored answer: the JSON body and its strong ETag (a digest of the body).
@@ -244,7 +245,7 @@ mod tests {
     }
 
     fn dashboard(plan_id: i32) -> CacheKey {
-        CacheKey::Dashboard { plan_id }
+        CacheKey::Dashboard { plan_id: PlanId::new(plan_id) }
     }
 
     #[test]

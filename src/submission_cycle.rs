@@ -6,6 +6,7 @@
 //! rows in batched statements ([`apply_import`]), failing if the plan or an actual changed in
 //! between. A 100 000-row import thus holds the write lock for its writes alone.
 
+use crate::domain::ids::{DepartmentId, IndicatorId, MeasureId, PlanId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
@@ -60,7 +61,7 @@ pub fn check_scope(caller: &Caller, measure: &Measure, indicator: &Indicator, ye
 /// stored now, so a deactivation stops the very next submission or import.
 fn check_department_active(conn: &mut DbConnection, caller: &Caller) -> Result<(), AppError> {
     let department = match (caller.role, caller.department_id) {
-        (Role::Department, Some(id)) => Some(departments::get(conn, id)?),
+        (Role::Department, Some(id)) => Some(departments::get(conn, DepartmentId::new(id))?),
         _ => None,
     };
     submission::check_department_active(department.as_ref().map(|d| (d.name.as_str(), d.active)))
@@ -70,12 +71,12 @@ fn check_department_active(conn: &mut DbConnection, caller: &Caller) -> Result<(
 /// The indicator, its measure and plan, with the year checked against the plan and the calendar.
 fn load_for_year(
     conn: &mut DbConnection,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     fiscal_year: i32,
 ) -> Result<(Indicator, Measure), AppError> {
     let indicator = indicators::get(conn, indicator_id)?;
-    let measure = measures::get(conn, indicator.measure_id)?;
-    let plan = plans::get(conn, measure.plan_id)?;
+    let measure = measures::get(conn, MeasureId::new(indicator.measure_id))?;
+    let plan = plans::get(conn, PlanId::new(measure.plan_id))?;
     plan.check_year("fiscal_year", fiscal_year)?;
     let current = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
     if fiscal_year > current {
@@ -133,9 +134,10 @@ pub struct WritableActual {
 pub fn writable_actual(
     conn: &mut DbConnection,
     caller: &Caller,
-    indicator_id: i32,
-    fiscal_year: i32,
+    indicator_id: IndicatorId,
+    fiscal_year: FiscalYear,
 ) -> Result<WritableActual, AppError> {
+    let fiscal_year = fiscal_year.year();
     let (indicator, measure) = load_for_year(conn, indicator_id, fiscal_year)?;
     check_department_active(conn, caller)?;
     check_scope(caller, &measure, &indicator, fiscal_year)?;
@@ -204,7 +206,7 @@ impl WritableActual {
                 actuals::update(conn, &actor, current, &new)?;
             }
         }
-        let saved = actuals::find(conn, indicator.id, self.fiscal_year, &indicator.stages)?
+        let saved = actuals::find(conn, IndicatorId::new(indicator.id), self.fiscal_year, &indicator.stages)?
             .ok_or_else(|| AppError::Internal("the actual just written is missing".into()))?;
         let created = saved.version == 1;
         Ok((saved, created))
@@ -221,13 +223,13 @@ pub struct ReviewableActual {
 pub fn reviewable_actual(
     conn: &mut DbConnection,
     caller: &Caller,
-    indicator_id: i32,
-    fiscal_year: i32,
+    indicator_id: IndicatorId,
+    fiscal_year: FiscalYear,
     precondition: &Precondition,
 ) -> Result<ReviewableActual, AppError> {
     caller.require_hq("review actuals")?;
     let indicator = indicators::get(conn, indicator_id)?;
-    let current = actuals::find(conn, indicator_id, fiscal_year, &indicator.stages)?
+    let current = actuals::find(conn, indicator_id, fiscal_year.year(), &indicator.stages)?
         .ok_or_else(|| AppError::not_found("actual", format!("{indicator_id}/{fiscal_year}")))?;
     if let Some(expected) = precondition.expected()
         && expected != current.version
@@ -266,7 +268,7 @@ impl ReviewableActual {
             actor_department_id: None,
         };
         actuals::update(conn, &Actor::from(caller), current, &new)?;
-        actuals::find(conn, self.indicator.id, current.fiscal_year, &self.indicator.stages)?
+        actuals::find(conn, IndicatorId::new(self.indicator.id), current.fiscal_year, &self.indicator.stages)?
             .ok_or_else(|| AppError::Internal("the actual just reviewed is missing".into()))
     }
 }
@@ -455,11 +457,11 @@ fn checked_write(
 pub fn check_import(
     conn: &mut DbConnection,
     caller: &Caller,
-    plan_id: i32,
+    plan_id: PlanId,
     file: ImportFile,
     dry_run: bool,
 ) -> Result<CheckedImport, AppError> {
-    let snapshot = Snapshot::load(conn, plan_id).map_err(|error| match error {
+    let snapshot = Snapshot::load(conn, plan_id.get()).map_err(|error| match error {
         AppError::Database(diesel::result::Error::NotFound) => AppError::not_found("plan", plan_id),
         other => other,
     })?;
@@ -471,7 +473,7 @@ pub fn check_import(
         measures::list_for_plan(conn, plan_id)?.into_iter().map(|m| (m.id, m)).collect();
     let years: Vec<i32> = file.rows.iter().map(|r| r.fiscal_year).collect::<BTreeSet<_>>().into_iter().collect();
     let stages: BTreeMap<i32, Vec<String>> = indicators.values().map(|i| (i.id, i.stages.clone())).collect();
-    let mut existing = actuals::bulk::for_plan_years(conn, plan_id, &years, &stages)?;
+    let mut existing = actuals::bulk::for_plan_years(conn, plan_id.get(), &years, &stages)?;
     let outside_plan: BTreeSet<i32> =
         file.rows.iter().map(|r| r.indicator_id).filter(|id| !indicators.contains_key(id)).collect();
     let in_other_plans = indicators_of_other_plans(conn, plan.municipality_id, &outside_plan)?;
@@ -608,7 +610,7 @@ fn submitted<'a>(
 pub fn apply_import(
     conn: &mut DbConnection,
     caller: &Caller,
-    plan_id: i32,
+    plan_id: PlanId,
     checked: CheckedImport,
 ) -> Result<ImportReport, AppError> {
     if !checked.can_apply() {
@@ -616,7 +618,7 @@ pub fn apply_import(
     }
     // Again in the write transaction: the department may have been deactivated since the check.
     check_department_active(conn, caller)?;
-    if Snapshot::load(conn, plan_id)? != checked.snapshot {
+    if Snapshot::load(conn, plan_id.get())? != checked.snapshot {
         return Err(AppError::PreconditionFailed(
             "the plan was changed while the import was checked; nothing was applied: send the file again".into(),
         ));

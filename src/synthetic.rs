@@ -9,6 +9,7 @@
 //! [`count_queries`] runs one evaluation exactly as `GET /plans/{id}/evaluation` does and counts
 //! the statements the connection executes: the benchmark reports it, and a test asserts that it is
 //! the same for the demo plan and for its 10× copy (no query per measure or indicator).
+use crate::domain::ids::PlanId;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -86,7 +87,7 @@ pub fn add_sample_actuals(db: &Database, plan_id: i32) -> Result<usize, AppError
 /// `GET /plans/{id}/evaluation`; the pool's check-out test runs before the instrumentation is set
 /// and is not counted. The connection goes back to the pool with the default instrumentation.
 pub fn evaluation_queries(db: &Database, plan_id: i32, year: i32) -> Result<Vec<String>, AppError> {
-    statements_of(db, move |conn| evaluate_plan(conn, plan_id, year, None).map(drop))
+    statements_of(db, move |conn| evaluate_plan(conn, PlanId::new(plan_id), year, None).map(drop))
 }
 
 /// The statements one national comparison for `year` executes, in order.

@@ -6,12 +6,14 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{JsonBody, MAX_UPLOAD_BYTES, Query, fiscal_year_param, precondition, read_body, versioned};
+use super::extract::{JsonBody, MAX_UPLOAD_BYTES, Query, precondition, read_body, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::{Resolved, YearInPath};
 use crate::auth::{Caller, Hq, Writer};
 use crate::db::actuals;
 use crate::db::{Database, DbConnection, indicators};
 use crate::domain::actual::{Actual, ActualEvent};
+use crate::domain::ids::{IndicatorId, PlanId};
 use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
@@ -83,11 +85,11 @@ pub struct AchievementQuery {
 pub async fn list_actuals(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
+    let id = id.existing()?;
     let found = db
         .read(move |conn| {
             let indicator = indicators::get(conn, id)?;
@@ -105,14 +107,14 @@ pub async fn list_actuals(
 pub async fn get_actual(
     db: web::Data<Database>,
     _caller: Caller,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<IndicatorId>,
+    year: YearInPath,
 ) -> Result<HttpResponse, AppError> {
-    let (id, year) = path.into_inner();
-    let year = fiscal_year_param(year)?;
+    let (id, year) = (id.existing()?, year.0);
     let actual = db
         .read(move |conn| {
             let indicator = indicators::get(conn, id)?;
-            actuals::find(conn, id, year, &indicator.stages)?
+            actuals::find(conn, id, year.year(), &indicator.stages)?
                 .ok_or_else(|| AppError::not_found("actual", format!("{id}/{year}")))
         })
         .await?;
@@ -137,11 +139,11 @@ pub async fn submit_actual(
     Writer(caller): Writer,
     req: HttpRequest,
     db: web::Data<Database>,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<IndicatorId>,
+    year: YearInPath,
     body: JsonBody<SubmitActual>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, year) = path.into_inner();
-    let year = fiscal_year_param(year)?;
+    let (id, year) = (id.existing()?, year.0);
     let precondition = precondition(&req);
     let (actual, created) = db
         .write(move |conn| {
@@ -174,16 +176,16 @@ pub async fn submit_actual(
 pub async fn actual_history(
     db: web::Data<Database>,
     _caller: Caller,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<IndicatorId>,
+    year: YearInPath,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let (id, year) = path.into_inner();
-    let year = fiscal_year_param(year)?;
+    let (id, year) = (id.existing()?, year.0);
     let history = db
         .read(move |conn| {
             indicators::get(conn, id)?;
-            let (events, total) = actuals::history_page(conn, id, year, limit, offset)?;
+            let (events, total) = actuals::history_page(conn, id, year.year(), limit, offset)?;
             if total == 0 {
                 return Err(AppError::not_found("actual", format!("{id}/{year}")));
             }
@@ -205,11 +207,11 @@ pub async fn review_actual(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<IndicatorId>,
+    year: YearInPath,
     body: JsonBody<ReviewActual>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, year) = path.into_inner();
-    let year = fiscal_year_param(year)?;
+    let (id, year) = (id.existing()?, year.0);
     let precondition = precondition(&req);
     let actual = db
         .write(move |conn| {
@@ -251,11 +253,11 @@ pub async fn indicator_achievement(
     cache: web::Data<ResponseCache>,
     _caller: Caller,
     version: DataVersion,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     query: Query<AchievementQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
-    let (id, year) = (id.into_inner(), query.fiscal_year);
+    let (id, year) = (id.existing()?, query.fiscal_year);
     let key = CacheKey::Achievement { indicator_id: id, fiscal_year: year, limit, offset };
     let answer = cache
         .into_inner()
@@ -278,7 +280,11 @@ pub async fn indicator_achievement(
 
 /// The indicator's achievement in `year`, or in every year of its plan in which it counts; reads
 /// only the indicator's own records.
-fn achievement_series(conn: &mut DbConnection, id: i32, year: Option<i32>) -> Result<Vec<IndicatorYear>, AppError> {
+fn achievement_series(
+    conn: &mut DbConnection,
+    id: IndicatorId,
+    year: Option<i32>,
+) -> Result<Vec<IndicatorYear>, AppError> {
     let indicator = indicators::get(conn, id)?;
     let plan = indicators::plan_of(conn, &indicator)?;
     let years: Vec<i32> = match year {
@@ -286,8 +292,8 @@ fn achievement_series(conn: &mut DbConnection, id: i32, year: Option<i32>) -> Re
         None => plan.years().filter(|y| evaluation::indicator_counts_in(&indicator, *y, None)).collect(),
     };
     let targets = indicators::list_targets(conn, id)?;
-    let definitions = indicators::list_definitions(conn, &[id])?;
-    let events = actuals::events_for(conn, &[id])?;
+    let definitions = indicators::list_definitions(conn, &[id.get()])?;
+    let events = actuals::events_for(conn, &[id.get()])?;
     Ok(years
         .into_iter()
         .map(|y| {
@@ -331,7 +337,7 @@ pub async fn import_actuals(
     req: HttpRequest,
     mut payload: web::Payload,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     query: Query<ImportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let content_type =
@@ -346,7 +352,7 @@ pub async fn import_actuals(
     let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
     // Reading a file is CPU work of up to a second: off the async workers, like database calls.
     let file = web::block(move || read(&body)).await.map_err(|e| AppError::Internal(e.to_string()))??;
-    let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
+    let (plan_id, dry_run) = (id.existing()?, query.dry_run);
     let checker = caller.clone();
     // Every row is checked before the write transaction starts, which then only writes.
     let checked = db.read(move |conn| submission_cycle::check_import(conn, &checker, plan_id, file, dry_run)).await?;

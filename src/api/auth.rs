@@ -10,6 +10,7 @@ use crate::auth::token::Subject;
 use crate::auth::{Caller, LoginThrottle, TokenService};
 use crate::db::users::LoginScope;
 use crate::db::{Database, departments, users};
+use crate::domain::ids::{DepartmentId, UserId};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
 
@@ -140,8 +141,8 @@ pub struct Me {
 pub async fn me(db: web::Data<Database>, caller: Caller) -> Result<HttpResponse, AppError> {
     let me = db
         .read(move |conn| {
-            let user = users::get(conn, caller.user_id)?;
-            let department = user.department_id.map(|id| departments::get(conn, id)).transpose()?;
+            let user = users::get(conn, UserId::new(caller.user_id))?;
+            let department = user.department_id.map(|id| departments::get(conn, DepartmentId::new(id))).transpose()?;
             Ok::<_, AppError>(Me { user, department })
         })
         .await?;

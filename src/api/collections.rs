@@ -5,13 +5,15 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{JsonBody, Query, fiscal_year_param};
+use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::{Resolved, YearInPath};
 use crate::auth::{Caller, Hq};
+use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::collections;
-use crate::db::{Database, plans};
 use crate::domain::collection::Collection;
+use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
 
 #[derive(Deserialize, ToSchema)]
@@ -42,17 +44,12 @@ pub struct UpdateCollection {
 pub async fn list_collections(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let plan_id = id.into_inner();
-    let found = db
-        .read(move |conn| {
-            plans::ensure_exists(conn, plan_id)?;
-            collections::page(conn, plan_id, limit, offset)
-        })
-        .await?;
+    let plan_id = id.existing()?;
+    let found = db.read(move |conn| collections::page(conn, plan_id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -65,12 +62,12 @@ pub async fn list_collections(
 pub async fn open_collection(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<OpenCollection>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let opened =
         db.write(move |conn| collections::open(conn, &actor, plan_id, body.fiscal_year, body.deadline)).await?;
     Ok(HttpResponse::Created().json(opened))
@@ -85,14 +82,15 @@ pub async fn open_collection(
 pub async fn update_collection(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<PlanId>,
+    year: YearInPath,
     body: JsonBody<UpdateCollection>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let (plan_id, year) = path.into_inner();
-    let year = fiscal_year_param(year)?;
-    let updated =
-        db.write(move |conn| collections::update(conn, &actor, plan_id, year, body.deadline, body.closed)).await?;
+    let (plan_id, year) = (id.existing()?, year.0);
+    let updated = db
+        .write(move |conn| collections::update(conn, &actor, plan_id, year.year(), body.deadline, body.closed))
+        .await?;
     Ok(HttpResponse::Ok().json(updated))
 }

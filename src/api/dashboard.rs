@@ -5,9 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::resolved::Resolved;
 use crate::auth::Caller;
 use crate::db::{Database, DbConnection};
 use crate::domain::achievement::StatusCounts;
+use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
@@ -54,13 +56,13 @@ pub async fn dashboard(
     cache: web::Data<ResponseCache>,
     _caller: Caller,
     version: DataVersion,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
 ) -> Result<HttpResponse, AppError> {
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let answer = cache
         .into_inner()
         .get_or_compute(&db, version, CacheKey::Dashboard { plan_id }, move |conn| {
-            response_cache::json(&dashboard_of(conn, plan_id)?)
+            response_cache::json(&dashboard_of(conn, plan_id.get())?)
         })
         .await?;
     let tag = answer.etag.to_string();
@@ -84,7 +86,7 @@ pub async fn dashboard(
 
 /// The dashboard feed: every year of the plan evaluated from one load.
 fn dashboard_of(conn: &mut DbConnection, plan_id: i32) -> Result<Dashboard, AppError> {
-    let records = plan_evaluation::load(conn, plan_id)?;
+    let records = plan_evaluation::load(conn, PlanId::new(plan_id))?;
     let now = chrono::Utc::now().naive_utc();
     let years = records
         .plan

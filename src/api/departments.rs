@@ -7,11 +7,13 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::Resolved;
 use crate::auth::{Admin, Caller, SystemAdmin};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::departments::{self, DepartmentChanges, NewDepartment};
 use crate::domain::department::Department;
+use crate::domain::ids::DepartmentId;
 use crate::domain::municipality::Municipality;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
@@ -113,9 +115,9 @@ pub async fn list_departments(
 pub async fn get_department(
     _caller: Caller,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<DepartmentId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.existing()?;
     let found = db.read(move |conn| departments::get(conn, id)).await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -163,7 +165,7 @@ pub async fn create_department(
 pub async fn update_department(
     Admin(caller): Admin,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<DepartmentId>,
     body: JsonBody<UpdateDepartment>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
@@ -171,7 +173,7 @@ pub async fn update_department(
         return Err(AppError::invalid("name", "must not be empty"));
     }
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let changes = DepartmentChanges { name: body.name.map(|n| n.trim().to_owned()), active: body.active };
     let updated = db.write(move |conn| departments::update(conn, &actor, id, changes)).await?;
     Ok(HttpResponse::Ok().json(updated))

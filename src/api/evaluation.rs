@@ -7,9 +7,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
+use super::resolved::Resolved;
 use super::sliced_body::SlicedBody;
 use crate::auth::Caller;
 use crate::db::Database;
+use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
 use crate::evaluation::plan::{self as plan_evaluation, PlanEvaluation};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache, restamp_evaluated_at};
@@ -106,12 +108,12 @@ pub async fn get_evaluation(
     cache: web::Data<ResponseCache>,
     _caller: Caller,
     version: DataVersion,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     query: Query<EvaluationQuery>,
 ) -> Result<HttpResponse, AppError> {
     let format = negotiate(&req, query.format)?;
     let as_of = parse_as_of(query.as_of.as_deref())?;
-    let (plan_id, year) = (id.into_inner(), query.fiscal_year);
+    let (plan_id, year) = (id.existing()?, query.fiscal_year);
     if format == Format::Json && as_of.is_none() {
         let now = chrono::Utc::now().naive_utc();
         let key = CacheKey::Evaluation { plan_id, fiscal_year: year, day: now.date() };

@@ -244,20 +244,18 @@ pub fn query_error(error: QueryPayloadError, req: &HttpRequest) -> actix_web::Er
 /// `web::Path` failures as 422 naming the parameter (`id`, `fiscal_year`): every path parameter
 /// of this API is an integer, so the one that is not (or is out of range) is the culprit. The
 /// same rule holds for every endpoint and is stated in the OpenAPI description.
-pub fn path_error(error: PathError, req: &HttpRequest) -> actix_web::Error {
-    let offending = req.match_info().iter().find(|(_, value)| value.parse::<i32>().is_err());
-    match offending {
-        Some((name, value)) if value.contains('\0') => AppError::invalid(name, NUL_MESSAGE).into(),
-        Some((name, _)) => AppError::invalid(name, input_messages::WHOLE_NUMBER).into(),
-        None => AppError::invalid("path", input_messages::plain(&error.to_string())).into(),
-    }
+pub fn path_error(_error: PathError, req: &HttpRequest) -> actix_web::Error {
+    path_parameter_error(req).into()
 }
 
-/// A fiscal year given as a path parameter: 422 naming `fiscal_year` outside the supported range.
-pub fn fiscal_year_param(year: i32) -> Result<i32, AppError> {
-    crate::domain::fiscal_year::FiscalYear::new(year)
-        .map(|fiscal_year| fiscal_year.year())
-        .map_err(|_| AppError::invalid("fiscal_year", crate::domain::fiscal_year::out_of_range_message(year)))
+/// The 422 for a path parameter that is not a whole number in range.
+pub fn path_parameter_error(req: &HttpRequest) -> AppError {
+    let offending = req.match_info().iter().find(|(_, value)| value.parse::<i32>().is_err());
+    match offending {
+        Some((name, value)) if value.contains('\0') => AppError::invalid(name, NUL_MESSAGE),
+        Some((name, _)) => AppError::invalid(name, input_messages::WHOLE_NUMBER),
+        None => AppError::invalid("path", input_messages::WHOLE_NUMBER),
+    }
 }
 
 /// `web::Json` is not used, but keep its errors problem-shaped should a handler take one.

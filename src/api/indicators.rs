@@ -9,11 +9,13 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::Resolved;
 use crate::auth::{Caller, Hq};
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, IndicatorFields, NewDefinition, NewTarget};
 use crate::db::{Database, DbConnection};
 use crate::domain::achievement::{Direction, GradeBasis};
+use crate::domain::ids::{IndicatorId, MeasureId};
 use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::domain::plan::IndicatorKind;
 use crate::error::{AppError, Problem};
@@ -268,8 +270,8 @@ impl CreateIndicator {
         let created = indicators::create(conn, actor, measure_id, &self.fields(added_fiscal_year), replaces_id)?;
         match self.target {
             Some(target) => {
-                indicators::revise_target(conn, actor, created.id, None, &target.into_new_target())?;
-                indicators::get(conn, created.id)
+                indicators::revise_target(conn, actor, IndicatorId::new(created.id), None, &target.into_new_target())?;
+                indicators::get(conn, IndicatorId::new(created.id))
             }
             None => Ok(created),
         }
@@ -284,17 +286,12 @@ impl CreateIndicator {
 pub async fn list_indicators(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let measure_id = id.into_inner();
-    let found = db
-        .read(move |conn| {
-            crate::db::measures::plan_id_of(conn, measure_id)?;
-            indicators::page_for_measure(conn, measure_id, limit, offset)
-        })
-        .await?;
+    let measure_id = id.existing()?;
+    let found = db.read(move |conn| indicators::page_for_measure(conn, measure_id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -306,9 +303,9 @@ pub async fn list_indicators(
 pub async fn get_indicator(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.existing()?;
     let indicator = db.read(move |conn| indicators::get(conn, id)).await?;
     Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
@@ -321,13 +318,13 @@ pub async fn get_indicator(
 pub async fn create_indicator(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
     body: JsonBody<CreateIndicator>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let measure_id = id.into_inner();
-    let indicator = db.write(move |conn| body.create(conn, &actor, measure_id, None, None)).await?;
+    let measure_id = id.existing()?;
+    let indicator = db.write(move |conn| body.create(conn, &actor, measure_id.get(), None, None)).await?;
     Ok(versioned(HttpResponse::Created(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
@@ -342,12 +339,12 @@ pub async fn update_indicator(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<UpdateIndicator>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let indicator = db
         .write(move |conn| {
             let current = indicators::get(conn, id)?;
@@ -372,12 +369,12 @@ pub async fn retire_indicator(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<RetireIndicator>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let indicator = db
         .write(move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
@@ -398,12 +395,12 @@ pub async fn retire_indicator(
 pub async fn replace_indicator(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<ReplaceIndicator>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let indicator = db
         .write(move |conn| {
             let old = indicators::retire(conn, &actor, id, None, body.from_fiscal_year, &body.reason)?;
@@ -421,11 +418,11 @@ pub async fn replace_indicator(
 pub async fn list_targets(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
+    let id = id.existing()?;
     let targets = db.read(move |conn| indicators::list_targets(conn, id)).await?;
     Ok(HttpResponse::Ok().json(Page::of_all(targets, limit, offset)))
 }
@@ -442,12 +439,12 @@ pub async fn revise_target(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<ReviseTarget>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let (revision, indicator) = db
         .write(move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
@@ -469,15 +466,15 @@ pub async fn revise_target(
 pub async fn list_definitions(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
+    let id = id.existing()?;
     let definitions = db
         .read(move |conn| {
             indicators::get(conn, id)?;
-            indicators::list_definitions(conn, &[id])
+            indicators::list_definitions(conn, &[id.get()])
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::of_all(definitions, limit, offset)))
@@ -491,12 +488,12 @@ pub async fn list_definitions(
 pub async fn revise_definition(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<ReviseDefinition>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let revision = db
         .write(move |conn| {
             indicators::revise_definition(

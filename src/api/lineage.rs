@@ -7,12 +7,13 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::Resolved;
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::indicators;
 use crate::db::plan_references::{self, NewReference};
-use crate::db::plans;
+use crate::domain::ids::{IndicatorId, PlanId};
 use crate::domain::indicator::Indicator;
 use crate::domain::plan_reference::{PlanReference, ReferenceKind};
 use crate::error::AppError;
@@ -61,11 +62,11 @@ pub struct CreateReference {
 pub async fn indicator_series(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
+    let id = id.existing()?;
     let years = db.read(move |conn| series::load(conn, id)).await?;
     Ok(HttpResponse::Ok().json(Page::of_all(years, limit, offset)))
 }
@@ -81,12 +82,12 @@ pub async fn link_predecessor(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<IndicatorId>,
     body: JsonBody<LinkPredecessor>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let indicator = db
         .write(move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
@@ -105,17 +106,12 @@ pub async fn link_predecessor(
 pub async fn list_references(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
-    let found = db
-        .read(move |conn| {
-            plans::ensure_exists(conn, id)?;
-            plan_references::page(conn, id, limit, offset)
-        })
-        .await?;
+    let id = id.existing()?;
+    let found = db.read(move |conn| plan_references::page(conn, id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -127,7 +123,7 @@ pub async fn list_references(
 pub async fn create_reference(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<CreateReference>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
@@ -139,7 +135,7 @@ pub async fn create_reference(
         notes: body.notes,
     };
     let actor = Actor::from(&caller);
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let created = db.write(move |conn| plan_references::create(conn, &actor, plan_id, &reference)).await?;
     Ok(HttpResponse::Created().json(created))
 }

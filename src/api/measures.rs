@@ -6,10 +6,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, page_bounds};
+use super::resolved::{DepartmentInPath, Resolved};
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::measures::{self, InitialOwner, MeasureFields, MeasureFilter};
+use crate::domain::ids::{MeasureId, PlanId};
 use crate::domain::measure::{Measure, RoadmapEntry};
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
@@ -202,18 +204,13 @@ pub struct RemoveOwnerQuery {
 pub async fn list_measures(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     filter: Query<MeasureQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let filter = filter.to_filter();
-    let found = db
-        .read(move |conn| {
-            crate::db::plans::ensure_exists(conn, plan_id)?;
-            measures::list(conn, plan_id, &filter, limit, offset)
-        })
-        .await?;
+    let found = db.read(move |conn| measures::list(conn, plan_id, &filter, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
@@ -225,9 +222,9 @@ pub async fn list_measures(
 pub async fn get_measure(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = id.existing()?;
     let measure = db.read(move |conn| measures::get(conn, id)).await?;
     Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
 }
@@ -240,11 +237,11 @@ pub async fn get_measure(
 pub async fn create_measure(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<CreateMeasure>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let fields = MeasureFields {
         number: body.number,
         name: body.name.trim().to_owned(),
@@ -280,12 +277,12 @@ pub async fn update_measure(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
     body: JsonBody<UpdateMeasure>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let measure = db
         .write(move |conn| {
             let current = measures::get(conn, id)?;
@@ -309,12 +306,12 @@ pub async fn change_measure_status(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
     body: JsonBody<ChangeMeasureStatus>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let measure = db
         .write(move |conn| {
             check_version("measure", measures::get(conn, id)?.version, expected)?;
@@ -334,12 +331,12 @@ pub async fn change_measure_status(
 pub async fn add_owner(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<MeasureId>,
     body: JsonBody<AddOwner>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let measure = db
         .write(move |conn| {
             measures::add_owner(conn, &actor, id, body.department_id, body.from_fiscal_year, body.reason.as_deref())
@@ -358,11 +355,12 @@ pub async fn add_owner(
 pub async fn remove_owner(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    path: web::Path<(i32, i32)>,
+    id: Resolved<MeasureId>,
+    department: DepartmentInPath,
     query: Query<RemoveOwnerQuery>,
 ) -> Result<HttpResponse, AppError> {
     let actor = Actor::from(&caller);
-    let (id, department_id) = path.into_inner();
+    let (id, DepartmentInPath(department_id)) = (id.existing()?, department);
     let query = query.into_inner();
     let measure = db
         .write(move |conn| {

@@ -22,6 +22,7 @@ pub mod open_data;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
+pub mod resolved;
 pub mod security_headers;
 pub mod sliced_body;
 pub mod submissions;

@@ -3,9 +3,11 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::evaluation::attachment;
+use super::resolved::Resolved;
 use crate::auth::Caller;
 use crate::db::{Database, departments};
 use crate::domain::achievement::round_for_output;
+use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE};
@@ -15,8 +17,12 @@ use crate::spreadsheet::{self, CSV_MEDIA_TYPE};
     (status = 200, content_type = "text/csv", body = String),
 ))]
 #[get("/plans/{id}/open-data")]
-pub async fn open_data(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
-    let plan_id = id.into_inner();
+pub async fn open_data(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: Resolved<PlanId>,
+) -> Result<HttpResponse, AppError> {
+    let plan_id = id.existing()?;
     let csv = db
         .read(move |conn| {
             let records = plan_evaluation::load(conn, plan_id)?;

@@ -6,11 +6,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, MAX_JSON_BODY_BYTES, MAX_UPLOAD_BYTES, Query, precondition, read_body, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::Resolved;
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::plans::{self, GoalFields, NameChange, PlanFields};
 use crate::domain::achievement::GradingSettings;
+use crate::domain::ids::{GoalId, PlanId, StrategyId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::plan::{Goal, Phase, Plan, Strategy};
 use crate::error::{AppError, Problem};
@@ -205,8 +207,12 @@ pub async fn list_plans(
     (status = 200, body = Plan, headers(("ETag" = String))),
 ))]
 #[get("/plans/{id}")]
-pub async fn get_plan(db: web::Data<Database>, _caller: Caller, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+pub async fn get_plan(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: Resolved<PlanId>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.existing()?;
     let plan = db.read(move |conn| plans::get(conn, id)).await?;
     Ok(versioned(HttpResponse::Ok(), etag("plan", plan.id, plan.version), &plan))
 }
@@ -255,12 +261,12 @@ pub async fn update_plan(
     Hq(caller): Hq,
     req: HttpRequest,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<UpdatePlan>,
 ) -> Result<HttpResponse, AppError> {
     let expected = precondition(&req)?.expected();
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let plan = db
         .write(move |conn| {
             let current = plans::get(conn, id)?;
@@ -284,18 +290,13 @@ pub async fn update_plan(
 pub async fn list_goals(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     query: Query<GoalQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
-    let id = id.into_inner();
+    let id = id.existing()?;
     let kind = query.into_inner().kind;
-    let goals = db
-        .read(move |conn| {
-            plans::ensure_exists(conn, id)?;
-            plans::page_goals(conn, id, kind.as_deref(), limit, offset)
-        })
-        .await?;
+    let goals = db.read(move |conn| plans::page_goals(conn, id, kind.as_deref(), limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(goals, limit, offset)))
 }
 
@@ -308,7 +309,7 @@ pub async fn list_goals(
 pub async fn create_goal(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<CreateGoal>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
@@ -324,7 +325,7 @@ pub async fn create_goal(
         phase_id: body.phase_id,
     };
     let actor = Actor::from(&caller);
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, &fields)).await?;
     Ok(HttpResponse::Created().json(goal))
 }
@@ -337,12 +338,12 @@ pub async fn create_goal(
 pub async fn rename_goal(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<GoalId>,
     body: JsonBody<Rename>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let goal =
         db.write(move |conn| plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
     Ok(HttpResponse::Ok().json(goal))
@@ -356,17 +357,12 @@ pub async fn rename_goal(
 pub async fn list_strategies(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let id = id.into_inner();
-    let strategies = db
-        .read(move |conn| {
-            plans::ensure_exists(conn, id)?;
-            plans::page_strategies(conn, id, limit, offset)
-        })
-        .await?;
+    let id = id.existing()?;
+    let strategies = db.read(move |conn| plans::page_strategies(conn, id, limit, offset)).await?;
     Ok(HttpResponse::Ok().json(Page::new(strategies, limit, offset)))
 }
 
@@ -379,12 +375,12 @@ pub async fn list_strategies(
 pub async fn create_strategy(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     body: JsonBody<CreateNumbered>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let plan_id = id.into_inner();
+    let plan_id = id.existing()?;
     let strategy =
         db.write(move |conn| plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())).await?;
     Ok(HttpResponse::Created().json(strategy))
@@ -398,12 +394,12 @@ pub async fn create_strategy(
 pub async fn rename_strategy(
     Hq(caller): Hq,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<StrategyId>,
     body: JsonBody<Rename>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let strategy = db
         .write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref()))
         .await?;

@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
+use super::resolved::Resolved;
 use crate::auth::Caller;
 use crate::db::Database;
 use crate::domain::collection::Collection;
+use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 
@@ -104,10 +106,10 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 pub async fn submissions(
     db: web::Data<Database>,
     _caller: Caller,
-    id: web::Path<i32>,
+    id: Resolved<PlanId>,
     query: Query<YearQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (plan_id, year) = (id.into_inner(), query.fiscal_year);
+    let (plan_id, year) = (id.existing()?, query.fiscal_year);
     let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, None)).await?;
     Ok(HttpResponse::Ok().json(submission_status(evaluation)))
 }

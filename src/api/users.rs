@@ -6,12 +6,14 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
+use super::resolved::Resolved;
 use crate::auth::password::{check_password_strength, hash_password};
 use crate::auth::{Caller, UserManager};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::users::{self, NewUser, UserChanges};
 use crate::domain::account::User;
+use crate::domain::ids::UserId;
 use crate::domain::role::Role;
 use crate::error::{AppError, Problem};
 
@@ -125,9 +127,9 @@ pub async fn create_user(
     (status = 200, body = User),
 ))]
 #[get("/users/{id}")]
-pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    caller.require(caller.role.manages_users() || caller.user_id == id, "read other users")?;
+pub async fn get_user(caller: Caller, db: web::Data<Database>, id: Resolved<UserId>) -> Result<HttpResponse, AppError> {
+    caller.require(caller.role.manages_users() || caller.user_id == id.named().get(), "read other users")?;
+    let id = id.existing()?;
     let user = db.read(move |conn| users::get(conn, id)).await?;
     Ok(HttpResponse::Ok().json(user))
 }
@@ -143,7 +145,7 @@ pub async fn get_user(caller: Caller, db: web::Data<Database>, id: web::Path<i32
 pub async fn update_user(
     UserManager(caller): UserManager,
     db: web::Data<Database>,
-    id: web::Path<i32>,
+    id: Resolved<UserId>,
     body: JsonBody<UpdateUser>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.parse()?;
@@ -170,7 +172,7 @@ pub async fn update_user(
         password_hash,
     };
     let actor = Actor::from(&caller);
-    let id = id.into_inner();
+    let id = id.existing()?;
     let user = db.write(move |conn| users::update(conn, &actor, id, changes)).await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -21,6 +21,7 @@ use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
 use crate::db::users::Account;
+use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::response_cache::DataVersion;
@@ -97,6 +98,17 @@ impl FromRequest for Caller {
     }
 }
 
+/// The record the request's path names and whose it is, as [`resolve_caller`] resolved it for
+/// [`tenancy::admit`]: what a handler receives as its `Resolved` id, so that the id a handler
+/// works on is the one isolation looked at, read once.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedRecord {
+    /// `None` when the path names no record (or names it by something other than a whole number).
+    pub resource: Option<OwnedResource>,
+    /// As [`crate::db::ownership::municipality_of`] answers: `None` when the record does not exist.
+    pub owner: Option<Option<i32>>,
+}
+
 /// What [`resolve_caller`] found, kept in the request's extensions.
 #[derive(Clone)]
 struct Resolution(Result<Caller, Rejection>);
@@ -149,8 +161,9 @@ pub async fn resolve_caller(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // Borrowed, not cloned: routing further in needs the only reference to the request.
     let resolution = match authenticate(req.request()).await {
-        Ok((caller, version)) => {
+        Ok((caller, version, named)) => {
             req.extensions_mut().insert(version);
+            req.extensions_mut().insert(named);
             Resolution(Ok(caller))
         }
         Err(error) => Resolution(Err(Rejection::from(error))),
@@ -159,7 +172,7 @@ pub async fn resolve_caller(
     next.call(req).await
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion), AppError> {
+async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRecord), AppError> {
     let tokens = req
         .app_data::<web::Data<TokenService>>()
         .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
@@ -176,7 +189,7 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion), AppErr
     };
     let caller = caller_from_account(account, &claims)?;
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
-    Ok((caller, DataVersion(data_version)))
+    Ok((caller, DataVersion(data_version), NamedRecord { resource, owner }))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {

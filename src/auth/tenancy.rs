@@ -15,6 +15,7 @@
 use actix_web::http::Method;
 
 use super::Caller;
+use crate::domain::ids::{DepartmentId, GoalId, IndicatorId, MeasureId, PlanId, RecordId, StrategyId, UserId};
 pub use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -42,13 +43,13 @@ pub fn owned_resource(path: &str) -> Option<OwnedResource> {
     let segments = segments(path);
     let id: i32 = segments.get(1)?.parse().ok()?;
     Some(match *segments.first()? {
-        "plans" => OwnedResource::Plan(id),
-        "goals" => OwnedResource::Goal(id),
-        "strategies" => OwnedResource::Strategy(id),
-        "measures" => OwnedResource::Measure(id),
-        "indicators" => OwnedResource::Indicator(id),
-        "departments" => OwnedResource::Department(id),
-        "users" => OwnedResource::User(id),
+        "plans" => PlanId::new(id).resource(),
+        "goals" => GoalId::new(id).resource(),
+        "strategies" => StrategyId::new(id).resource(),
+        "measures" => MeasureId::new(id).resource(),
+        "indicators" => IndicatorId::new(id).resource(),
+        "departments" => DepartmentId::new(id).resource(),
+        "users" => UserId::new(id).resource(),
         _ => return None,
     })
 }
@@ -109,9 +110,9 @@ mod tests {
 
     #[test]
     fn paths_name_the_resource_they_start_with() {
-        assert_eq!(owned_resource("/api/v1/plans/12/evaluation"), Some(OwnedResource::Plan(12)));
-        assert_eq!(owned_resource("/api/v1/indicators/7/actuals/2020"), Some(OwnedResource::Indicator(7)));
-        assert_eq!(owned_resource("/api/v1/measures/3/owners/9"), Some(OwnedResource::Measure(3)));
+        assert_eq!(owned_resource("/api/v1/plans/12/evaluation"), Some(PlanId::new(12).resource()));
+        assert_eq!(owned_resource("/api/v1/indicators/7/actuals/2020"), Some(IndicatorId::new(7).resource()));
+        assert_eq!(owned_resource("/api/v1/measures/3/owners/9"), Some(MeasureId::new(3).resource()));
         assert_eq!(owned_resource("/api/v1/plans/import"), None);
         assert_eq!(owned_resource("/api/v1/plans"), None);
         assert_eq!(owned_resource("/api/v1/national-indicators/dx3-online-procedures"), None);
@@ -131,10 +132,10 @@ mod tests {
     fn another_municipalitys_resource_is_not_found_for_every_municipal_role() {
         for role in [Role::Admin, Role::Hq, Role::Department, Role::Viewer] {
             let outcome =
-                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), Some(Some(2)));
+                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(PlanId::new(5).resource()), Some(Some(2)));
             assert!(matches!(outcome, Err(AppError::NotFound { entity: "plan", .. })), "{role:?}");
             assert!(
-                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), Some(Some(1)))
+                admit(&caller(role, Some(1)), RouteKind::Municipal, Some(PlanId::new(5).resource()), Some(Some(1)))
                     .is_ok()
             );
         }
@@ -143,18 +144,18 @@ mod tests {
     #[test]
     fn an_account_of_no_municipality_is_hidden_from_a_municipality_admin() {
         let admin = caller(Role::Admin, Some(1));
-        let outcome = admit(&admin, RouteKind::Administration, Some(OwnedResource::User(9)), Some(None));
+        let outcome = admit(&admin, RouteKind::Administration, Some(UserId::new(9).resource()), Some(None));
         assert!(matches!(outcome, Err(AppError::NotFound { entity: "user", .. })));
     }
 
     #[test]
     fn the_analyst_reads_published_data_only_and_the_system_admin_administers_only() {
         let analyst = caller(Role::Analyst, None);
-        assert!(admit(&analyst, RouteKind::Published, Some(OwnedResource::Plan(5)), Some(Some(2))).is_ok());
+        assert!(admit(&analyst, RouteKind::Published, Some(PlanId::new(5).resource()), Some(Some(2))).is_ok());
         assert!(matches!(admit(&analyst, RouteKind::Municipal, None, None), Err(AppError::Forbidden(_))));
         assert!(matches!(admit(&analyst, RouteKind::Administration, None, None), Err(AppError::Forbidden(_))));
         let system = caller(Role::SystemAdmin, None);
-        assert!(admit(&system, RouteKind::Administration, Some(OwnedResource::User(3)), Some(Some(2))).is_ok());
+        assert!(admit(&system, RouteKind::Administration, Some(UserId::new(3).resource()), Some(Some(2))).is_ok());
         assert!(matches!(admit(&system, RouteKind::Municipal, None, None), Err(AppError::Forbidden(_))));
     }
 
@@ -182,6 +183,6 @@ mod tests {
 
     #[test]
     fn a_missing_resource_is_left_to_the_handler() {
-        assert!(admit(&caller(Role::Hq, Some(1)), RouteKind::Municipal, Some(OwnedResource::Plan(5)), None).is_ok());
+        assert!(admit(&caller(Role::Hq, Some(1)), RouteKind::Municipal, Some(PlanId::new(5).resource()), None).is_ok());
     }
 }

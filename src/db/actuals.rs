@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::audit::{self, Actor, Change};
 use super::schema::{actual_events, actuals, users};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
+use crate::domain::ids::IndicatorId;
 use crate::domain::plan::label;
 use crate::domain::plan::{ActualStatus, to_text};
 use crate::domain::submission::ActualEventKind;
@@ -76,13 +77,13 @@ fn actual_from_row(row: ActualRow, stages: &[String]) -> Result<Actual, AppError
     })
 }
 
-pub fn count_for_indicator(conn: &mut DbConnection, indicator_id: i32) -> Result<i64, AppError> {
+pub fn count_for_indicator(conn: &mut DbConnection, indicator_id: IndicatorId) -> Result<i64, AppError> {
     Ok(actuals::table.filter(actuals::indicator_id.eq(indicator_id)).count().get_result(conn)?)
 }
 
 pub fn find(
     conn: &mut DbConnection,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     fiscal_year: i32,
     stages: &[String],
 ) -> Result<Option<Actual>, AppError> {
@@ -111,7 +112,7 @@ pub fn list_for_indicator(
 /// One page of an indicator's actuals by fiscal year, and how many it has.
 pub fn page_for_indicator(
     conn: &mut DbConnection,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     stages: &[String],
     limit: i64,
     offset: i64,
@@ -250,7 +251,7 @@ fn event_from_row(
 /// One page of the versions of one actual, oldest first, and how many there are.
 pub fn history_page(
     conn: &mut DbConnection,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     fiscal_year: i32,
     limit: i64,
     offset: i64,

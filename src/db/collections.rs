@@ -7,6 +7,7 @@ use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::plans;
 use super::schema::collection_windows;
+use crate::domain::ids::PlanId;
 use crate::domain::plan::label;
 use crate::error::AppError;
 
@@ -39,7 +40,7 @@ impl From<Row> for Collection {
     }
 }
 
-pub fn list(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Collection>, AppError> {
+pub fn list(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Collection>, AppError> {
     let rows: Vec<Row> = collection_windows::table
         .filter(collection_windows::plan_id.eq(plan_id))
         .select(Row::as_select())
@@ -51,7 +52,7 @@ pub fn list(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Collection>, Ap
 /// One page of a plan's collection windows by fiscal year, and how many it has.
 pub fn page(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Collection>, i64), AppError> {
@@ -66,7 +67,7 @@ pub fn page(
     Ok((rows.into_iter().map(Collection::from).collect(), total))
 }
 
-pub fn find(conn: &mut DbConnection, plan_id: i32, fiscal_year: i32) -> Result<Option<Collection>, AppError> {
+pub fn find(conn: &mut DbConnection, plan_id: PlanId, fiscal_year: i32) -> Result<Option<Collection>, AppError> {
     let row: Option<Row> = collection_windows::table
         .filter(collection_windows::plan_id.eq(plan_id).and(collection_windows::fiscal_year.eq(fiscal_year)))
         .select(Row::as_select())
@@ -79,7 +80,7 @@ pub fn find(conn: &mut DbConnection, plan_id: i32, fiscal_year: i32) -> Result<O
 pub fn open(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     fiscal_year: i32,
     deadline: Option<NaiveDate>,
 ) -> Result<Collection, AppError> {
@@ -106,7 +107,7 @@ pub fn open(
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     fiscal_year: i32,
     deadline: Option<Option<NaiveDate>>,
     closed: Option<bool>,

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::schema::{departments, municipalities};
+use crate::domain::ids::DepartmentId;
 use crate::domain::municipality_code::MunicipalityCode;
-use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 use crate::domain::department::Department;
@@ -130,9 +130,9 @@ pub fn create_municipality(
     Ok(created)
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<Department, AppError> {
+pub fn get(conn: &mut DbConnection, id: DepartmentId) -> Result<Department, AppError> {
     departments::table
-        .find(id)
+        .find(id.get())
         .select(DepartmentRow::as_select())
         .first(conn)
         .optional()?
@@ -196,7 +196,7 @@ pub struct NewDepartment<'a> {
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -> Result<Department, AppError> {
     get_municipality(conn, new.municipality_id)?;
     if let Some(parent_id) = new.parent_id {
-        super::ownership::resolve_in(conn, new.municipality_id, OwnedResource::Department(parent_id), "parent_id")?;
+        super::ownership::resolve_in(conn, new.municipality_id, DepartmentId::new(parent_id), "parent_id")?;
     }
     let now = audit::now();
     let id: QueryResult<i32> = diesel::insert_into(departments::table)
@@ -212,7 +212,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewDepartment<'_>) -
         .returning(departments::id)
         .get_result(conn);
     let id = AppError::on_duplicate(id, "code", "a department", new.code)?;
-    let created = get(conn, id)?;
+    let created = get(conn, DepartmentId::new(id))?;
     audit::record(conn, actor, Change::created("department", id, &created))?;
     Ok(created)
 }
@@ -227,11 +227,11 @@ pub struct DepartmentChanges {
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: DepartmentId,
     changes: DepartmentChanges,
 ) -> Result<Department, AppError> {
     let old = get(conn, id)?;
-    diesel::update(departments::table.find(id))
+    diesel::update(departments::table.find(id.get()))
         .set((
             departments::name.eq(changes.name.as_deref().unwrap_or(&old.name)),
             departments::active.eq(changes.active.unwrap_or(old.active)),
@@ -239,6 +239,6 @@ pub fn update(
         ))
         .execute(conn)?;
     let new = get(conn, id)?;
-    audit::record(conn, actor, Change::updated("department", id, &old, &new))?;
+    audit::record(conn, actor, Change::updated("department", id.get(), &old, &new))?;
     Ok(new)
 }

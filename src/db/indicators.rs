@@ -15,10 +15,10 @@ use super::plans;
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{Direction, GradeBasis};
+use crate::domain::ids::{DepartmentId, IndicatorId, MeasureId, PlanId};
 use crate::domain::lineage::Link;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
 use crate::domain::plan::{label, optional_label};
-use crate::domain::resource::OwnedResource;
 use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
@@ -183,9 +183,9 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
     Ok((indicators, targets))
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<Indicator, AppError> {
+pub fn get(conn: &mut DbConnection, id: IndicatorId) -> Result<Indicator, AppError> {
     let row = indicators::table
-        .find(id)
+        .find(id.get())
         .select(IndicatorRow::as_select())
         .first(conn)
         .optional()?
@@ -193,7 +193,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Indicator, AppError> {
     assemble(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("indicator", id))
 }
 
-pub fn list_for_measure(conn: &mut DbConnection, measure_id: i32) -> Result<Vec<Indicator>, AppError> {
+pub fn list_for_measure(conn: &mut DbConnection, measure_id: MeasureId) -> Result<Vec<Indicator>, AppError> {
     let rows = indicators::table
         .filter(indicators::measure_id.eq(measure_id))
         .select(IndicatorRow::as_select())
@@ -205,7 +205,7 @@ pub fn list_for_measure(conn: &mut DbConnection, measure_id: i32) -> Result<Vec<
 /// One page of a measure's indicators (retired ones included) by number, and how many it has.
 pub fn page_for_measure(
     conn: &mut DbConnection,
-    measure_id: i32,
+    measure_id: MeasureId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Indicator>, i64), AppError> {
@@ -221,7 +221,7 @@ pub fn page_for_measure(
 }
 
 /// Every indicator of a plan (retired ones included), in one query plus one for targets.
-pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Indicator>, AppError> {
+pub fn list_for_plan(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Indicator>, AppError> {
     list_for_plan_with_targets(conn, plan_id).map(|(indicators, _)| indicators)
 }
 
@@ -259,7 +259,7 @@ pub fn lineage_step(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<(Link, i
 }
 
 /// Every indicator of a plan and every target revision of each, in two queries.
-pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: i32) -> Result<WithTargets, AppError> {
+pub fn list_for_plan_with_targets(conn: &mut DbConnection, plan_id: PlanId) -> Result<WithTargets, AppError> {
     let rows = indicators::table
         .inner_join(measures::table)
         .filter(measures::plan_id.eq(plan_id))
@@ -286,9 +286,9 @@ pub fn list_implementing_with_targets(
     Ok((found, plan_of))
 }
 
-pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<TargetRevision>, AppError> {
+pub fn list_targets(conn: &mut DbConnection, indicator_id: IndicatorId) -> Result<Vec<TargetRevision>, AppError> {
     let indicator = get(conn, indicator_id)?;
-    Ok(targets_for(conn, &[(indicator.id, indicator.stages)])?.remove(&indicator_id).unwrap_or_default())
+    Ok(targets_for(conn, &[(indicator.id, indicator.stages)])?.remove(&indicator_id.get()).unwrap_or_default())
 }
 
 /// Links an indicator to the one it continues in an earlier plan (or removes the link): their
@@ -297,7 +297,7 @@ pub fn list_targets(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<Ta
 pub fn link_predecessor(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: IndicatorId,
     predecessor_id: Option<i32>,
     reason: Option<&str>,
 ) -> Result<Indicator, AppError> {
@@ -313,13 +313,8 @@ pub fn link_predecessor(
         };
         let (own_plan, own_municipality) = plan_of(conn, old.measure_id)?;
         // A series is one municipality's.
-        super::ownership::resolve_in(
-            conn,
-            own_municipality,
-            OwnedResource::Indicator(predecessor_id),
-            "predecessor_id",
-        )?;
-        let predecessor = get(conn, predecessor_id)?;
+        super::ownership::resolve_in(conn, own_municipality, IndicatorId::new(predecessor_id), "predecessor_id")?;
+        let predecessor = get(conn, IndicatorId::new(predecessor_id))?;
         let (other_plan, _) = plan_of(conn, predecessor.measure_id)?;
         if own_plan == other_plan {
             return Err(AppError::invalid(
@@ -341,15 +336,15 @@ pub fn link_predecessor(
             cursor = next;
         }
     }
-    diesel::update(indicators::table.find(id))
+    diesel::update(indicators::table.find(id.get()))
         .set((indicators::predecessor_id.eq(predecessor_id), indicators::updated_at.eq(audit::now())))
         .execute(conn)?;
-    bump_version(conn, id, old.version)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
         conn,
         actor,
-        Change::updated("indicator", id, &old, &new).with_action("link_predecessor").with_reason(reason),
+        Change::updated("indicator", id.get(), &old, &new).with_action("link_predecessor").with_reason(reason),
     )?;
     Ok(new)
 }
@@ -357,7 +352,7 @@ pub fn link_predecessor(
 /// The plan an indicator belongs to.
 pub fn plan_of(conn: &mut DbConnection, indicator: &Indicator) -> Result<crate::domain::plan::Plan, AppError> {
     let plan_id: i32 = measures::table.find(indicator.measure_id).select(measures::plan_id).first(conn)?;
-    plans::get(conn, plan_id)
+    plans::get(conn, PlanId::new(plan_id))
 }
 
 /// The editable definition of an indicator.
@@ -470,12 +465,8 @@ fn validate(
         }
     }
     if let Some(department_id) = fields.department_id {
-        let resolved = super::ownership::resolve_in(
-            conn,
-            plan.municipality_id,
-            OwnedResource::Department(department_id),
-            "department_id",
-        );
+        let resolved =
+            super::ownership::resolve_in(conn, plan.municipality_id, DepartmentId::new(department_id), "department_id");
         AppError::gather(resolved, &mut errors_with_years)?;
     }
     if let Some(code) = &fields.national_indicator_code {
@@ -515,8 +506,8 @@ pub fn create(
     fields: &IndicatorFields,
     replaces_id: Option<i32>,
 ) -> Result<Indicator, AppError> {
-    let plan_id = super::measures::plan_id_of(conn, measure_id)?;
-    let plan = plans::get(conn, plan_id)?;
+    let plan_id = super::measures::plan_id_of(conn, MeasureId::new(measure_id))?;
+    let plan = plans::get(conn, PlanId::new(plan_id))?;
     validate(conn, &plan, fields)?;
     let now = audit::now();
     let id: i32 = diesel::insert_into(indicators::table)
@@ -548,7 +539,7 @@ pub fn create(
         ))
         .returning(indicators::id)
         .get_result(conn)?;
-    let indicator = get(conn, id)?;
+    let indicator = get(conn, IndicatorId::new(id))?;
     audit::record(conn, actor, Change::created("indicator", id, &indicator))?;
     Ok(indicator)
 }
@@ -564,7 +555,7 @@ fn bump_version(conn: &mut DbConnection, id: i32, version: i32) -> Result<(), Ap
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: IndicatorId,
     expected_version: Option<i32>,
     fields: &IndicatorFields,
     reason: Option<&str>,
@@ -578,7 +569,7 @@ pub fn update(
             "the kind of an indicator with actuals cannot change; retire it and add a replacement".into(),
         ));
     }
-    diesel::update(indicators::table.find(id))
+    diesel::update(indicators::table.find(id.get()))
         .set((
             indicators::number.eq(fields.number),
             indicators::name.eq(&fields.name),
@@ -600,13 +591,13 @@ pub fn update(
             indicators::national_indicator_code.eq(&fields.national_indicator_code),
         ))
         .execute(conn)?;
-    bump_version(conn, id, old.version)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     name_revisions::record(
         conn,
         actor,
         &Rename {
-            entity: Named::Indicator(id),
+            entity: Named::Indicator(id.get()),
             created_at: old.created_at,
             old_name: &old.name,
             new_name: &new.name,
@@ -614,7 +605,7 @@ pub fn update(
             reason,
         },
     )?;
-    audit::record(conn, actor, Change::updated("indicator", id, &old, &new).with_reason(reason))?;
+    audit::record(conn, actor, Change::updated("indicator", id.get(), &old, &new).with_reason(reason))?;
     Ok(new)
 }
 
@@ -622,7 +613,7 @@ pub fn update(
 pub fn retire(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: IndicatorId,
     expected_version: Option<i32>,
     from_fiscal_year: i32,
     reason: &str,
@@ -636,7 +627,7 @@ pub fn retire(
     if reason.trim().is_empty() {
         return Err(AppError::invalid("reason", "say why the indicator is retired"));
     }
-    diesel::update(indicators::table.find(id))
+    diesel::update(indicators::table.find(id.get()))
         .set((
             indicators::status.eq(to_text(&IndicatorStatus::Retired)),
             indicators::retired_fiscal_year.eq(from_fiscal_year),
@@ -644,12 +635,12 @@ pub fn retire(
             indicators::retirement_reason.eq(reason),
         ))
         .execute(conn)?;
-    bump_version(conn, id, old.version)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
         conn,
         actor,
-        Change::updated("indicator", id, &old, &new).with_action("retire").with_reason(Some(reason)),
+        Change::updated("indicator", id.get(), &old, &new).with_action("retire").with_reason(Some(reason)),
     )?;
     Ok(new)
 }
@@ -711,7 +702,7 @@ fn validate_target(
 pub fn revise_target(
     conn: &mut DbConnection,
     actor: &Actor,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     expected_version: Option<i32>,
     target: &NewTarget,
 ) -> Result<TargetRevision, AppError> {
@@ -739,14 +730,14 @@ pub fn revise_target(
         ))
         .returning(target_revisions::id)
         .get_result(conn)?;
-    bump_version(conn, indicator_id, indicator.version)?;
+    bump_version(conn, indicator_id.get(), indicator.version)?;
     let revisions = list_targets(conn, indicator_id)?;
     let revision =
         revisions.iter().find(|r| r.id == id).cloned().ok_or_else(|| AppError::not_found("target revision", id))?;
     audit::record(
         conn,
         actor,
-        Change::updated("indicator", indicator_id, &indicator.current_target, &revision)
+        Change::updated("indicator", indicator_id.get(), &indicator.current_target, &revision)
             .with_action("revise_target")
             .with_reason(Some(&target.reason)),
     )?;
@@ -804,7 +795,7 @@ pub struct NewDefinition<'a> {
 pub fn revise_definition(
     conn: &mut DbConnection,
     actor: &Actor,
-    indicator_id: i32,
+    indicator_id: IndicatorId,
     definition: &NewDefinition<'_>,
 ) -> Result<DefinitionRevision, AppError> {
     let NewDefinition { effective_from_fiscal_year, name, numerator_label, denominator_label, reason } = *definition;
@@ -836,8 +827,8 @@ pub fn revise_definition(
         ))
         .returning(indicator_definitions::id)
         .get_result(conn)?;
-    bump_version(conn, indicator_id, indicator.version)?;
-    let revision = list_definitions(conn, &[indicator_id])?
+    bump_version(conn, indicator_id.get(), indicator.version)?;
+    let revision = list_definitions(conn, &[indicator_id.get()])?
         .into_iter()
         .find(|d| d.id == id)
         .ok_or_else(|| AppError::not_found("definition revision", id))?;

@@ -10,6 +10,7 @@ use super::name_revisions::{self, Named, Rename};
 use super::plans;
 use super::schema::{departments, measure_owners, measure_roadmap, measure_secondary_goals, measures, plan_phases};
 use super::{DbConnection, enum_from_column};
+use crate::domain::ids::{DepartmentId, MeasureId, PlanId};
 use crate::domain::plan::{MeasureStatus, ReviewCategory, to_text};
 use crate::domain::plan::{label, optional_label};
 use crate::domain::resource::OwnedResource;
@@ -177,9 +178,9 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
         .collect()
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<Measure, AppError> {
+pub fn get(conn: &mut DbConnection, id: MeasureId) -> Result<Measure, AppError> {
     let row = measures::table
-        .find(id)
+        .find(id.get())
         .select(MeasureRow::as_select())
         .first(conn)
         .optional()?
@@ -189,9 +190,9 @@ pub fn get(conn: &mut DbConnection, id: i32) -> Result<Measure, AppError> {
 
 /// The plan a measure belongs to, in one statement: for callers that only need the measure to
 /// exist (404 otherwise) and not its owners, goals and roadmap, which [`get`] reads in four more.
-pub fn plan_id_of(conn: &mut DbConnection, id: i32) -> Result<i32, AppError> {
+pub fn plan_id_of(conn: &mut DbConnection, id: MeasureId) -> Result<i32, AppError> {
     measures::table
-        .find(id)
+        .find(id.get())
         .select(measures::plan_id)
         .first(conn)
         .optional()?
@@ -199,7 +200,7 @@ pub fn plan_id_of(conn: &mut DbConnection, id: i32) -> Result<i32, AppError> {
 }
 
 /// Every measure of a plan, in number order.
-pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measure>, AppError> {
+pub fn list_for_plan(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Measure>, AppError> {
     let rows = measures::table
         .filter(measures::plan_id.eq(plan_id))
         .select(MeasureRow::as_select())
@@ -209,7 +210,7 @@ pub fn list_for_plan(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measur
 }
 
 /// [`list_for_plan`] without the yearly roadmaps (left empty), which the evaluation does not use.
-pub fn list_for_plan_without_roadmaps(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Measure>, AppError> {
+pub fn list_for_plan_without_roadmaps(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Measure>, AppError> {
     let rows = measures::table
         .filter(measures::plan_id.eq(plan_id))
         .select(MeasureRow::as_select())
@@ -220,7 +221,7 @@ pub fn list_for_plan_without_roadmaps(conn: &mut DbConnection, plan_id: i32) -> 
 
 pub fn list(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     filter: &MeasureFilter,
     limit: i64,
     offset: i64,
@@ -303,7 +304,7 @@ fn validate(
     own_id: Option<i32>,
     fields: &MeasureFields,
 ) -> Result<(), AppError> {
-    let plan = plans::get(conn, plan_id)?;
+    let plan = plans::get(conn, PlanId::new(plan_id))?;
     let mut errors = Vec::new();
     if fields.number < 1 {
         errors.push(FieldError::new("number", "must be 1 or more"));
@@ -319,7 +320,7 @@ fn validate(
     if taken.is_some_and(|id| Some(id) != own_id) {
         errors.push(FieldError::new("number", format!("No.{} already exists in this plan", fields.number)));
     }
-    let goals: Vec<i32> = plans::list_goals(conn, plan_id)?.iter().map(|g| g.id).collect();
+    let goals: Vec<i32> = plans::list_goals(conn, PlanId::new(plan_id))?.iter().map(|g| g.id).collect();
     if fields.main_goal_id.is_some_and(|id| !goals.contains(&id)) {
         errors.push(FieldError::new("main_goal_id", "not a goal of this plan"));
     }
@@ -334,7 +335,7 @@ fn validate(
         }
     }
     if let Some(strategy_id) = fields.strategy_id {
-        let strategies: Vec<i32> = plans::list_strategies(conn, plan_id)?.iter().map(|s| s.id).collect();
+        let strategies: Vec<i32> = plans::list_strategies(conn, PlanId::new(plan_id))?.iter().map(|s| s.id).collect();
         if !strategies.contains(&strategy_id) {
             errors.push(FieldError::new("strategy_id", "not a strategy of this plan"));
         }
@@ -361,12 +362,8 @@ fn validate(
         }
     }
     if let Some(predecessor_id) = fields.predecessor_id {
-        let resolved = super::ownership::resolve_in(
-            conn,
-            plan.municipality_id,
-            OwnedResource::Measure(predecessor_id),
-            "predecessor_id",
-        );
+        let resolved =
+            super::ownership::resolve_in(conn, plan.municipality_id, MeasureId::new(predecessor_id), "predecessor_id");
         if AppError::gather(resolved, &mut errors)?.is_some() {
             let predecessor_plan: i32 = measures::table.find(predecessor_id).select(measures::plan_id).first(conn)?;
             if predecessor_plan == plan_id {
@@ -410,11 +407,11 @@ pub struct InitialOwner {
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     fields: &MeasureFields,
     owners: &[InitialOwner],
 ) -> Result<Measure, AppError> {
-    validate(conn, plan_id, None, fields)?;
+    validate(conn, plan_id.get(), None, fields)?;
     if owners.is_empty() {
         return Err(AppError::invalid(
             "owner_department_ids",
@@ -447,7 +444,7 @@ pub fn create(
     for (position, owner) in owners.iter().enumerate() {
         insert_owner(conn, id, owner.department_id, position == 0, position, owner.from_fiscal_year)?;
     }
-    let measure = get(conn, id)?;
+    let measure = get(conn, MeasureId::new(id))?;
     audit::record(conn, actor, Change::created("measure", id, &measure))?;
     Ok(measure)
 }
@@ -460,15 +457,11 @@ fn insert_owner(
     position: usize,
     from_fiscal_year: Option<i32>,
 ) -> Result<(), AppError> {
-    let measure_municipality = super::ownership::municipality_of(conn, OwnedResource::Measure(measure_id))?
-        .flatten()
-        .ok_or_else(|| AppError::not_found("measure", measure_id))?;
-    super::ownership::resolve_in(
-        conn,
-        measure_municipality,
-        OwnedResource::Department(department_id),
-        "department_id",
-    )?;
+    let measure_municipality =
+        super::ownership::municipality_of(conn, OwnedResource::Measure(MeasureId::new(measure_id)))?
+            .flatten()
+            .ok_or_else(|| AppError::not_found("measure", measure_id))?;
+    super::ownership::resolve_in(conn, measure_municipality, DepartmentId::new(department_id), "department_id")?;
     diesel::insert_into(measure_owners::table)
         .values((
             measure_owners::measure_id.eq(measure_id),
@@ -493,15 +486,15 @@ fn bump_version(conn: &mut DbConnection, id: i32, version: i32) -> Result<(), Ap
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: MeasureId,
     expected_version: Option<i32>,
     fields: &MeasureFields,
     reason: Option<&str>,
 ) -> Result<Measure, AppError> {
     let old = get(conn, id)?;
     check_version("measure", old.version, expected_version)?;
-    validate(conn, old.plan_id, Some(id), fields)?;
-    diesel::update(measures::table.find(id))
+    validate(conn, old.plan_id, Some(id.get()), fields)?;
+    diesel::update(measures::table.find(id.get()))
         .set((
             measures::number.eq(fields.number),
             measures::name.eq(&fields.name),
@@ -516,14 +509,14 @@ pub fn update(
             measures::predecessor_id.eq(fields.predecessor_id),
         ))
         .execute(conn)?;
-    write_children(conn, id, fields)?;
-    bump_version(conn, id, old.version)?;
+    write_children(conn, id.get(), fields)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     name_revisions::record(
         conn,
         actor,
         &Rename {
-            entity: Named::Measure(id),
+            entity: Named::Measure(id.get()),
             created_at: old.created_at,
             old_name: &old.name,
             new_name: &new.name,
@@ -531,7 +524,7 @@ pub fn update(
             reason,
         },
     )?;
-    audit::record(conn, actor, Change::updated("measure", id, &old, &new).with_reason(reason))?;
+    audit::record(conn, actor, Change::updated("measure", id.get(), &old, &new).with_reason(reason))?;
     Ok(new)
 }
 
@@ -539,7 +532,7 @@ pub fn update(
 pub fn set_status(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: MeasureId,
     expected_version: Option<i32>,
     status: MeasureStatus,
     fiscal_year: Option<i32>,
@@ -547,25 +540,25 @@ pub fn set_status(
 ) -> Result<Measure, AppError> {
     let old = get(conn, id)?;
     check_version("measure", old.version, expected_version)?;
-    let plan = plans::get(conn, old.plan_id)?;
+    let plan = plans::get(conn, PlanId::new(old.plan_id))?;
     let fiscal_year = match (status, fiscal_year) {
         (MeasureStatus::Active, _) => None,
         (_, Some(year)) => Some(plan.check_year("fiscal_year", year)?.year()),
         (_, None) => return Err(AppError::invalid("fiscal_year", "say in which fiscal year the measure ended")),
     };
-    diesel::update(measures::table.find(id))
+    diesel::update(measures::table.find(id.get()))
         .set((
             measures::status.eq(to_text(&status)),
             measures::status_fiscal_year.eq(fiscal_year),
             measures::status_recorded_at.eq(Some(audit::now())),
         ))
         .execute(conn)?;
-    bump_version(conn, id, old.version)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
         conn,
         actor,
-        Change::updated("measure", id, &old, &new).with_action("change_status").with_reason(reason),
+        Change::updated("measure", id.get(), &old, &new).with_action("change_status").with_reason(reason),
     )?;
     Ok(new)
 }
@@ -574,7 +567,7 @@ pub fn set_status(
 pub fn add_owner(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: MeasureId,
     department_id: i32,
     from_fiscal_year: Option<i32>,
     reason: Option<&str>,
@@ -584,15 +577,15 @@ pub fn add_owner(
         return Err(AppError::Conflict(format!("department {department_id} already owns measure {id}")));
     }
     if let Some(year) = from_fiscal_year {
-        plans::get(conn, old.plan_id)?.check_year("from_fiscal_year", year)?;
+        plans::get(conn, PlanId::new(old.plan_id))?.check_year("from_fiscal_year", year)?;
     }
-    insert_owner(conn, id, department_id, false, old.owners.len(), from_fiscal_year)?;
-    bump_version(conn, id, old.version)?;
+    insert_owner(conn, id.get(), department_id, false, old.owners.len(), from_fiscal_year)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
         conn,
         actor,
-        Change::updated("measure", id, &old, &new).with_action("add_owner").with_reason(reason),
+        Change::updated("measure", id.get(), &old, &new).with_action("add_owner").with_reason(reason),
     )?;
     Ok(new)
 }
@@ -601,15 +594,15 @@ pub fn add_owner(
 pub fn remove_owner(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
-    department_id: i32,
+    id: MeasureId,
+    department_id: DepartmentId,
     last_fiscal_year: i32,
     reason: Option<&str>,
 ) -> Result<Measure, AppError> {
     let old = get(conn, id)?;
-    plans::get(conn, old.plan_id)?.check_year("last_fiscal_year", last_fiscal_year)?;
+    plans::get(conn, PlanId::new(old.plan_id))?.check_year("last_fiscal_year", last_fiscal_year)?;
     let remaining = old.owners.iter().filter(|o| o.in_force(None) && o.department_id != department_id).count();
-    if !old.owned_by(department_id, None) {
+    if !old.owned_by(department_id.get(), None) {
         return Err(AppError::not_found("owner", department_id));
     }
     if remaining == 0 {
@@ -625,12 +618,12 @@ pub fn remove_owner(
     )
     .set((measure_owners::until_fiscal_year.eq(last_fiscal_year), measure_owners::removed_at.eq(audit::now())))
     .execute(conn)?;
-    bump_version(conn, id, old.version)?;
+    bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
         conn,
         actor,
-        Change::updated("measure", id, &old, &new).with_action("remove_owner").with_reason(reason),
+        Change::updated("measure", id.get(), &old, &new).with_action("remove_owner").with_reason(reason),
     )?;
     Ok(new)
 }

@@ -14,6 +14,7 @@ pub mod collections;
 pub mod data_version;
 pub mod deadline;
 pub mod departments;
+mod ids;
 pub mod indicators;
 pub mod measures;
 pub mod name_revisions;

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::users;
+use crate::domain::ids::RecordId;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
@@ -17,35 +18,37 @@ macro_rules! owner_query {
         use $crate::domain::resource::OwnedResource;
         match $resource {
             OwnedResource::Plan(id) => {
-                let $query = plans::table.find(id).select(plans::municipality_id);
+                let $query = plans::table.find(id.get()).select(plans::municipality_id);
                 $body
             }
             OwnedResource::Goal(id) => {
                 let $query =
-                    goals::table.inner_join(plans::table).filter(goals::id.eq(id)).select(plans::municipality_id);
+                    goals::table.inner_join(plans::table).filter(goals::id.eq(id.get())).select(plans::municipality_id);
                 $body
             }
             OwnedResource::Strategy(id) => {
                 let $query = strategies::table
                     .inner_join(plans::table)
-                    .filter(strategies::id.eq(id))
+                    .filter(strategies::id.eq(id.get()))
                     .select(plans::municipality_id);
                 $body
             }
             OwnedResource::Measure(id) => {
-                let $query =
-                    measures::table.inner_join(plans::table).filter(measures::id.eq(id)).select(plans::municipality_id);
+                let $query = measures::table
+                    .inner_join(plans::table)
+                    .filter(measures::id.eq(id.get()))
+                    .select(plans::municipality_id);
                 $body
             }
             OwnedResource::Indicator(id) => {
                 let $query = indicators::table
                     .inner_join(measures::table.inner_join(plans::table))
-                    .filter(indicators::id.eq(id))
+                    .filter(indicators::id.eq(id.get()))
                     .select(plans::municipality_id);
                 $body
             }
             OwnedResource::Department(id) => {
-                let $query = departments::table.find(id).select(departments::municipality_id);
+                let $query = departments::table.find(id.get()).select(departments::municipality_id);
                 $body
             }
             OwnedResource::User($user_id) => $user,
@@ -60,22 +63,22 @@ pub fn municipality_of(conn: &mut DbConnection, resource: OwnedResource) -> Resu
     Ok(owner_query!(
         resource,
         |query| query.first::<i32>(conn).optional()?.map(Some),
-        user(id) => users::table.find(id).select(users::municipality_id).first(conn).optional()?
+        user(id) => users::table.find(id.get()).select(users::municipality_id).first(conn).optional()?
     ))
 }
 
 /// The one way an id named in a body, a plan file, an import row or a CLI flag becomes a record to
 /// use: it must belong to `municipality_id`. Another municipality's record and a missing one give
 /// the same 422, after the same one statement, naming only the id the caller sent.
-pub fn resolve_in(
+pub fn resolve_in<Id: RecordId>(
     conn: &mut DbConnection,
     municipality_id: i32,
-    resource: OwnedResource,
+    id: Id,
     field: impl Into<String>,
-) -> Result<i32, AppError> {
-    match municipality_of(conn, resource)? {
-        Some(Some(owner)) if owner == municipality_id => Ok(resource.id()),
-        _ => Err(not_found_in_field(field, resource)),
+) -> Result<Id, AppError> {
+    match municipality_of(conn, id.resource())? {
+        Some(Some(owner)) if owner == municipality_id => Ok(id),
+        _ => Err(not_found_in_field(field, id.resource())),
     }
 }
 

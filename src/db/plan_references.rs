@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use super::audit::{self, Actor, Change};
 use super::schema::plan_references;
 use super::{DbConnection, enum_from_column};
+use crate::domain::ids::PlanId;
 use crate::domain::plan::to_text;
-use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
 use crate::domain::plan_reference::{PlanReference, ReferenceKind};
@@ -56,7 +56,7 @@ pub struct NewReference {
 /// One page of a plan's references in the order they were recorded, and how many it has.
 pub fn page(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<PlanReference>, i64), AppError> {
@@ -74,7 +74,7 @@ pub fn page(
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     reference: &NewReference,
 ) -> Result<PlanReference, AppError> {
     let plan = super::plans::get(conn, plan_id)?;
@@ -82,7 +82,7 @@ pub fn create(
         return Err(AppError::invalid("title", "must not be empty"));
     }
     if let Some(other) = reference.referenced_plan_id {
-        super::ownership::resolve_in(conn, plan.municipality_id, OwnedResource::Plan(other), "referenced_plan_id")?;
+        super::ownership::resolve_in(conn, plan.municipality_id, PlanId::new(other), "referenced_plan_id")?;
         if other == plan_id {
             return Err(AppError::invalid("referenced_plan_id", "must be another plan kept here"));
         }

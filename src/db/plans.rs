@@ -9,7 +9,7 @@ use super::schema::{goals, measures, plan_phases, plans, strategies};
 use super::{DbConnection, decimal_from_text, decimal_to_text, enum_from_column};
 use crate::domain::achievement::{GradeBasis, GradingSettings};
 use crate::domain::fiscal_year::FiscalYear;
-use crate::domain::resource::OwnedResource;
+use crate::domain::ids::{GoalId, PlanId, StrategyId};
 use crate::error::AppError;
 
 use crate::domain::plan::{DEFAULT_GOAL_KIND, Goal, Phase, Plan, PlanStatus, Strategy, label, to_text};
@@ -89,21 +89,15 @@ fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Ph
         .collect())
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<Plan, AppError> {
+pub fn get(conn: &mut DbConnection, id: PlanId) -> Result<Plan, AppError> {
     let row = plans::table
-        .find(id)
+        .find(id.get())
         .select(PlanRow::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("plan", id))?;
-    let phases = load_phases(conn, &[id])?.into_iter().map(|(_, phase)| phase).collect();
+    let phases = load_phases(conn, &[id.get()])?.into_iter().map(|(_, phase)| phase).collect();
     row.into_plan(phases)
-}
-
-/// 404 unless the plan exists, in one statement (no phases read, unlike [`get`]).
-pub fn ensure_exists(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
-    let found: Option<i32> = plans::table.find(id).select(plans::id).first(conn).optional()?;
-    found.map(drop).ok_or_else(|| AppError::not_found("plan", id))
 }
 
 /// These plans, in two queries whatever their number.
@@ -127,7 +121,7 @@ pub fn find_by_code(conn: &mut DbConnection, municipality_id: i32, code: &str) -
         .select(plans::id)
         .first(conn)
         .optional()?;
-    id.map(|id| get(conn, id)).transpose()
+    id.map(|id| get(conn, PlanId::new(id))).transpose()
 }
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
@@ -270,8 +264,8 @@ fn check_predecessor(
     fields: &PlanFields,
 ) -> Result<(), AppError> {
     let Some(predecessor_id) = fields.predecessor_id else { return Ok(()) };
-    super::ownership::resolve_in(conn, municipality_id, OwnedResource::Plan(predecessor_id), "predecessor_id")?;
-    let predecessor = get(conn, predecessor_id)?;
+    super::ownership::resolve_in(conn, municipality_id, PlanId::new(predecessor_id), "predecessor_id")?;
+    let predecessor = get(conn, PlanId::new(predecessor_id))?;
     if Some(predecessor.id) == own_id || predecessor.start_fiscal_year >= fields.start_fiscal_year {
         return Err(AppError::invalid("predecessor_id", "must be a plan that started before this one"));
     }
@@ -313,7 +307,7 @@ pub fn create(
         .get_result(conn);
     let id = AppError::on_duplicate(id, "code", "a plan", &fields.code)?;
     replace_phases(conn, id, &fields.phases)?;
-    let plan = get(conn, id)?;
+    let plan = get(conn, PlanId::new(id))?;
     audit::record(conn, actor, Change::created("plan", id, &plan))?;
     Ok(plan)
 }
@@ -329,7 +323,7 @@ pub struct NameChange {
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: PlanId,
     expected_version: Option<i32>,
     fields: &PlanFields,
     name_change: &NameChange,
@@ -338,7 +332,7 @@ pub fn update(
     crate::versioning::check_version("plan", old.version, expected_version)?;
     validate_fields(fields)?;
     if fields.predecessor_id != old.predecessor_id {
-        check_predecessor(conn, old.municipality_id, Some(id), fields)?;
+        check_predecessor(conn, old.municipality_id, Some(id.get()), fields)?;
     }
     if let Some(year) = name_change.effective_from_fiscal_year {
         if fields.name == old.name {
@@ -352,7 +346,7 @@ pub fn update(
         }
     }
     let grading = &fields.grading;
-    diesel::update(plans::table.find(id))
+    diesel::update(plans::table.find(id.get()))
         .set((
             plans::name.eq(&fields.name),
             plans::description.eq(&fields.description),
@@ -371,13 +365,13 @@ pub fn update(
             plans::updated_at.eq(audit::now()),
         ))
         .execute(conn)?;
-    replace_phases(conn, id, &fields.phases)?;
+    replace_phases(conn, id.get(), &fields.phases)?;
     let new = get(conn, id)?;
     name_revisions::record(
         conn,
         actor,
         &Rename {
-            entity: Named::Plan(id),
+            entity: Named::Plan(id.get()),
             created_at: old.created_at,
             old_name: &old.name,
             new_name: &new.name,
@@ -385,7 +379,11 @@ pub fn update(
             reason: name_change.reason.as_deref(),
         },
     )?;
-    audit::record(conn, actor, Change::updated("plan", id, &old, &new).with_reason(name_change.reason.as_deref()))?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("plan", id.get(), &old, &new).with_reason(name_change.reason.as_deref()),
+    )?;
     Ok(new)
 }
 
@@ -476,7 +474,7 @@ impl GoalFields {
     }
 }
 
-pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, AppError> {
+pub fn list_goals(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Goal>, AppError> {
     let rows: Vec<GoalRow> = goals::table
         .filter(goals::plan_id.eq(plan_id))
         .select(GoalRow::as_select())
@@ -495,7 +493,7 @@ pub fn list_goals(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Goal>, Ap
 /// and by number; optionally only one kind (`基本方針`).
 pub fn page_goals(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     kind: Option<&str>,
     limit: i64,
     offset: i64,
@@ -526,7 +524,7 @@ pub fn page_goals(
 /// One page of a plan's strategies by number, and how many it has.
 pub fn page_strategies(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Strategy>, i64), AppError> {
@@ -541,7 +539,7 @@ pub fn page_strategies(
     Ok((rows.into_iter().map(Strategy::from).collect(), total))
 }
 
-pub fn list_strategies(conn: &mut DbConnection, plan_id: i32) -> Result<Vec<Strategy>, AppError> {
+pub fn list_strategies(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<Strategy>, AppError> {
     let rows: Vec<StrategyRow> = strategies::table
         .filter(strategies::plan_id.eq(plan_id))
         .select(StrategyRow::as_select())
@@ -584,7 +582,7 @@ fn check_number_and_name(number: i32, name: &str) -> Result<(), AppError> {
 pub fn create_goal(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     fields: &GoalFields,
 ) -> Result<Goal, AppError> {
     let plan = get(conn, plan_id)?;
@@ -634,22 +632,22 @@ pub fn create_goal(
 pub fn rename_goal(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: GoalId,
     name: &str,
     reason: Option<&str>,
 ) -> Result<Goal, AppError> {
-    let old = get_goal(conn, id)?;
+    let old = get_goal(conn, id.get())?;
     check_number_and_name(old.number, name)?;
-    diesel::update(goals::table.find(id)).set(goals::name.eq(name)).execute(conn)?;
-    let new = get_goal(conn, id)?;
-    audit::record(conn, actor, Change::updated("goal", id, &old, &new).with_reason(reason))?;
+    diesel::update(goals::table.find(id.get())).set(goals::name.eq(name)).execute(conn)?;
+    let new = get_goal(conn, id.get())?;
+    audit::record(conn, actor, Change::updated("goal", id.get(), &old, &new).with_reason(reason))?;
     Ok(new)
 }
 
 pub fn create_strategy(
     conn: &mut DbConnection,
     actor: &Actor,
-    plan_id: i32,
+    plan_id: PlanId,
     number: i32,
     name: &str,
 ) -> Result<Strategy, AppError> {
@@ -668,14 +666,14 @@ pub fn create_strategy(
 pub fn rename_strategy(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: i32,
+    id: StrategyId,
     name: &str,
     reason: Option<&str>,
 ) -> Result<Strategy, AppError> {
-    let old = get_strategy(conn, id)?;
+    let old = get_strategy(conn, id.get())?;
     check_number_and_name(old.number, name)?;
-    diesel::update(strategies::table.find(id)).set(strategies::name.eq(name)).execute(conn)?;
-    let new = get_strategy(conn, id)?;
-    audit::record(conn, actor, Change::updated("strategy", id, &old, &new).with_reason(reason))?;
+    diesel::update(strategies::table.find(id.get())).set(strategies::name.eq(name)).execute(conn)?;
+    let new = get_strategy(conn, id.get())?;
+    audit::record(conn, actor, Change::updated("strategy", id.get(), &old, &new).with_reason(reason))?;
     Ok(new)
 }

@@ -7,6 +7,7 @@ use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::schema::{municipalities, users};
 use crate::domain::account::{self, Standing};
+use crate::domain::ids::{DepartmentId, UserId};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
@@ -107,9 +108,9 @@ impl AccountRow {
     }
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<User, AppError> {
+pub fn get(conn: &mut DbConnection, id: UserId) -> Result<User, AppError> {
     let row = users::table
-        .find(id)
+        .find(id.get())
         .select(UserRow::as_select())
         .first(conn)
         .optional()?
@@ -209,15 +210,20 @@ fn resolve_municipality(
         super::departments::get_municipality(conn, given)
             .map_err(|_| AppError::invalid("municipality_id", "no such municipality"))?;
         if let Some(department_id) = department_id {
-            super::ownership::resolve_in(conn, given, OwnedResource::Department(department_id), "department_id")?;
+            super::ownership::resolve_in(conn, given, DepartmentId::new(department_id), "department_id")?;
         }
         return Ok(Some(given));
     }
     // Only the system administrator names no municipality: the department's is the account's.
     let of_department = match department_id {
         Some(id) => Some(
-            super::departments::get(conn, id)
-                .map_err(|_| super::ownership::not_found_in_field("department_id", OwnedResource::Department(id)))?
+            super::departments::get(conn, DepartmentId::new(id))
+                .map_err(|_| {
+                    super::ownership::not_found_in_field(
+                        "department_id",
+                        OwnedResource::Department(DepartmentId::new(id)),
+                    )
+                })?
                 .municipality_id,
         ),
         None => None,
@@ -271,7 +277,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
         ))
         .returning(users::id)
         .get_result(conn)?;
-    let user = get(conn, id)?;
+    let user = get(conn, UserId::new(id))?;
     audit::record(conn, actor, Change::created("user", id, &user).in_municipality(user.municipality_id))?;
     Ok(user)
 }
@@ -287,7 +293,7 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
 }
 
-pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChanges) -> Result<User, AppError> {
+pub fn update(conn: &mut DbConnection, actor: &Actor, id: UserId, changes: UserChanges) -> Result<User, AppError> {
     let old = get(conn, id)?;
     let role = changes.role.unwrap_or(old.role);
     let department_id = changes.department_id.unwrap_or(old.department_id);
@@ -297,9 +303,10 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     let before = Standing { role: old.role, active: old.active, municipality_id: old.municipality_id };
     let after = Standing { role, active: changes.active.unwrap_or(old.active), municipality_id };
     if let Some(losing) = account::admin_lost(before, after) {
-        account::keeps_an_admin(super::admins::other_active_admins(conn, losing, id)?).map_err(AppError::Conflict)?;
+        account::keeps_an_admin(super::admins::other_active_admins(conn, losing, id.get())?)
+            .map_err(AppError::Conflict)?;
     }
-    diesel::update(users::table.find(id))
+    diesel::update(users::table.find(id.get()))
         .set((
             users::municipality_id.eq(municipality_id),
             users::display_name.eq(changes.display_name.as_deref().unwrap_or(&old.display_name)),
@@ -311,12 +318,14 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
         .execute(conn)?;
     let password_changed = changes.password_hash.is_some();
     if let Some(hash) = changes.password_hash {
-        diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)?;
+        diesel::update(users::table.find(id.get())).set(users::password_hash.eq(hash)).execute(conn)?;
     }
     // Tokens issued before a new password or a deactivation must not work again (not even after a
     // later reactivation): they carry the old version.
     if password_changed || (old.active && changes.active == Some(false)) {
-        diesel::update(users::table.find(id)).set(users::token_version.eq(users::token_version + 1)).execute(conn)?;
+        diesel::update(users::table.find(id.get()))
+            .set(users::token_version.eq(users::token_version + 1))
+            .execute(conn)?;
     }
     let new = get(conn, id)?;
     // The audit log says that a password changed, never what it is. It is the account's
@@ -325,10 +334,11 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: i32, changes: UserChan
     audit::record(
         conn,
         actor,
-        Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(new.municipality_id),
+        Change::updated("user", id.get(), &old, &new).with_reason(reason).in_municipality(new.municipality_id),
     )?;
     if old.municipality_id.is_some() && old.municipality_id != new.municipality_id {
-        let change = Change::updated("user", id, &old, &new).with_reason(reason).in_municipality(old.municipality_id);
+        let change =
+            Change::updated("user", id.get(), &old, &new).with_reason(reason).in_municipality(old.municipality_id);
         audit::record(conn, actor, change)?;
     }
     Ok(new)

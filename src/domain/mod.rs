@@ -9,6 +9,7 @@ pub mod comparison;
 pub mod decimal_input;
 pub mod department;
 pub mod fiscal_year;
+pub mod ids;
 pub mod indicator;
 pub mod limits;
 pub mod lineage;

@@ -2,16 +2,18 @@
 //! a plan file, an import row or a CLI flag. Resolving it against the caller's municipality is
 //! `db::ownership`'s; deciding what a caller may do with it is `auth::tenancy`'s.
 
+use super::ids::{DepartmentId, GoalId, IndicatorId, MeasureId, PlanId, StrategyId, UserId};
+
 /// A stored resource, which belongs to one municipality (users: at most one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnedResource {
-    Plan(i32),
-    Goal(i32),
-    Strategy(i32),
-    Measure(i32),
-    Indicator(i32),
-    Department(i32),
-    User(i32),
+    Plan(PlanId),
+    Goal(GoalId),
+    Strategy(StrategyId),
+    Measure(MeasureId),
+    Indicator(IndicatorId),
+    Department(DepartmentId),
+    User(UserId),
 }
 
 impl OwnedResource {
@@ -41,15 +43,16 @@ impl OwnedResource {
         }
     }
 
+    /// The stored integer id, for queries and messages.
     pub fn id(self) -> i32 {
         match self {
-            Self::Plan(id)
-            | Self::Goal(id)
-            | Self::Strategy(id)
-            | Self::Measure(id)
-            | Self::Indicator(id)
-            | Self::Department(id)
-            | Self::User(id) => id,
+            Self::Plan(id) => id.get(),
+            Self::Goal(id) => id.get(),
+            Self::Strategy(id) => id.get(),
+            Self::Measure(id) => id.get(),
+            Self::Indicator(id) => id.get(),
+            Self::Department(id) => id.get(),
+            Self::User(id) => id.get(),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::domain::achievement::{Achievement, Direction, GradingSettings, RollUp
 use crate::domain::actual::{ActualEvent, ActualState, Reported};
 use crate::domain::collection::Collection;
 use crate::domain::department::Department;
+use crate::domain::ids::PlanId;
 use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::domain::measure::Measure;
 use crate::domain::name_history::{NameRevision, name_in_force};
@@ -56,22 +57,22 @@ impl PlanRecords {
 
 /// Loads a plan's records with a fixed number of queries (no query per measure or indicator),
 /// with the actuals of every year.
-pub fn load(conn: &mut DbConnection, plan_id: i32) -> Result<PlanRecords, AppError> {
-    load_records(conn, plan_id, None)
+pub fn load(conn: &mut DbConnection, plan_id: PlanId) -> Result<PlanRecords, AppError> {
+    load_records(conn, plan_id.get(), None)
 }
 
 /// [`load`] with only the actuals of `year`: all that [`evaluate`] uses for that year.
-pub fn load_year(conn: &mut DbConnection, plan_id: i32, year: i32) -> Result<PlanRecords, AppError> {
-    load_records(conn, plan_id, Some(year))
+pub fn load_year(conn: &mut DbConnection, plan_id: PlanId, year: i32) -> Result<PlanRecords, AppError> {
+    load_records(conn, plan_id.get(), Some(year))
 }
 
 fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Result<PlanRecords, AppError> {
-    let plan = plans::get(conn, plan_id)?;
-    let goals = plans::list_goals(conn, plan_id)?;
-    let strategies = plans::list_strategies(conn, plan_id)?;
+    let plan = plans::get(conn, PlanId::new(plan_id))?;
+    let goals = plans::list_goals(conn, PlanId::new(plan_id))?;
+    let strategies = plans::list_strategies(conn, PlanId::new(plan_id))?;
     // The measures' yearly roadmaps are not evaluated: not read.
-    let measures = measures::list_for_plan_without_roadmaps(conn, plan_id)?;
-    let (indicators, targets) = indicators::list_for_plan_with_targets(conn, plan_id)?;
+    let measures = measures::list_for_plan_without_roadmaps(conn, PlanId::new(plan_id))?;
+    let (indicators, targets) = indicators::list_for_plan_with_targets(conn, PlanId::new(plan_id))?;
     let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
     let definitions = indicators::list_definitions(conn, &ids)?;
     let events = match year {
@@ -80,7 +81,7 @@ fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Res
     };
     // A plan's owners are of its municipality; the others' departments are not read.
     let departments = departments::list_for_municipality(conn, plan.municipality_id)?;
-    let collections = collections::list(conn, plan_id)?;
+    let collections = collections::list(conn, PlanId::new(plan_id))?;
     let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
     let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;
     Ok(PlanRecords {
@@ -605,7 +606,7 @@ pub fn goal_and_descendants(goals: &[Goal], root: i32) -> BTreeSet<i32> {
 /// Loads and evaluates in one call (the API's entry point).
 pub fn evaluate_plan(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     year: i32,
     as_of: Option<NaiveDateTime>,
 ) -> Result<PlanEvaluation, AppError> {
@@ -615,7 +616,7 @@ pub fn evaluate_plan(
 /// [`evaluate_plan`] evaluated at `now`.
 pub fn evaluate_plan_at(
     conn: &mut DbConnection,
-    plan_id: i32,
+    plan_id: PlanId,
     year: i32,
     as_of: Option<NaiveDateTime>,
     now: NaiveDateTime,

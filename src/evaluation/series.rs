@@ -15,6 +15,7 @@ use crate::db::name_revisions::{self, Named};
 use crate::db::plans;
 use crate::domain::achievement::Achievement;
 use crate::domain::actual::ActualEvent;
+use crate::domain::ids::{IndicatorId, PlanId};
 use crate::domain::indicator::TargetRevision;
 use crate::domain::lineage::{self, MAX_CHAIN_LENGTH};
 use crate::domain::name_history::name_in_force;
@@ -69,19 +70,21 @@ fn links(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<(lineage::Lin
 }
 
 /// The series of the indicator, oldest year first.
-pub fn load(conn: &mut DbConnection, indicator_id: i32) -> Result<Vec<SeriesYear>, AppError> {
+pub fn load(conn: &mut DbConnection, indicator_id: IndicatorId) -> Result<Vec<SeriesYear>, AppError> {
     indicators::get(conn, indicator_id)?;
-    let found = links(conn, indicator_id)?;
+    let found = links(conn, indicator_id.get())?;
     let plan_of: BTreeMap<i32, i32> = found.iter().map(|(link, plan_id)| (link.indicator_id, *plan_id)).collect();
     let all: Vec<lineage::Link> = found.iter().map(|(link, _)| *link).collect();
-    let chain = lineage::chain(&all, indicator_id);
+    let chain = lineage::chain(&all, indicator_id.get());
     let ids: Vec<i32> = chain.iter().map(|l| l.indicator_id).collect();
     let (chain_indicators, targets) = indicators::list_by_ids_with_targets(conn, &ids)?;
     let definitions = indicators::list_definitions(conn, &ids)?;
     let events = actuals::events_for(conn, &ids)?;
     let plan_ids: BTreeSet<i32> = ids.iter().filter_map(|id| plan_of.get(id).copied()).collect();
-    let plans: BTreeMap<i32, Plan> =
-        plan_ids.iter().map(|id| plans::get(conn, *id).map(|plan| (*id, plan))).collect::<Result<_, _>>()?;
+    let plans: BTreeMap<i32, Plan> = plan_ids
+        .iter()
+        .map(|id| plans::get(conn, PlanId::new(*id)).map(|plan| (*id, plan)))
+        .collect::<Result<_, _>>()?;
     let plan_id_list: Vec<i32> = plan_ids.into_iter().collect();
     let names = name_revisions::for_entities(conn, &plan_id_list, &[], &ids)?;
     let no_targets = Vec::new();

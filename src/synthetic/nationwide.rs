@@ -7,6 +7,7 @@
 //! 「【合成データ】…」, every actual is `is_sample` with the note [`SYNTHETIC_NOTE`]. Codes are valid
 //! 全国地方公共団体コード (check digit included) in the 700 range of each prefecture, skipping any code
 //! the database already holds. The figures are deterministic, so every run loads the same set.
+use crate::domain::ids::PlanId;
 
 use std::time::Instant;
 
@@ -528,7 +529,7 @@ pub fn measure(db: &Database, plan_id: i32, national_code: &str, year: i32, runs
         f()?;
         Ok(started.elapsed().as_secs_f64() * 1000.0)
     };
-    let mut evaluate = || db.read_blocking(|conn| evaluate_plan(conn, plan_id, year, None).map(drop));
+    let mut evaluate = || db.read_blocking(|conn| evaluate_plan(conn, PlanId::new(plan_id), year, None).map(drop));
     let mut rows = 0;
     let mut compare = || {
         db.read_blocking(|conn| {

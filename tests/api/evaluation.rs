@@ -17,6 +17,7 @@
 //! department A (M1, M2) = (70+50+0+100)/4 = 55.0; department B (M2, M3) = 50.0; plan = 55.0 C,
 //! achieved share 1/4 = 25.0. Pooled 交付件数/人口 for A: (30+10)/(100+60) = 25.0, not the mean of
 //! percents (30.0+16.7)/2 = 23.3.
+use municipal_kpi::domain::ids::PlanId;
 
 use serde_json::{Value, json};
 
@@ -670,7 +671,7 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
         app.db
             .read_blocking(move |conn| {
                 let file = spreadsheet::read_csv(csv.as_bytes())?;
-                submission_cycle::check_import(conn, &caller, plan, file, false)
+                submission_cycle::check_import(conn, &caller, PlanId::new(plan), file, false)
             })
             .map_err(|e: AppError| e)
             .expect("checked")
@@ -686,7 +687,8 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     assert_eq!(corrected.status(), 200);
 
     let applier = caller.clone();
-    let outcome = app.db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, plan, checked));
+    let outcome =
+        app.db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, PlanId::new(plan), checked));
     match outcome {
         Err(AppError::PreconditionFailed(reason)) => {
             assert!(reason.contains(&format!("indicator {}", f.indicators[1])), "{reason}")
@@ -708,7 +710,7 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     let checked = check(caller.clone(), csv);
     let report = app
         .db
-        .write_blocking(move |conn| submission_cycle::apply_import(conn, &caller, plan, checked))
+        .write_blocking(move |conn| submission_cycle::apply_import(conn, &caller, PlanId::new(plan), checked))
         .map_err(|e: AppError| e)
         .expect("applied");
     assert!(report.applied);

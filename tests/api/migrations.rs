@@ -1,6 +1,7 @@
 //! A database made by the migrations before municipalities were kept apart is carried forward
 //! without loss: its users get the municipality it holds, its audit log too, and the national
 //! catalogue appears.
+use municipal_kpi::domain::ids::{PlanId, UserId};
 
 use diesel::connection::SimpleConnection;
 use municipal_kpi::db::audit::{self, AuditFilter};
@@ -58,11 +59,11 @@ async fn an_earlier_database_is_carried_forward_without_loss(backend: Backend) {
     let applied = db.migrate().expect("new migrations");
     assert!(applied.iter().any(|v| v.starts_with(FIRST_NEW_MIGRATION)), "{applied:?}");
     db.read_blocking(|conn| {
-        let admin = users::get(conn, 1)?;
-        let koseki = users::get(conn, 2)?;
+        let admin = users::get(conn, UserId::new(1))?;
+        let koseki = users::get(conn, UserId::new(2))?;
         assert_eq!((admin.username.as_str(), admin.role, admin.municipality_id), ("admin", Role::Admin, Some(1)));
         assert_eq!((koseki.role, koseki.department_id, koseki.municipality_id), (Role::Department, Some(1), Some(1)));
-        assert_eq!(plans::get(conn, 1)?.name, "板橋区ICT推進・活用計画2020");
+        assert_eq!(plans::get(conn, PlanId::new(1))?.name, "板橋区ICT推進・活用計画2020");
         let kept = actuals::list_for_indicator(conn, 1, &[])?;
         assert_eq!(kept.len(), 1);
         let figures = (kept[0].reported.numerator, kept[0].reported.denominator, kept[0].note.as_str());
@@ -85,7 +86,7 @@ async fn an_admin_of_a_database_without_municipalities_becomes_the_system_admin(
         VALUES ('admin', '管理者', 'x', 'admin', TRUE, '2021-04-01 00:00:00', '2021-04-01 00:00:00');";
     let (_database, db) = earlier_release(backend, rows);
     db.migrate().expect("new migrations");
-    let admin = db.read_blocking(|conn| users::get(conn, 1)).expect("admin");
+    let admin = db.read_blocking(|conn| users::get(conn, UserId::new(1))).expect("admin");
     assert_eq!((admin.role, admin.municipality_id), (Role::SystemAdmin, None));
 }
 

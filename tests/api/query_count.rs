@@ -1,5 +1,6 @@
 //! No N+1 in the evaluation: the demo plan and its 10× synthetic copy take the same number of
 //! queries per evaluation, counted with diesel's connection instrumentation.
+use municipal_kpi::domain::ids::PlanId;
 
 use municipal_kpi::synthetic::{self, nationwide};
 
@@ -70,11 +71,15 @@ async fn year_scoped_load_evaluates_like_the_full_load(backend: Backend) {
     let plan_id = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
     let now = chrono::Utc::now().naive_utc();
     let as_of = chrono::NaiveDate::from_ymd_opt(2021, 4, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
-    let full = app.db.read_blocking(move |conn| load(conn, plan_id)).map_err(|e: AppError| e).expect("load");
+    let full =
+        app.db.read_blocking(move |conn| load(conn, PlanId::new(plan_id))).map_err(|e: AppError| e).expect("load");
     let mut compared = 0;
     for year in full.plan.years() {
-        let scoped =
-            app.db.read_blocking(move |conn| load_year(conn, plan_id, year)).map_err(|e: AppError| e).expect("load");
+        let scoped = app
+            .db
+            .read_blocking(move |conn| load_year(conn, PlanId::new(plan_id), year))
+            .map_err(|e: AppError| e)
+            .expect("load");
         assert!(scoped.events.iter().all(|e| e.fiscal_year == year));
         for moment in [None, Some(now), Some(as_of)] {
             let expected = serde_json::to_string(&evaluate(&full, year, moment, now)).unwrap();

@@ -1,5 +1,6 @@
 //! Cached answers (evaluation, dashboard, achievement) are the bytes a fresh computation sends,
 //! and a write is visible in the very next answer, also while other requests read and write.
+use municipal_kpi::domain::ids::PlanId;
 
 use chrono::NaiveDateTime;
 use municipal_kpi::domain::timestamp::parse_utc;
@@ -34,7 +35,7 @@ async fn body_of(app: &TestApp, path: &str) -> (String, Vec<u8>) {
 fn fresh_evaluation(app: &TestApp, plan_id: i32, now: NaiveDateTime) -> Vec<u8> {
     let evaluation = app
         .db
-        .read_blocking(move |conn| evaluate_plan_at(conn, plan_id, YEAR, None, now))
+        .read_blocking(move |conn| evaluate_plan_at(conn, PlanId::new(plan_id), YEAR, None, now))
         .map_err(|e: AppError| e)
         .expect("evaluation");
     serde_json::to_vec(&evaluation).expect("serialises")
