@@ -3,6 +3,16 @@
 
 use std::process::{Command, Output};
 
+crate::sync_tests!(
+    version_prints_the_crate_version,
+    config_check_prints_every_setting_with_its_source_and_no_secret,
+    config_check_fails_with_a_clear_message_on_an_invalid_setting,
+    completions_are_printed_for_each_shell,
+    user_flags_keep_the_bounds_of_the_api,
+    a_database_that_cannot_be_opened_is_one_plain_line,
+    the_first_municipality_and_its_admin_in_one_command,
+);
+
 const SECRET: &str = "a-jwt-secret-of-at-least-32-bytes-for-the-cli-test";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -33,14 +43,12 @@ fn setting_line(text: &str, name: &str) -> Vec<String> {
     columns[1..].iter().map(|c| (*c).to_owned()).collect()
 }
 
-#[test]
 fn version_prints_the_crate_version() {
     let output = run(&["--version"], &[]);
     assert!(output.status.success());
     assert_eq!(stdout(&output), format!("municipal-kpi {}\n", env!("CARGO_PKG_VERSION")));
 }
 
-#[test]
 fn config_check_prints_every_setting_with_its_source_and_no_secret() {
     let output = run(
         &["config", "check", "--token-ttl-minutes", "30"],
@@ -65,7 +73,6 @@ fn config_check_prints_every_setting_with_its_source_and_no_secret() {
     assert!(text.ends_with("the configuration is valid\n"));
 }
 
-#[test]
 fn config_check_fails_with_a_clear_message_on_an_invalid_setting() {
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[], "JWT_SECRET must be set"),
@@ -81,7 +88,6 @@ fn config_check_fails_with_a_clear_message_on_an_invalid_setting() {
     }
 }
 
-#[test]
 fn completions_are_printed_for_each_shell() {
     for (shell, marker) in [
         ("bash", "complete -F _municipal__kpi"),
@@ -99,7 +105,6 @@ fn completions_are_printed_for_each_shell() {
 }
 
 /// The command line's flags meet the bounds a body's fields meet, before any database is opened.
-#[test]
 fn user_flags_keep_the_bounds_of_the_api() {
     let long_code = "u".repeat(65);
     let long_name = "名".repeat(201);
@@ -125,7 +130,6 @@ fn user_flags_keep_the_bounds_of_the_api() {
 
 /// An operator's mistake in DATABASE_URL is one line naming the cause and the setting, with no
 /// colour codes in a pipe, and a non-zero exit.
-#[test]
 fn a_database_that_cannot_be_opened_is_one_plain_line() {
     for (url, cause) in [
         ("postgres://postgres@127.0.0.1:5432/municipal_kpi_does_not_exist", "does not exist"),
@@ -142,7 +146,6 @@ fn a_database_that_cannot_be_opened_is_one_plain_line() {
 
 /// A city's first start on an empty database: its municipality and first admin in one command,
 /// with a clear message for each mistake; a mistake leaves nothing behind.
-#[test]
 fn the_first_municipality_and_its_admin_in_one_command() {
     let dir = std::env::temp_dir().join(format!("mkpi-first-start-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
