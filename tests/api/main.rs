@@ -15,6 +15,7 @@ mod connections;
 mod demo;
 mod errors;
 mod evaluation;
+mod first_start;
 mod import_limits;
 mod inputs;
 mod last_admin;
