@@ -62,7 +62,14 @@ fn trial(test: &'static RegisteredTest) -> Trial {
         {
             return Ok(Completion::ignored_with(reason));
         }
-        (test.run)();
+        // A thread of its own named after the test, as libtest gives each test (with
+        // --test-threads=1 too, where libtest-mimic would run it on the main thread): nothing
+        // thread-local outlives a test, and a panic message names the test.
+        let finished = std::thread::Builder::new().name(test.name().to_owned()).spawn(test.run).expect("thread").join();
+        if let Err(panic) = finished {
+            // libtest-mimic reports the panic's message as the failure.
+            std::panic::resume_unwind(panic);
+        }
         Ok(Completion::Completed)
     })
 }
