@@ -1,26 +1,47 @@
 #!/usr/bin/env bash
-# Builds the release binary from exactly what the Dockerfile's build stage copies, in an empty
-# directory, so a missing COPY (a file Cargo.toml needs) fails CI although no container engine runs
-# here. Dependencies are shared through the repository's target/ directory; only the crate itself
-# is compiled again. Prints the path of the binary it built.
+# Replays the Dockerfile's build stage without a container engine (none runs in CI): the build
+# context is the repository less what .dockerignore leaves out, and the stage's COPY and RUN lines
+# run in order in an empty directory standing for WORKDIR. A missing COPY, a file .dockerignore
+# must not leave out, or a dependency layer that no longer builds fails here. Dependencies are
+# shared through the repository's target/ directory. Prints the path of the binary it built.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 context="$(mktemp -d)"
-trap 'rm -rf "$context"' EXIT
+workdir="$(mktemp -d)"
+trap 'rm -rf "$context" "$workdir"' EXIT
 
-# `COPY SRC... DEST` lines of the first (build) stage; `COPY --from=…` belongs to the runtime stage.
-stage=$(awk '/^FROM /{n++} n==1' "$repo/Dockerfile")
-while read -r _ args; do
-    read -ra parts <<<"$args"
-    dest="${parts[-1]}"
-    for src in "${parts[@]:0:${#parts[@]}-1}"; do
-        case "$dest" in
-            ./) cp -r "$repo/$src" "$context/" ;;
-            *) mkdir -p "$context/$dest" && cp -r "$repo/$src/." "$context/$dest/" ;;
-        esac
+# The build context. target/ and .git/ are left out at once (they are in .dockerignore, and large).
+tar -C "$repo" --exclude=./target --exclude=./.git -cf - . | tar -C "$context" -xf -
+(
+    cd "$context"
+    shopt -s globstar dotglob nullglob
+    while IFS= read -r pattern; do
+        pattern="${pattern%/}"
+        case "$pattern" in '' | '#'* | '!'*) continue ;; esac
+        # Unquoted on purpose: the pattern is a glob, as Docker reads it.
+        # shellcheck disable=SC2086
+        rm -rf -- $pattern
+    done <"$repo/.dockerignore"
+)
+
+copy() { # COPY SRC... DEST, relative to the context and to WORKDIR
+    local parts=("$@") dest="${!#}"
+    for src in "${parts[@]:0:$#-1}"; do
+        if [ -d "$context/$src" ]; then
+            mkdir -p "$workdir/$dest" && cp -r "$context/$src/." "$workdir/$dest/"
+        else
+            mkdir -p "$workdir/$(dirname "$dest/x")" && cp "$context/$src" "$workdir/$dest"
+        fi
     done
-done < <(grep -E '^COPY ' <<<"$stage" | grep -v -- '--from=')
+}
 
-build_cmd=$(grep -E '^RUN cargo build' <<<"$stage" | sed 's/^RUN //')
-(cd "$context" && CARGO_TARGET_DIR="$repo/target" eval "$build_cmd" >&2)
+# The build stage (up to the second FROM), continuation lines joined.
+stage=$(awk '/^FROM /{n++} n==1' "$repo/Dockerfile" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta')
+while IFS= read -r line; do
+    case "$line" in
+        'COPY --from='*) ;;
+        'COPY '*) read -ra args <<<"${line#COPY }" && copy "${args[@]}" ;;
+        'RUN '*) (cd "$workdir" && CARGO_TARGET_DIR="$repo/target" sh -c "${line#RUN }" >&2) ;;
+    esac
+done <<<"$stage"
 echo "$repo/target/release/municipal-kpi"

@@ -549,7 +549,7 @@ fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), App
     if ephemeral_secret {
         println!("JWT_SECRET is not set: using an ephemeral secret (tokens end when the server stops)");
     }
-    let db = Database::open(database_url, args.database.settings())?;
+    let db = Database::open_now(database_url, args.database.settings())?;
     let applied = db.migrate()?;
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");
     if args.demo {

@@ -425,17 +425,25 @@ impl Database {
         Self::open(url, DatabaseSettings { read_pool_size, ..DatabaseSettings::default() })
     }
 
-    /// [`Database::connect`] for a command that needs the database at once (`migrate`, `user
-    /// create`, `load`): a PostgreSQL server that cannot be reached, or a database that does not
-    /// exist, is one error naming the cause and the setting, not the pool's retries logged one by one.
+    /// [`Database::open_now`] with default settings and `read_pool_size` read connections.
     pub fn connect_now(url: &str, read_pool_size: u32) -> Result<Self, AppError> {
-        let settings = DatabaseSettings { read_pool_size, ..DatabaseSettings::default() };
-        if let DatabaseUrl::Postgres { url } = DatabaseUrl::parse(url)? {
+        Self::open_now(url, DatabaseSettings { read_pool_size, ..DatabaseSettings::default() })
+    }
+
+    /// [`Database::open`] for a command that needs the database at once (`serve`, `migrate`,
+    /// `demo`, `user create`, `generate`): a PostgreSQL server that cannot be reached, refuses the login or
+    /// lacks the database is one error naming the cause and the setting, after at most the
+    /// connect timeout, not the pool's retries logged one by one until its checkout timeout.
+    pub fn open_now(url: &str, settings: DatabaseSettings) -> Result<Self, AppError> {
+        let parsed = DatabaseUrl::parse(url)?;
+        if let DatabaseUrl::Postgres { url: postgres } = &parsed {
             use diesel::Connection;
-            diesel::PgConnection::establish(&libpq_url(&url, settings.connect_timeout)).map_err(|e| {
-                let cause = e.to_string();
-                let cause = cause.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-                AppError::Config(format!("cannot open the database named by DATABASE_URL: {cause}"))
+            diesel::PgConnection::establish(&libpq_url(postgres, settings.connect_timeout)).map_err(|e| {
+                AppError::Config(format!(
+                    "cannot open the database named by DATABASE_URL ({}): {}",
+                    parsed.redacted(),
+                    one_line(&e.to_string())
+                ))
             })?;
         }
         Self::open(url, settings)
@@ -716,19 +724,18 @@ impl Database {
 /// Creates the SQLite file (and its directory) and switches it to WAL, on one connection
 /// before any pool opens: WAL is a property of the file, and lets readers run beside the writer.
 fn prepare_sqlite_file(path: &str) -> Result<(), AppError> {
-    if let Some(dir) = std::path::Path::new(path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| AppError::Config(format!("cannot create directory {}: {e}", dir.display())))?;
-    }
+    check_sqlite_location(path)?;
     #[derive(QueryableByName)]
     struct JournalMode {
         #[diesel(sql_type = diesel::sql_types::Text)]
         journal_mode: String,
     }
-    let mut conn = diesel::SqliteConnection::establish(path)
-        .map_err(|e| AppError::Config(format!("cannot open the SQLite database {path}: {e}")))?;
+    let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| {
+        AppError::Config(format!(
+            "cannot open the SQLite database {path} named by DATABASE_URL: {}",
+            one_line(&e.to_string())
+        ))
+    })?;
     conn.batch_execute(&format!("PRAGMA busy_timeout = {};", SQLITE_BUSY_TIMEOUT.as_millis()))
         .map_err(|e| AppError::Config(format!("cannot configure the SQLite database {path}: {e}")))?;
     let mode = diesel::sql_query("PRAGMA journal_mode = WAL")
@@ -742,6 +749,57 @@ fn prepare_sqlite_file(path: &str) -> Result<(), AppError> {
         );
     }
     Ok(())
+}
+
+/// The SQLite file's directory exists and this process may create files in it (the database and
+/// its `-wal` and `-shm` files), and an existing file is writable: otherwise one line saying so,
+/// where SQLite would only say "unable to open database file" or "readonly database". A
+/// bind-mounted directory owned by another user than the container's is the usual cause.
+fn check_sqlite_location(path: &str) -> Result<(), AppError> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    let file = std::path::Path::new(path);
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let remedy = "give the user this runs as write access to it (the container image runs as uid 10001: \
+                  `chown 10001` a bind-mounted directory on the host) or point DATABASE_URL elsewhere";
+    std::fs::create_dir_all(dir).map_err(|e| {
+        AppError::Config(format!(
+            "cannot create the SQLite data directory {} named by DATABASE_URL ({e}): {remedy}",
+            dir.display()
+        ))
+    })?;
+    // Asking is the only reliable answer: permission bits say nothing about a read-only mount,
+    // ACLs or root.
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let probe = dir.join(format!(
+        ".municipal-kpi-write-check-{}-{}",
+        std::process::id(),
+        PROBES.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::OpenOptions::new().write(true).create_new(true).open(&probe).map_err(|e| {
+        AppError::Config(format!(
+            "the SQLite data directory {} named by DATABASE_URL is not writable ({e}): {remedy}",
+            dir.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    if file.exists() {
+        std::fs::OpenOptions::new().read(true).write(true).open(file).map_err(|e| {
+            AppError::Config(format!(
+                "the SQLite database {path} named by DATABASE_URL is not writable ({e}): {remedy}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// A multi-line message (libpq's) on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The PostgreSQL URL as libpq gets it: with `connect_timeout` unless the URL sets its own, and

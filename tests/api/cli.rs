@@ -1,7 +1,19 @@
 //! The command line as an operator runs it: the built binary, with a controlled environment.
-//! None of these commands opens a database it could change.
+//! None of these commands opens a database but a temporary one of its own.
 
 use std::process::{Command, Output};
+
+crate::sync_tests!(
+    version_prints_the_crate_version,
+    config_check_prints_every_setting_with_its_source_and_no_secret,
+    config_check_fails_with_a_clear_message_on_an_invalid_setting,
+    completions_are_printed_for_each_shell,
+    user_flags_keep_the_bounds_of_the_api,
+    a_database_that_cannot_be_opened_is_one_plain_line,
+    an_unwritable_sqlite_directory_is_one_plain_line,
+    the_first_municipality_and_its_admin_in_one_command,
+);
+crate::postgres_tests!(a_database_that_does_not_exist_is_one_plain_line);
 
 const SECRET: &str = "a-jwt-secret-of-at-least-32-bytes-for-the-cli-test";
 
@@ -33,14 +45,12 @@ fn setting_line(text: &str, name: &str) -> Vec<String> {
     columns[1..].iter().map(|c| (*c).to_owned()).collect()
 }
 
-#[test]
 fn version_prints_the_crate_version() {
     let output = run(&["--version"], &[]);
     assert!(output.status.success());
     assert_eq!(stdout(&output), format!("municipal-kpi {}\n", env!("CARGO_PKG_VERSION")));
 }
 
-#[test]
 fn config_check_prints_every_setting_with_its_source_and_no_secret() {
     let output = run(
         &["config", "check", "--token-ttl-minutes", "30"],
@@ -65,7 +75,6 @@ fn config_check_prints_every_setting_with_its_source_and_no_secret() {
     assert!(text.ends_with("the configuration is valid\n"));
 }
 
-#[test]
 fn config_check_fails_with_a_clear_message_on_an_invalid_setting() {
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[], "JWT_SECRET must be set"),
@@ -81,7 +90,6 @@ fn config_check_fails_with_a_clear_message_on_an_invalid_setting() {
     }
 }
 
-#[test]
 fn completions_are_printed_for_each_shell() {
     for (shell, marker) in [
         ("bash", "complete -F _municipal__kpi"),
@@ -99,7 +107,6 @@ fn completions_are_printed_for_each_shell() {
 }
 
 /// The command line's flags meet the bounds a body's fields meet, before any database is opened.
-#[test]
 fn user_flags_keep_the_bounds_of_the_api() {
     let long_code = "u".repeat(65);
     let long_name = "名".repeat(201);
@@ -123,26 +130,157 @@ fn user_flags_keep_the_bounds_of_the_api() {
     }
 }
 
-/// An operator's mistake in DATABASE_URL is one line naming the cause and the setting, with no
-/// colour codes in a pipe, and a non-zero exit.
-#[test]
+/// Every command that opens the database, with what it needs besides.
+const DATABASE_COMMANDS: [&[&str]; 6] = [
+    &["migrate"],
+    &["demo"],
+    &["synthetic", "--scale", "1"],
+    &["user", "create", "--username", "admin", "--role", "admin"],
+    &["generate", "nationwide", "--municipalities", "1", "--years", "1", "--runs", "0"],
+    &["serve", "--bind", "127.0.0.1:0"],
+];
+
+/// The command as an operator would run it in a pipe (no terminal), as `user` when given.
+fn run_database_command(args: &[&str], url: &str, user: Option<u32>) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_municipal-kpi"));
+    command.env_clear().env("DATABASE_URL", url).env("JWT_SECRET", SECRET).args(args);
+    command.stdin(std::process::Stdio::null());
+    if let Some(uid) = user {
+        command.uid(uid).gid(uid);
+    }
+    command.output().expect("the binary runs")
+}
+
+/// A failure to open the database: one line, naming the setting and the cause, without colour
+/// codes or the password, and a non-zero exit.
+fn assert_one_plain_line(output: &Output, what: &str, cause: &str) {
+    let stderr = stderr(output);
+    assert!(!output.status.success(), "{what} succeeded: {}{stderr}", stdout(output));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: {stderr}");
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains(cause), "{what}: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
+    assert!(!stderr.contains(PASSWORD), "{what} shows the password: {stderr}");
+}
+
+const PASSWORD: &str = "hunter2-database-password";
+
+/// An operator's mistake in DATABASE_URL, whichever command meets it: a refused password, a host
+/// where nothing listens, a host that never answers.
 fn a_database_that_cannot_be_opened_is_one_plain_line() {
+    let refusing = RefusingPostgres::start(DATABASE_COMMANDS.len());
+    let refused_password = format!("postgres://kpi:{PASSWORD}@127.0.0.1:{}/municipal_kpi", refusing.port);
+    let nothing_listens = format!("postgres://kpi:{PASSWORD}@127.0.0.1:9/municipal_kpi");
+    for args in DATABASE_COMMANDS {
+        let output = run_database_command(args, &refused_password, None);
+        assert_one_plain_line(&output, &format!("{args:?}, a wrong password"), "password authentication failed");
+        let output = run_database_command(args, &nothing_listens, None);
+        assert_one_plain_line(&output, &format!("{args:?}, nothing listening"), "Connection refused");
+    }
+    // Accepts and never answers, like a host behind a firewall that drops: libpq's connect
+    // timeout (DB_CONNECT_TIMEOUT_SECS) ends the wait, not the pool's checkout timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_url = format!("postgres://kpi:{PASSWORD}@{}/municipal_kpi", silent.local_addr().expect("address"));
+    let output = run_database_command(&["migrate"], &silent_url, None);
+    assert_one_plain_line(&output, "migrate, a host that never answers", "timeout expired");
+}
+
+/// The database named in DATABASE_URL does not exist on a server that does.
+async fn a_database_that_does_not_exist_is_one_plain_line() {
+    let admin = crate::helpers::admin_url();
+    let (server, _) = admin.rsplit_once('/').expect("URL ends in /DATABASE");
+    let url = format!("{server}/mkpi_does_not_exist_{}", uuid::Uuid::new_v4().simple());
+    for args in DATABASE_COMMANDS {
+        let output = run_database_command(args, &url, None);
+        assert_one_plain_line(&output, &format!("{args:?}"), "does not exist");
+    }
+}
+
+/// The SQLite data directory (a bind mount in a container) must be writable by the user the
+/// server runs as; when it is not, every command says so in one line. Run as root, the commands
+/// run as `nobody`, since root may write anywhere.
+fn an_unwritable_sqlite_directory_is_one_plain_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(format!("mkpi-data-dir-{}", uuid::Uuid::new_v4().simple()));
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    let privileged = std::fs::write(data.join("probe"), b"").is_ok();
+    let user = privileged.then_some(NOBODY);
     for (url, cause) in [
-        ("postgres://postgres@127.0.0.1:5432/municipal_kpi_does_not_exist", "does not exist"),
-        ("postgres://nobody@127.0.0.1:9/none", "Connection refused"),
+        (format!("sqlite://{}/municipal-kpi.db", data.display()), "is not writable"),
+        (format!("sqlite://{}/sub/municipal-kpi.db", data.display()), "cannot create the SQLite data directory"),
     ] {
-        let output = run(&["migrate"], &[("DATABASE_URL", url)]);
-        assert!(!output.status.success(), "{url} migrated");
-        let stderr = stderr(&output);
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{url}: {stderr}");
-        assert!(stderr.contains("DATABASE_URL") && stderr.contains(cause), "{url}: {stderr}");
-        assert!(!stderr.contains('\u{1b}'), "no colour codes into a pipe: {stderr:?}");
+        for args in DATABASE_COMMANDS {
+            let output = run_database_command(args, &url, user);
+            assert_one_plain_line(&output, &format!("{args:?} {url}"), cause);
+        }
+    }
+    // Writable for that user, the same directory works, and the check leaves nothing behind.
+    std::fs::remove_file(data.join("probe")).ok();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let url = format!("sqlite://{}/municipal-kpi.db", data.display());
+    let migrated = run_database_command(&["migrate"], &url, user);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let mut left: Vec<String> = std::fs::read_dir(&data)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    left.retain(|name| !name.starts_with("municipal-kpi.db"));
+    assert!(left.is_empty(), "left in the data directory: {left:?}");
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// The unprivileged account of Debian and most other systems.
+const NOBODY: u32 = 65534;
+
+/// A PostgreSQL server as a client sees it before logging in: it asks for the password and
+/// refuses it as a server with password authentication does (FATAL, SQLSTATE 28P01), for
+/// `connections` clients. Just enough of the protocol to make libpq report a wrong password.
+struct RefusingPostgres {
+    port: u16,
+}
+
+impl RefusingPostgres {
+    fn start(connections: usize) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(connections) {
+                let _ = stream.and_then(Self::refuse);
+            }
+        });
+        Self { port }
+    }
+
+    fn refuse(mut stream: std::net::TcpStream) -> std::io::Result<()> {
+        use std::io::{Read, Write};
+        let read_packet = |stream: &mut std::net::TcpStream| -> std::io::Result<Vec<u8>> {
+            let mut length = [0u8; 4];
+            stream.read_exact(&mut length)?;
+            let mut body = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+            stream.read_exact(&mut body)?;
+            Ok(body)
+        };
+        // SSLRequest and GSSENCRequest (codes 80877103, 80877104) are declined with 'N'.
+        while matches!(read_packet(&mut stream)?.get(..4), Some([4, 210, 22, 47 | 48])) {
+            stream.write_all(b"N")?;
+        }
+        stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])?; // AuthenticationCleartextPassword
+        let mut tag = [0u8; 1];
+        stream.read_exact(&mut tag)?; // 'p': the password
+        read_packet(&mut stream)?;
+        let fields = b"SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user \"kpi\"\0\0";
+        let mut error = vec![b'E'];
+        error.extend_from_slice(&(4 + fields.len() as u32).to_be_bytes());
+        error.extend_from_slice(fields);
+        stream.write_all(&error)
     }
 }
 
 /// A city's first start on an empty database: its municipality and first admin in one command,
 /// with a clear message for each mistake; a mistake leaves nothing behind.
-#[test]
 fn the_first_municipality_and_its_admin_in_one_command() {
     let dir = std::env::temp_dir().join(format!("mkpi-first-start-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -25,70 +25,103 @@ pub enum Backend {
     Postgres,
 }
 
+// How tests are registered. This binary has its own runner (tests/api/harness.rs, `harness =
+// false`): a function marked `#[test]`, `#[actix_web::test]` or `#[tokio::test]` is NOT compiled
+// here and would never run (a guard test fails on one). Register every test with one of these
+// macros, after its function, in the module that defines it:
+//
+//   on_both_backends!(name, ...)   async fn name(backend: Backend): `name::sqlite`, `name::postgres`
+//   sync_tests!(name, ...)         fn name(): no database, or one it makes itself
+//   async_tests!(name, ...)        async fn name(): no backend parameter
+//   postgres_tests!(name, ...)     async fn name(): needs PostgreSQL only
+//
+// Each test runs on a thread of its own, an async one on an actix runtime of its own, in parallel
+// with the others. A PostgreSQL test is reported as ignored, with the reason, when the server is
+// unreachable, and fails instead under MUNICIPAL_KPI_REQUIRE_POSTGRES=1 (CI).
+
 /// Generates a `sqlite` and a `postgres` variant of an async test taking a `Backend`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),+ $(,)?) => {
         $(
             mod $name {
-                #[actix_web::test]
-                async fn sqlite() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
+                fn sqlite() {
+                    $crate::harness::block_on(super::$name($crate::helpers::Backend::Sqlite))
                 }
-                #[actix_web::test]
-                async fn postgres() {
-                    if $crate::helpers::postgres_available(module_path!()) {
-                        super::$name($crate::helpers::Backend::Postgres).await
-                    }
+                fn postgres() {
+                    $crate::harness::block_on(super::$name($crate::helpers::Backend::Postgres))
+                }
+                ::inventory::submit! {
+                    $crate::harness::RegisteredTest::new(
+                        concat!(module_path!(), "::sqlite"),
+                        $crate::harness::Needs::Nothing,
+                        sqlite,
+                    )
+                }
+                ::inventory::submit! {
+                    $crate::harness::RegisteredTest::new(
+                        concat!(module_path!(), "::postgres"),
+                        $crate::harness::Needs::Postgres,
+                        postgres,
+                    )
                 }
             }
         )+
     };
 }
 
-fn admin_url() -> String {
-    std::env::var("MUNICIPAL_KPI_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+/// Registers synchronous tests: `fn name()`.
+#[macro_export]
+macro_rules! sync_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            ::inventory::submit! {
+                $crate::harness::RegisteredTest::new(
+                    concat!(module_path!(), "::", stringify!($name)),
+                    $crate::harness::Needs::Nothing,
+                    $name,
+                )
+            }
+        )+
+    };
 }
 
-/// Whether PostgreSQL tests can run. With MUNICIPAL_KPI_REQUIRE_POSTGRES=1 (CI) an unreachable
-/// server fails the test instead of skipping it.
-///
-/// A skipped variant still counts as passed for libtest, so each skip is announced on the real
-/// standard error (libtest captures only the print macros): a newcomer sees in the normal output
-/// how many tests did not run on PostgreSQL and how to make them run.
-pub fn postgres_available(test: &str) -> bool {
-    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
-    static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let available =
-        AVAILABLE.get_or_init(|| diesel::PgConnection::establish(&admin_url()).map(|_| ()).map_err(|e| e.to_string()));
-    match available {
-        Ok(()) => true,
-        Err(error) if std::env::var("MUNICIPAL_KPI_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!(
-                "PostgreSQL is required (MUNICIPAL_KPI_REQUIRE_POSTGRES=1) but unreachable at {}: {error}",
-                admin_url()
-            )
-        }
-        Err(error) => {
-            use std::io::Write;
-            let skipped = SKIPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            let test = test.trim_start_matches("api::");
-            let mut stderr = std::io::stderr().lock();
-            if skipped == 1 {
-                let _ = writeln!(
-                    stderr,
-                    "\nNOT RUN ON POSTGRESQL: {} is unreachable ({}). The PostgreSQL variants below pass \
-                     without running. Start PostgreSQL (README, Tests) or point MUNICIPAL_KPI_TEST_POSTGRES_URL \
-                     at one; MUNICIPAL_KPI_REQUIRE_POSTGRES=1 makes them fail instead.",
-                    admin_url(),
-                    error.split_whitespace().collect::<Vec<_>>().join(" ")
-                );
+/// Registers async tests without a backend parameter: `async fn name()`.
+#[macro_export]
+macro_rules! async_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            ::inventory::submit! {
+                $crate::harness::RegisteredTest::new(
+                    concat!(module_path!(), "::", stringify!($name)),
+                    $crate::harness::Needs::Nothing,
+                    || $crate::harness::block_on($name()),
+                )
             }
-            let _ = writeln!(stderr, "NOT RUN ON POSTGRESQL ({skipped} so far): {test}");
-            false
-        }
-    }
+        )+
+    };
+}
+
+/// Registers async tests that need PostgreSQL and nothing else: `async fn name()`.
+#[macro_export]
+macro_rules! postgres_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            ::inventory::submit! {
+                $crate::harness::RegisteredTest::new(
+                    concat!(module_path!(), "::", stringify!($name)),
+                    $crate::harness::Needs::Postgres,
+                    || $crate::harness::block_on($name()),
+                )
+            }
+        )+
+    };
+}
+
+/// The PostgreSQL server's maintenance database, where test databases are created.
+pub fn admin_url() -> String {
+    std::env::var("MUNICIPAL_KPI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database that exists for one test and is removed afterwards.

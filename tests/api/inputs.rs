@@ -20,6 +20,7 @@ on_both_backends!(
     every_collection_endpoint_returns_one_page_shape,
     the_history_of_many_versions_is_paginated,
 );
+crate::sync_tests!(the_openapi_document_states_the_enforced_bounds);
 
 /// What no client-facing message may contain.
 const INTERNAL_NAMES: &[&str] = &["$serde_json", "UNIQUE constraint", "i32", "Decimal type", "struct", "duplicate key"];
@@ -482,7 +483,6 @@ async fn the_history_of_many_versions_is_paginated(backend: Backend) {
 
 /// The spec states what the server enforces: the same numbers as the named bounds, and a maximum
 /// on every free-form string and every list of every request body.
-#[test]
 fn the_openapi_document_states_the_enforced_bounds() {
     use municipal_kpi::api::pagination::{MAX_LIMIT, MAX_OFFSET};
     use municipal_kpi::domain::fiscal_year::{MAX_YEAR, MIN_YEAR};

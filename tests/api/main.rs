@@ -1,6 +1,8 @@
 //! Integration tests: the real application against a fresh database per test, each test run on
-//! SQLite and on PostgreSQL. One binary so the suite compiles once.
+//! SQLite and on PostgreSQL. One binary so the suite compiles once, with its own runner
+//! (harness.rs): register tests with the macros of helpers.rs, never with `#[test]`.
 
+mod harness;
 mod helpers;
 
 mod actuals;
@@ -13,6 +15,7 @@ mod connections;
 mod demo;
 mod errors;
 mod evaluation;
+mod first_start;
 mod import_limits;
 mod inputs;
 mod last_admin;
@@ -34,3 +37,7 @@ mod security_headers;
 mod starvation;
 mod walkthrough;
 mod web_view;
+
+fn main() -> std::process::ExitCode {
+    harness::main()
+}

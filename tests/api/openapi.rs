@@ -13,6 +13,12 @@ on_both_backends!(
     an_if_match_naming_no_version_is_checked_after_the_record_is_found,
     an_array_body_is_refused_rather_than_read_by_position,
 );
+crate::sync_tests!(
+    document_is_openapi_3_1_with_bearer_auth_on_every_protected_operation,
+    every_reference_resolves_within_the_document,
+    every_operation_documents_the_problems_the_shared_machinery_can_send,
+    the_document_version_is_the_crate_version_and_the_changelog_names_it,
+);
 
 async fn served_document_is_the_committed_file(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -40,7 +46,6 @@ fn operations(document: &Value) -> Vec<(String, String, Value)> {
     found
 }
 
-#[test]
 fn document_is_openapi_3_1_with_bearer_auth_on_every_protected_operation() {
     let document = document();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1."));
@@ -73,7 +78,6 @@ fn references(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-#[test]
 fn every_reference_resolves_within_the_document() {
     let document = document();
     let mut found = Vec::new();
@@ -86,7 +90,6 @@ fn every_reference_resolves_within_the_document() {
     }
 }
 
-#[test]
 fn every_operation_documents_the_problems_the_shared_machinery_can_send() {
     let document = document();
     for (method, path, operation) in operations(&document) {
@@ -373,7 +376,6 @@ async fn an_array_body_is_refused_rather_than_read_by_position(backend: Backend)
     assert!(items(&collections)[0]["closed_at"].is_null(), "the collection stays open");
 }
 
-#[test]
 fn the_document_version_is_the_crate_version_and_the_changelog_names_it() {
     let document = document();
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));

@@ -15,11 +15,12 @@ use municipal_kpi::domain::role::Role;
 use municipal_kpi::error::AppError;
 use municipal_kpi::startup::Application;
 
-use crate::helpers::{
-    Backend as TestBackend, TEST_SECRET, TestDatabase, assert_problem, create_user, postgres_available,
-};
+use crate::helpers::{Backend as TestBackend, TEST_SECRET, TestDatabase, assert_problem, create_user};
 
-#[actix_web::test]
+crate::async_tests!(an_unreachable_database_answers_503);
+crate::postgres_tests!(a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw);
+crate::sync_tests!(postgres_urls_are_pointed_at_the_proxy);
+
 async fn an_unreachable_database_answers_503() {
     // Nothing listens on port 1: every connection attempt fails.
     let db = Database::connect("postgres://postgres@127.0.0.1:1/absent", 2).expect("the pool is built lazily");
@@ -108,11 +109,7 @@ fn retry_after_seconds(response: &reqwest::Response) -> Option<u32> {
     response.headers().get("retry-after")?.to_str().ok()?.parse().ok()
 }
 
-#[actix_web::test]
 async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw() {
-    if !postgres_available(module_path!()) {
-        return;
-    }
     let database = TestDatabase::create(TestBackend::Postgres);
     Database::connect(&database.url, 1).expect("direct pool").migrate().expect("migrations");
     let (upstream, _) = split_postgres_url(&database.url, None);
@@ -187,7 +184,6 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
     assert!(stored.is_none(), "the write refused while frozen changed nothing");
 }
 
-#[test]
 fn postgres_urls_are_pointed_at_the_proxy() {
     let (upstream, proxied) = split_postgres_url("postgres://postgres@127.0.0.1:5432/mkpi", Some("127.0.0.1:9"));
     assert_eq!(upstream, "127.0.0.1:5432");

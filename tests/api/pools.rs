@@ -17,6 +17,7 @@ on_both_backends!(
     reads_cannot_write_and_writes_can,
     a_write_past_its_deadline_is_rolled_back
 );
+crate::postgres_tests!(a_connection_the_server_closed_is_replaced);
 
 /// Opens a fresh database and makes both pools open connections at the same time; SQLite used to
 /// fail some with "database is locked" while each switched the new file to WAL.
@@ -80,11 +81,7 @@ async fn a_write_past_its_deadline_is_rolled_back(backend: Backend) {
     assert!(stored.is_empty(), "the abandoned write was committed: {stored:?}");
 }
 
-#[actix_web::test]
 async fn a_connection_the_server_closed_is_replaced() {
-    if !crate::helpers::postgres_available(module_path!()) {
-        return;
-    }
     #[derive(QueryableByName)]
     struct Pid {
         #[diesel(sql_type = diesel::sql_types::Integer)]
