@@ -83,11 +83,12 @@ function fieldText(error) {
 
 /** What to tell the user about a failed call, in Japanese only. */
 function describeError(error) {
-  if (!(error instanceof api.ApiError)) return `サーバーに接続できません（${error.message}）。`;
+  // The browser's own words (Failed to fetch) are English; the console keeps them.
+  if (!(error instanceof api.ApiError)) return 'サーバーに接続できません。ネットワークの状態を確認して、もう一度お試しください。';
   if (error.status === 429) {
     return `リクエストが多すぎます。${error.retryAfter ? `${error.retryAfter}秒後に` : 'しばらくしてから'}もう一度お試しください。`;
   }
-  if (error.status === 403) return `この操作の権限がありません。${clerkMessage(error.problem.detail) ?? ''}`;
+  if (error.status === 403) return clerkMessage(error.problem.detail) ?? 'この操作の権限がありません。';
   if (error.status >= 500) return 'サーバーが一時的に利用できません。しばらくしてからもう一度お試しください。';
   const fields = error.fieldErrors.map(fieldText).join(' / ');
   // A 422's detail repeats its field errors.

@@ -485,6 +485,7 @@ test('an expired or rejected token sends the user back to the login with a reaso
   await page.reload();
   await page.locator('#login-view').waitFor({ state: 'visible' });
   await assertText(page.locator('#login-error'), 'ログインし直してください');
+  assert.doesNotMatch(await page.locator('#login-error').textContent(), /[A-Za-z]{3,}/, 'told in Japanese only');
   await page.context().close();
 });
 
