@@ -3,7 +3,9 @@
 # by a live `serve --demo` on a free port with a temporary SQLite file. Self-contained: installs
 # Chromium and Japanese fonts where missing (as root, from the distribution's packages), the
 # driver (playwright-core, pinned by tests/browser/package-lock.json) with npm, and builds the binary.
-# Screenshots: target/browser-screenshots/. Needs Node.js 20+ and npm.
+# Screenshots: target/browser-screenshots/. With UPDATE_DOCS=1 the README's screenshot
+# (docs/web-hq-overview.png: a fresh demo as the 本部 first sees it) is written anew from the same
+# run. Needs Node.js 20+ and npm.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -58,7 +60,9 @@ echo "serving on http://127.0.0.1:$port"
 step "browser tests"
 mkdir -p target/browser-screenshots
 status=0
-(cd tests/browser && BASE_URL="http://127.0.0.1:$port" SCREENSHOT_DIR="$repo/target/browser-screenshots" \
+docs_dir=""
+[ "${UPDATE_DOCS:-}" = 1 ] && docs_dir="$repo/docs"
+(cd tests/browser && BASE_URL="http://127.0.0.1:$port" SCREENSHOT_DIR="$repo/target/browser-screenshots" DOCS_DIR="$docs_dir" \
     CHROMIUM="$(command -v chromium)" node --test --test-concurrency=1 flows.mjs) || status=$?
 if [ "$status" != 0 ]; then
     echo "--- server log"; tail -n 50 "$work/server.log"

@@ -10,7 +10,7 @@ use crate::auth::password::hash_password;
 use crate::db::actuals::{self, NewVersion};
 use crate::db::audit::Actor;
 use crate::db::indicators;
-use crate::db::{Database, DbConnection, departments, measures, plans, users};
+use crate::db::{Database, DbConnection, collections, departments, measures, plans, users};
 use crate::domain::achievement::Direction;
 use crate::domain::actual::Reported;
 use crate::domain::indicator::Indicator;
@@ -171,7 +171,15 @@ fn load_with_users(
                 },
             )?;
         }
-        let samples = if sample_actuals { add_sample_actuals(conn, &actor, report.plan_id)? } else { 0 };
+        let samples = if sample_actuals {
+            let added = add_sample_actuals(conn, &actor, report.plan_id)?;
+            // The 本部 has opened the year the samples stop in (no deadline, so nothing is late
+            // whenever the demo is tried): screens open on it and say it is being collected.
+            collections::open(conn, &actor, PlanId::new(report.plan_id), OPEN_YEAR, None)?;
+            added
+        } else {
+            0
+        };
         Ok(DemoOutcome::Loaded { report, sample_actuals: samples })
     })
 }
@@ -198,7 +206,7 @@ fn find_plan(conn: &mut DbConnection, document: &PlanDocument) -> Result<Option<
 
 const SAMPLE_YEARS: [i32; 3] = [2018, 2019, 2020];
 
-/// The plan's last year, which the demo leaves open: every department keeps at least one
+/// The plan's last year, whose collection the demo opens: every department keeps at least one
 /// indicator without an actual in it, so a department user's first `PUT` creates one (the
 /// README's walk-through) instead of meeting a sample that needs `If-Match`.
 const OPEN_YEAR: i32 = 2020;

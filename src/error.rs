@@ -22,7 +22,7 @@ pub struct FieldError {
     /// JSON path of the field (`denominator`, `targets[0].value`) or the query/path parameter name.
     #[schema(example = "denominator")]
     pub field: String,
-    #[schema(example = "must be greater than 0")]
+    #[schema(example = "分母は 0 より大きい数で入力してください (must be greater than 0)")]
     pub message: String,
 }
 
@@ -39,7 +39,7 @@ impl FieldError {
     "title": "入力内容に誤りがあります (validation failed)",
     "status": 422,
     "detail": "1 field is invalid",
-    "errors": [{"field": "denominator", "message": "must be greater than 0"}]
+    "errors": [{"field": "denominator", "message": "分母は 0 より大きい数で入力してください (must be greater than 0)"}]
 }))]
 pub struct Problem {
     /// A relative URI naming the problem kind; stable, for clients to branch on.

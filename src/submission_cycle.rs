@@ -31,6 +31,16 @@ use crate::error::AppError;
 use crate::spreadsheet::{ImportFile, RowCause, RowError};
 use crate::versioning::Precondition;
 
+const NO_ACTUAL_YET: &str = "この年度の実績はまだありません (there is no actual for this year yet)";
+
+/// 412 for a version that is no longer the current one.
+fn changed_since_read(current_version: i32) -> String {
+    format!(
+        "読み込んだ後に他の人がこの実績を変更しました（現在 版{current_version}） (the actual was changed since you \
+         read it (now version {current_version}))"
+    )
+}
+
 /// A submission as received: the figures and the department's note.
 pub struct SubmissionInput<'a> {
     pub figures: Figures<'a>,
@@ -48,12 +58,16 @@ pub fn check_scope(caller: &Caller, measure: &Measure, indicator: &Indicator, ye
             Ok(())
         }
         (Role::Department, _) => Err(AppError::Forbidden(format!(
-            "your department does not own measure No.{} ({}) in {}",
-            measure.number,
-            measure.name,
-            crate::domain::plan::label(year)
+            "{label}の施策 No.{number}（{name}）は、あなたの所管課の担当ではありません \
+             (your department does not own measure No.{number} ({name}) in {label})",
+            number = measure.number,
+            name = measure.name,
+            label = crate::domain::plan::label(year)
         ))),
-        (role, _) => Err(AppError::Forbidden(format!("the {} role may not submit actuals", role.as_str()))),
+        (role, _) => Err(AppError::Forbidden(format!(
+            "この権限では実績を提出できません (the {} role may not submit actuals)",
+            role.as_str()
+        ))),
     }
 }
 
@@ -78,34 +92,48 @@ fn load_for_year(
     let measure = measures::get(conn, MeasureId::new(indicator.measure_id))?;
     let plan = plans::get(conn, PlanId::new(measure.plan_id))?;
     plan.check_year("fiscal_year", fiscal_year)?;
-    let current = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
-    if fiscal_year > current {
-        return Err(AppError::invalid(
-            "fiscal_year",
-            format!(
-                "{} has not started yet (the current fiscal year is {})",
-                crate::domain::plan::label(fiscal_year),
-                crate::domain::plan::label(current)
-            ),
-        ));
-    }
+    check_started(fiscal_year, current_fiscal_year())?;
     Ok((indicator, measure))
 }
 
+/// Today's fiscal year in Japan.
+fn current_fiscal_year() -> i32 {
+    let today = crate::domain::collection::japan_date(Utc::now().naive_utc());
+    FiscalYear::of_date(today).map(FiscalYear::year).unwrap_or(i32::MAX)
+}
+
+/// Actuals are reported for a year that has begun (422 otherwise).
+fn check_started(fiscal_year: i32, current_year: i32) -> Result<(), AppError> {
+    if fiscal_year <= current_year {
+        return Ok(());
+    }
+    let (year, current) = (crate::domain::plan::label(fiscal_year), crate::domain::plan::label(current_year));
+    Err(AppError::invalid(
+        "fiscal_year",
+        format!(
+            "{year}はまだ始まっていません（現在は{current}です） ({year} has not started yet (the current fiscal year is \
+             {current}))"
+        ),
+    ))
+}
+
 fn check_in_force(indicator: &Indicator, measure: &Measure, fiscal_year: i32) -> Result<(), AppError> {
+    let year = crate::domain::plan::label(fiscal_year);
     if !indicator.active_in(fiscal_year) {
         let why = match indicator.retired_from_fiscal_year {
             Some(retired) if fiscal_year >= retired => {
-                format!("the indicator is retired from {}", crate::domain::plan::label(retired))
+                let retired = crate::domain::plan::label(retired);
+                format!("この指標は{retired}から廃止されています (the indicator is retired from {retired})")
             }
-            _ => format!("the indicator is not part of the plan in {}", crate::domain::plan::label(fiscal_year)),
+            _ => format!("この指標は{year}の計画にはありません (the indicator is not part of the plan in {year})"),
         };
         return Err(AppError::invalid("fiscal_year", why));
     }
     if !measure.active_in(fiscal_year) {
+        let number = measure.number;
         return Err(AppError::invalid(
             "fiscal_year",
-            format!("measure No.{} is not active in {}", measure.number, crate::domain::plan::label(fiscal_year)),
+            format!("施策 No.{number} は{year}には実施されていません (measure No.{number} is not active in {year})"),
         ));
     }
     Ok(())
@@ -155,19 +183,17 @@ impl WritableActual {
     /// Overwriting needs the version the caller read (`If-Match`): missing → 428, stale → 412.
     pub fn check_precondition(&self, precondition: &Precondition) -> Result<(), AppError> {
         match (&self.existing, precondition) {
-            (None, Precondition::Version(_)) => {
-                Err(AppError::PreconditionFailed("there is no actual for this year yet".into()))
-            }
+            (None, Precondition::Version(_)) => Err(AppError::PreconditionFailed(NO_ACTUAL_YET.into())),
             (Some(_), Precondition::None) => Err(AppError::PreconditionRequired(format!(
-                "an actual exists for this year: GET {} returns it with its current ETag header; send that value \
-                 as If-Match to overwrite it",
+                "この年度の実績は既にあります。最新の内容を読み込んでから修正してください (an actual exists for this \
+                 year: GET {} returns it with its current ETag header; send that value as If-Match to overwrite it)",
                 self.actual_path()
             ))),
             (Some(current), Precondition::Version(version)) if *version != current.version => {
                 Err(AppError::PreconditionFailed(format!(
-                    "the actual was changed since you read it (now version {}): GET {} for its current figures and \
-                     ETag, then send your change again with that ETag as If-Match",
-                    current.version,
+                    "{}: GET {} for its current figures and ETag, then send your change again with that ETag as \
+                     If-Match",
+                    changed_since_read(current.version),
                     self.actual_path()
                 )))
             }
@@ -234,10 +260,7 @@ pub fn reviewable_actual(
     if let Some(expected) = precondition.expected()
         && expected != current.version
     {
-        return Err(AppError::PreconditionFailed(format!(
-            "the actual was changed since you read it (now version {})",
-            current.version
-        )));
+        return Err(AppError::PreconditionFailed(changed_since_read(current.version)));
     }
     Ok(ReviewableActual { indicator, current })
 }
@@ -420,30 +443,20 @@ fn checked_write(
 ) -> Result<(Write, Option<Reported>), AppError> {
     let RowContext { caller, plan, current_year, measure, indicator } = *context;
     plan.check_year("fiscal_year", row.fiscal_year)?;
-    if row.fiscal_year > current_year {
-        return Err(AppError::invalid(
-            "fiscal_year",
-            format!(
-                "{} has not started yet (the current fiscal year is {})",
-                crate::domain::plan::label(row.fiscal_year),
-                crate::domain::plan::label(current_year)
-            ),
-        ));
-    }
+    check_started(row.fiscal_year, current_year)?;
     check_scope(caller, measure, indicator, row.fiscal_year)?;
     check_in_force(indicator, measure, row.fiscal_year)?;
     let reported = reported(checked.map_err(AppError::Validation)?);
     let step = submission::submit(current.as_ref().map(|a| a.status)).map_err(AppError::Conflict)?;
     let note = row.note.clone();
     match (current, row.version) {
-        (None, Some(_)) => Err(AppError::PreconditionFailed("there is no actual for this year yet".into())),
+        (None, Some(_)) => Err(AppError::PreconditionFailed(NO_ACTUAL_YET.into())),
         (None, None) => {
             Ok((Write::Create { indicator_id: row.indicator_id, fiscal_year: row.fiscal_year, reported, note }, None))
         }
-        (Some(current), Some(version)) if version != current.version => Err(AppError::PreconditionFailed(format!(
-            "the actual was changed since you read it (now version {})",
-            current.version
-        ))),
+        (Some(current), Some(version)) if version != current.version => {
+            Err(AppError::PreconditionFailed(changed_since_read(current.version)))
+        }
         (Some(current), _) => {
             let old = Some(current.reported.clone());
             Ok((Write::Correct { current, event: step.event, reported, note }, old))
@@ -477,7 +490,7 @@ pub fn check_import(
     let outside_plan: BTreeSet<i32> =
         file.rows.iter().map(|r| r.indicator_id).filter(|id| !indicators.contains_key(id)).collect();
     let in_other_plans = indicators_of_other_plans(conn, plan.municipality_id, &outside_plan)?;
-    let current_year = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
+    let current_year = current_fiscal_year();
 
     let mut errors = file.errors;
     let mut report_rows = Vec::new();

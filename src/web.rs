@@ -43,6 +43,12 @@ pub const WEB_ASSETS: &[WebAsset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../web/charts.js"),
     },
+    WebAsset { name: "dom.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../web/dom.js") },
+    WebAsset {
+        name: "indicator.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../web/indicator.js"),
+    },
     WebAsset {
         name: "labels.js",
         content_type: "text/javascript; charset=utf-8",

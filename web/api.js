@@ -1,6 +1,8 @@
 // The client of the public API: the session (token in sessionStorage, never a cookie), requests
 // with the bearer token, RFC 9457 problems as errors, and list shapes old and new.
 
+import { clerkMessage } from './labels.js';
+
 const SESSION_KEY = 'municipal-kpi.session';
 const API = '/api/v1';
 
@@ -118,7 +120,8 @@ export async function call(method, path, { body, headers = {}, blob = false, acc
   const response = await fetch(`${API}${path}`, init);
   if (response.status === 401) {
     const problem = await readProblem(response);
-    expire(`ログインし直してください（${problem?.detail ?? '認証の有効期限が切れました'}）。`);
+    // The API explains a refused token for developers, in English: the clerk is told in Japanese.
+    expire(`ログインし直してください（${clerkMessage(problem?.detail) ?? '認証の有効期限が切れたか、無効になりました'}）。`);
     throw new ApiError(401, problem, response);
   }
   if (!response.ok) throw new ApiError(response.status, await readProblem(response), response);

@@ -1,8 +1,11 @@
-// The web view: log in, then the 本部's 進捗管理表 (evaluation, charts, lists, collection status,
-// downloads, review) or a department's own indicators (submit and correct actuals).
+// The web view: log in, then the 本部's 進捗管理表 (evaluation, sortable table, bulk approval,
+// collection status, charts, lists, downloads, review) or a department's own indicators (submit
+// and correct actuals, any year), and the page of one indicator (series, targets, history).
 // Everything comes from the public /api/v1 API; nothing is stored but the session token.
 
 import * as api from './api.js';
+import { $, h, section, definitionList } from './dom.js';
+import { renderIndicatorPage } from './indicator.js';
 import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js';
 import {
   STATUSES,
@@ -16,27 +19,13 @@ import {
   formatFigures,
   formatTimestamp,
   formatDate,
+  departmentProgress,
+  fieldLabel,
+  clerkMessage,
+  todayInJapan,
+  currentFiscalYear,
+  fiscalYearLabel,
 } from './labels.js';
-
-const $ = (id) => document.getElementById(id);
-
-/** Builds an element; text is always set as text, never parsed as HTML. */
-function h(tag, props = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(props ?? {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === 'class') element.className = value;
-    else if (name === 'text') element.textContent = value;
-    else if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2), value);
-    else if (name === 'dataset') Object.assign(element.dataset, value);
-    else element.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : String(child));
-  }
-  return element;
-}
 
 const state = {
   me: null,
@@ -48,7 +37,15 @@ const state = {
   evaluation: null,
   submissions: null,
   filters: { status: '', submission: '', department: '', text: '' },
+  // The 進捗管理表's order: a column key and a direction.
+  sort: { key: 'code', direction: 'ascending' },
+  // Rows awaiting review picked for bulk approval (indicator ids).
+  selected: new Set(),
+  // What the API warned about when the collection was last opened or its deadline moved.
+  collectionWarnings: [],
   review: null,
+  // The row whose indicator page was opened, to return to it.
+  lastRow: null,
   departmentRows: [],
   form: null,
 };
@@ -68,16 +65,36 @@ function notify(message, kind = 'info') {
   if (kind === 'info') noticeTimer = setTimeout(() => (notice.textContent = ''), 12000);
 }
 
-/** What to tell the user about a failed call. */
+/** What a refusal means, when the API's own words are not Japanese. */
+const STATUS_MEANINGS = {
+  400: 'リクエストの形式が正しくありません。',
+  404: '対象のデータが見つかりません。画面を再読み込みしてください。',
+  409: '現在の状態ではこの操作はできません。画面を再読み込みしてください。',
+  412: '読み込んだ後に他の人が変更しました。画面を再読み込みしてください。',
+  413: '送信する内容が大きすぎます。',
+  422: '入力内容を確認してください。',
+  428: '最新の内容を読み込んでから操作してください。',
+};
+
+/** A field error as a clerk reads it: the field's Japanese name and the Japanese message. */
+function fieldText(error) {
+  return `${fieldLabel(error.field)}: ${clerkMessage(error.message) ?? '値を確認してください。'}`;
+}
+
+/** What to tell the user about a failed call, in Japanese only. */
 function describeError(error) {
-  if (!(error instanceof api.ApiError)) return `サーバーに接続できません（${error.message}）。`;
+  // The browser's own words (Failed to fetch) are English; the console keeps them.
+  if (!(error instanceof api.ApiError)) return 'サーバーに接続できません。ネットワークの状態を確認して、もう一度お試しください。';
   if (error.status === 429) {
     return `リクエストが多すぎます。${error.retryAfter ? `${error.retryAfter}秒後に` : 'しばらくしてから'}もう一度お試しください。`;
   }
-  if (error.status === 403) return `この操作の権限がありません（${error.problem.detail ?? ''}）。`;
-  if (error.status === 503) return 'サーバーが一時的に利用できません。しばらくしてからもう一度お試しください。';
-  const fields = error.fieldErrors.map((e) => `${e.field}: ${e.message}`).join(' / ');
-  return [error.problem.title, error.problem.detail, fields].filter(Boolean).join(' — ') || `エラー（HTTP ${error.status}）`;
+  if (error.status === 403) return clerkMessage(error.problem.detail) ?? 'この操作の権限がありません。';
+  if (error.status >= 500) return 'サーバーが一時的に利用できません。しばらくしてからもう一度お試しください。';
+  const fields = error.fieldErrors.map(fieldText).join(' / ');
+  // A 422's detail repeats its field errors.
+  const detail = error.fieldErrors.length ? null : clerkMessage(error.problem.detail);
+  const meaning = detail ?? (fields ? null : STATUS_MEANINGS[error.status]);
+  return [clerkMessage(error.problem.title), meaning, fields].filter(Boolean).join(' — ') || `エラーが発生しました（HTTP ${error.status}）。`;
 }
 
 /** Runs an action; errors other than an ended session go to the notice. */
@@ -98,8 +115,8 @@ function showFieldErrors(container, errors) {
   for (const error of errors) {
     const slot = container.querySelector(`.field-error[data-field="${CSS.escape(error.field)}"]`);
     const input = container.querySelector(`[name="${CSS.escape(error.field)}"]`);
-    if (slot) slot.textContent = error.message;
-    else unplaced.push(`${error.field}: ${error.message}`);
+    if (slot) slot.textContent = clerkMessage(error.message) ?? '値を確認してください。';
+    else unplaced.push(fieldText(error));
     input?.setAttribute('aria-invalid', 'true');
   }
   container.querySelector('[aria-invalid="true"]')?.focus();
@@ -207,25 +224,31 @@ async function enterApp() {
     $('app-view').replaceChildren(h('p', { class: 'empty' }, '計画が登録されていません。'));
     return;
   }
-  state.plan = await defaultPlan(state.plans);
-  if (me.user.role === 'department') await showDepartment();
-  else await showHq();
+  // The API says where the yearly cycle stands: the open collection, else the latest year with data.
+  const cycle = me.current_cycle;
+  state.plan = state.plans.find((plan) => plan.id === cycle?.plan_id) ?? latestPlan(state.plans);
+  state.year = cycle?.plan_id === state.plan.id ? cycle.fiscal_year : null;
+  await showMain();
   $('main').focus({ preventScroll: true });
+  const linked = /^#indicator-(\d+)$/.exec(location.hash);
+  if (linked) await showIndicator(Number(linked[1]), { push: false });
 }
 
-/**
- * The plan to show first: the one collecting actuals now (an open collection, the newest year
- * first), since that is where the yearly work is; otherwise the active plan that runs latest.
- */
-async function defaultPlan(plans) {
-  const collecting = await api.mapLimited(plans, 4, async (plan) => {
-    const open = api.items((await api.get(`/plans/${plan.id}/collections?limit=100`)).data).filter((c) => !c.closed_at);
-    return { plan, year: Math.max(-Infinity, ...open.map((c) => c.fiscal_year)) };
-  });
-  const newest = collecting.filter((c) => c.year > -Infinity).sort((a, b) => b.year - a.year)[0];
-  if (newest) return newest.plan;
+/** Without a current cycle (no plans with data yet): the active plan that runs latest. */
+function latestPlan(plans) {
   const active = plans.filter((plan) => plan.status === 'active');
   return (active.length ? active : plans).reduce((a, b) => (b.end_fiscal_year > a.end_fiscal_year ? b : a));
+}
+
+/** The 本部's or the department's page, for the plan and year chosen. */
+async function showMain() {
+  if (state.me.user.role === 'department') await showDepartment();
+  else await showHq();
+}
+
+/** The collection of the year shown, if the 本部 opened one. */
+function yearCollection() {
+  return state.collections.find((c) => c.fiscal_year === state.year) ?? null;
 }
 
 /** The open collection year of the plan (the newest not closed), if any. */
@@ -234,10 +257,18 @@ function openCollection() {
   return open.reduce((a, b) => (!a || b.fiscal_year > a.fiscal_year ? b : a), null);
 }
 
+const deadlinePassed = (collection) => Boolean(collection?.deadline) && collection.deadline < todayInJapan();
+
+/**
+ * The collection of a year as the 本部 reads it. A collection announces the year and its
+ * deadline; it locks nothing, so departments can submit before it opens and after it closes.
+ */
 function collectionText(collection) {
-  if (!collection) return 'この年度の実績の受付は開始されていません。';
+  if (!collection) return 'この年度の実績の受付は開始されていません（所管課は受付開始前でも実績を提出できます）。';
   if (collection.closed_at) return `受付は終了しました（${formatTimestamp(collection.closed_at)}）。`;
-  return collection.deadline ? `受付中です。提出期限は${formatDate(collection.deadline)}です。` : '受付中です（期限なし）。';
+  if (!collection.deadline) return '受付中です（期限なし）。';
+  if (deadlinePassed(collection)) return `受付中です。提出期限（${formatDate(collection.deadline)}）を過ぎています。`;
+  return `受付中です。提出期限は${formatDate(collection.deadline)}です。`;
 }
 
 function planSelect(onChange) {
@@ -271,6 +302,7 @@ async function showHq() {
       id: 'year-select',
       onchange: (event) => {
         state.year = Number(event.target.value);
+        forgetYearChoices();
         guarded(loadYear);
       },
     },
@@ -282,6 +314,7 @@ async function showHq() {
     planSelect((event) => {
       state.plan = state.plans.find((p) => p.id === Number(event.target.value));
       state.year = null;
+      forgetYearChoices();
       guarded(showHq);
     }),
     h('div', { class: 'field inline' }, h('label', { for: 'year-select' }, '年度'), yearSelect),
@@ -295,6 +328,12 @@ async function showHq() {
   );
   $('app-view').replaceChildren(toolbar, h('div', { id: 'hq-content' }));
   await loadYear();
+}
+
+/** What was picked on one year's page does not carry over to another year. */
+function forgetYearChoices() {
+  state.selected.clear();
+  state.collectionWarnings = [];
 }
 
 async function loadYear() {
@@ -311,21 +350,18 @@ async function loadYear() {
   renderHq();
 }
 
-function section(id, heading, ...content) {
-  return h('section', { id, class: 'panel', 'aria-labelledby': `${id}-heading` }, h('h2', { id: `${id}-heading` }, heading), ...content);
-}
-
 function renderHq() {
   const e = state.evaluation;
   document.title = `${e.fiscal_year_label} 進捗管理表 | ${e.plan_name}`;
+  // The table first, right under the figures of the year: it is where the 本部 works.
   const toc = [
     ['summary', '概況'],
+    ['table', '進捗管理表'],
+    ['collection', '提出状況'],
+    ['actions', '要対応'],
     ['goals', '基本目標別'],
     ['departments', '所管課別'],
     ['trend', '推移'],
-    ['actions', '要対応'],
-    ['collection', '提出状況'],
-    ['table', '進捗管理表'],
   ];
   const content = $('hq-content');
   content.replaceChildren(
@@ -333,23 +369,42 @@ function renderHq() {
     h(
       'p',
       { class: 'subtitle' },
-      `評価日時 ${formatTimestamp(e.evaluated_at)}・評価基準 ${e.grading.basis === 'attainment' ? '達成率' : '進捗率'}（A ≥ ${e.grading.grade_a_min}%、B ≥ ${e.grading.grade_b_min}%、C ≥ ${e.grading.grade_c_min}%）・${collectionText(e.collection)}`,
+      `評価日時 ${formatTimestamp(e.evaluated_at)}・評価基準 ${e.grading.basis === 'attainment' ? '達成率' : '進捗率'}（A ≥ ${e.grading.grade_a_min}%、B ≥ ${e.grading.grade_b_min}%、C ≥ ${e.grading.grade_c_min}%）・`,
+      h('span', { id: 'evaluation-collection' }, collectionText(e.collection)),
     ),
     h('nav', { class: 'toc', 'aria-label': 'このページの内容' }, h('ul', {}, toc.map(([id, label]) => h('li', {}, h('a', { href: `#${id}` }, label))))),
     renderSummary(e),
+    renderTable(e),
+    renderCollection(e),
+    renderActionLists(e),
     renderGoals(e),
     renderDepartments(e),
     renderTrend(),
-    renderActionLists(e),
-    renderCollection(e),
-    renderTable(e),
   );
   renderTableBody();
+}
+
+/** Shows the 進捗管理表 filtered to one submission state (a tile was clicked). */
+function showOnly(submission) {
+  state.filters = { status: '', submission, department: '', text: '' };
+  renderTableBody();
+  $('table').scrollIntoView({ block: 'start' });
+  $('filter-submission').focus();
 }
 
 function renderSummary(e) {
   const r = e.plan_roll_up;
   const card = (label, value, extra) => h('div', { class: 'card' }, h('p', { class: 'card-label' }, label), h('p', { class: 'card-value' }, value), extra);
+  // Tiles of the cycle open the table filtered to their rows.
+  const countCard = (key, label, count, hint) =>
+    h(
+      'button',
+      { type: 'button', class: `card card-button card-${key}${count ? ' card-attention' : ''}`, id: `tile-${key}`, title: hint, onclick: () => showOnly(key) },
+      h('span', { class: 'card-label' }, label),
+      h('span', { class: 'card-value' }, `${count}件`),
+      h('span', { class: 'visually-hidden' }, `: ${hint}`),
+    );
+  const l = e.lists;
   return section(
     'summary',
     '概況',
@@ -360,9 +415,11 @@ function renderSummary(e) {
       card('平均進捗率', formatPercent(r.mean_progress)),
       card('達成した指標の割合', formatPercent(r.achieved_share)),
       card('指標数', `${r.indicator_count}`),
-      card('確認待ち', `${e.lists.pending_review.length}件`),
-      card('未提出', `${e.lists.missing.length}件`),
-      card('期限超過', `${e.lists.late.length}件`),
+      countCard('submitted', '確認待ち', l.pending_review.length, '提出され、本部の確認を待っている指標'),
+      countCard('missing', '未提出', l.missing.length, 'まだ実績が提出されていない指標'),
+      countCard('returned', '差戻し', l.returned.length, '差し戻して再提出を待っている指標'),
+      countCard('late', '期限超過', l.late.length, '提出期限を過ぎても未提出・差戻しのままの指標'),
+      countCard('submitted_late', '期限後提出', l.submitted_late.length, '提出期限の後に提出された指標'),
     ),
     statusBars([{ label: '計画全体', counts: r.status_counts, trailing: `${r.indicator_count}指標` }], {
       caption: `計画全体の状況: ${statusSummary(r.status_counts)}`,
@@ -508,6 +565,7 @@ function renderActionLists(e) {
   const lists = [
     ['missing', '未提出', e.lists.missing],
     ['late', '期限超過', e.lists.late],
+    ['submitted_late', '期限後提出', e.lists.submitted_late],
     ['pending_review', '確認待ち', e.lists.pending_review],
     ['returned', '差戻し中', e.lists.returned],
     ['off_track', '遅れ', e.lists.off_track],
@@ -545,34 +603,56 @@ function renderActionLists(e) {
   );
 }
 
+/** The 本部 opens the year's collection, or moves its deadline; a past deadline is warned about. */
+function collectionForm(e) {
+  const collection = e.collection;
+  if (!canReview() || collection?.closed_at) return null;
+  const warning = h('p', { id: 'deadline-warning', class: 'warning-text', role: 'status' });
+  const judge = (value) => {
+    warning.textContent = value && value < todayInJapan() ? '提出期限が過去の日付です。このまま設定すると、未提出・差戻しの指標はすべて期限超過になります。' : '';
+  };
+  const input = h('input', {
+    id: 'collection-deadline',
+    type: 'date',
+    name: 'deadline',
+    value: collection?.deadline ?? '',
+    'aria-describedby': 'deadline-warning',
+    oninput: (event) => judge(event.target.value),
+  });
+  judge(collection?.deadline);
+  const submit = async (event) => {
+    event.preventDefault();
+    await guarded(async () => {
+      const deadline = input.value || null;
+      const { data } = collection
+        ? await api.call('PATCH', `/plans/${state.plan.id}/collections/${state.year}`, { body: { deadline } })
+        : await api.call('POST', `/plans/${state.plan.id}/collections`, { body: { fiscal_year: state.year, deadline } });
+      state.collectionWarnings = data.warnings ?? [];
+      const done = collection ? `${e.fiscal_year_label}の提出期限を変更しました。` : `${e.fiscal_year_label}の受付を開始しました。`;
+      await showHq();
+      if (state.collectionWarnings.length) notify(`${done} ${state.collectionWarnings.map((w) => clerkMessage(w.message)).join(' ')}`, 'warning');
+      else notify(done);
+    });
+  };
+  return h(
+    'form',
+    { class: 'toolbar', id: 'collection-form', onsubmit: submit },
+    h('div', { class: 'field inline' }, h('label', { for: 'collection-deadline' }, '提出期限'), input),
+    h('button', { type: 'submit' }, collection ? '提出期限を変更する' : `${e.fiscal_year_label}の受付を開始する`),
+    warning,
+  );
+}
+
 function renderCollection(e) {
   const s = state.submissions;
-  const openForm = canReview() && !e.collection
-    ? h(
-        'form',
-        {
-          class: 'toolbar',
-          id: 'open-collection-form',
-          onsubmit: (event) => {
-            event.preventDefault();
-            guarded(async () => {
-              const deadline = $('collection-deadline').value;
-              await api.call('POST', `/plans/${state.plan.id}/collections`, { body: { fiscal_year: state.year, deadline: deadline || null } });
-              notify(`${e.fiscal_year_label}の受付を開始しました。`);
-              await showHq();
-            });
-          },
-        },
-        h('div', { class: 'field inline' }, h('label', { for: 'collection-deadline' }, '提出期限'), h('input', { id: 'collection-deadline', type: 'date', name: 'deadline' })),
-        h('button', { type: 'submit' }, `${e.fiscal_year_label}の受付を開始する`),
-      )
-    : null;
-  const head = ['所管課', ...SUBMISSIONS.map(([, label]) => label), '期限超過', '状況'];
+  const head = ['所管課', ...SUBMISSIONS.map(([, label]) => label), '期限超過', '期限後提出', '状況'];
+  const warnings = state.collectionWarnings.map((w) => h('p', { class: 'warning-box', role: 'alert' }, clerkMessage(w.message)));
   return section(
     'collection',
     `提出状況（${s.fiscal_year_label}）`,
     h('p', { id: 'collection-state' }, collectionText(s.collection)),
-    openForm,
+    h('div', { id: 'collection-warnings' }, warnings),
+    collectionForm(e),
     h(
       'div',
       { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '所管課別の提出状況' },
@@ -588,11 +668,12 @@ function renderCollection(e) {
             const done = d.counts.missing === 0 && d.counts.returned === 0;
             return h(
               'tr',
-              { class: done ? '' : 'attention' },
+              { class: done ? '' : 'attention', dataset: { departmentId: d.department_id } },
               h('th', { scope: 'row' }, d.department_name),
               SUBMISSIONS.map(([key]) => h('td', { class: 'num' }, d.counts[key] ?? 0)),
               h('td', { class: 'num' }, d.counts.late),
-              h('td', {}, done ? (d.counts.submitted ? '確認待ちあり' : '完了') : '未提出・差戻しあり'),
+              h('td', { class: 'num' }, d.counts.submitted_late),
+              h('td', { class: 'cell-progress' }, departmentProgress(d.counts)),
             );
           }),
         ),
@@ -617,9 +698,33 @@ function filterSelect(id, label, key, options) {
   return h('div', { class: 'field inline' }, h('label', { for: id }, label), select);
 }
 
+const GRADE_ORDER = { A: 0, B: 1, C: 2, D: 3 };
+const STATUS_ORDER = Object.fromEntries(STATUSES.map(([status], index) => [status, index]));
+const SUBMISSION_ORDER = { returned: 0, missing: 1, submitted: 2, approved: 3 };
+
+/**
+ * The 進捗管理表's columns: heading, and the value a column sorts by (`null` sorts last either
+ * way; columns without one are not sortable).
+ */
+const EVALUATION_COLUMNS = [
+  { key: 'code', label: '施策', sortBy: (i) => [i.measure_number, i.number ?? 0] },
+  { key: 'name', label: '指標', sortBy: (i) => i.name },
+  { key: 'department', label: '所管課', sortBy: (i) => i.department_names.join('、') },
+  { key: 'baseline', label: '基準値' },
+  { key: 'target', label: '目標' },
+  { key: 'actual', label: '実績' },
+  { key: 'attainment', label: '達成率', sortBy: (i) => numberOrNull(i.result.attainment_rate) },
+  { key: 'progress', label: '進捗率', sortBy: (i) => numberOrNull(i.result.progress_rate) },
+  { key: 'status', label: '状況', sortBy: (i) => STATUS_ORDER[i.result.status] },
+  { key: 'grade', label: '評価', sortBy: (i) => GRADE_ORDER[i.result.grade] ?? null },
+  { key: 'submission', label: '提出状況', sortBy: (i) => SUBMISSION_ORDER[i.submission] },
+];
+
+const numberOrNull = (value) => (value === null || value === undefined ? null : Number(value));
+
 function evaluationColumns() {
-  const head = ['施策', '指標', '所管課', '基準値', '目標', '実績', '達成率', '進捗率', '状況', '評価', '提出状況'];
-  return canReview() ? [...head, '操作'] : head;
+  const head = EVALUATION_COLUMNS.map((c) => c.label);
+  return canReview() ? ['選択', ...head, '操作'] : head;
 }
 
 /** Names each cell after its column, so that narrow screens can show rows as cards. */
@@ -630,9 +735,63 @@ function labelled(cells, head) {
   return cells;
 }
 
+function compareValues(a, b) {
+  if (Array.isArray(a)) {
+    for (let index = 0; index < a.length; index += 1) {
+      const order = compareValues(a[index], b[index]);
+      if (order) return order;
+    }
+    return 0;
+  }
+  if (typeof a === 'string') return a.localeCompare(b, 'ja');
+  return a - b;
+}
+
+/** The rows in the chosen order; rows without a value go last, ties keep the plan's order. */
+function sortedRows(rows) {
+  const column = EVALUATION_COLUMNS.find((c) => c.key === state.sort.key) ?? EVALUATION_COLUMNS[0];
+  const sign = state.sort.direction === 'ascending' ? 1 : -1;
+  const byCode = EVALUATION_COLUMNS[0].sortBy;
+  return rows
+    .map((row) => ({ row, value: column.sortBy(row) }))
+    .sort((a, b) => {
+      const missing = (a.value === null || a.value === undefined) - (b.value === null || b.value === undefined);
+      if (missing) return missing;
+      return sign * compareValues(a.value, b.value) || compareValues(byCode(a.row), byCode(b.row));
+    })
+    .map(({ row }) => row);
+}
+
+function sortBy(key) {
+  const same = state.sort.key === key;
+  state.sort = { key, direction: same && state.sort.direction === 'ascending' ? 'descending' : 'ascending' };
+  renderTableBody();
+  $(`sort-${key}`)?.focus();
+}
+
+function tableHead() {
+  const cells = EVALUATION_COLUMNS.map((column) => {
+    if (!column.sortBy) return h('th', { scope: 'col', class: `col-${column.key}` }, column.label);
+    const sorted = state.sort.key === column.key;
+    return h(
+      'th',
+      { scope: 'col', class: `col-${column.key}`, 'aria-sort': sorted ? state.sort.direction : 'none', dataset: { column: column.key } },
+      h(
+        'button',
+        { type: 'button', class: 'sort', id: `sort-${column.key}`, onclick: () => sortBy(column.key) },
+        column.label,
+        h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, sorted ? (state.sort.direction === 'ascending' ? '▲' : '▼') : '⇅'),
+      ),
+    );
+  });
+  if (!canReview()) return h('tr', {}, cells);
+  const all = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': '表示中の確認待ちをすべて選択', onchange: (event) => selectAllShown(event.target.checked) });
+  return h('tr', {}, h('th', { scope: 'col', class: 'cell-select' }, all), cells, h('th', { scope: 'col' }, '操作'));
+}
+
 function renderTable(e) {
   const departments = [...new Set(e.indicators.flatMap((i) => i.department_names))].sort((a, b) => a.localeCompare(b, 'ja'));
-  const head = evaluationColumns();
+  const submissionFilters = [...SUBMISSIONS, ['late', '期限超過'], ['submitted_late', '期限後提出']];
   return section(
     'table',
     `進捗管理表（${e.fiscal_year_label}）`,
@@ -640,7 +799,7 @@ function renderTable(e) {
       'div',
       { class: 'toolbar filters', role: 'search', 'aria-label': '指標の絞り込み' },
       filterSelect('filter-status', '状況', 'status', STATUSES),
-      filterSelect('filter-submission', '提出状況', 'submission', SUBMISSIONS),
+      filterSelect('filter-submission', '提出状況', 'submission', submissionFilters),
       filterSelect('filter-department', '所管課', 'department', departments.map((d) => [d, d])),
       h(
         'div',
@@ -658,14 +817,22 @@ function renderTable(e) {
       ),
       h('p', { id: 'table-count', class: 'count', 'aria-live': 'polite' }),
     ),
+    canReview()
+      ? h(
+          'div',
+          { class: 'toolbar bulk', role: 'group', 'aria-label': 'まとめて承認' },
+          h('button', { type: 'button', id: 'bulk-approve', disabled: true, onclick: () => guarded(openBulkApproval) }, '選択した実績を承認する'),
+          h('p', { class: 'hint', id: 'bulk-hint' }, '確認待ちの行を選ぶと、まとめて承認できます（1件ずつ、表示した版のまま承認します）。'),
+        )
+      : null,
     h(
       'div',
-      { class: 'table-scroll wide', tabindex: '0', role: 'region', 'aria-label': '進捗管理表' },
+      { class: 'table-scroll wide tall', tabindex: '0', role: 'region', 'aria-label': '進捗管理表' },
       h(
         'table',
         { id: 'evaluation-table', class: 'stacked' },
-        h('caption', {}, `${e.plan_name} ${e.fiscal_year_label} 進捗管理表`),
-        h('thead', {}, h('tr', {}, head.map((label) => h('th', { scope: 'col' }, label)))),
+        h('caption', {}, `${e.plan_name} ${e.fiscal_year_label} 進捗管理表（列の見出しで並べ替え）`),
+        h('thead', { id: 'evaluation-head' }),
         h('tbody', { id: 'evaluation-rows' }),
       ),
     ),
@@ -674,12 +841,45 @@ function renderTable(e) {
 
 function matchesFilters(indicator) {
   const f = state.filters;
+  const submission =
+    f.submission === 'late' ? indicator.late : f.submission === 'submitted_late' ? indicator.submitted_late : indicator.submission === f.submission;
   return (
     (!f.status || indicator.result.status === f.status) &&
-    (!f.submission || indicator.submission === f.submission) &&
+    (!f.submission || submission) &&
     (!f.department || indicator.department_names.includes(f.department)) &&
     (!f.text || indicator.name.includes(f.text.trim()))
   );
+}
+
+/** The figures of a row: the approved ones, and newer ones sent but not approved (never graded). */
+function figuresCell(i) {
+  const sample = (actual) => (actual.is_sample ? h('span', { class: 'badge sample', title: 'デモ用に生成した値' }, 'サンプル') : null);
+  const approved = i.actual ? h('span', { class: 'figures-approved' }, formatFigures(i.actual, i.unit), sample(i.actual)) : null;
+  const pending = i.pending_actual
+    ? h(
+        'span',
+        { class: 'figures-pending' },
+        approved ? h('span', { class: 'sub' }, '新しい提出') : null,
+        submissionBadge(i.pending_actual.status),
+        ' ',
+        h('span', { class: 'pending-value' }, formatFigures(i.pending_actual, i.unit)),
+        approved ? null : sample(i.pending_actual),
+      )
+    : null;
+  return approved || pending ? h('span', { class: 'stack-column' }, approved, pending) : '—';
+}
+
+/** 状況: graded on approved figures only; figures awaiting review say so instead of データなし. */
+function statusCell(i) {
+  if (i.result.status === 'no_data' && i.pending_actual) {
+    const waiting = i.pending_actual.status === 'submitted';
+    return h(
+      'span',
+      { class: 'badge status-pending', title: waiting ? '承認されると評価されます' : '再提出・承認の後に評価されます' },
+      waiting ? '承認待ち' : '再提出待ち',
+    );
+  }
+  return statusBadge(i.result.status);
 }
 
 function renderTableBody() {
@@ -689,30 +889,57 @@ function renderTableBody() {
   for (const [id, key] of [['filter-status', 'status'], ['filter-submission', 'submission'], ['filter-department', 'department'], ['filter-text', 'text']]) {
     if ($(id)) $(id).value = state.filters[key];
   }
+  $('evaluation-head').replaceChildren(tableHead());
   const measures = new Map(e.measures.map((m) => [m.measure_id, m]));
-  const shown = e.indicators.filter(matchesFilters);
+  const shown = sortedRows(e.indicators.filter(matchesFilters));
   $('table-count').textContent = `${e.indicators.length}件中 ${shown.length}件を表示`;
+  const head = evaluationColumns();
   body.replaceChildren(
     ...shown.map((i) => {
       const measure = measures.get(i.measure_id);
-      const actual = i.actual
-        ? h('span', {}, formatFigures(i.actual, i.unit), i.actual.is_sample ? h('span', { class: 'badge sample', title: 'デモ用に生成した値' }, 'サンプル') : null)
-        : '—';
-      const submission = h('span', { class: 'stack' }, submissionBadge(i.submission), i.late ? h('span', { class: 'badge late' }, '期限超過') : null);
+      const submission = h(
+        'span',
+        { class: 'stack' },
+        submissionBadge(i.submission),
+        i.late ? h('span', { class: 'badge late' }, '期限超過') : null,
+        i.submitted_late ? h('span', { class: 'badge submitted-late' }, '期限後提出') : null,
+      );
       const cells = [
         h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? ''),
-        h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', i.name),
+        h(
+          'th',
+          { scope: 'row' },
+          i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null,
+          ' ',
+          indicatorLink(i),
+        ),
         h('td', {}, i.department_names.join('、')),
         h('td', {}, i.baseline?.text || formatNumber(i.baseline?.value), i.baseline?.fiscal_year_label ? h('span', { class: 'sub' }, i.baseline.fiscal_year_label) : null),
         h('td', {}, i.target?.text ?? '—', i.target?.target_fiscal_year_label ? h('span', { class: 'sub' }, i.target.target_fiscal_year_label) : null),
-        h('td', {}, actual),
+        h('td', { class: 'cell-actual' }, figuresCell(i)),
         h('td', { class: 'num' }, formatPercent(i.result.attainment_rate)),
-        h('td', { class: 'num' }, formatPercent(i.result.progress_rate)),
-        h('td', { class: 'cell-status' }, statusBadge(i.result.status)),
+        h('td', { class: 'num cell-progress' }, formatPercent(i.result.progress_rate)),
+        h('td', { class: 'cell-status' }, statusCell(i)),
         h('td', { class: 'cell-grade' }, gradeBadge(i.result.grade)),
         h('td', { class: 'cell-submission' }, submission),
       ];
       if (canReview()) {
+        const selectable = i.submission === 'submitted';
+        cells.unshift(
+          h(
+            'td',
+            { class: 'cell-select' },
+            selectable
+              ? h('input', {
+                  type: 'checkbox',
+                  class: 'row-select',
+                  checked: state.selected.has(i.indicator_id),
+                  'aria-label': `選択: ${i.name}`,
+                  onchange: (event) => select(i.indicator_id, event.target.checked),
+                })
+              : null,
+          ),
+        );
         cells.push(
           h(
             'td',
@@ -728,10 +955,105 @@ function renderTableBody() {
           ),
         );
       }
-      return h('tr', { id: `row-${i.indicator_id}`, dataset: { indicatorId: i.indicator_id, status: i.result.status, submission: i.submission }, tabindex: '-1' }, labelled(cells, evaluationColumns()));
+      const dataset = { indicatorId: i.indicator_id, status: i.result.status, submission: i.submission };
+      return h('tr', { id: `row-${i.indicator_id}`, dataset, tabindex: '-1' }, labelled(cells, head));
     }),
   );
-  if (!shown.length) body.append(h('tr', {}, h('td', { colspan: '12', class: 'empty' }, '条件に合う指標はありません。')));
+  if (!shown.length) body.append(h('tr', {}, h('td', { colspan: String(head.length), class: 'empty' }, '条件に合う指標はありません。')));
+  updateBulkBar();
+}
+
+// ---------------------------------------------------------------- bulk approval (本部)
+
+function select(indicatorId, selected) {
+  if (selected) state.selected.add(indicatorId);
+  else state.selected.delete(indicatorId);
+  updateBulkBar();
+}
+
+function selectAllShown(selected) {
+  for (const i of state.evaluation.indicators.filter((i) => matchesFilters(i) && i.submission === 'submitted')) {
+    if (selected) state.selected.add(i.indicator_id);
+    else state.selected.delete(i.indicator_id);
+  }
+  renderTableBody();
+}
+
+function updateBulkBar() {
+  const button = $('bulk-approve');
+  if (!button) return;
+  const count = state.selected.size;
+  button.disabled = count === 0;
+  button.textContent = count ? `選択した${count}件を承認する` : '選択した実績を承認する';
+  const waiting = state.evaluation.indicators.filter((i) => matchesFilters(i) && i.submission === 'submitted');
+  const all = $('select-all');
+  if (all) {
+    all.checked = waiting.length > 0 && waiting.every((i) => state.selected.has(i.indicator_id));
+    all.disabled = waiting.length === 0;
+  }
+}
+
+/** Shows what is about to be approved: each row's figures as the table showed them. */
+function openBulkApproval() {
+  const rows = state.evaluation.indicators.filter((i) => state.selected.has(i.indicator_id));
+  $('bulk-title').textContent = `${rows.length}件の実績を承認します`;
+  $('bulk-list').replaceChildren(
+    ...rows.map((i) =>
+      h(
+        'li',
+        { dataset: { indicatorId: i.indicator_id } },
+        h('span', { class: 'bulk-name' }, `${indicatorCode(i)} ${i.name}`),
+        ' ',
+        h('strong', {}, formatFigures(i.pending_actual, i.unit)),
+        h('span', { class: 'sub' }, `${i.department_names.join('、')}・版${i.pending_actual?.version ?? '—'}`),
+        h('span', { class: 'bulk-result', role: 'status' }),
+      ),
+    ),
+  );
+  $('bulk-error').textContent = '';
+  $('bulk-confirm').hidden = false;
+  $('bulk-confirm').disabled = false;
+  $('bulk-cancel').textContent = 'やめる';
+  $('bulk-dialog').showModal();
+  $('bulk-confirm').focus();
+}
+
+/**
+ * Approves each selected row through the same API as one review: the actual is read for its ETag,
+ * approved only if it is still the version the table showed, with If-Match so that a change in
+ * between is refused (412) rather than approved unseen.
+ */
+async function approveSelected() {
+  const rows = state.evaluation.indicators.filter((i) => state.selected.has(i.indicator_id));
+  $('bulk-confirm').disabled = true;
+  const year = state.year;
+  const results = await api.mapLimited(rows, 3, async (i) => {
+    try {
+      const { data, etag } = await api.get(`/indicators/${i.indicator_id}/actuals/${year}`);
+      if (data.status !== 'submitted' || data.version !== i.pending_actual?.version) {
+        return { i, ok: false, reason: `表示した後に変更されています（現在 版${data.version}・${submissionLabel(data.status)}）。個別に確認してください。` };
+      }
+      await api.call('POST', `/indicators/${i.indicator_id}/actuals/${year}/review`, { body: { action: 'approve' }, headers: { 'If-Match': etag } });
+      return { i, ok: true };
+    } catch (error) {
+      if (error instanceof api.ApiError && error.status === 401) throw error;
+      return { i, ok: false, reason: describeError(error) };
+    }
+  });
+  for (const { i, ok, reason } of results) {
+    const item = $('bulk-list').querySelector(`li[data-indicator-id="${i.indicator_id}"] .bulk-result`);
+    item.textContent = ok ? '承認しました' : `承認できませんでした: ${reason}`;
+    item.className = `bulk-result ${ok ? 'bulk-ok' : 'bulk-failed'}`;
+    if (ok) state.selected.delete(i.indicator_id);
+  }
+  const approved = results.filter((r) => r.ok).length;
+  const failed = results.length - approved;
+  $('bulk-title').textContent = failed ? `${approved}件を承認しました。${failed}件は承認できませんでした` : `${approved}件を承認しました`;
+  $('bulk-confirm').hidden = true;
+  $('bulk-cancel').textContent = '閉じる';
+  $('bulk-cancel').focus();
+  await loadYear();
+  notify(failed ? `${approved}件を承認しました。${failed}件は承認できませんでした。` : `${approved}件を承認しました。`, failed ? 'error' : 'info');
 }
 
 async function download(format) {
@@ -759,10 +1081,6 @@ async function openReview(indicator) {
   fillReview();
   if (!dialog.open) dialog.showModal();
   dialog.querySelector('.actions button:not([hidden])')?.focus();
-}
-
-function definitionList(pairs) {
-  return h('dl', { class: 'facts' }, pairs.filter(([, value]) => value !== null && value !== undefined && value !== '').map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
 
 function fillReview() {
@@ -817,7 +1135,8 @@ async function submitReview(action) {
       return;
     }
     const unplaced = showFieldErrors($('review-form'), error.fieldErrors);
-    $('review-error').textContent = [error.problem.detail, ...unplaced].filter(Boolean).join(' / ') || describeError(error);
+    const detail = error.fieldErrors.length ? null : clerkMessage(error.problem.detail);
+    $('review-error').textContent = [detail, ...unplaced].filter(Boolean).join(' / ') || describeError(error);
     return;
   }
   $('review-dialog').close();
@@ -828,13 +1147,63 @@ async function submitReview(action) {
   row?.querySelector('button, th')?.focus();
 }
 
+// ---------------------------------------------------------------- one indicator
+
+/** The indicator's name, opening its page. */
+function indicatorLink(i) {
+  const open = (event) => {
+    event.preventDefault();
+    state.lastRow = event.target.closest('tr')?.id ?? null;
+    guarded(() => showIndicator(i.indicator_id));
+  };
+  return h('a', { href: `#indicator-${i.indicator_id}`, class: 'indicator-link', onclick: open }, i.name);
+}
+
+/**
+ * The page of one indicator in place of the list; the browser's back button and 「一覧に戻る」 both
+ * return to the list as it was (plan, year, filters and order are kept in `state`).
+ */
+async function showIndicator(indicatorId, { push = true, year = state.year } = {}) {
+  const row = state.evaluation?.indicators.find((i) => i.indicator_id === indicatorId);
+  if (push) history.pushState({ indicator: indicatorId }, '', `#indicator-${indicatorId}`);
+  await renderIndicatorPage($('app-view'), {
+    indicatorId,
+    year,
+    evaluationRow: row,
+    onBack: () => history.back(),
+    onYear: (other) => guarded(() => showIndicator(indicatorId, { push: false, year: other })),
+  });
+  window.scrollTo(0, 0);
+  $('indicator-title').focus?.();
+}
+
+/** Back from an indicator's page (or forward to one). */
+function onHistory(event) {
+  const indicator = event.state?.indicator;
+  guarded(async () => {
+    if (indicator) await showIndicator(indicator, { push: false });
+    else {
+      await showMain();
+      if (state.lastRow) $(state.lastRow)?.scrollIntoView({ block: 'center' });
+    }
+  });
+}
+
 // ---------------------------------------------------------------- 所管課
+
+/** The years a department can report on: the plan's, up to the current fiscal year. */
+function reportableYears() {
+  const last = Math.min(state.plan.end_fiscal_year, Math.max(currentFiscalYear(), state.plan.start_fiscal_year));
+  const years = [];
+  for (let year = state.plan.start_fiscal_year; year <= last; year += 1) years.push(year);
+  return years;
+}
 
 async function showDepartment() {
   const collections = await api.get(`/plans/${state.plan.id}/collections`);
   state.collections = api.items(collections.data);
-  const open = openCollection();
-  state.year = open?.fiscal_year ?? state.plan.end_fiscal_year;
+  const years = reportableYears();
+  if (!years.includes(state.year)) state.year = openCollection()?.fiscal_year ?? years.at(-1);
   const evaluation = (await api.get(`/plans/${state.plan.id}/evaluation?fiscal_year=${state.year}`)).data;
   state.evaluation = evaluation;
   const mine = evaluation.indicators.filter((i) => i.department_ids.includes(state.me.user.department_id));
@@ -843,7 +1212,7 @@ async function showDepartment() {
     const current = indicator.submission === 'missing' ? { actual: null, etag: null } : await fetchActual(indicator.indicator_id);
     return { indicator, ...current };
   });
-  renderDepartment(open);
+  renderDepartment();
 }
 
 /** The latest actual of the year with its ETag, or nothing yet (404). */
@@ -861,18 +1230,62 @@ function rowState(row) {
   return row.actual?.status ?? 'missing';
 }
 
-function renderDepartment(open) {
+/** The year's collection as a department reads it: what to do, and until when. */
+function departmentIntro(label) {
+  const collection = yearCollection();
+  if (!collection) return `${label}の受付は、本部がまだ開始していません（開始前でも実績を入力・提出できます）。`;
+  if (collection.closed_at) return `${label}の受付は終了しました（${formatTimestamp(collection.closed_at)}）。修正が必要な場合は本部に連絡してください。`;
+  if (!collection.deadline) return `${label}の実績を受け付けています（提出期限なし）。`;
+  if (deadlinePassed(collection)) {
+    const outstanding = state.departmentRows.filter((row) => ['missing', 'returned'].includes(rowState(row))).length;
+    const deadline = formatDate(collection.deadline);
+    return outstanding
+      ? `${label}の提出期限（${deadline}）を過ぎています。未提出・差戻しの${outstanding}件を早めに提出してください。`
+      : `${label}の提出期限（${deadline}）は過ぎました。この年度の実績はすべて提出済みです。`;
+  }
+  return `${label}の実績を受け付けています。提出期限は${formatDate(collection.deadline)}です。`;
+}
+
+function departmentToolbar() {
+  const yearSelect = h(
+    'select',
+    {
+      id: 'year-select',
+      onchange: (event) => {
+        state.year = Number(event.target.value);
+        guarded(showDepartment);
+      },
+    },
+    reportableYears()
+      .reverse()
+      .map((year) => {
+        const open = state.collections.some((c) => c.fiscal_year === year && !c.closed_at);
+        return h('option', { value: year, selected: year === state.year }, `${fiscalYearLabel(year)}${open ? '（受付中）' : ''}`);
+      }),
+  );
+  const changePlan = (event) => {
+    state.plan = state.plans.find((p) => p.id === Number(event.target.value));
+    state.year = null;
+    guarded(showDepartment);
+  };
+  return h(
+    'div',
+    { class: 'toolbar', role: 'group', 'aria-label': '表示する計画と年度' },
+    state.plans.length > 1 ? planSelect(changePlan) : null,
+    h('div', { class: 'field inline' }, h('label', { for: 'year-select' }, '年度'), yearSelect),
+    h('button', { type: 'button', class: 'secondary', onclick: () => guarded(showDepartment) }, '再読み込み'),
+  );
+}
+
+function renderDepartment() {
   const e = state.evaluation;
   const department = state.me.department?.name ?? '所管課';
   document.title = `${department} ${e.fiscal_year_label} | KPI進捗管理`;
   const returned = state.departmentRows.filter((row) => rowState(row) === 'returned');
-  const intro = open
-    ? `${e.fiscal_year_label}の実績を受け付けています。${open.deadline ? `提出期限は${formatDate(open.deadline)}です。` : ''}`
-    : `現在受付中の年度はありません。計画の最終年度（${e.fiscal_year_label}）を表示しています。`;
   $('app-view').replaceChildren(
-    h('div', { class: 'toolbar' }, state.plans.length > 1 ? planSelect((event) => { state.plan = state.plans.find((p) => p.id === Number(event.target.value)); guarded(showDepartment); }) : null, h('button', { type: 'button', class: 'secondary', onclick: () => guarded(showDepartment) }, '再読み込み')),
+    departmentToolbar(),
     h('h1', { id: 'department-title' }, `${department}の指標 `, h('span', { class: 'year-label' }, e.fiscal_year_label)),
-    h('p', { class: 'subtitle' }, e.plan_name, '・', intro),
+    h('p', { class: 'subtitle' }, e.plan_name, '・', h('span', { id: 'department-collection' }, departmentIntro(e.fiscal_year_label))),
     section(
       'returned',
       `差し戻された実績 ${returned.length}件`,
@@ -922,7 +1335,7 @@ function renderDepartmentRows() {
       const approved = status === 'approved';
       const cells = [
         h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measures.get(i.measure_id)?.name ?? ''),
-        h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', i.name),
+        h('th', { scope: 'row' }, i.number !== null ? h('span', { class: 'code' }, `指標${i.number}`) : null, ' ', indicatorLink(i)),
         h('td', {}, kindLabel(i.kind), i.unit && i.kind === 'count' ? h('span', { class: 'sub' }, i.unit) : null),
         h('td', {}, i.target?.text ?? '—'),
         h('td', { class: 'cell-submission' }, submissionBadge(status)),
@@ -1063,7 +1476,7 @@ async function submitActual(event) {
     row.etag = etag;
     $('actual-conflict').hidden = true;
     $('actual-dialog').close();
-    renderDepartment(openCollection());
+    renderDepartment();
     notify(`「${row.indicator.name}」の実績を送信しました（版${data.version}・${formatFigures(data, row.indicator.unit)}）。本部の確認を待っています。`);
     $(`mine-${row.indicator.indicator_id}`)?.querySelector('button')?.focus();
   } catch (error) {
@@ -1094,7 +1507,7 @@ async function submitActual(event) {
       }
       $('actual-conflict').focus();
     } else if (error.status === 409) {
-      $('actual-error').textContent = `${error.problem.detail ?? ''}（承認済みの実績は、本部が再開するまで変更できません）`;
+      $('actual-error').textContent = clerkMessage(error.problem.detail) ?? '承認済みの実績は、本部が再開するまで変更できません。';
     } else {
       const unplaced = showFieldErrors(form, error.fieldErrors);
       $('actual-error').textContent = [error.status === 422 ? '入力内容を確認してください。' : describeError(error), ...unplaced].filter(Boolean).join(' ');
@@ -1123,6 +1536,9 @@ function start() {
     if (event.target.name === 'numerator' || event.target.name === 'denominator') updateRatePreview();
   });
   $('actual-cancel').addEventListener('click', () => $('actual-dialog').close());
+  $('bulk-confirm').addEventListener('click', () => guarded(approveSelected));
+  $('bulk-cancel').addEventListener('click', () => $('bulk-dialog').close());
+  window.addEventListener('popstate', onHistory);
   $('actual-conflict').setAttribute('tabindex', '-1');
   if (api.currentSession()) {
     guarded(enterApp).then(() => {

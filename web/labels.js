@@ -95,3 +95,93 @@ export function formatDate(text) {
   if (!year || !month || !day) return text;
   return `${year}年${month}月${day}日`;
 }
+
+/** Where a department's indicators stand, in words: what is still to do first, else 完了. */
+export function departmentProgress(counts) {
+  const parts = [
+    ['missing', '未提出'],
+    ['returned', '差戻し'],
+    ['submitted', '確認待ち'],
+  ]
+    .filter(([key]) => counts[key])
+    .map(([key, label]) => `${label} ${counts[key]}件`);
+  if (counts.late) parts.push(`うち期限超過 ${counts.late}件`);
+  return parts.length ? parts.join('・') : '完了（すべて承認済）';
+}
+
+const FIELD_LABELS = {
+  value: '実績値',
+  numerator: '分子',
+  denominator: '分母',
+  stage: '段階',
+  stage_name: '段階',
+  note: '備考',
+  comment: 'コメント',
+  deadline: '提出期限',
+  fiscal_year: '年度',
+  body: '入力内容',
+  action: '操作',
+};
+
+/** A field of an API error, named as the form names it. */
+export function fieldLabel(field) {
+  return FIELD_LABELS[field] ?? field;
+}
+
+const JAPANESE = /[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/;
+
+/**
+ * The part of an API message a clerk reads. The API writes 「日本語 (english)」: the English in
+ * parentheses at the end is for developers and is left out here. A message with no Japanese at
+ * all gives `null`, so the caller says it in Japanese instead.
+ */
+export function clerkMessage(message) {
+  if (typeof message !== 'string' || !JAPANESE.test(message)) return null;
+  for (let at = message.indexOf(' ('); at > 0; at = message.indexOf(' (', at + 1)) {
+    const rest = message.slice(at + 2, -1);
+    if (message.endsWith(')') && balanced(rest) && /[A-Za-z]{3,}/.test(rest) && JAPANESE.test(message.slice(0, at))) {
+      return message.slice(0, at).trim();
+    }
+  }
+  return message;
+}
+
+function balanced(text) {
+  let depth = 0;
+  for (const char of text) {
+    if (char === '(') depth += 1;
+    if (char === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** Today's date in Japan as YYYY-MM-DD (deadlines are days in Japan). */
+export function todayInJapan() {
+  return new Date().toLocaleDateString('en-CA', { timeZone: 'Asia/Tokyo' });
+}
+
+/** The fiscal year (April–March) that today falls in, in Japan. */
+export function currentFiscalYear() {
+  const [year, month] = todayInJapan().split('-').map(Number);
+  return month >= 4 ? year : year - 1;
+}
+
+const EVENT_LABELS = {
+  submitted: '提出',
+  corrected: '修正',
+  resubmitted: '再提出',
+  approved: '承認',
+  returned: '差戻し',
+  reopened: '承認取消（再開）',
+};
+
+/** What a version in an actual's history records. */
+export function eventLabel(event) {
+  return EVENT_LABELS[event] ?? event;
+}
+
+/** The 和暦 label of a fiscal year as the API writes it: 令和2(2020)年度, 令和元(2019)年度. */
+export function fiscalYearLabel(year) {
+  const [era, number] = year >= 2019 ? ['令和', year - 2018] : ['平成', year - 1988];
+  return `${era}${number === 1 ? '元' : number}(${year})年度`;
+}

@@ -1,6 +1,7 @@
 //! Login (`POST /auth/token`) and the caller (`GET /me`).
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -9,7 +10,10 @@ use crate::auth::password::{MAX_LOGIN_CANDIDATES, check_credentials, verify_pass
 use crate::auth::token::Subject;
 use crate::auth::{Caller, LoginThrottle, TokenService};
 use crate::db::users::LoginScope;
-use crate::db::{Database, departments, users};
+use crate::db::{Database, collections, departments, users};
+use crate::domain::collection::japan_date;
+use crate::domain::current_cycle::{CurrentCycle, current_cycle};
+use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::ids::{DepartmentId, UserId};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
@@ -131,9 +135,13 @@ pub async fn issue_token(
 pub struct Me {
     pub user: crate::domain::account::User,
     pub department: Option<crate::domain::department::Department>,
+    /// Where the municipality's yearly cycle stands (the plan and year screens open on): the newest
+    /// year whose collection is open, else the latest year with actuals, else the current year of
+    /// the plan running now; `null` without a municipality or plans
+    pub current_cycle: Option<CurrentCycle>,
 }
 
-/// The authenticated caller: user, role and department.
+/// The authenticated caller: user, role and department, and where the yearly cycle stands.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = Me),
 ))]
@@ -143,7 +151,15 @@ pub async fn me(db: web::Data<Database>, caller: Caller) -> Result<HttpResponse,
         .read(move |conn| {
             let user = users::get(conn, UserId::new(caller.user_id))?;
             let department = user.department_id.map(|id| departments::get(conn, DepartmentId::new(id))).transpose()?;
-            Ok::<_, AppError>(Me { user, department })
+            let current_cycle = match caller.municipality_id {
+                Some(municipality_id) => {
+                    let today = japan_date(chrono::Utc::now().naive_utc());
+                    let current_year = FiscalYear::of_date(today).map(FiscalYear::year).unwrap_or(today.year());
+                    current_cycle(&collections::plan_activity(conn, municipality_id)?, current_year)
+                }
+                None => None,
+            };
+            Ok::<_, AppError>(Me { user, department, current_cycle })
         })
         .await?;
     Ok(HttpResponse::Ok().json(me))

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{JsonBody, Query};
@@ -12,7 +12,7 @@ use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::collections;
-use crate::domain::collection::Collection;
+use crate::domain::collection::{Collection, CollectionWarning, deadline_warning};
 use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
 
@@ -36,6 +36,27 @@ pub struct UpdateCollection {
     pub closed: Option<bool>,
 }
 
+/// A collection as written, with what hq should look at again: a deadline that is already over is
+/// accepted (a year may be opened late on purpose) but warned about, since everything outstanding
+/// counts as late (期限超過) at once.
+#[derive(Serialize, ToSchema)]
+pub struct WrittenCollection {
+    #[serde(flatten)]
+    pub collection: Collection,
+    /// Empty when nothing needs a second look; `deadline_passed` when the deadline is already over
+    pub warnings: Vec<CollectionWarning>,
+}
+
+impl WrittenCollection {
+    /// `set_deadline`: the request set the deadline (closing a window whose deadline is over is
+    /// no cause for a warning).
+    fn judged(collection: Collection, set_deadline: bool) -> Self {
+        let set = collection.deadline.filter(|_| set_deadline);
+        let warnings = deadline_warning(set, chrono::Utc::now().naive_utc()).into_iter().collect();
+        Self { collection, warnings }
+    }
+}
+
 /// Collection windows of a plan, by fiscal year.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), PageParams), responses(
     (status = 200, body = Page<Collection>),
@@ -53,9 +74,10 @@ pub async fn list_collections(
     Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
 }
 
-/// Opens collection of actuals for a fiscal year, optionally with a deadline (hq).
+/// Opens collection of actuals for a fiscal year, optionally with a deadline (hq). A deadline that
+/// is already over is accepted with a `deadline_passed` warning in `warnings`.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path)), request_body = OpenCollection, responses(
-    (status = 201, body = Collection),
+    (status = 201, body = WrittenCollection),
     (status = 409, body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/plans/{id}/collections")]
@@ -70,13 +92,14 @@ pub async fn open_collection(
     let plan_id = id.existing()?;
     let opened =
         db.write(move |conn| collections::open(conn, &actor, plan_id, body.fiscal_year, body.deadline)).await?;
-    Ok(HttpResponse::Created().json(opened))
+    Ok(HttpResponse::Created().json(WrittenCollection::judged(opened, true)))
 }
 
-/// Moves a deadline or closes a collection (hq).
+/// Moves a deadline or closes a collection (hq). A deadline that is already over is accepted with
+/// a `deadline_passed` warning in `warnings`.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100)),
     request_body = UpdateCollection, responses(
-    (status = 200, body = Collection),
+    (status = 200, body = WrittenCollection),
 ))]
 #[patch("/plans/{id}/collections/{fiscal_year}")]
 pub async fn update_collection(
@@ -89,8 +112,9 @@ pub async fn update_collection(
     let body = body.parse()?;
     let actor = Actor::from(&caller);
     let (plan_id, year) = (id.existing()?, year.0);
+    let set_deadline = matches!(body.deadline, Some(Some(_)));
     let updated = db
         .write(move |conn| collections::update(conn, &actor, plan_id, year.year(), body.deadline, body.closed))
         .await?;
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(HttpResponse::Ok().json(WrittenCollection::judged(updated, set_deadline)))
 }

@@ -23,13 +23,19 @@ pub struct YearQuery {
     pub fiscal_year: i32,
 }
 
+/// How many of a department's indicators stand where. `missing + submitted + returned + approved`
+/// is the number of indicators; `late` and `submitted_late` count some of them again.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct SubmissionCounts {
     pub missing: usize,
+    /// Awaiting review
     pub submitted: usize,
     pub returned: usize,
     pub approved: usize,
+    /// 期限超過: still missing or returned after the deadline
     pub late: usize,
+    /// 期限後提出: in (awaiting review or approved), but submitted after the deadline
+    pub submitted_late: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +43,10 @@ pub struct IndicatorSubmission {
     #[serde(flatten)]
     pub indicator: IndicatorRef,
     pub submission: SubmissionState,
+    /// 期限超過: still missing or returned after the deadline
     pub late: bool,
+    /// 期限後提出: submitted after the deadline
+    pub submitted_late: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,6 +84,7 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
                 SubmissionState::Approved => entry.counts.approved += 1,
             }
             entry.counts.late += usize::from(indicator.late);
+            entry.counts.submitted_late += usize::from(indicator.submitted_late);
             entry.indicators.push(IndicatorSubmission {
                 indicator: IndicatorRef {
                     indicator_id: indicator.indicator_id,
@@ -85,6 +95,7 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
                 },
                 submission: indicator.submission,
                 late: indicator.late,
+                submitted_late: indicator.submitted_late,
             });
         }
     }
@@ -98,7 +109,8 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 }
 
 /// Collection status for a year: per department, which indicators lack actuals, are submitted,
-/// returned or approved, and which are late.
+/// returned or approved; which are late (期限超過: still missing or returned after the deadline)
+/// and which came in after it (期限後提出).
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), YearQuery), responses(
     (status = 200, body = SubmissionStatus),
 ))]

@@ -41,7 +41,10 @@ impl Caller {
         if allowed {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("the {} role may not {what}", self.role.as_str())))
+            Err(AppError::Forbidden(format!(
+                "この操作の権限がありません (the {} role may not {what})",
+                self.role.as_str()
+            )))
         }
     }
 

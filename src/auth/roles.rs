@@ -89,7 +89,7 @@ role_extractor!(
 
 fn forbidden(req: &HttpRequest, caller: &Caller, needs: &str) -> AppError {
     AppError::Forbidden(format!(
-        "the {} role may not {} {}: that needs {needs}",
+        "この操作の権限がありません (the {} role may not {} {}: that needs {needs})",
         caller.role.as_str(),
         req.method(),
         req.path()

@@ -7,11 +7,11 @@ use super::DbConnection;
 use super::audit::{self, Actor, Change};
 use super::plans;
 use super::schema::collection_windows;
-use crate::domain::ids::PlanId;
-use crate::domain::plan::label;
-use crate::error::AppError;
-
 use crate::domain::collection::Collection;
+use crate::domain::current_cycle::PlanActivity;
+use crate::domain::ids::PlanId;
+use crate::domain::plan::{PlanStatus, label, to_text};
+use crate::error::AppError;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = collection_windows)]
@@ -86,7 +86,10 @@ pub fn open(
 ) -> Result<Collection, AppError> {
     plans::get(conn, plan_id)?.check_year("fiscal_year", fiscal_year)?;
     if find(conn, plan_id, fiscal_year)?.is_some() {
-        return Err(AppError::Conflict(format!("collection for {} is already open", label(fiscal_year))));
+        let year = label(fiscal_year);
+        return Err(AppError::Conflict(format!(
+            "{year}の受付は既に開始されています (collection for {year} is already open)"
+        )));
     }
     let id: i32 = diesel::insert_into(collection_windows::table)
         .values((
@@ -128,4 +131,39 @@ pub fn update(
     let new = find(conn, plan_id, fiscal_year)?.ok_or_else(|| AppError::not_found("collection", old.id))?;
     audit::record(conn, actor, Change::updated("collection", old.id, &old, &new))?;
     Ok(new)
+}
+
+/// What each of a municipality's plans says about where the yearly cycle stands: its period,
+/// its open collection windows and the latest year with actuals. Three queries, whatever the size.
+pub fn plan_activity(conn: &mut DbConnection, municipality_id: i32) -> Result<Vec<PlanActivity>, AppError> {
+    use super::schema::{actuals, indicators, measures, plans as plan_table};
+    let plans: Vec<(i32, String, i32, i32)> = plan_table::table
+        .filter(plan_table::municipality_id.eq(municipality_id))
+        .select((plan_table::id, plan_table::status, plan_table::start_fiscal_year, plan_table::end_fiscal_year))
+        .order(plan_table::id)
+        .load(conn)?;
+    let open: Vec<(i32, i32, NaiveDateTime)> = collection_windows::table
+        .inner_join(plan_table::table)
+        .filter(plan_table::municipality_id.eq(municipality_id))
+        .filter(collection_windows::closed_at.is_null())
+        .select((collection_windows::plan_id, collection_windows::fiscal_year, collection_windows::opened_at))
+        .load(conn)?;
+    let with_actuals: Vec<(i32, Option<i32>)> = actuals::table
+        .inner_join(indicators::table.inner_join(measures::table.inner_join(plan_table::table)))
+        .filter(plan_table::municipality_id.eq(municipality_id))
+        .group_by(measures::plan_id)
+        .select((measures::plan_id, diesel::dsl::max(actuals::fiscal_year)))
+        .load(conn)?;
+    let active = to_text(&PlanStatus::Active);
+    Ok(plans
+        .into_iter()
+        .map(|(plan_id, status, start_fiscal_year, end_fiscal_year)| PlanActivity {
+            plan_id,
+            active: status == active,
+            start_fiscal_year,
+            end_fiscal_year,
+            open_collections: open.iter().filter(|o| o.0 == plan_id).map(|o| (o.1, o.2)).collect(),
+            latest_year_with_actuals: with_actuals.iter().find(|a| a.0 == plan_id).and_then(|a| a.1),
+        })
+        .collect())
 }

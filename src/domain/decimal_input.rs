@@ -37,8 +37,8 @@ pub enum DecimalInputError {
     #[error("数値を入力してください (expected a number, got an empty text)")]
     Empty,
     #[error(
-        "数値として読めません (expected a number such as 1234.5 or \"1,234.5\": digits, at most one decimal point, \
-         an optional sign)"
+        "数値として読めません。1234.5 や 1,234.5 のように、数字と小数点で入力してください (expected a number such as \
+         1234.5 or \"1,234.5\": digits, at most one decimal point, an optional sign)"
     )]
     NotANumber,
     #[error(

@@ -6,6 +6,7 @@ pub mod actual;
 pub mod audit;
 pub mod collection;
 pub mod comparison;
+pub mod current_cycle;
 pub mod decimal_input;
 pub mod department;
 pub mod fiscal_year;

@@ -49,11 +49,12 @@ impl Plan {
             return Err(AppError::invalid(
                 field,
                 format!(
-                    "{year} is outside the plan period {}–{} ({}–{})",
-                    self.start_fiscal_year,
-                    self.end_fiscal_year,
-                    self.start_fiscal_year_label,
-                    self.end_fiscal_year_label
+                    "{year}年度は計画期間（{start_label}〜{end_label}）の外です ({year} is outside the plan period \
+                     {start}–{end} ({start_label}–{end_label}))",
+                    start = self.start_fiscal_year,
+                    end = self.end_fiscal_year,
+                    start_label = self.start_fiscal_year_label,
+                    end_label = self.end_fiscal_year_label
                 ),
             ));
         }
@@ -228,6 +229,18 @@ pub enum IndicatorKind {
     Milestone,
 }
 
+impl IndicatorKind {
+    /// The kind as the 進捗管理表 and the web view name it.
+    pub fn name_ja(self) -> &'static str {
+        match self {
+            Self::Count => "件数・数値",
+            Self::Ratio => "比率(分子/分母)",
+            Self::Percent => "割合(%)",
+            Self::Milestone => "段階",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActualStatus {
@@ -294,7 +307,11 @@ mod entity_tests {
         };
         assert_eq!(plan.check_year("fiscal_year", 2020).unwrap().year(), 2020);
         let Err(AppError::Validation(errors)) = plan.check_year("fiscal_year", 2021) else { panic!("accepted") };
-        assert_eq!(errors[0].message, "2021 is outside the plan period 2016–2020 (平成28(2016)年度–令和2(2020)年度)");
+        assert_eq!(
+            errors[0].message,
+            "2021年度は計画期間（平成28(2016)年度〜令和2(2020)年度）の外です \
+             (2021 is outside the plan period 2016–2020 (平成28(2016)年度–令和2(2020)年度))"
+        );
         assert_eq!(plan.years().collect::<Vec<_>>(), vec![2016, 2017, 2018, 2019, 2020]);
     }
 }

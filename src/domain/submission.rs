@@ -31,6 +31,8 @@ pub struct Figures<'a> {
     pub stage_name: Option<&'a str>,
 }
 
+const NEGATIVE: &str = "マイナスの値は入力できません。0 以上の数で入力してください (must not be negative)";
+
 /// Checks that the figures fit the indicator: a value for counts and percents, numerator and
 /// denominator for ratios, a stage for milestones; no negative counts, shares within 0–100,
 /// a denominator above zero, a known stage. Every problem is reported, each naming its field.
@@ -53,25 +55,30 @@ pub fn check_figures(
         ("stage", figures.stage.is_some() || figures.stage_name.is_some()),
     ];
     let kind_name = crate::domain::plan::to_text(&kind);
+    let kind_ja = kind.name_ja();
     for (field, present) in given {
         match (expects(field), present) {
-            (true, false) => refuse(field, &format!("required for a {kind_name} indicator")),
-            (false, true) => refuse(field, &format!("not used by a {kind_name} indicator")),
+            (true, false) => {
+                refuse(field, &format!("{kind_ja}の指標では入力が必要です (required for a {kind_name} indicator)"))
+            }
+            (false, true) => {
+                refuse(field, &format!("{kind_ja}の指標では使いません (not used by a {kind_name} indicator)"))
+            }
             _ => {}
         }
     }
     if let Some(value) = figures.value {
         if value.is_sign_negative() && !value.is_zero() {
-            refuse("value", "must not be negative");
+            refuse("value", NEGATIVE);
         } else if kind == IndicatorKind::Percent && value > Decimal::ONE_HUNDRED {
-            refuse("value", "a percent is between 0 and 100");
+            refuse("value", "割合は 0 から 100 までの数で入力してください (a percent is between 0 and 100)");
         }
     }
     if figures.numerator.is_some_and(|n| n.is_sign_negative() && !n.is_zero()) {
-        refuse("numerator", "must not be negative");
+        refuse("numerator", NEGATIVE);
     }
     if figures.denominator.is_some_and(|d| d <= Decimal::ZERO) {
-        refuse("denominator", "must be greater than 0");
+        refuse("denominator", "分母は 0 より大きい数で入力してください (must be greater than 0)");
     } else if let (Some(numerator), Some(denominator)) = (figures.numerator, figures.denominator) {
         // The percent is stored and graded: refuse a ratio whose percent cannot be represented
         // rather than accept it and show no rate.
@@ -90,14 +97,21 @@ pub fn check_figures(
         (Some(index), _) => match usize::try_from(index).ok().filter(|i| *i < stages.len()) {
             Some(_) => Some(index),
             None => {
-                refuse("stage", &format!("must be one of the stages 0–{}", stages.len().saturating_sub(1)));
+                let last = stages.len().saturating_sub(1);
+                refuse("stage", &format!("段階は 0〜{last} から選んでください (must be one of the stages 0–{last})"));
                 None
             }
         },
         (None, Some(name)) => match stages.iter().position(|s| s == name) {
             Some(index) => i32::try_from(index).ok(),
             None => {
-                refuse("stage_name", &format!("unknown stage; expected one of: {}", stages.join(", ")));
+                let names = stages.join(", ");
+                refuse(
+                    "stage_name",
+                    &format!(
+                        "その名前の段階はありません。次から選んでください: {names} (unknown stage; expected one of: {names})"
+                    ),
+                );
                 None
             }
         },
@@ -173,7 +187,9 @@ pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
             Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Resubmitted })
         }
         Some(ActualStatus::Approved) => {
-            Err("the actual is approved; hq must reopen it before it can be changed".to_owned())
+            Err("承認済みの実績は変更できません。変更が必要な場合は本部に再開を依頼してください \
+             (the actual is approved; hq must reopen it before it can be changed)"
+                .to_owned())
         }
     }
 }
@@ -191,6 +207,22 @@ pub fn check_department_active(department: Option<(&str, bool)>) -> Result<(), S
     }
 }
 
+fn status_ja(status: ActualStatus) -> &'static str {
+    match status {
+        ActualStatus::Submitted => "確認待ち",
+        ActualStatus::Returned => "差戻し中",
+        ActualStatus::Approved => "承認済み",
+    }
+}
+
+fn action_ja(action: ReviewAction) -> &'static str {
+    match action {
+        ReviewAction::Approve => "承認",
+        ReviewAction::Return => "差戻し",
+        ReviewAction::Reopen => "再開",
+    }
+}
+
 /// hq reviews an actual.
 pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>) -> Result<Step, String> {
     let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
@@ -199,7 +231,8 @@ pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>
             Ok(Step { status: ActualStatus::Approved, event: ActualEventKind::Approved })
         }
         (ReviewAction::Return | ReviewAction::Reopen, _) if !has_comment => {
-            Err("say why: a comment is required to return or reopen".to_owned())
+            Err("差戻し・再開の理由をコメントに入力してください (say why: a comment is required to return or reopen)"
+                .to_owned())
         }
         (ReviewAction::Return, ActualStatus::Submitted) => {
             Ok(Step { status: ActualStatus::Returned, event: ActualEventKind::Returned })
@@ -208,7 +241,9 @@ pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>
             Ok(Step { status: ActualStatus::Returned, event: ActualEventKind::Reopened })
         }
         (action, status) => Err(format!(
-            "cannot {} an actual that is {}",
+            "{}の実績は{}できません (cannot {} an actual that is {})",
+            status_ja(status),
+            action_ja(action),
             crate::domain::plan::to_text(&action),
             crate::domain::plan::to_text(&status)
         )),
@@ -243,6 +278,47 @@ mod tests {
             check_figures(IndicatorKind::Ratio, &[], &Figures { value: Some(dec("31.6")), ..Default::default() })
                 .unwrap_err();
         assert_eq!(fields(&errors), vec!["value", "numerator", "denominator"]);
+    }
+
+    #[test]
+    fn every_refusal_a_clerk_can_meet_reads_japanese_first() {
+        let stages = vec!["構築".to_owned(), "サービス開始".to_owned()];
+        let cases = [
+            (IndicatorKind::Ratio, Figures { value: Some(dec("1")), ..Default::default() }),
+            (
+                IndicatorKind::Ratio,
+                Figures { numerator: Some(dec("-1")), denominator: Some(dec("0")), ..Default::default() },
+            ),
+            (
+                IndicatorKind::Ratio,
+                Figures {
+                    numerator: Some(dec("999999999999999")),
+                    denominator: Some(dec("0.0000000001")),
+                    ..Default::default()
+                },
+            ),
+            (IndicatorKind::Count, Figures { value: Some(dec("-1")), ..Default::default() }),
+            (IndicatorKind::Percent, Figures { value: Some(dec("100.5")), ..Default::default() }),
+            (IndicatorKind::Milestone, Figures { stage: Some(5), ..Default::default() }),
+            (IndicatorKind::Milestone, Figures { stage_name: Some("完了"), ..Default::default() }),
+        ];
+        let mut messages: Vec<String> = cases
+            .iter()
+            .flat_map(|(kind, figures)| check_figures(*kind, &stages, figures).unwrap_err())
+            .map(|error| error.message)
+            .collect();
+        messages.push(submit(Some(ActualStatus::Approved)).unwrap_err());
+        messages.push(review(ActualStatus::Submitted, ReviewAction::Return, None).unwrap_err());
+        messages.push(review(ActualStatus::Approved, ReviewAction::Approve, None).unwrap_err());
+        assert_eq!(messages.len(), 13);
+        for message in messages {
+            assert!(message.chars().next().is_some_and(|c| !c.is_ascii()), "{message}");
+            assert!(message.ends_with(')'), "the English follows in parentheses: {message}");
+        }
+        assert_eq!(
+            review(ActualStatus::Returned, ReviewAction::Approve, None).unwrap_err(),
+            "差戻し中の実績は承認できません (cannot approve an actual that is returned)"
+        );
     }
 
     #[test]

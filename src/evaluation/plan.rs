@@ -21,7 +21,7 @@ use crate::db::name_revisions::{self, Named};
 use crate::db::plans;
 use crate::domain::achievement::{Achievement, Direction, GradingSettings, RollUp, Status, pooled_rate, roll_up};
 use crate::domain::actual::{ActualEvent, ActualState, Reported};
-use crate::domain::collection::Collection;
+use crate::domain::collection::{Collection, lateness};
 use crate::domain::department::Department;
 use crate::domain::ids::PlanId;
 use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
@@ -29,6 +29,7 @@ use crate::domain::measure::Measure;
 use crate::domain::name_history::{NameRevision, name_in_force};
 use crate::domain::plan::{ActualStatus, IndicatorKind, MeasureStatus};
 use crate::domain::plan::{Goal, Plan, Strategy, label, strategy_numeral};
+use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
 /// Everything recorded about a plan, loaded in bulk.
@@ -123,6 +124,26 @@ pub struct UsedActual {
     pub approved_at: NaiveDateTime,
 }
 
+/// Figures a department sent that are not the official ones (yet): awaiting review, or returned.
+/// Shown beside the approved figures; never graded or counted.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingActual {
+    #[serde(flatten)]
+    pub reported: Reported,
+    /// Ratios: the percent, rounded
+    #[schema(value_type = Option<f64>)]
+    pub rate: Option<Decimal>,
+    pub stage_name: Option<String>,
+    pub note: String,
+    pub is_sample: bool,
+    /// `submitted` (awaiting review) or `returned`
+    pub status: ActualStatus,
+    pub version: i32,
+    /// When this version was recorded
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
+    pub recorded_at: NaiveDateTime,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndicatorEvaluation {
     pub indicator_id: i32,
@@ -142,12 +163,17 @@ pub struct IndicatorEvaluation {
     pub target: Option<TargetRevision>,
     /// The definition revision used, when the indicator's definition was revised
     pub definition: Option<DefinitionRevision>,
+    /// The approved figures used for the result
     pub actual: Option<UsedActual>,
+    /// Newer figures awaiting review or returned (the approved ones, if any, still count)
+    pub pending_actual: Option<PendingActual>,
     pub submission: SubmissionState,
     /// Version of the latest actual (the ETag's number; import files carry it as 版)
     pub actual_version: Option<i32>,
-    /// Not submitted by the collection deadline
+    /// 期限超過: still outstanding (missing or returned) after the collection's deadline
     pub late: bool,
+    /// 期限後提出: the figures now in (awaiting review or approved) came in after the deadline
+    pub submitted_late: bool,
     pub result: Achievement,
 }
 
@@ -221,8 +247,10 @@ pub struct ActionLists {
     pub pending_review: Vec<IndicatorRef>,
     /// Returned to the department
     pub returned: Vec<IndicatorRef>,
-    /// Not submitted by the collection deadline
+    /// 期限超過: still outstanding (missing or returned) after the collection's deadline
     pub late: Vec<IndicatorRef>,
+    /// 期限後提出: in, but submitted after the deadline
+    pub submitted_late: Vec<IndicatorRef>,
     pub off_track: Vec<IndicatorRef>,
     pub deteriorating: Vec<IndicatorRef>,
     pub not_achieved: Vec<IndicatorRef>,
@@ -328,6 +356,24 @@ fn pool(indicators: &[&IndicatorEvaluation], all: &BTreeMap<i32, &Indicator>) ->
         .collect()
 }
 
+/// The name of the milestone stage the figures report, if they report one.
+fn stage_name(indicator: &Indicator, reported: &Reported) -> Option<String> {
+    reported.stage.and_then(|s| usize::try_from(s).ok()).and_then(|s| indicator.stages.get(s).cloned())
+}
+
+/// When the figures now in were last submitted, corrected or resubmitted (reviews do not count),
+/// as recorded at `as_of`.
+fn last_submitted_at(events: &[&ActualEvent], as_of: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+    events
+        .iter()
+        .filter(|e| as_of.is_none_or(|t| e.recorded_at <= t))
+        .filter(|e| {
+            matches!(e.event, ActualEventKind::Submitted | ActualEventKind::Corrected | ActualEventKind::Resubmitted)
+        })
+        .map(|e| e.recorded_at)
+        .max()
+}
+
 fn reference(evaluation: &IndicatorEvaluation) -> IndicatorRef {
     IndicatorRef {
         indicator_id: evaluation.indicator_id,
@@ -347,7 +393,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
     let collection =
         records.collections.iter().find(|c| c.fiscal_year == year && as_of.is_none_or(|t| c.opened_at <= t)).cloned();
     let reference_time = as_of.unwrap_or(now);
-    let deadline_passed = collection.as_ref().and_then(|c| c.deadline).is_some_and(|d| reference_time.date() > d);
+    let deadline = collection.as_ref().and_then(|c| c.deadline);
 
     let mut events_by_indicator: BTreeMap<i32, Vec<&ActualEvent>> = BTreeMap::new();
     for event in records.events.iter().filter(|e| e.fiscal_year == year) {
@@ -386,13 +432,12 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
                 Some(ActualStatus::Returned) => SubmissionState::Returned,
                 Some(ActualStatus::Approved) => SubmissionState::Approved,
             };
-            let first_submitted =
-                events.iter().filter(|e| as_of.is_none_or(|t| e.recorded_at <= t)).map(|e| e.recorded_at).min();
-            let late = deadline_passed
-                && collection
-                    .as_ref()
-                    .and_then(|c| c.deadline)
-                    .is_some_and(|deadline| first_submitted.is_none_or(|at| at.date() > deadline));
+            let against_deadline = lateness(
+                deadline,
+                matches!(submission, SubmissionState::Missing | SubmissionState::Returned),
+                last_submitted_at(events, as_of),
+                reference_time,
+            );
             let department_ids = match indicator.department_id {
                 Some(own) => vec![own],
                 None => measure_owners.clone(),
@@ -400,15 +445,22 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
             let actual = state.approved.as_ref().map(|event| UsedActual {
                 reported: event.reported.clone(),
                 rate: event.reported.rate(),
-                stage_name: event
-                    .reported
-                    .stage
-                    .and_then(|s| usize::try_from(s).ok())
-                    .and_then(|s| indicator.stages.get(s).cloned()),
+                stage_name: stage_name(indicator, &event.reported),
                 note: event.note.clone(),
                 is_sample: event.is_sample,
                 approved_at: event.recorded_at,
             });
+            let pending_actual =
+                state.latest.as_ref().filter(|e| e.status != ActualStatus::Approved).map(|event| PendingActual {
+                    reported: event.reported.clone(),
+                    rate: event.reported.rate(),
+                    stage_name: stage_name(indicator, &event.reported),
+                    note: event.note.clone(),
+                    is_sample: event.is_sample,
+                    status: event.status,
+                    version: event.version,
+                    recorded_at: event.recorded_at,
+                });
             evaluations.push(IndicatorEvaluation {
                 indicator_id: indicator.id,
                 measure_id: measure.id,
@@ -427,9 +479,11 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
                 target: year_result.inputs.target,
                 definition: year_result.inputs.definition,
                 actual,
+                pending_actual,
                 submission,
                 actual_version: state.latest.as_ref().map(|e| e.version),
-                late,
+                late: against_deadline.late,
+                submitted_late: against_deadline.submitted_late,
                 result: year_result.result,
             });
         }
@@ -560,6 +614,9 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         }
         if evaluation.late {
             lists.late.push(entry.clone());
+        }
+        if evaluation.submitted_late {
+            lists.submitted_late.push(entry.clone());
         }
         match evaluation.result.status {
             Status::OffTrack => lists.off_track.push(entry),

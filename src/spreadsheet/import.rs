@@ -60,7 +60,7 @@ pub struct RowError {
     pub column: String,
     pub cause: RowCause,
     /// The cause in words, with the cell's own text where it helps
-    #[schema(example = "must be greater than 0")]
+    #[schema(example = "分母は 0 より大きい数で入力してください (must be greater than 0)")]
     pub reason: String,
 }
 

@@ -32,6 +32,14 @@ async fn submit(app: &TestApp, user: &TestUser, indicator: &Value, year: i32, bo
     app.put(&path(indicator, year), user, &body, None).await
 }
 
+/// A message a clerk may see reads Japanese first (the English follows in parentheses): its first
+/// word is not an English one (numbers may come first, as in 2015年度).
+#[track_caller]
+fn assert_japanese_first(text: &Value) {
+    let text = text.as_str().unwrap_or_else(|| panic!("not a message: {text}"));
+    assert!(text.chars().find(|c| c.is_alphabetic()).is_some_and(|c| !c.is_ascii()), "not Japanese first: {text}");
+}
+
 async fn approve(app: &TestApp, indicator: &Value, year: i32) {
     let response = app.post(&format!("{}/review", path(indicator, year)), &app.hq, &json!({"action": "approve"})).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
@@ -52,6 +60,7 @@ async fn departments_write_only_the_indicators_they_own(backend: Backend) {
     assert_eq!(submit(&app, &it, &card_rate, 2018, ratio.clone()).await.status(), 201, "lead owner");
     let problem = assert_problem(submit(&app, &kouhou, &card_rate, 2020, ratio.clone()).await, 403).await;
     assert!(problem["detail"].as_str().unwrap().contains("No.6"));
+    assert_japanese_first(&problem["detail"]);
     assert_problem(submit(&app, &koseki, &open_data, 2020, json!({"value": 225})).await, 403).await;
     // The indicator was set in the 2018 revision: no actual for 2017, whoever sends it.
     assert_problem(submit(&app, &koseki, &card_rate, 2017, ratio.clone()).await, 422).await;
@@ -118,6 +127,7 @@ async fn bad_submissions_are_refused_and_change_nothing(backend: Backend) {
     .await;
     let problem = assert_problem(submit(&app, &it, &online, 2029, json!({"value": 10})).await, 422).await;
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("has not started"), "{problem}");
+    assert_japanese_first(&problem["errors"][0]["message"]);
     let audit_before = json(app.get("/audit?limit=1", &app.hq).await).await["total"].clone();
 
     let cases: Vec<(&Value, i32, Value, &str)> = vec![
@@ -138,6 +148,7 @@ async fn bad_submissions_are_refused_and_change_nothing(backend: Backend) {
         let fields: Vec<&str> =
             problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert!(fields.contains(&field), "{body}: {fields:?}");
+        problem["errors"].as_array().unwrap().iter().for_each(|e| assert_japanese_first(&e["message"]));
     }
     // A retired indicator (No.5 アプリダウンロード件数, 削除 from 2018) takes no actual for 2018.
     let page = json(app.get(&format!("/plans/{plan}/measures?limit=500"), &app.hq).await).await;
@@ -147,6 +158,7 @@ async fn bad_submissions_are_refused_and_change_nothing(backend: Backend) {
     let retired = indicators.as_array().unwrap().iter().find(|i| i["status"] == "retired").unwrap().clone();
     let problem = assert_problem(submit(&app, &app.hq, &retired, 2018, json!({"value": 100})).await, 422).await;
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("retired"));
+    assert_japanese_first(&problem["errors"][0]["message"]);
     // Nothing was written by any refused request.
     assert_eq!(json(app.get("/audit?limit=1", &app.hq).await).await["total"], audit_before);
     assert_problem(app.get(&path(&count, 2019), &it).await, 404).await;
@@ -163,12 +175,15 @@ async fn overwriting_needs_a_current_if_match(backend: Backend) {
     let first = submit(&app, &it, &count, 2019, json!({"value": 218})).await;
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     assert!(!etag.starts_with("W/"), "strong ETag");
-    assert_problem(submit(&app, &it, &count, 2019, json!({"value": 219})).await, 428).await;
+    assert_japanese_first(
+        &assert_problem(submit(&app, &it, &count, 2019, json!({"value": 219})).await, 428).await["detail"],
+    );
     let corrected = app.put(&path(&count, 2019), &it, &json!({"value": 220, "note": "再集計"}), Some(&etag)).await;
     assert_eq!(corrected.status(), 200);
     let new_etag = corrected.headers()["etag"].to_str().unwrap().to_owned();
     assert_ne!(new_etag, etag);
-    assert_problem(app.put(&path(&count, 2019), &it, &json!({"value": 221}), Some(&etag)).await, 412).await;
+    let stale = assert_problem(app.put(&path(&count, 2019), &it, &json!({"value": 221}), Some(&etag)).await, 412).await;
+    assert_japanese_first(&stale["detail"]);
     let current = json(app.get(&path(&count, 2019), &it).await).await;
     assert_eq!(current["value"], json!(220));
     assert_eq!(current["version"], 2);
@@ -243,8 +258,11 @@ async fn the_review_cycle_is_kept_in_history(backend: Backend) {
     assert_eq!(achievement["result"]["status"], "no_data", "one year is one object");
     assert_eq!(achievement["result"]["pending"], true);
     // Departments cannot review; returning needs a comment.
-    assert_problem(app.post(&review, &koseki, &json!({"action": "approve"})).await, 403).await;
-    assert_problem(app.post(&review, &app.hq, &json!({"action": "return"})).await, 422).await;
+    assert_japanese_first(
+        &assert_problem(app.post(&review, &koseki, &json!({"action": "approve"})).await, 403).await["detail"],
+    );
+    let uncommented = assert_problem(app.post(&review, &app.hq, &json!({"action": "return"})).await, 422).await;
+    assert_japanese_first(&uncommented["errors"][0]["message"]);
     let returned =
         app.post(&review, &app.hq, &json!({"action": "return", "comment": "人口は年度末の住民基本台帳人口で"})).await;
     let returned_etag = returned.headers()["etag"].to_str().unwrap().to_owned();
@@ -267,7 +285,12 @@ async fn the_review_cycle_is_kept_in_history(backend: Backend) {
     // An approved actual is closed until hq reopens it.
     let closed =
         app.put(&path(&rate, 2020), &koseki, &json!({"numerator": 1, "denominator": 2}), Some(&approved_etag)).await;
-    assert_problem(closed, 409).await;
+    assert_japanese_first(&assert_problem(closed, 409).await["detail"]);
+    let twice = app.post(&review, &app.hq, &json!({"action": "approve"})).await;
+    assert_eq!(
+        assert_problem(twice, 409).await["detail"],
+        "承認済みの実績は承認できません (cannot approve an actual that is approved)"
+    );
     let reopened = app.post(&review, &app.hq, &json!({"action": "reopen", "comment": "国の確定値で再報告"})).await;
     assert_eq!(json(reopened).await["status"], "returned");
     let events: Vec<String> =

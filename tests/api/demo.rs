@@ -12,6 +12,7 @@ on_both_backends!(
     demo_loading_is_idempotent_and_refuses_other_plans,
     sample_actuals_are_marked_and_deterministic,
     every_demo_department_has_an_indicator_open_in_the_last_year,
+    screens_open_where_collection_is_open_else_on_the_latest_year_with_actuals,
     the_successor_plan_and_bunkyo_are_loaded_next_to_the_2020_plan,
 );
 
@@ -193,6 +194,10 @@ async fn every_demo_department_has_an_indicator_open_in_the_last_year(backend: B
         let me = json(app.client.get(app.api("/me")).bearer_auth(&token).send().await.unwrap()).await;
         let department_id = me["user"]["department_id"].clone();
         assert!(department_id.is_i64(), "{me}");
+        // The demo's 本部 has opened FY2020 of the 2020 plan: every screen opens there.
+        assert_eq!(me["current_cycle"]["plan_id"], plan_id, "{me}");
+        assert_eq!(me["current_cycle"]["fiscal_year"], 2020);
+        assert_eq!(me["current_cycle"]["basis"], "collection_open");
         let mut open = Vec::new();
         for measure in measures.as_array().unwrap() {
             let owns = measure["owners"].as_array().unwrap().iter().any(|o| {
@@ -216,6 +221,59 @@ async fn every_demo_department_has_an_indicator_open_in_the_last_year(backend: B
         }
         assert!(!open.is_empty(), "{} has no indicator without an FY2020 actual", user.username);
     }
+}
+
+/// `GET /me` says where the yearly cycle stands: the newest open collection, else the latest year
+/// with actuals, never an empty year of the newer plan while an older one holds data.
+async fn screens_open_where_collection_is_open_else_on_the_latest_year_with_actuals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan_id = municipal_kpi::demo::ensure_loaded(&app.db, true).unwrap().plan_id();
+    let collections = json(app.get(&format!("/plans/{plan_id}/collections"), &app.viewer).await).await;
+    assert_eq!(collections["total"], 1, "a fresh demo has one collection open");
+    assert_eq!(
+        (
+            &collections["items"][0]["fiscal_year"],
+            &collections["items"][0]["deadline"],
+            &collections["items"][0]["closed_at"]
+        ),
+        (&json!(2020), &Value::Null, &Value::Null)
+    );
+    let cycle = |me: Value| {
+        let cycle = &me["current_cycle"];
+        (
+            cycle["plan_id"].as_i64().unwrap(),
+            cycle["fiscal_year"].as_i64().unwrap(),
+            cycle["basis"].as_str().unwrap().to_owned(),
+        )
+    };
+    let me = json(app.get("/me", &app.hq).await).await;
+    assert_eq!(me["current_cycle"]["fiscal_year_label"], "令和2(2020)年度");
+    assert_eq!(cycle(me), (i64::from(plan_id), 2020, "collection_open".to_owned()));
+
+    // Closed: the latest year with actuals (FY2020 of the 2020 plan), not FY2021+ of the successor.
+    let closed = app.patch(&format!("/plans/{plan_id}/collections/2020"), &app.hq, &json!({"closed": true})).await;
+    assert_eq!(closed.status(), 200);
+    assert_eq!(
+        cycle(json(app.get("/me", &app.viewer).await).await),
+        (i64::from(plan_id), 2020, "latest_actuals".to_owned())
+    );
+
+    // A collection opened for the successor's first year: the newest open year wins.
+    let successor = plan_by_code(&app, "itabashi-dx-2025").await["id"].as_i64().unwrap();
+    let opened = app.post(&format!("/plans/{successor}/collections"), &app.hq, &json!({"fiscal_year": 2021})).await;
+    assert_eq!(opened.status(), 201);
+    assert_eq!(json(opened).await["warnings"], json!([]), "no deadline, nothing to warn about");
+    assert_eq!(cycle(json(app.get("/me", &app.hq).await).await), (successor, 2021, "collection_open".to_owned()));
+
+    // Without actuals or collections: the plan running latest, within its period.
+    let empty = spawn_app(backend).await;
+    empty.load_demo();
+    let (plan, year, basis) = cycle(json(empty.get("/me", &empty.hq).await).await);
+    assert_eq!(
+        (plan, basis.as_str()),
+        (plan_by_code(&empty, "itabashi-dx-2025").await["id"].as_i64().unwrap(), "plan_period")
+    );
+    assert!((2021..=2025).contains(&year), "{year}");
 }
 
 async fn plan_by_code(app: &TestApp, code: &str) -> Value {

@@ -28,6 +28,7 @@ on_both_backends!(
     roll_ups_match_the_hand_computed_fixture,
     as_of_reproduces_the_earlier_evaluation,
     collection_status_lists_missing_and_late_per_department,
+    rows_awaiting_review_carry_the_figures_sent,
     revisions_apply_from_their_fiscal_year,
     spreadsheets_carry_the_evaluation,
     import_checks_every_row_and_applies_all_or_none,
@@ -299,14 +300,23 @@ async fn collection_status_lists_missing_and_late_per_department(backend: Backen
         )
         .await;
     assert_eq!(opened.status(), 201);
-    assert_problem(
+    // The deadline is over already: accepted, with a warning to look at the date again.
+    let opened = json(opened).await;
+    assert_eq!(opened["deadline"], "2022-05-31");
+    assert_eq!(opened["warnings"][0]["code"], "deadline_passed", "{opened}");
+    assert!(
+        opened["warnings"][0]["message"].as_str().unwrap().starts_with("提出期限（2022年5月31日）は既に過ぎています")
+    );
+    let refused = assert_problem(
         app.post(&format!("/plans/{}/collections", f.plan), &app.hq, &json!({"fiscal_year": 2021})).await,
         409,
     )
     .await;
+    assert!(refused["detail"].as_str().unwrap().starts_with("令和3(2021)年度の受付は既に開始されています"));
     assert_problem(app.post(&format!("/plans/{}/collections", f.plan), &f.a, &json!({"fiscal_year": 2022})).await, 403)
         .await;
-    // I1 approved, I3 submitted only, I4 returned; the rest missing. Everything is past the deadline.
+    // I1 approved, I3 submitted only, I4 returned; I2 and I6 missing (I5 is retired). Everything
+    // was submitted today, after the deadline.
     report(&app, &f.a, f.indicators[0], 2021, json!({"value": 170})).await;
     created(
         app.put(
@@ -336,22 +346,84 @@ async fn collection_status_lists_missing_and_late_per_department(backend: Backen
         |user: &TestUser| by_id(&status["departments"], "department_id", user.department_id.unwrap().into()).clone();
     // A reports I1, I2 (M1) and I4 (M2, no own department); I3 belongs to B alone.
     let a = department(&f.a);
-    assert_eq!(a["counts"], json!({"missing": 1, "submitted": 0, "returned": 1, "approved": 1, "late": 3}));
+    // 期限超過 is what is still outstanding (I2 missing, I4 returned); I1 came in after the deadline.
+    assert_eq!(
+        a["counts"],
+        json!({"missing": 1, "submitted": 0, "returned": 1, "approved": 1, "late": 2, "submitted_late": 1})
+    );
+    let flags = |department: &Value, indicator: i64| {
+        let row = by_id(&department["indicators"], "indicator_id", indicator);
+        (row["late"].as_bool().unwrap(), row["submitted_late"].as_bool().unwrap())
+    };
+    assert_eq!(flags(&a, f.indicators[0]), (false, true), "I1 approved, submitted late");
+    assert_eq!(flags(&a, f.indicators[1]), (true, false), "I2 missing");
+    assert_eq!(flags(&a, f.indicators[3]), (true, false), "I4 returned");
     let b = department(&f.b);
-    assert_eq!(b["counts"]["submitted"], 1);
-    assert_eq!(b["counts"]["returned"], 1);
-    assert_eq!(b["counts"]["missing"], 1, "I6");
+    assert_eq!(
+        b["counts"],
+        json!({"missing": 1, "submitted": 1, "returned": 1, "approved": 0, "late": 2, "submitted_late": 1})
+    );
     let e = evaluation(&app, f.plan, "fiscal_year=2021").await;
-    assert_eq!(e["lists"]["pending_review"].as_array().unwrap().len(), 1);
-    assert_eq!(e["lists"]["returned"].as_array().unwrap().len(), 1);
-    assert_eq!(e["lists"]["late"].as_array().unwrap().len(), 5, "submitted after the deadline, or not at all");
-    // Moving the deadline into the future clears lateness.
-    created(
+    let ids = |list: &str| -> Vec<i64> {
+        e["lists"][list].as_array().unwrap().iter().map(|r| r["indicator_id"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(ids("pending_review"), vec![f.indicators[2]]);
+    assert_eq!(ids("returned"), vec![f.indicators[3]]);
+    assert_eq!(ids("late"), vec![f.indicators[1], f.indicators[3], f.indicators[5]], "missing or returned");
+    assert_eq!(ids("submitted_late"), vec![f.indicators[0], f.indicators[2]], "in, but after the deadline");
+    // Moving the deadline into the future clears lateness, with no warning; closing warns of nothing.
+    let moved = created(
         app.patch(&format!("/plans/{}/collections/2021", f.plan), &app.hq, &json!({"deadline": "2099-03-31"})).await,
     )
     .await;
+    assert_eq!(moved["warnings"], json!([]));
     let e = evaluation(&app, f.plan, "fiscal_year=2021").await;
     assert!(e["lists"]["late"].as_array().unwrap().is_empty());
+    assert!(e["lists"]["submitted_late"].as_array().unwrap().is_empty());
+    let back = created(
+        app.patch(&format!("/plans/{}/collections/2021", f.plan), &app.hq, &json!({"deadline": "2022-05-31"})).await,
+    )
+    .await;
+    assert_eq!(back["warnings"][0]["code"], "deadline_passed", "moving a deadline into the past warns too");
+    let closed =
+        created(app.patch(&format!("/plans/{}/collections/2021", f.plan), &app.hq, &json!({"closed": true})).await)
+            .await;
+    assert_eq!(closed["warnings"], json!([]), "closing sets no deadline");
+}
+
+/// The 進捗管理表 shows what a department sent before it is approved (never graded), and the
+/// approved figures stay official beside a newer submission.
+async fn rows_awaiting_review_carry_the_figures_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = fixture(&app).await;
+    let path = format!("/indicators/{}/actuals/2021", f.indicators[0]);
+    let i1 = |e: &Value| by_id(&e["indicators"], "indicator_id", f.indicators[0]).clone();
+    created(app.put(&path, &f.a, &json!({"value": 170, "note": "オープンデータ追加"}), None).await).await;
+    let row = i1(&evaluation(&app, f.plan, "fiscal_year=2021").await);
+    assert_eq!(row["actual"], Value::Null, "not approved yet");
+    assert_eq!(number(&row["pending_actual"]["value"]), Some(170.0));
+    assert_eq!(row["pending_actual"]["status"], "submitted");
+    assert_eq!(row["pending_actual"]["note"], "オープンデータ追加");
+    assert_eq!(row["pending_actual"]["version"], 1);
+    assert_eq!((row["result"]["status"].as_str(), row["result"]["pending"].as_bool()), (Some("no_data"), Some(true)));
+
+    created(app.post(&format!("{path}/review"), &app.hq, &json!({"action": "approve"})).await).await;
+    let row = i1(&evaluation(&app, f.plan, "fiscal_year=2021").await);
+    assert_eq!(number(&row["actual"]["value"]), Some(170.0));
+    assert_eq!(row["pending_actual"], Value::Null);
+
+    created(app.post(&format!("{path}/review"), &app.hq, &json!({"action": "reopen", "comment": "再集計"})).await)
+        .await;
+    let etag = app.get(&path, &f.a).await.headers()["etag"].to_str().unwrap().to_owned();
+    created(app.put(&path, &f.a, &json!({"value": 180}), Some(&etag)).await).await;
+    let row = i1(&evaluation(&app, f.plan, "fiscal_year=2021").await);
+    assert_eq!(number(&row["actual"]["value"]), Some(170.0), "the approved figures still count");
+    assert_eq!(number(&row["pending_actual"]["value"]), Some(180.0));
+    assert_eq!(
+        (row["pending_actual"]["status"].as_str(), row["pending_actual"]["version"].as_i64()),
+        (Some("submitted"), Some(4))
+    );
+    assert_eq!(number(&row["result"]["progress_rate"]), Some(70.0), "graded on 170");
 }
 
 async fn revisions_apply_from_their_fiscal_year(backend: Backend) {

@@ -1,9 +1,13 @@
 // Browser tests of the web view: headless Chromium drives the page served at `/` by a live server
 // started with `serve --demo` (scripts/browser-test.sh starts it and sets BASE_URL).
 //
-// The flows run in order and share the server's state: the 本部 opens the collection, approves one
-// actual and returns another; the department then sees the return, resubmits, and meets a 412.
-// Screenshots go to SCREENSHOT_DIR (target/browser-screenshots/) for review.
+// The flows run in order and share the server's state: the 本部 lands on the year being collected,
+// sets its deadline, opens another year with a past deadline (and is warned), sorts the table,
+// approves one actual, approves several at once (one changed behind its back is refused), returns
+// another and reads an indicator's page; the department then sees the return, resubmits, meets
+// Japanese field errors and a 412, and looks at another year.
+// Screenshots go to SCREENSHOT_DIR (target/browser-screenshots/) for review; with DOCS_DIR set, the
+// README's screenshot (web-hq-overview.png, a fresh demo as the 本部 first sees it) is written there.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +16,13 @@ import { chromium } from 'playwright-core';
 
 const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8091';
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? 'target/browser-screenshots';
+const DOCS_DIR = process.env.DOCS_DIR;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const PLAN_NAME = '板橋区ICT推進・活用計画2020（追録版）';
 const YEAR_LABEL = '令和2(2020)年度';
+const EARLIER_YEAR_LABEL = '令和元(2019)年度';
+const PAST_DEADLINE = '2020-05-31';
 const HQ = { username: 'hq', password: 'hq-demo-password' };
 const KOSEKI = { username: 'koseki', password: 'koseki-demo-pass' };
 const RETURN_COMMENT = '年度末時点の交付枚数で報告してください';
@@ -101,8 +108,10 @@ async function demoFixture() {
   const pending = evaluation.indicators.filter((i) => i.submission === 'submitted');
   const kosekiPending = pending.filter((i) => i.department_names.includes('戸籍住民課'));
   assert.ok(kosekiPending.length >= 2, '戸籍住民課 has at least two FY2020 actuals awaiting review in the demo');
-  const toApprove = pending.find((i) => !i.department_names.includes('戸籍住民課'));
-  return { token, plan, toApprove, toReturn: kosekiPending[0], toCorrect: kosekiPending[1] };
+  const others = pending.filter((i) => !i.department_names.includes('戸籍住民課'));
+  assert.ok(others.length >= 4, 'other departments have at least four FY2020 actuals awaiting review');
+  const [toApprove, stale, ...bulk] = others;
+  return { token, plan, evaluation, toApprove, stale, bulk: bulk.slice(0, 2), toReturn: kosekiPending[0], toCorrect: kosekiPending[1] };
 }
 
 let fixture;
@@ -122,7 +131,7 @@ test('the page is served with a strict content security policy and works without
   fixture = await demoFixture();
 });
 
-test('本部: log in, read the evaluation, open the collection, approve one and return one', async () => {
+test('本部: lands on the year being collected and reads the 進捗管理表 as it is', async () => {
   const page = await newPage();
   await page.goto(`${BASE_URL}/`);
   await shot(page, '01-login', false);
@@ -140,42 +149,118 @@ test('本部: log in, read the evaluation, open the collection, approve one and 
   await logIn(page, HQ);
   const title = page.locator('#evaluation-title');
   await title.waitFor();
-  // With no collection open, the page opens on the plan that runs latest (DX推進計画2025); the
-  // 本部 picks the 2020 plan, whose actuals the demo holds.
-  await page.locator('#plan-select').selectOption({ label: PLAN_NAME });
+  // The demo's 本部 has opened FY2020 of the 2020 plan: the page opens there, not on an empty year
+  // of the newer plan.
   await assertText(title, PLAN_NAME);
   await assertText(title, YEAR_LABEL);
+  await assertText(page.locator('#evaluation-collection'), '受付中です（期限なし）。');
   assert.match(await page.locator('#session-user').textContent(), /本部/);
+  const e = fixture.evaluation;
+  await page.locator(`#row-${fixture.toApprove.indicator_id}`).waitFor();
+  await shot(page, 'web-hq-overview', false);
+  if (DOCS_DIR) await page.screenshot({ path: `${DOCS_DIR}/web-hq-overview.png` });
 
-  // The 進捗管理表: a row with a status and a grade as the API computed them.
-  const approveRow = page.locator(`#row-${fixture.toApprove.indicator_id}`);
-  await approveRow.waitFor();
+  // The tiles tell the cycle's figures as the API gives them; nothing is late without a deadline.
+  const tiles = { submitted: e.lists.pending_review, missing: e.lists.missing, returned: e.lists.returned, late: e.lists.late, submitted_late: e.lists.submitted_late };
+  for (const [key, list] of Object.entries(tiles)) await assertText(page.locator(`#tile-${key} .card-value`), `${list.length}件`);
+  assert.equal(e.lists.late.length, 0);
+  await assertText(page.locator('#summary'), `${e.plan_roll_up.indicator_count}`);
+
+  // The 進捗管理表 starts on the first screen, right under the figures.
+  const tableTop = await page.evaluate(() => document.getElementById('table').getBoundingClientRect().top + window.scrollY);
+  assert.ok(tableTop < 900, `the table starts ${tableTop}px down the page`);
   const rows = page.locator('#evaluation-rows tr');
-  assert.equal(await rows.count(), (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/evaluation?fiscal_year=2020`)).data.indicators.length);
+  assert.equal(await rows.count(), e.indicators.length);
   const achievedRow = page.locator('#evaluation-rows tr[data-status="achieved"]').first();
   await assertText(achievedRow.locator('.cell-status'), '達成');
   await assertText(achievedRow.locator('.cell-grade'), 'A');
+
+  // A row awaiting review shows the figures sent, with the badge, and is not called データなし.
+  const approveRow = page.locator(`#row-${fixture.toApprove.indicator_id}`);
   await assertText(approveRow.locator('.cell-submission'), '確認待ち');
+  await assertText(approveRow.locator('.cell-actual'), '確認待ち');
+  await assertText(approveRow.locator('.cell-actual .pending-value'), sentFigures(fixture.toApprove.pending_actual));
+  await assertText(approveRow.locator('.cell-status'), '承認待ち');
+  assert.doesNotMatch(await approveRow.locator('.cell-status').textContent(), /データなし/);
+
+  // Sorting by a column, both ways; rows without a value stay last.
+  await page.locator('#sort-progress').click();
+  assert.equal(await page.locator('th[data-column="progress"]').getAttribute('aria-sort'), 'ascending');
+  assertSorted(await shownProgress(page, e), 1);
+  await page.locator('#sort-progress').click();
+  assert.equal(await page.locator('th[data-column="progress"]').getAttribute('aria-sort'), 'descending');
+  assertSorted(await shownProgress(page, e), -1);
+  await shot(page, '02-hq-sorted-by-progress', false);
+  await page.locator('#sort-code').click();
+  assert.equal(await page.locator('th[data-column="code"]').getAttribute('aria-sort'), 'ascending');
 
   // Charts are drawn as SVG in the page, one bar per basic goal, and the trend over the plan's years.
-  const goalBars = page.locator('#goals svg .bar-row');
   const goals = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/dashboard`)).data.years[0].goals;
-  assert.equal(await goalBars.count(), goals.length);
+  assert.equal(await page.locator('#goals svg .bar-row').count(), goals.length);
   await assertText(page.locator('#goals svg'), goals[0].label);
   await assertText(page.locator('#trend svg').first(), '平成28');
   assert.ok((await page.locator('#trend svg .series-0 .marker').count()) >= 3, 'the trend has a point for each year with data');
-  // The lists and the collection status.
   await assertText(page.locator('#list-pending_review-heading'), '確認待ち');
   await assertText(page.locator('#actions'), fixture.toApprove.name);
-  await assertText(page.locator('#collection-state'), 'この年度の実績の受付は開始されていません。');
-  await assertText(page.locator('#submissions-table'), '戸籍住民課');
-  await shot(page, '02-hq-evaluation');
-  await shot(page, 'web-hq-overview', false);
 
-  // Open the collection for the year with a deadline.
+  // The collection status says per department what is true.
+  const status = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/submissions?fiscal_year=2020`)).data;
+  for (const department of status.departments) {
+    const text = await page.locator(`#submissions-table tr[data-department-id="${department.department_id}"] .cell-progress`).textContent();
+    const { missing, returned, submitted } = department.counts;
+    assert.equal(text.includes(`未提出 ${missing}件`), missing > 0, `${department.department_name}: ${text}`);
+    assert.equal(text.includes('差戻し'), returned > 0, `${department.department_name}: ${text}`);
+    assert.equal(text.includes(`確認待ち ${submitted}件`), submitted > 0, `${department.department_name}: ${text}`);
+    assert.equal(text.startsWith('完了'), missing + returned + submitted === 0, `${department.department_name}: ${text}`);
+  }
+  await page.context().close();
+});
+
+test('本部: sets the deadline, opens a year with a past deadline and is warned; 期限超過 is only what is outstanding', async () => {
+  const page = await newPage();
+  await logIn(page, HQ);
+  await page.locator('#evaluation-title').waitFor();
+  // FY2020 is open: the form moves its deadline.
   await page.getByLabel('提出期限').fill(DEADLINE);
-  await page.getByRole('button', { name: `${YEAR_LABEL}の受付を開始する` }).click();
+  assert.equal(await page.locator('#deadline-warning').textContent(), '', 'a future deadline is not warned about');
+  await page.getByRole('button', { name: '提出期限を変更する' }).click();
   await assertText(page.locator('#collection-state'), DEADLINE_TEXT);
+  await assertText(page.locator('#notice'), '提出期限を変更しました');
+
+  // FY2019 has not been opened; opening it with a deadline in the past warns before and after.
+  await page.locator('#year-select').selectOption('2019');
+  await assertText(page.locator('#evaluation-title'), EARLIER_YEAR_LABEL);
+  await assertText(page.locator('#collection-state'), 'この年度の実績の受付は開始されていません');
+  await page.getByLabel('提出期限').fill(PAST_DEADLINE);
+  await assertText(page.locator('#deadline-warning'), '提出期限が過去の日付です。');
+  await page.getByRole('button', { name: `${EARLIER_YEAR_LABEL}の受付を開始する` }).click();
+  await assertText(page.locator('#collection-warnings'), '提出期限（2020年5月31日）は既に過ぎています。');
+  await assertText(page.locator('#notice'), '既に過ぎています');
+  assert.doesNotMatch(await page.locator('#collection-warnings').textContent(), /[A-Za-z]{3,}/, 'the warning is Japanese only');
+  await assertText(page.locator('#collection-state'), '提出期限（2020年5月31日）を過ぎています。');
+
+  // 期限超過 counts what is still missing or returned; what came in after the deadline is 期限後提出.
+  const fy2019 = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/evaluation?fiscal_year=2019`)).data;
+  const outstanding = fy2019.indicators.filter((i) => i.submission === 'missing' || i.submission === 'returned');
+  assert.deepEqual(fy2019.lists.late.map((r) => r.indicator_id), outstanding.map((i) => i.indicator_id));
+  assert.ok(fy2019.lists.submitted_late.length > 0, 'the samples were submitted after 2020-05-31');
+  await assertText(page.locator('#tile-late .card-value'), `${fy2019.lists.late.length}件`);
+  await assertText(page.locator('#tile-submitted_late .card-value'), `${fy2019.lists.submitted_late.length}件`);
+  const lateRows = await page.locator('#evaluation-rows tr:has(.badge.late)').evaluateAll((rows) => rows.map((r) => r.dataset.submission));
+  assert.ok(lateRows.every((s) => s === 'missing' || s === 'returned'), `rows marked 期限超過: ${lateRows}`);
+  assert.equal(lateRows.length, fy2019.lists.late.length);
+  await page.locator('#tile-submitted_late').click();
+  assert.equal(await page.locator('#evaluation-rows tr').count(), fy2019.lists.submitted_late.length);
+  await page.locator('#collection').scrollIntoViewIfNeeded();
+  await shot(page, '03-hq-past-deadline', false);
+  await page.context().close();
+});
+
+test('本部: downloads, approves one, approves several at once, returns one and reads an indicator', async () => {
+  const page = await newPage();
+  await logIn(page, HQ);
+  await page.locator('#evaluation-title').waitFor();
+  await assertText(page.locator('#evaluation-title'), YEAR_LABEL);
 
   // Download the 進捗管理表 as CSV and xlsx.
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSVをダウンロード' }).click()]);
@@ -187,18 +272,46 @@ test('本部: log in, read the evaluation, open the collection, approve one and 
   assert.equal(readFileSync(await xlsx.path()).subarray(0, 2).toString(), 'PK', 'an xlsx is a zip file');
 
   // Approve one: the dialog shows the submitted value; afterwards the row says 承認済.
+  const approveRow = page.locator(`#row-${fixture.toApprove.indicator_id}`);
   await approveRow.getByRole('button', { name: /審査/ }).click();
   const dialog = page.locator('#review-dialog');
   await dialog.waitFor({ state: 'visible' });
   await assertText(dialog, fixture.toApprove.name);
   await assertText(dialog, '確認待ち');
-  await shot(page, '03-hq-review-dialog', false);
+  await shot(page, '04-hq-review-dialog', false);
   await dialog.getByRole('button', { name: '承認する' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await assertText(page.locator(`#row-${fixture.toApprove.indicator_id} .cell-submission`), '承認済');
   await assertText(page.locator('#notice'), '承認しました');
   const approved = await apiCall(fixture.token, 'GET', `/indicators/${fixture.toApprove.indicator_id}/actuals/2020`);
   assert.equal(approved.data.status, 'approved', 'the approval reached the API');
+
+  // Approve several at once; one of them is changed behind the page's back and is refused.
+  for (const row of [...fixture.bulk, fixture.stale]) await page.locator(`#row-${row.indicator_id} .row-select`).check();
+  await assertText(page.locator('#bulk-approve'), '選択した3件を承認する');
+  const current = await apiCall(fixture.token, 'GET', `/indicators/${fixture.stale.indicator_id}/actuals/2020`);
+  const changed = await apiCall(fixture.token, 'PUT', `/indicators/${fixture.stale.indicator_id}/actuals/2020`, {
+    body: { ...sentBody(current.data), note: '本部が代理で修正' },
+    headers: { 'If-Match': current.etag },
+  });
+  assert.equal(changed.status, 200, 'the concurrent correction is saved');
+  await page.locator('#bulk-approve').click();
+  const bulk = page.locator('#bulk-dialog');
+  await bulk.waitFor({ state: 'visible' });
+  assert.equal(await bulk.locator('#bulk-list li').count(), 3);
+  await assertText(bulk, sentFigures(fixture.bulk[0].pending_actual));
+  await bulk.getByRole('button', { name: '承認する' }).click();
+  await assertText(page.locator('#bulk-title'), '2件を承認しました。1件は承認できませんでした');
+  await assertText(bulk.locator(`li[data-indicator-id="${fixture.stale.indicator_id}"] .bulk-result`), '表示した後に変更されています');
+  await shot(page, '05-hq-bulk-approval', false);
+  await bulk.getByRole('button', { name: '閉じる' }).click();
+  for (const row of fixture.bulk) {
+    await assertText(page.locator(`#row-${row.indicator_id} .cell-submission`), '承認済');
+    assert.equal((await apiCall(fixture.token, 'GET', `/indicators/${row.indicator_id}/actuals/2020`)).data.status, 'approved');
+  }
+  const stale = await apiCall(fixture.token, 'GET', `/indicators/${fixture.stale.indicator_id}/actuals/2020`);
+  assert.equal(stale.data.status, 'submitted', 'the changed one waits for a review of what it now says');
+  await assertText(page.locator(`#row-${fixture.stale.indicator_id} .cell-submission`), '確認待ち');
 
   // Return one with a comment: a return without one is refused next to the field.
   const returnRow = page.locator(`#row-${fixture.toReturn.indicator_id}`);
@@ -212,14 +325,32 @@ test('本部: log in, read the evaluation, open the collection, approve one and 
   await assertText(page.locator(`#row-${fixture.toReturn.indicator_id} .cell-submission`), '差戻し');
 
   // Filters: only the returned ones.
+  const rows = page.locator('#evaluation-rows tr');
   await page.getByLabel('提出状況', { exact: true }).selectOption('returned');
   assert.equal(await rows.count(), 1);
   await page.getByLabel('提出状況', { exact: true }).selectOption('');
 
+  // An indicator's page: its series and the versions of this year's actual; back to the table.
+  await page.locator(`#row-${fixture.toApprove.indicator_id} a.indicator-link`).click();
+  await assertText(page.locator('#indicator-title'), fixture.toApprove.name);
+  const series = (await apiCall(fixture.token, 'GET', `/indicators/${fixture.toApprove.indicator_id}/series?limit=100`)).data;
+  assert.equal(await page.locator('#series-table tbody tr').count(), series.items.length);
+  assert.ok((await page.locator('#indicator-series svg .marker').count()) >= 1, 'the series is drawn');
+  await assertText(page.locator('#history-table'), '承認');
+  assert.equal(await page.locator('#history-table tbody tr').count(), 2, 'submitted, approved');
+  await shot(page, '06-hq-indicator-page');
+  await page.getByRole('button', { name: '← 一覧に戻る' }).click();
+  await page.locator(`#row-${fixture.toApprove.indicator_id}`).waitFor();
+  // The browser's back button returns too.
+  await page.locator(`#row-${fixture.toReturn.indicator_id} a.indicator-link`).click();
+  await assertText(page.locator('#indicator-title'), fixture.toReturn.name);
+  await page.goBack();
+  await page.locator(`#row-${fixture.toReturn.indicator_id}`).waitFor();
+
   // Tablet width.
   await page.setViewportSize({ width: 768, height: 1024 });
   await page.locator('#summary').scrollIntoViewIfNeeded();
-  await shot(page, '04-hq-tablet-768');
+  await shot(page, '07-hq-tablet-768');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `the page fits 768 px without sideways scrolling (overflow ${overflow}px)`);
 
@@ -266,19 +397,32 @@ test('所管課: sees the return with the comment, resubmits, and is told when s
   assert.equal(resubmitted.data.version, 3);
   assert.equal(resubmitted.data.note, '年度末時点の数値に修正');
 
-  // A validation error from the API is shown next to its field.
+  // A validation error from the API is shown next to its field, in Japanese only.
   const other = page.locator(`#mine-${fixture.toCorrect.indicator_id}`);
   await other.getByRole('button', { name: /修正/ }).click();
   await form.waitFor({ state: 'visible' });
-  if (fixture.toCorrect.kind === 'ratio') {
-    await fillFigures(form, 'ratio', { numerator: '5', denominator: '0' });
+  const refusals =
+    fixture.toCorrect.kind === 'ratio'
+      ? [
+          [{ numerator: '5', denominator: '0' }, 'denominator', '分母は 0 より大きい数で入力してください'],
+          [{ numerator: 'abc', denominator: '10' }, 'numerator', '数値として読めません'],
+          [{ numerator: '-5', denominator: '10' }, 'numerator', 'マイナスの値は入力できません'],
+        ]
+      : [
+          [{ value: 'abc' }, 'value', '数値として読めません'],
+          [{ value: '-5' }, 'value', 'マイナスの値は入力できません'],
+        ];
+  for (const [figures, field, expected] of refusals) {
+    await fillFigures(form, fixture.toCorrect.kind, figures);
     await form.getByRole('button', { name: '送信する' }).click();
     // The API's message for the field, next to the field; the field is marked invalid.
-    const message = form.locator('.field-error[data-field="denominator"]');
-    await message.waitFor({ state: 'visible' });
-    assert.ok((await message.textContent()).trim().length > 0);
-    assert.equal(await form.getByLabel(/^分母/).getAttribute('aria-invalid'), 'true');
+    const message = form.locator(`.field-error[data-field="${field}"]`);
+    await assertText(message, expected);
+    assert.doesNotMatch(await message.textContent(), /[A-Za-z]{3,}/, 'no English in what the clerk reads');
+    assert.doesNotMatch(await form.locator('#actual-error').textContent(), /[A-Za-z]{3,}/);
+    assert.equal(await form.locator(`[name="${field}"]`).getAttribute('aria-invalid'), 'true');
   }
+  await shot(page, '10-department-japanese-errors', false);
 
   // Someone else (hq, on the department's behalf) corrects it while the form is open.
   const current = await apiCall(fixture.token, 'GET', `/indicators/${fixture.toCorrect.indicator_id}/actuals/2020`);
@@ -299,6 +443,22 @@ test('所管課: sees the return with the comment, resubmits, and is told when s
   await form.getByRole('button', { name: '送信する' }).click();
   await form.waitFor({ state: 'hidden' });
   await assertText(other.locator('.cell-version'), `版${behindTheBack.data.version + 1}`);
+
+  // Another year: FY2019 (the 本部 opened it with a deadline already over).
+  await page.locator('#year-select').selectOption('2019');
+  await assertText(title, EARLIER_YEAR_LABEL);
+  // Past its deadline, with everything of 戸籍住民課 in: nothing to chase.
+  await assertText(page.locator('#department-collection'), '提出期限（2020年5月31日）は過ぎました。この年度の実績はすべて提出済みです。');
+  await assertText(page.locator('#department-rows'), '承認済');
+  await shot(page, '11-department-fy2019', false);
+  // An indicator's page from the department's list, and back.
+  await page.locator('#department-rows a.indicator-link').first().click();
+  await page.locator('#indicator-title').waitFor();
+  await assertText(page.locator('#indicator-history'), EARLIER_YEAR_LABEL);
+  await page.getByRole('button', { name: '← 一覧に戻る' }).click();
+  await assertText(title, EARLIER_YEAR_LABEL);
+  await page.locator('#year-select').selectOption('2020');
+  await assertText(title, YEAR_LABEL);
 
   await page.setViewportSize({ width: 768, height: 1024 });
   await shot(page, '08-department-tablet-768');
@@ -325,6 +485,7 @@ test('an expired or rejected token sends the user back to the login with a reaso
   await page.reload();
   await page.locator('#login-view').waitFor({ state: 'visible' });
   await assertText(page.locator('#login-error'), 'ログインし直してください');
+  assert.doesNotMatch(await page.locator('#login-error').textContent(), /[A-Za-z]{3,}/, 'told in Japanese only');
   await page.context().close();
 });
 
@@ -333,6 +494,37 @@ test('the page logged no script errors', () => {
   const unexpected = consoleErrors.filter((text) => !/Failed to load resource: the server responded with a status of (401|409|412|422|428)/.test(text));
   assert.deepEqual(unexpected, []);
 });
+
+/** The figures of an actual as the page prints them (the part before any percent). */
+function sentFigures(actual) {
+  const number = (value) => Number(value).toLocaleString('ja-JP', { maximumFractionDigits: 6 });
+  if (actual.numerator !== null && actual.numerator !== undefined) return `${number(actual.numerator)} / ${number(actual.denominator)}`;
+  if (actual.stage_name) return actual.stage_name;
+  return number(actual.value);
+}
+
+/** A submission body carrying an actual's own figures. */
+function sentBody(actual) {
+  if (actual.numerator !== null && actual.numerator !== undefined) return { numerator: actual.numerator, denominator: actual.denominator };
+  if (actual.stage !== null && actual.stage !== undefined) return { stage: actual.stage };
+  return { value: actual.value };
+}
+
+/** The progress rates of the rows as shown, top to bottom. */
+async function shownProgress(page, evaluation) {
+  const ids = await page.locator('#evaluation-rows tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.indicatorId)));
+  const byId = new Map(evaluation.indicators.map((i) => [i.indicator_id, i.result.progress_rate]));
+  return ids.map((id) => byId.get(id));
+}
+
+/** Values in order (`sign` 1 ascending, -1 descending), rows without one after all the others. */
+function assertSorted(values, sign) {
+  const firstMissing = values.findIndex((v) => v === null || v === undefined);
+  const present = firstMissing < 0 ? values : values.slice(0, firstMissing);
+  if (firstMissing >= 0) assert.ok(values.slice(firstMissing).every((v) => v === null || v === undefined), 'rows without a value come last');
+  for (let i = 1; i < present.length; i += 1) assert.ok(sign * (Number(present[i]) - Number(present[i - 1])) >= 0, `sorted: ${present}`);
+  assert.ok(present.length > 1, 'some rows have a progress rate');
+}
 
 function figuresBody(kind, figures, note) {
   if (kind === 'ratio') return { numerator: figures.numerator, denominator: figures.denominator, note };
