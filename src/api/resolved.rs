@@ -115,7 +115,8 @@ mod tests {
         for entry in std::fs::read_dir(handlers).expect("src/api") {
             let path = entry.expect("entry").path();
             let source = std::fs::read_to_string(&path).expect("source");
-            for parsed in ["web::Path<i32>", "web::Path<(i32"] {
+            // Spelt in two halves, so that this file does not find itself.
+            for parsed in [concat!("web::Path", "<i32>"), concat!("web::Path", "<(i32")] {
                 assert!(!source.contains(parsed), "{} parses {parsed} itself", path.display());
             }
         }

@@ -13,6 +13,7 @@ pub struct User {
     #[schema(example = "koseki")]
     pub username: String,
     #[schema(example = "戸籍住民課 担当")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub display_name: String,
     pub role: Role,
     pub department_id: Option<i32>,

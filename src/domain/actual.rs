@@ -57,6 +57,7 @@ pub struct Actual {
     pub rate: Option<Decimal>,
     pub stage_name: Option<String>,
     #[schema(example = "出張申請受付の実施により増加")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub note: String,
     pub status: ActualStatus,
     /// Generated demo data, never a real figure
@@ -68,6 +69,7 @@ pub struct Actual {
     pub reviewed_by: Option<i32>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub reviewed_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub review_comment: Option<String>,
 }
 
@@ -78,9 +80,11 @@ pub struct ActualEvent {
     pub event: ActualEventKind,
     #[serde(flatten)]
     pub reported: Reported,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub note: String,
     pub status: ActualStatus,
     pub is_sample: bool,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub comment: Option<String>,
     pub actor_id: Option<i32>,
     pub actor_username: Option<String>,

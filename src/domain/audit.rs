@@ -19,10 +19,13 @@ pub struct AuditEntry {
     pub entity_type: String,
     pub entity_id: Option<i32>,
     #[schema(value_type = Option<Object>)]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_json")]
     pub old_value: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_json")]
     pub new_value: Option<serde_json::Value>,
     #[schema(example = "目標を上方修正")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub reason: Option<String>,
     /// The municipality whose record changed; `null` for accounts of no municipality.
     pub municipality_id: Option<i32>,

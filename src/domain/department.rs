@@ -11,8 +11,10 @@ pub struct Department {
     pub municipality_id: i32,
     /// Stable code used by imports and the CLI.
     #[schema(example = "family-registry")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::code")]
     pub code: String,
     #[schema(example = "戸籍住民課")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
     /// The department this sub-unit belongs to (美術館 → 文化・国際交流課).
     pub parent_id: Option<i32>,

@@ -18,9 +18,12 @@ pub struct Indicator {
     /// 指標 No. within the measure (`null` for indicators retired before numbering).
     pub number: Option<i32>,
     #[schema(example = "マイナンバーカードの交付率(交付件数/人口)")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub description: String,
     #[schema(example = "%")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub unit: String,
     pub kind: IndicatorKind,
     pub direction: Direction,
@@ -41,10 +44,12 @@ pub struct Indicator {
     pub retired_from_fiscal_year: Option<i32>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub retired_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub retirement_reason: Option<String>,
     /// The indicator this one replaced.
     pub replaces_id: Option<i32>,
     /// How an ambiguous source text was read.
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub reading_note: Option<String>,
     /// The indicator of the previous plan this one continues (one series across plans)
     pub predecessor_id: Option<i32>,
@@ -108,6 +113,7 @@ pub struct TargetRevision {
     pub stage: Option<i32>,
     pub stage_name: Option<String>,
     #[schema(example = "230 データセット")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub text: Option<String>,
     #[schema(example = 2020)]
     pub target_fiscal_year: i32,
@@ -122,6 +128,7 @@ pub struct TargetRevision {
     #[schema(value_type = Object, example = json!({"2019": 221}))]
     pub interim: BTreeMap<i32, Decimal>,
     #[schema(example = "更なるオープンデータの公開促進を行うため、目標を210データセットから230データセットに上方修正")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub reason: String,
     pub recorded_by: Option<i32>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
@@ -148,9 +155,11 @@ pub struct DefinitionRevision {
     pub effective_from_fiscal_year: i32,
     pub effective_from_fiscal_year_label: String,
     #[schema(example = "マイナンバーカードの保有率(保有枚数/人口)")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
     pub numerator_label: Option<String>,
     pub denominator_label: Option<String>,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub reason: String,
     pub recorded_by: Option<i32>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]

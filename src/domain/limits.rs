@@ -53,6 +53,78 @@ pub fn name_argument(text: &str) -> Result<String, String> {
     text_problem(text, MAX_NAME_CHARS).map_or_else(|| Ok(text.to_owned()), Err)
 }
 
+/// A text as shown, within `max_chars` whatever is stored: a record written before its bound
+/// existed (or by hand) is shown clipped, with a note of how long the stored text is, so that no
+/// response grows with what an earlier release let in. The stored text itself is kept, and read in
+/// full by the code that rewrites the record.
+pub fn shown(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    let length = text.chars().count();
+    if length <= max_chars {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let note = format!("…[全{length}文字のうち一部を表示 (clipped: {length} characters stored)]");
+    let note_length = note.chars().count();
+    if note_length >= max_chars {
+        return text.chars().take(max_chars).collect();
+    }
+    text.chars().take(max_chars - note_length).chain(note.chars()).collect()
+}
+
+/// Every text inside a stored JSON document (an audit entry's old and new value), as [`shown`],
+/// and every list within [`MAX_LIST_ITEMS`] items.
+pub fn shown_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(shown(text, MAX_TEXT_CHARS).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().take(MAX_LIST_ITEMS).map(shown_json).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(key, value)| (key.clone(), shown_json(value))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Serialisers (`#[serde(serialize_with = "limits::shown_as::name")]`) that bound what an entity
+/// shows by the same numbers that bound what it accepts.
+pub mod shown_as {
+    use serde::Serializer;
+
+    use super::{MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, shown, shown_json};
+
+    pub fn code<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&shown(text, MAX_CODE_CHARS))
+    }
+
+    pub fn name<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&shown(text, MAX_NAME_CHARS))
+    }
+
+    pub fn text<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&shown(text, MAX_TEXT_CHARS))
+    }
+
+    pub fn optional_name<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+        match text {
+            Some(text) => name(text, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn optional_text<S: Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => text(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn optional_json<S: Serializer>(value: &Option<serde_json::Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serde::Serialize::serialize(&shown_json(value), serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
 /// Why a list was refused, or `None` when it is acceptable.
 pub fn list_problem(length: usize) -> Option<String> {
     (length > MAX_LIST_ITEMS)
@@ -201,6 +273,31 @@ fn check_each(items: &[String], max_chars: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_within_its_bound_is_shown_whole() {
+        assert_eq!(shown("板橋区", 3), "板橋区");
+    }
+
+    #[test]
+    fn a_text_beyond_its_bound_is_shown_clipped_to_it_saying_how_long_it_is() {
+        let name = shown(&"あ".repeat(5000), MAX_NAME_CHARS).into_owned();
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
+        assert!(name.starts_with("あああ"), "{name}");
+        assert!(name.ends_with("(clipped: 5000 characters stored)]"), "{name}");
+        assert_eq!(shown(&"x".repeat(70), 10), "x".repeat(10), "a bound shorter than the note keeps the text only");
+    }
+
+    #[test]
+    fn every_text_and_list_inside_a_stored_document_is_bounded() {
+        let document = serde_json::json!({
+            "name": "n", "n": 3, "plan": {"description": "d".repeat(3 * MAX_TEXT_CHARS)}, "ids": vec![1; 500],
+        });
+        let bounded = shown_json(&document);
+        assert_eq!((bounded["name"].as_str(), bounded["n"].as_i64()), (Some("n"), Some(3)));
+        assert_eq!(bounded["plan"]["description"].as_str().unwrap().chars().count(), MAX_TEXT_CHARS);
+        assert_eq!(bounded["ids"].as_array().unwrap().len(), MAX_LIST_ITEMS);
+    }
 
     #[test]
     fn length_is_counted_in_characters_not_bytes() {

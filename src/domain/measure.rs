@@ -15,7 +15,9 @@ pub struct Measure {
     #[schema(example = 6)]
     pub number: i32,
     #[schema(example = "マイナンバー制度への対応")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub summary: String,
     pub strategy_id: Option<i32>,
     /// ◎ the goal the measure counts under (a 基本目標, 基本方針, 計画の目的…); `null` when the plan
@@ -39,6 +41,7 @@ pub struct Measure {
     pub status_recorded_at: Option<NaiveDateTime>,
     /// The fiscal year a measure added mid-plan starts.
     pub added_fiscal_year: Option<i32>,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
     pub change_notes: Option<String>,
     /// The phase (実施計画 前期/後期) the measure belongs to; `null`: it runs through the whole plan
     pub phase_id: Option<i32>,

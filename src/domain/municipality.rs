@@ -12,6 +12,7 @@ pub struct Municipality {
     #[schema(example = "131199")]
     pub code: String,
     #[schema(example = "板橋区")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,

@@ -17,8 +17,10 @@ pub struct NationalIndicator {
     #[schema(example = "マイナンバーカードの普及促進")]
     pub priority_name: String,
     #[schema(example = "マイナンバーカード交付率")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
     #[schema(example = "%")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub unit: String,
     pub kind: IndicatorKind,
     pub direction: Direction,
@@ -28,6 +30,7 @@ pub struct NationalIndicator {
     /// Ratios: what is counted below the line
     #[schema(example = "住民基本台帳人口")]
     pub denominator_definition: Option<String>,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub description: String,
     #[schema(example = "自治体DX推進計画(総務省、令和2年12月25日)重点取組事項2")]
     pub source: String,

@@ -16,9 +16,12 @@ pub struct Plan {
     pub id: i32,
     pub municipality_id: i32,
     #[schema(example = "itabashi-ict-2020")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::code")]
     pub code: String,
     #[schema(example = "板橋区ICT推進・活用計画2020（追録版）")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
+    #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub description: String,
     #[schema(example = 2016)]
     pub start_fiscal_year: i32,
@@ -71,7 +74,10 @@ pub struct Phase {
     #[serde(default)]
     pub id: i32,
     #[schema(example = "後期実施計画", max_length = 200)]
-    #[serde(deserialize_with = "crate::domain::limits::name")]
+    #[serde(
+        deserialize_with = "crate::domain::limits::name",
+        serialize_with = "crate::domain::limits::shown_as::name"
+    )]
     pub name: String,
     #[schema(example = 2024, minimum = 1989, maximum = 2100)]
     #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
@@ -99,6 +105,7 @@ pub struct Goal {
     #[schema(example = 2)]
     pub number: i32,
     #[schema(example = "区民サービスの向上")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
     /// The level's name as the plan prints it
     #[schema(example = "基本目標")]
@@ -129,6 +136,7 @@ pub struct Strategy {
     #[schema(example = 1)]
     pub number: i32,
     #[schema(example = "官民データの利活用")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub name: String,
 }
 

@@ -22,6 +22,7 @@ pub struct PlanReference {
     pub plan_id: i32,
     pub kind: ReferenceKind,
     #[schema(example = "いたばし№1実現プラン2025")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
     pub title: String,
     /// The referenced plan when it is kept here too
     pub referenced_plan_id: Option<i32>,

@@ -4,13 +4,19 @@
 
 use std::process::Command;
 
+use diesel::connection::SimpleConnection;
+use municipal_kpi::error::AppError;
+
 use municipal_kpi::domain::limits::{MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_problem, json, spawn_app};
 use crate::on_both_backends;
 
-on_both_backends!(every_way_in_meets_the_same_bounds);
+on_both_backends!(
+    every_way_in_meets_the_same_bounds,
+    what_an_earlier_release_stored_is_shown_within_the_bounds_and_kept
+);
 
 /// The kinds of bounded text, each with a field that carries it on every way in.
 const BOUNDS: [(&str, usize); 3] = [("name", MAX_NAME_CHARS), ("code", MAX_CODE_CHARS), ("text", MAX_TEXT_CHARS)];
@@ -149,4 +155,43 @@ async fn every_way_in_meets_the_same_bounds(backend: Backend) {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(&message(max)), "{flag}: {stderr}");
     }
+}
+
+/// A plan stored before the bounds (a 5,000-character name, a 3 MB description) is shown within
+/// them wherever it appears, saying how long the stored text is, and kept whole in storage when
+/// another field of it is changed.
+async fn what_an_earlier_release_stored_is_shown_within_the_bounds_and_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = json(by_json(&app, "name", "計画", 0).await).await;
+    let id = created["id"].as_i64().expect("plan id");
+    let (long_name, long_description) = ("名".repeat(5000), "d".repeat(3_000_000));
+    let earlier = format!("UPDATE plans SET name = '{long_name}', description = '{long_description}' WHERE id = {id}");
+    app.db.write_blocking(move |conn| conn.batch_execute(&earlier).map_err(AppError::from)).expect("earlier row");
+
+    for path in [format!("/plans/{id}"), "/plans".to_owned()] {
+        let response = app.get(&path, &app.viewer).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.text().await.expect("body");
+        assert!(body.len() < 16 * 1024, "{path} answered {} bytes", body.len());
+        let page: Value = serde_json::from_str(&body).expect("json");
+        let plan = if path == "/plans" { page["items"][0].clone() } else { page };
+        let name = plan["name"].as_str().expect("name");
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS, "{path}");
+        assert!(name.contains("clipped: 5000 characters stored"), "{path}: {name}");
+        assert_eq!(plan["description"].as_str().expect("description").chars().count(), MAX_TEXT_CHARS);
+    }
+
+    let renamed = app.patch(&format!("/plans/{id}"), &app.hq, &json!({"status": "active"})).await;
+    assert_eq!(renamed.status(), 200);
+    let stored = app
+        .db
+        .read_blocking(move |conn| {
+            municipal_kpi::db::plans::get(conn, municipal_kpi::domain::ids::PlanId::new(id as i32))
+        })
+        .expect("stored plan");
+    assert_eq!((stored.name.chars().count(), stored.description.len()), (5000, 3_000_000), "nothing is lost");
+    let audit = app.get("/audit?limit=100", &app.admin).await;
+    assert_eq!(audit.status(), 200);
+    let audit_body = audit.text().await.expect("audit");
+    assert!(audit_body.len() < 64 * 1024, "the audit log answered {} bytes", audit_body.len());
 }
