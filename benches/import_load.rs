@@ -206,6 +206,7 @@ fn write_str(text: &'static str) -> impl Fn(&mut dyn Write) {
     move |out| out.write_all(text.as_bytes()).expect("write")
 }
 
+const PACKAGE_RELATIONSHIPS: &str = r#"<Relationships><Relationship Id="rId1" Type="x/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
 const WORKBOOK: &str = r#"<workbook xmlns:r="r"><sheets><sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
 const RELATIONSHIPS: &str = r#"<Relationships><Relationship Id="rId1" Type="worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="x/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
 
@@ -222,6 +223,7 @@ fn hostile_case(case: &str) {
         "far-corner" => (
             "xlsx",
             zip_with(&[
+                ("_rels/.rels", &write_str(PACKAGE_RELATIONSHIPS)),
                 ("xl/workbook.xml", &write_str(WORKBOOK)),
                 ("xl/_rels/workbook.xml.rels", &write_str(RELATIONSHIPS)),
                 (
@@ -236,6 +238,7 @@ fn hostile_case(case: &str) {
         "shared-string" => (
             "xlsx",
             zip_with(&[
+                ("_rels/.rels", &write_str(PACKAGE_RELATIONSHIPS)),
                 ("xl/workbook.xml", &write_str(WORKBOOK)),
                 ("xl/_rels/workbook.xml.rels", &write_str(RELATIONSHIPS)),
                 ("xl/worksheets/sheet1.xml", &write_str("<worksheet><sheetData/></worksheet>")),

@@ -1,4 +1,5 @@
-//! Operational metrics in the Prometheus text exposition format (version 0.0.4).
+//! Operational metrics in the Prometheus text exposition format (version 0.0.4), kept and
+//! encoded by the Prometheus project's Rust client (`prometheus-client`).
 //!
 //! [`Metrics`] is the registry: the server records every answered request in it by route
 //! pattern (never the raw path, so the number of series stays bounded by the route table), and
@@ -9,19 +10,23 @@
 //! `GET /metrics` is off by default ([`MetricsEndpoint`]); the pool figures are read from the
 //! database when a scrape asks for them.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use prometheus_client::encoding::{EncodeLabelSet, prometheus_text};
+use prometheus_client::metrics::counter::Counter as ClientCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
 
 use crate::db::PoolStatus;
 use crate::error::AppError;
 
 /// The content type of the text exposition format.
-pub const EXPOSITION_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const EXPOSITION_CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Shortest accepted `METRICS_TOKEN`, in bytes (as for `JWT_SECRET`).
 pub const MIN_TOKEN_BYTES: usize = 32;
@@ -91,10 +96,38 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LatencyLabels {
+    method: &'static str,
+    route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PoolStateLabels {
+    pool: String,
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PoolLabels {
+    pool: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS_SECONDS)
+}
+
 /// The metrics registry. Cloning shares it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Metrics {
-    inner: Arc<Registry>,
+    inner: Arc<Instruments>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,64 +136,52 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-#[derive(Default)]
-struct Registry {
-    requests: Mutex<BTreeMap<RequestSeries, u64>>,
-    latencies: Mutex<BTreeMap<LatencySeries, Histogram>>,
-    counters: Mutex<BTreeMap<&'static str, RegisteredCounter>>,
+struct Instruments {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, ClientCounter>,
+    latencies: Family<LatencyLabels, Histogram, fn() -> Histogram>,
+    /// Counters registered by other modules, by their full name, so that a second registration
+    /// shares the first one's count.
+    counters: Mutex<HashMap<&'static str, Counter>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct RequestSeries {
-    method: &'static str,
-    route: String,
-    status: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct LatencySeries {
-    method: &'static str,
-    route: String,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    /// Observations at or below each bound of [`LATENCY_BUCKETS_SECONDS`] (not cumulative).
-    buckets: [u64; LATENCY_BUCKETS_SECONDS.len()],
-    count: u64,
-    sum_seconds: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        if let Some(bucket) = LATENCY_BUCKETS_SECONDS.iter().position(|bound| seconds <= *bound) {
-            self.buckets[bucket] += 1;
-        }
-        self.count += 1;
-        self.sum_seconds += seconds;
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, ClientCounter>::default();
+        let latencies = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let mut registry = Registry::default();
+        // The client appends `_total` to a counter's name and a full stop to every help text.
+        registry.register(
+            "municipal_kpi_http_requests",
+            "HTTP requests answered, by method, route pattern and status",
+            requests.clone(),
+        );
+        registry.register(
+            "municipal_kpi_http_request_duration_seconds",
+            "Time from receiving a request to its response, by method and route pattern",
+            latencies.clone(),
+        );
+        let inner =
+            Instruments { registry: Mutex::new(registry), requests, latencies, counters: Mutex::new(HashMap::new()) };
+        Self { inner: Arc::new(inner) }
     }
-}
-
-struct RegisteredCounter {
-    help: &'static str,
-    value: Arc<AtomicU64>,
 }
 
 /// A monotonically increasing count registered in [`Metrics`]; cloning shares it.
-#[derive(Debug, Clone)]
-pub struct Counter(Arc<AtomicU64>);
+#[derive(Debug, Clone, Default)]
+pub struct Counter(ClientCounter);
 
 impl Counter {
     pub fn increment(&self) {
-        self.add(1);
+        self.0.inc();
     }
 
     pub fn add(&self, amount: u64) {
-        self.0.fetch_add(amount, Ordering::Relaxed);
+        self.0.inc_by(amount);
     }
 
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.get()
     }
 }
 
@@ -172,21 +193,32 @@ pub fn is_valid_metric_name(name: &str) -> bool {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while recording cannot leave a count half-written; keep serving the figures.
+    // A panic while registering cannot leave a count half-written; keep serving the figures.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Counters registered by other modules may not take the names the server writes itself.
+const RESERVED_PREFIX: &str = "municipal_kpi_http_";
+
+/// The suffix of every counter's name, which the exposition adds to the registered stem.
+const COUNTER_SUFFIX: &str = "_total";
+
 impl Metrics {
-    /// The counter called `name` (conventionally ending in `_total`), registered on first use;
-    /// a second registration of the same name shares the first one's count.
+    /// The counter called `name` (ending in `_total`), registered on first use; a second
+    /// registration of the same name shares the first one's count.
     pub fn counter(&self, name: &'static str, help: &'static str) -> Result<Counter, AppError> {
-        if !is_valid_metric_name(name) || name.starts_with(RESERVED_PREFIX) {
-            return Err(AppError::Internal(format!("invalid metric name {name:?}")));
-        }
+        let stem = name.strip_suffix(COUNTER_SUFFIX).filter(|stem| is_valid_metric_name(stem));
+        let Some(stem) = stem.filter(|_| !name.starts_with(RESERVED_PREFIX)) else {
+            return Err(AppError::Internal(format!("invalid counter name {name:?} (a valid name ending in _total)")));
+        };
         let mut counters = lock(&self.inner.counters);
-        let registered =
-            counters.entry(name).or_insert_with(|| RegisteredCounter { help, value: Arc::new(AtomicU64::new(0)) });
-        Ok(Counter(Arc::clone(&registered.value)))
+        if let Some(registered) = counters.get(name) {
+            return Ok(registered.clone());
+        }
+        let counter = Counter::default();
+        lock(&self.inner.registry).register(stem, help, counter.0.clone());
+        counters.insert(name, counter.clone());
+        Ok(counter)
     }
 
     /// Records one answered request. `route` is the matched route pattern (`None` when no route
@@ -194,90 +226,46 @@ impl Metrics {
     pub fn record_request(&self, method: &str, route: Option<&str>, status: u16, latency: Duration) {
         let method = KNOWN_METHODS.iter().copied().find(|known| *known == method).unwrap_or("OTHER");
         let route = route.unwrap_or(UNMATCHED_ROUTE).to_owned();
-        *lock(&self.inner.requests).entry(RequestSeries { method, route: route.clone(), status }).or_default() += 1;
-        lock(&self.inner.latencies).entry(LatencySeries { method, route }).or_default().observe(latency.as_secs_f64());
+        self.inner.requests.get_or_create(&RequestLabels { method, route: route.clone(), status }).inc();
+        self.inner.latencies.get_or_create(&LatencyLabels { method, route }).observe(latency.as_secs_f64());
     }
 
     /// Everything in the text exposition format, with the pools' state as of now.
     pub fn render(&self, pools: &[(&str, PoolStatus)]) -> String {
         let mut out = String::new();
-        self.render_requests(&mut out);
-        self.render_latencies(&mut out);
-        render_pools(&mut out, pools);
-        for (name, counter) in lock(&self.inner.counters).iter() {
-            header(&mut out, name, counter.help, "counter");
-            let _ = writeln!(out, "{name} {}", counter.value.load(Ordering::Relaxed));
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_text::encode(&mut out, &lock(&self.inner.registry));
+        let _ = prometheus_text::encode(&mut out, &pool_registry(pools));
         out
     }
-
-    fn render_requests(&self, out: &mut String) {
-        let name = "municipal_kpi_http_requests_total";
-        header(out, name, "HTTP requests answered, by method, route pattern and status", "counter");
-        for (series, count) in lock(&self.inner.requests).iter() {
-            let series =
-                labels(&[("method", series.method), ("route", &series.route), ("status", &series.status.to_string())]);
-            let _ = writeln!(out, "{name}{series} {count}");
-        }
-    }
-
-    fn render_latencies(&self, out: &mut String) {
-        let name = "municipal_kpi_http_request_duration_seconds";
-        header(out, name, "Time from receiving a request to its response, by method and route pattern", "histogram");
-        for (series, histogram) in lock(&self.inner.latencies).iter() {
-            let mut cumulative = 0;
-            for (bound, in_bucket) in LATENCY_BUCKETS_SECONDS.iter().zip(histogram.buckets) {
-                cumulative += in_bucket;
-                let bucket = labels(&[("method", series.method), ("route", &series.route), ("le", &bound.to_string())]);
-                let _ = writeln!(out, "{name}_bucket{bucket} {cumulative}");
-            }
-            let infinity = labels(&[("method", series.method), ("route", &series.route), ("le", "+Inf")]);
-            let _ = writeln!(out, "{name}_bucket{infinity} {}", histogram.count);
-            let series = labels(&[("method", series.method), ("route", &series.route)]);
-            let _ = writeln!(out, "{name}_sum{series} {}", histogram.sum_seconds);
-            let _ = writeln!(out, "{name}_count{series} {}", histogram.count);
-        }
-    }
 }
 
-/// Counters registered by other modules may not take the names the server writes itself.
-const RESERVED_PREFIX: &str = "municipal_kpi_http_";
-
-fn render_pools(out: &mut String, pools: &[(&str, PoolStatus)]) {
-    let name = "municipal_kpi_db_connections";
-    header(out, name, "Database connections of each pool, in use by a request or idle", "gauge");
+/// The pools' figures as of now, in a registry of their own made for one scrape.
+fn pool_registry(pools: &[(&str, PoolStatus)]) -> Registry {
+    let connections = Family::<PoolStateLabels, Gauge>::default();
+    let waiting = Family::<PoolLabels, Gauge>::default();
+    let statements = Family::<PoolLabels, ClientCounter>::default();
     for (pool, status) in pools {
         for (state, count) in [("in_use", status.in_use), ("idle", status.idle)] {
-            let _ = writeln!(out, "{name}{} {count}", labels(&[("pool", pool), ("state", state)]));
+            connections.get_or_create(&PoolStateLabels { pool: (*pool).to_owned(), state }).set(i64::from(count));
         }
+        let labels = PoolLabels { pool: (*pool).to_owned() };
+        waiting.get_or_create(&labels).set(i64::try_from(status.waiting).unwrap_or(i64::MAX));
+        statements.get_or_create(&labels).inc_by(status.statements);
     }
-    let name = "municipal_kpi_db_waiting";
-    header(out, name, "Requests waiting for a connection of each pool (writes: also for their turn)", "gauge");
-    for (pool, status) in pools {
-        let _ = writeln!(out, "{name}{} {}", labels(&[("pool", pool)]), status.waiting);
-    }
-    let name = "municipal_kpi_db_statements_total";
-    header(out, name, "SQL statements run on the connections of each pool", "counter");
-    for (pool, status) in pools {
-        let _ = writeln!(out, "{name}{} {}", labels(&[("pool", pool)]), status.statements);
-    }
-}
-
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP {name} {}", help.replace('\\', "\\\\").replace('\n', "\\n"));
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// `{a="x",b="y"}` with the label values escaped as the format requires.
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let body: Vec<String> = pairs
-        .iter()
-        .map(|(name, value)| {
-            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-            format!("{name}=\"{escaped}\"")
-        })
-        .collect();
-    format!("{{{}}}", body.join(","))
+    let mut registry = Registry::default();
+    registry.register(
+        "municipal_kpi_db_connections",
+        "Database connections of each pool, in use by a request or idle",
+        connections,
+    );
+    registry.register(
+        "municipal_kpi_db_waiting",
+        "Requests waiting for a connection of each pool (writes: also for their turn)",
+        waiting,
+    );
+    registry.register("municipal_kpi_db_statements", "SQL statements run on the connections of each pool", statements);
+    registry
 }
 
 #[cfg(test)]
@@ -356,15 +344,24 @@ mod tests {
         same.add(2);
         assert_eq!(hits.get(), 3);
         let text = metrics.render(&[]);
-        assert!(text.contains("# HELP municipal_kpi_evaluation_cache_hits_total Evaluations served from the cache\n"));
+        assert!(text.contains("# HELP municipal_kpi_evaluation_cache_hits_total Evaluations served from the cache.\n"));
         assert!(text.contains("# TYPE municipal_kpi_evaluation_cache_hits_total counter\n"));
+        assert_eq!(text.matches("# TYPE municipal_kpi_evaluation_cache_hits_total").count(), 1, "{text}");
         assert_eq!(sample_line(&text, "municipal_kpi_evaluation_cache_hits_total "), Some("3"));
     }
 
     #[test]
     fn invalid_or_reserved_counter_names_are_refused() {
         let metrics = Metrics::default();
-        for name in ["", "9lives", "cache hits", "キャッシュ", "municipal_kpi_http_requests_total"] {
+        for name in [
+            "",
+            "_total",
+            "9lives_total",
+            "cache hits_total",
+            "キャッシュ_total",
+            "municipal_kpi_cache_hits",
+            "municipal_kpi_http_requests_total",
+        ] {
             assert!(metrics.counter(name, "x").is_err(), "{name:?}");
         }
     }
@@ -385,7 +382,32 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(labels(&[("route", "a\"b\\c\nd")]), r#"{route="a\"b\\c\nd"}"#);
+        let metrics = Metrics::default();
+        metrics.record_request("GET", Some("a\"b\\c\nd"), 200, Duration::ZERO);
+        let text = metrics.render(&[]);
+        assert_eq!(
+            sample_line(&text, r#"municipal_kpi_http_requests_total{method="GET",route="a\"b\\c\nd",status="200"}"#),
+            Some("1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_family_is_described_once_in_the_0_0_4_text_format() {
+        let metrics = Metrics::default();
+        metrics.record_request("GET", Some("/r"), 200, Duration::ZERO);
+        metrics.record_request("POST", Some("/r"), 201, Duration::ZERO);
+        let text = metrics.render(&[("read", PoolStatus { in_use: 0, idle: 1, waiting: 0, statements: 1 })]);
+        for (name, kind) in [
+            ("municipal_kpi_http_requests_total", "counter"),
+            ("municipal_kpi_http_request_duration_seconds", "histogram"),
+            ("municipal_kpi_db_connections", "gauge"),
+            ("municipal_kpi_db_waiting", "gauge"),
+            ("municipal_kpi_db_statements_total", "counter"),
+        ] {
+            assert_eq!(text.matches(&format!("# TYPE {name} {kind}\n")).count(), 1, "{name}: {text}");
+        }
+        assert!(!text.contains("# EOF"), "the 0.0.4 text format has no EOF marker: {text}");
     }
 
     #[test]

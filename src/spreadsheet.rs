@@ -17,6 +17,7 @@ use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionSta
 
 pub mod formula_guard;
 pub mod import;
+mod xlsx_preflight;
 pub mod xlsx_reader;
 
 pub use import::{ImportFile, ImportRow, RowCause, RowError, RowErrors, as_field_errors, read_csv};

@@ -19,7 +19,7 @@ use crate::metrics::{EXPOSITION_CONTENT_TYPE, Metrics, MetricsEndpoint};
     security(("metrics_token" = [])),
     responses(
         (status = 200, description = "the metrics in the text exposition format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String,
-         example = "# HELP municipal_kpi_http_requests_total HTTP requests answered, by method, route pattern and status\n# TYPE municipal_kpi_http_requests_total counter\nmunicipal_kpi_http_requests_total{method=\"GET\",route=\"/api/v1/plans/{id}\",status=\"200\"} 3\n"),
+         example = "# HELP municipal_kpi_http_requests_total HTTP requests answered, by method, route pattern and status.\n# TYPE municipal_kpi_http_requests_total counter\nmunicipal_kpi_http_requests_total{method=\"GET\",route=\"/api/v1/plans/{id}\",status=\"200\"} 3\n"),
         (status = 401, description = "METRICS_TOKEN missing or wrong", body = crate::error::Problem, content_type = "application/problem+json",
          example = json!({"type": "/problems/unauthenticated", "title": "認証が必要です (authentication required)", "status": 401, "detail": "send Authorization: Bearer <METRICS_TOKEN>"})),
         (status = 404, description = "metrics are not enabled (METRICS_ENABLED)", body = crate::error::Problem, content_type = "application/problem+json",

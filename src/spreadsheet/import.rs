@@ -166,12 +166,14 @@ fn file_error(message: String) -> AppError {
 pub(super) fn check_cell_length(text: &str, where_: impl FnOnce() -> String) -> Result<(), AppError> {
     // A UTF-8 character is at most 4 bytes: short texts need no count.
     if text.len() > MAX_IMPORT_CELL_CHARS && text.chars().count() > MAX_IMPORT_CELL_CHARS {
-        return Err(file_error(format!(
-            "{} is longer than {MAX_IMPORT_CELL_CHARS} characters, the most a cell may hold",
-            where_()
-        )));
+        return Err(cell_too_long(&where_()));
     }
     Ok(())
+}
+
+/// The refusal of a cell (`where_`, e.g. `cell D6`) longer than [`MAX_IMPORT_CELL_CHARS`].
+pub(super) fn cell_too_long(where_: &str) -> AppError {
+    file_error(format!("{where_} is longer than {MAX_IMPORT_CELL_CHARS} characters, the most a cell may hold"))
 }
 
 /// Spreadsheet column letters of a 0-based index (0 → A, 26 → AA), for messages.

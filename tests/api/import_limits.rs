@@ -91,7 +91,11 @@ fn workbook(sheet: &[u8], shared_strings: Option<&EntryWriter<'_>>) -> Vec<u8> {
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(1))
         .large_file(true);
-    let parts: [(&str, &[u8]); 3] = [
+    let parts: [(&str, &[u8]); 4] = [
+        (
+            "_rels/.rels",
+            br#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
         (
             "xl/workbook.xml",
             br#"<workbook xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
