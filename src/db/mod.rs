@@ -15,6 +15,7 @@ pub mod data_version;
 pub mod deadline;
 pub mod departments;
 pub mod indicators;
+pub mod measure_evaluations;
 pub mod measures;
 pub mod name_revisions;
 pub mod national_indicators;

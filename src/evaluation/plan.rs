@@ -256,7 +256,7 @@ pub struct PlanEvaluation {
 }
 
 /// Whether a measure is part of the plan in `year` as recorded at `as_of`.
-fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
+pub(crate) fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
     let recorded = |at: NaiveDateTime| as_of.is_none_or(|t| at <= t);
     if !recorded(measure.created_at)
         || !measure.in_phase(year)
@@ -269,7 +269,7 @@ fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>)
 }
 
 /// The measure's owners in `year` as recorded at `as_of`.
-fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<i32> {
+pub(crate) fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<i32> {
     measure
         .owners
         .iter()
