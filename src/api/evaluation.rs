@@ -38,7 +38,7 @@ pub struct EvaluationQuery {
     pub format: Option<Format>,
 }
 
-fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDateTime>, AppError> {
+pub(crate) fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDateTime>, AppError> {
     let Some(text) = text else { return Ok(None) };
     let text = restore_plus_of_offset(text.trim());
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(&text) {

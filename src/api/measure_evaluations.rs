@@ -1,0 +1,543 @@
+//! 施策評価 (measure evaluations): each owning department's evaluation of a measure's year and its
+//! review, the 本部's assessment (本部評価, 方向性, 計画への反映), a plan's list of them for a year, a
+//! plan's 方向性, and from a measure or an indicator the evaluations that led to its revisions.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::actuals::ReviewActual;
+use super::evaluation::parse_as_of;
+use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned};
+use super::pagination::{Page, PageParams, page_bounds};
+use crate::auth::{Caller, Hq, Writer};
+use crate::db::measure_evaluations::{self, EvaluationOf};
+use crate::db::{Database, indicators, measures, plans};
+use crate::domain::achievement::Grade;
+use crate::domain::measure_evaluation::{
+    DepartmentEvaluation, DepartmentEvaluationEvent, DepartmentReport, HqAssessment, HqAssessmentEvent, HqDecision,
+    LinkedRevision, PlanLink, RoadmapProgress, default_directions,
+};
+use crate::error::{AppError, Problem};
+use crate::evaluation::measure_year::{self, MeasureYearEvaluation};
+use crate::measure_evaluation_cycle as cycle;
+use crate::versioning::etag;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"work_done": "マイナンバーカードの出張申請受付を区内12か所で実施した。", "roadmap_progress": "delayed",
+    "progress_reason": "会場の確保が遅れ、下半期の実施となった。", "self_grade": "B", "issues": "交付窓口の混雑",
+    "next_steps": "予約制の拡大"}))]
+pub struct SubmitMeasureEvaluation {
+    /// 取組実績: what was done in the year (required)
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub work_done: String,
+    /// Progress of the year's roadmap step: `on_schedule` (予定どおり), `ahead` (前倒し), `delayed`
+    /// (遅れ), `not_started` (未着手) or `completed` (完了); the Japanese names are accepted too
+    pub roadmap_progress: RoadmapProgress,
+    /// Why the step is off the plan: required for `ahead`, `delayed` and `not_started`
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub progress_reason: String,
+    /// 自己評価 on the plan's grading scale: A, B, C or D
+    pub self_grade: Grade,
+    /// 課題
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub issues: String,
+    /// 今後の方向性, as the department sees it
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub next_steps: String,
+}
+
+impl SubmitMeasureEvaluation {
+    fn into_report(self) -> DepartmentReport {
+        DepartmentReport {
+            work_done: self.work_done,
+            roadmap_progress: self.roadmap_progress,
+            progress_reason: self.progress_reason,
+            self_grade: self.self_grade,
+            issues: self.issues,
+            next_steps: self.next_steps,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"hq_grade": "B", "hq_comment": "出張申請受付の効果が出ている。", "direction": "拡充",
+    "direction_reason": "国の交付目標に合わせ、受付体制を拡充する。", "plan_links": [{"kind": "target_revision", "id": 12}]}))]
+pub struct AssessMeasure {
+    /// 本部評価 on the plan's grading scale: A, B, C or D
+    pub hq_grade: Grade,
+    /// The 本部's comment on the year
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub hq_comment: String,
+    /// 方向性: one of the plan's directions (`GET /plans/{id}/evaluation-directions`)
+    #[serde(default, deserialize_with = "crate::domain::limits::name")]
+    #[schema(max_length = 200)]
+    pub direction: String,
+    /// Why the 本部 decided so (required)
+    #[serde(default, deserialize_with = "crate::domain::limits::text")]
+    #[schema(max_length = 2000)]
+    pub direction_reason: String,
+    /// The plan revisions the decision led to (計画への反映): records of this municipality
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
+    pub plan_links: Vec<PlanLink>,
+}
+
+impl AssessMeasure {
+    fn into_decision(self) -> HqDecision {
+        HqDecision {
+            hq_grade: self.hq_grade,
+            hq_comment: self.hq_comment,
+            direction: self.direction,
+            direction_reason: self.direction_reason,
+            plan_links: self.plan_links,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// As recorded by this time: RFC 3339 (`2021-06-01T09:00:00+09:00`) or UTC without offset
+    #[param(max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PlanYearQuery {
+    #[param(example = 2020, minimum = 1989, maximum = 2100)]
+    #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
+    pub fiscal_year: i32,
+    /// As recorded by this time: RFC 3339 (`2021-06-01T09:00:00+09:00`) or UTC without offset
+    #[param(max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub as_of: Option<String>,
+    /// Measures per page (1–500, default 50)
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Measures to skip (0–1000000, default 0)
+    #[param(minimum = 0, maximum = 1000000)]
+    pub offset: Option<i64>,
+}
+
+const MEASURE_EVALUATION: &str = "measure-evaluation";
+const MEASURE_ASSESSMENT: &str = "measure-assessment";
+
+/// A measure's 施策評価 of one year: the year's roadmap step, the plan's grading scale and 方向性,
+/// every owning department's evaluation (or that it is missing) and the 本部's assessment; with
+/// `as_of`, as they stood then.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), AsOfQuery),
+    responses((status = 200, body = MeasureYearEvaluation)))]
+#[get("/measures/{id}/evaluations/{fiscal_year}")]
+pub async fn get_measure_year(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: web::Path<(i32, i32)>,
+    query: Query<AsOfQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
+    let as_of = parse_as_of(query.as_of.as_deref())?;
+    let evaluation = db.read(move |conn| measure_year::for_measure(conn, id, year, as_of)).await?;
+    Ok(HttpResponse::Ok().json(evaluation))
+}
+
+type DepartmentPath = web::Path<(i32, i32, i32)>;
+
+fn evaluation_of(path: DepartmentPath) -> Result<EvaluationOf, AppError> {
+    let (measure_id, year, department_id) = path.into_inner();
+    Ok(EvaluationOf { measure_id, fiscal_year: fiscal_year_param(year)?, department_id })
+}
+
+fn not_found(of: &EvaluationOf) -> AppError {
+    AppError::not_found("measure evaluation", format!("{}/{}/{}", of.measure_id, of.fiscal_year, of.department_id))
+}
+
+/// One department's evaluation of a measure's year, with its ETag; with `as_of`, as it stood then.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("department_id" = i32, Path), AsOfQuery),
+    responses((status = 200, body = DepartmentEvaluation, headers(("ETag" = String)))))]
+#[get("/measures/{id}/evaluations/{fiscal_year}/departments/{department_id}")]
+pub async fn get_department_evaluation(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: DepartmentPath,
+    query: Query<AsOfQuery>,
+) -> Result<HttpResponse, AppError> {
+    let of = evaluation_of(path)?;
+    let as_of = parse_as_of(query.as_of.as_deref())?;
+    let evaluation = db
+        .read(move |conn| {
+            measures::plan_id_of(conn, of.measure_id)?;
+            measure_evaluations::find(conn, of.measure_id, of.fiscal_year, of.department_id, as_of)?
+                .ok_or_else(|| not_found(&of))
+        })
+        .await?;
+    Ok(versioned(HttpResponse::Ok(), etag(MEASURE_EVALUATION, evaluation.id, evaluation.version), &evaluation))
+}
+
+/// Submits or corrects a department's evaluation of a measure's year (the department, for a
+/// measure it owns that year, or hq on its behalf).
+///
+/// Overwriting needs `If-Match` with its ETag: missing → 428, stale → 412. An approved evaluation
+/// is closed until hq reopens it (409).
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("department_id" = i32, Path),
+        ("If-Match" = Option<String>, Header)),
+    request_body = SubmitMeasureEvaluation, responses(
+    (status = 200, description = "corrected", body = DepartmentEvaluation, headers(("ETag" = String))),
+    (status = 201, description = "first submission", body = DepartmentEvaluation, headers(("ETag" = String))),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+    (status = 428, body = Problem, content_type = "application/problem+json"),
+))]
+#[put("/measures/{id}/evaluations/{fiscal_year}/departments/{department_id}")]
+pub async fn submit_department_evaluation(
+    Writer(caller): Writer,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    path: DepartmentPath,
+    body: JsonBody<SubmitMeasureEvaluation>,
+) -> Result<HttpResponse, AppError> {
+    let of = evaluation_of(path)?;
+    let precondition = precondition(&req);
+    let (evaluation, created) = db
+        .write(move |conn| {
+            // Scope, then If-Match, then the body: a caller who may not write learns nothing more.
+            let writable = cycle::writable_evaluation(conn, &caller, of.measure_id, of.fiscal_year, of.department_id)?;
+            writable.check_precondition(&precondition?)?;
+            let report = body.parse()?.into_report();
+            writable.write(conn, &caller, &report)
+        })
+        .await?;
+    let response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(versioned(response, etag(MEASURE_EVALUATION, evaluation.id, evaluation.version), &evaluation))
+}
+
+/// Every version of a department's evaluation, oldest first: content, status, who, when.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("department_id" = i32, Path), PageParams),
+    responses((status = 200, body = Page<DepartmentEvaluationEvent>)))]
+#[get("/measures/{id}/evaluations/{fiscal_year}/departments/{department_id}/history")]
+pub async fn department_evaluation_history(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: DepartmentPath,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let of = evaluation_of(path)?;
+    let history = db
+        .read(move |conn| {
+            measures::plan_id_of(conn, of.measure_id)?;
+            let (events, total) = measure_evaluations::history_page(
+                conn,
+                of.measure_id,
+                of.fiscal_year,
+                of.department_id,
+                limit,
+                offset,
+            )?;
+            if total == 0 {
+                return Err(not_found(&of));
+            }
+            Ok((events, total))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(history, limit, offset)))
+}
+
+/// hq approves a department's evaluation, returns it with a comment, or reopens an approved one
+/// (the same workflow as actuals).
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("department_id" = i32, Path),
+        ("If-Match" = Option<String>, Header)),
+    request_body = ReviewActual, responses(
+    (status = 200, body = DepartmentEvaluation, headers(("ETag" = String))),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/measures/{id}/evaluations/{fiscal_year}/departments/{department_id}/review")]
+pub async fn review_department_evaluation(
+    Hq(caller): Hq,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    path: DepartmentPath,
+    body: JsonBody<ReviewActual>,
+) -> Result<HttpResponse, AppError> {
+    let of = evaluation_of(path)?;
+    let precondition = precondition(&req);
+    let evaluation = db
+        .write(move |conn| {
+            let reviewable = cycle::reviewable_evaluation(conn, &caller, of, &precondition?)?;
+            let body = body.parse()?;
+            reviewable.review(conn, &caller, body.action, body.comment.as_deref())
+        })
+        .await?;
+    Ok(versioned(HttpResponse::Ok(), etag(MEASURE_EVALUATION, evaluation.id, evaluation.version), &evaluation))
+}
+
+/// The 本部's assessment of a measure's year (本部評価, 方向性 and its reasons, the plan revisions
+/// it led to), with its ETag; with `as_of`, as it stood then.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), AsOfQuery),
+    responses((status = 200, body = HqAssessment, headers(("ETag" = String)))))]
+#[get("/measures/{id}/evaluations/{fiscal_year}/assessment")]
+pub async fn get_assessment(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: web::Path<(i32, i32)>,
+    query: Query<AsOfQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
+    let as_of = parse_as_of(query.as_of.as_deref())?;
+    let assessment = db
+        .read(move |conn| {
+            measures::plan_id_of(conn, id)?;
+            measure_evaluations::find_assessment(conn, id, year, as_of)?
+                .ok_or_else(|| AppError::not_found("measure assessment", format!("{id}/{year}")))
+        })
+        .await?;
+    Ok(versioned(HttpResponse::Ok(), etag(MEASURE_ASSESSMENT, assessment.id, assessment.version), &assessment))
+}
+
+/// hq records or revises its assessment of a measure's year: 本部評価 (A–D), a comment, a 方向性
+/// from the plan's list with its reasons, and the plan revisions it led to (計画への反映: a target
+/// revision, an added indicator, a completed or retired measure).
+///
+/// Revising needs `If-Match` with its ETag: missing → 428, stale → 412.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("If-Match" = Option<String>, Header)),
+    request_body = AssessMeasure, responses(
+    (status = 200, description = "revised", body = HqAssessment, headers(("ETag" = String))),
+    (status = 201, description = "first assessment", body = HqAssessment, headers(("ETag" = String))),
+    (status = 428, body = Problem, content_type = "application/problem+json"),
+))]
+#[put("/measures/{id}/evaluations/{fiscal_year}/assessment")]
+pub async fn assess_measure(
+    Hq(caller): Hq,
+    req: HttpRequest,
+    db: web::Data<Database>,
+    path: web::Path<(i32, i32)>,
+    body: JsonBody<AssessMeasure>,
+) -> Result<HttpResponse, AppError> {
+    let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
+    let precondition = precondition(&req);
+    let (assessment, created) = db
+        .write(move |conn| {
+            let writable = cycle::writable_assessment(conn, &caller, id, year)?;
+            writable.check_precondition(&precondition?)?;
+            let decision = body.parse()?.into_decision();
+            writable.write(conn, &caller, &decision)
+        })
+        .await?;
+    let response = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(versioned(response, etag(MEASURE_ASSESSMENT, assessment.id, assessment.version), &assessment))
+}
+
+/// Every version of the 本部's assessment of a measure's year, oldest first.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])),
+    params(("id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), PageParams),
+    responses((status = 200, body = Page<HqAssessmentEvent>)))]
+#[get("/measures/{id}/evaluations/{fiscal_year}/assessment/history")]
+pub async fn assessment_history(
+    db: web::Data<Database>,
+    _caller: Caller,
+    path: web::Path<(i32, i32)>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let (id, year) = path.into_inner();
+    let year = fiscal_year_param(year)?;
+    let history = db
+        .read(move |conn| {
+            measures::plan_id_of(conn, id)?;
+            let (events, total) = measure_evaluations::assessment_history_page(conn, id, year, limit, offset)?;
+            if total == 0 {
+                return Err(AppError::not_found("measure assessment", format!("{id}/{year}")));
+            }
+            Ok((events, total))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::new(history, limit, offset)))
+}
+
+/// The 施策評価 of every measure of the plan counting in the year, in number order: departments'
+/// evaluations and the 本部's assessments; with `as_of`, as they stood then.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path), PlanYearQuery),
+    responses((status = 200, body = Page<MeasureYearEvaluation>)))]
+#[get("/plans/{id}/measure-evaluations")]
+pub async fn list_plan_measure_evaluations(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    query: Query<PlanYearQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(query.limit, query.offset)?;
+    let as_of = parse_as_of(query.as_of.as_deref())?;
+    let (plan_id, year) = (id.into_inner(), query.fiscal_year);
+    let all = db.read(move |conn| measure_year::for_plan(conn, plan_id, year, as_of)).await?;
+    Ok(HttpResponse::Ok().json(Page::of_all(all, limit, offset)))
+}
+
+/// The 方向性 a plan's assessments choose from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluationDirections {
+    pub plan_id: i32,
+    #[schema(example = json!(["継続", "拡充", "改善・見直し", "縮小", "完了", "廃止"]))]
+    pub directions: Vec<String>,
+    /// The defaults (継続 / 拡充 / 改善・見直し / 縮小 / 完了 / 廃止)
+    pub is_default: bool,
+}
+
+impl EvaluationDirections {
+    fn new(plan_id: i32, directions: Vec<String>) -> Self {
+        let is_default = directions == default_directions();
+        Self { plan_id, directions, is_default }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"directions": ["継続", "拡充", "改善・見直し", "縮小", "統合", "完了", "廃止"]}))]
+pub struct SetEvaluationDirections {
+    /// The 方向性 in the order forms offer them; each named once
+    #[serde(deserialize_with = "crate::domain::limits::names")]
+    #[schema(max_items = 100, min_items = 1)]
+    pub directions: Vec<String>,
+}
+
+/// The 方向性 the plan's assessments choose from (the defaults until hq sets the plan's own).
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path)),
+    responses((status = 200, body = EvaluationDirections)))]
+#[get("/plans/{id}/evaluation-directions")]
+pub async fn get_evaluation_directions(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+) -> Result<HttpResponse, AppError> {
+    let plan_id = id.into_inner();
+    let directions = db
+        .read(move |conn| {
+            plans::ensure_exists(conn, plan_id)?;
+            measure_evaluations::directions(conn, plan_id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(EvaluationDirections::new(plan_id, directions)))
+}
+
+/// hq sets the plan's 方向性. Recorded assessments keep the direction they chose.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path)),
+    request_body = SetEvaluationDirections, responses((status = 200, body = EvaluationDirections)))]
+#[put("/plans/{id}/evaluation-directions")]
+pub async fn set_evaluation_directions(
+    Hq(caller): Hq,
+    db: web::Data<Database>,
+    id: web::Path<i32>,
+    body: JsonBody<SetEvaluationDirections>,
+) -> Result<HttpResponse, AppError> {
+    let plan_id = id.into_inner();
+    let directions = db
+        .write(move |conn| {
+            plans::ensure_exists(conn, plan_id)?;
+            let body = body.parse()?;
+            cycle::set_directions(conn, &caller, plan_id, &body.directions)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(EvaluationDirections::new(plan_id, directions)))
+}
+
+/// A plan revision and the assessment that led to it (計画への反映, seen from the revised side).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionOrigin {
+    /// The measure that was assessed
+    pub measure_id: i32,
+    #[schema(example = 2019)]
+    pub fiscal_year: i32,
+    #[schema(example = "令和元(2019)年度")]
+    pub fiscal_year_label: String,
+    pub hq_grade: Grade,
+    #[schema(example = "拡充")]
+    pub direction: String,
+    pub direction_reason: String,
+    /// The revision
+    pub revision: LinkedRevision,
+}
+
+/// The revisions among the assessments' links that concern the measure or indicator asked about.
+fn origins(assessments: Vec<HqAssessment>, concerns: impl Fn(&LinkedRevision) -> bool) -> Vec<RevisionOrigin> {
+    assessments
+        .into_iter()
+        .flat_map(|assessment| {
+            let revisions: Vec<LinkedRevision> =
+                assessment.plan_links.iter().filter(|l| concerns(l)).cloned().collect();
+            revisions.into_iter().map(move |revision| RevisionOrigin {
+                measure_id: assessment.measure_id,
+                fiscal_year: assessment.fiscal_year,
+                fiscal_year_label: assessment.fiscal_year_label.clone(),
+                hq_grade: assessment.hq_grade,
+                direction: assessment.direction.clone(),
+                direction_reason: assessment.direction_reason.clone(),
+                revision,
+            })
+        })
+        .collect()
+}
+
+/// The assessments (施策評価) that led to revisions of this measure: its completion or retirement,
+/// an indicator added to it, a target of one of its indicators.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path), PageParams),
+    responses((status = 200, body = Page<RevisionOrigin>)))]
+#[get("/measures/{id}/revision-origins")]
+pub async fn measure_revision_origins(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let measure_id = id.into_inner();
+    let assessments = db
+        .read(move |conn| {
+            measures::plan_id_of(conn, measure_id)?;
+            measure_evaluations::assessments_linking_to(conn, Some(measure_id), None)
+        })
+        .await?;
+    let found = origins(assessments, |revision| revision.measure_id == Some(measure_id));
+    Ok(HttpResponse::Ok().json(Page::of_all(found, limit, offset)))
+}
+
+/// The assessments (施策評価) that led to revisions of this indicator: its addition, its target
+/// revisions.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path), PageParams),
+    responses((status = 200, body = Page<RevisionOrigin>)))]
+#[get("/indicators/{id}/revision-origins")]
+pub async fn indicator_revision_origins(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: web::Path<i32>,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let indicator_id = id.into_inner();
+    let assessments = db
+        .read(move |conn| {
+            indicators::get(conn, indicator_id)?;
+            measure_evaluations::assessments_linking_to(conn, None, Some(indicator_id))
+        })
+        .await?;
+    let found = origins(assessments, |revision| revision.indicator_id == Some(indicator_id));
+    Ok(HttpResponse::Ok().json(Page::of_all(found, limit, offset)))
+}
