@@ -13,11 +13,12 @@ use super::plan::{SubmissionState, measure_counts_in, owners_in};
 use crate::db::DbConnection;
 use crate::db::measure_evaluations::{self, by_evaluation};
 use crate::db::{departments, measures, plans};
+use crate::domain::achievement::Grade;
 use crate::domain::department::Department;
 use crate::domain::measure::{Measure, RoadmapEntry};
 use crate::domain::measure_evaluation::{
     AssessmentKey, DepartmentEvaluation, DepartmentEvaluationEvent, EvaluationKey, GradeStep, HqAssessment,
-    HqAssessmentEvent, LinkTarget, PlanLink, grading_scale,
+    HqAssessmentEvent, LinkTarget, PlanLink, RoadmapProgress, grading_scale, outstanding_after_deadline,
 };
 use crate::domain::plan::{ActualStatus, Plan, label};
 use crate::error::AppError;
@@ -210,4 +211,122 @@ pub fn for_plan(
         .filter(|measure| measure_counts_in(measure, year, as_of))
         .map(|measure| compose(&context, &records, measure, year, as_of))
         .collect())
+}
+
+/// Where one department's 施策評価 of a measure's year stands, as the plan's evaluation and the
+/// collection status show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentEvaluationState {
+    pub department_id: i32,
+    #[schema(example = "戸籍住民課")]
+    pub department_name: String,
+    pub submission: SubmissionState,
+    /// Missing or returned after the collection deadline
+    pub late: bool,
+    pub roadmap_progress: Option<RoadmapProgress>,
+    pub self_grade: Option<Grade>,
+    /// The evaluation's version (its ETag's number)
+    pub version: Option<i32>,
+    pub is_sample: bool,
+}
+
+/// A measure's 施策評価 of the year in brief: where each owning department's evaluation stands and
+/// what the 本部 assessed (the texts: `/measures/{id}/evaluations/{fiscal_year}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureEvaluationSummary {
+    /// The departments owning the measure in the year, lead first
+    pub departments: Vec<DepartmentEvaluationState>,
+    /// 本部評価, once recorded
+    pub hq_grade: Option<Grade>,
+    /// 方向性, once decided
+    #[schema(example = "拡充")]
+    pub direction: Option<String>,
+    pub assessment_version: Option<i32>,
+}
+
+impl MeasureEvaluationSummary {
+    /// The brief of a measure's year; `deadline_passed`: the collection deadline has passed.
+    pub fn of(evaluation: &MeasureYearEvaluation, deadline_passed: bool) -> Self {
+        let departments = evaluation
+            .departments
+            .iter()
+            .filter(|slot| slot.owns)
+            .map(|slot| {
+                let status = slot.evaluation.as_ref().map(|e| e.status);
+                DepartmentEvaluationState {
+                    department_id: slot.department_id,
+                    department_name: slot.department_name.clone(),
+                    submission: slot.submission,
+                    late: outstanding_after_deadline(status, deadline_passed),
+                    roadmap_progress: slot.evaluation.as_ref().map(|e| e.report.roadmap_progress),
+                    self_grade: slot.evaluation.as_ref().map(|e| e.report.self_grade),
+                    version: slot.evaluation.as_ref().map(|e| e.version),
+                    is_sample: slot.evaluation.as_ref().is_some_and(|e| e.is_sample),
+                }
+            })
+            .collect();
+        let assessment = evaluation.assessment.as_ref();
+        Self {
+            departments,
+            hq_grade: assessment.map(|a| a.hq_grade),
+            direction: assessment.map(|a| a.direction.clone()),
+            assessment_version: assessment.map(|a| a.version),
+        }
+    }
+}
+
+/// How many measures were given one 方向性.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DirectionCount {
+    #[schema(example = "継続")]
+    pub direction: String,
+    pub count: usize,
+}
+
+/// The 施策評価 of a year counted: departments' evaluations by state, measures the 本部 assessed,
+/// and its 方向性 decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EvaluationTally {
+    /// Evaluations due: one per owning department of each measure counting in the year
+    pub expected: usize,
+    pub missing: usize,
+    pub submitted: usize,
+    pub returned: usize,
+    pub approved: usize,
+    /// Missing or returned after the collection deadline
+    pub late: usize,
+    /// Measures with a 本部評価
+    pub assessed: usize,
+    /// 方向性 decisions, most frequent first (then by name)
+    pub directions: Vec<DirectionCount>,
+}
+
+impl EvaluationTally {
+    pub fn of<'a>(summaries: impl IntoIterator<Item = &'a MeasureEvaluationSummary>) -> Self {
+        let mut tally = Self::default();
+        let mut directions: BTreeMap<&str, usize> = BTreeMap::new();
+        for summary in summaries {
+            for department in &summary.departments {
+                tally.expected += 1;
+                match department.submission {
+                    SubmissionState::Missing => tally.missing += 1,
+                    SubmissionState::Submitted => tally.submitted += 1,
+                    SubmissionState::Returned => tally.returned += 1,
+                    SubmissionState::Approved => tally.approved += 1,
+                }
+                tally.late += usize::from(department.late);
+            }
+            tally.assessed += usize::from(summary.hq_grade.is_some());
+            if let Some(direction) = &summary.direction {
+                *directions.entry(direction).or_default() += 1;
+            }
+        }
+        let mut counted: Vec<DirectionCount> = directions
+            .into_iter()
+            .map(|(direction, count)| DirectionCount { direction: direction.to_owned(), count })
+            .collect();
+        counted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.direction.cmp(&b.direction)));
+        tally.directions = counted;
+        tally
+    }
 }
