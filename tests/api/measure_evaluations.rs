@@ -17,6 +17,7 @@ on_both_backends!(
     the_assessment_decides_a_direction_and_links_the_revisions_it_led_to,
     a_plan_chooses_its_own_directions,
     the_plan_evaluation_and_collection_status_carry_them,
+    demo_samples_are_flagged_and_leave_each_department_a_measure_open,
 );
 
 /// The demo plan's measure of this number.
@@ -506,4 +507,72 @@ async fn the_plan_evaluation_and_collection_status_carry_them(backend: Backend) 
     assert_eq!(year["measure_evaluations"]["submitted"], 1);
     assert_eq!(year["measure_evaluations"]["assessed"], 1);
     assert_eq!(year["measure_evaluations"]["directions"], json!([{"direction": "改善・見直し", "count": 1}]));
+}
+
+async fn demo_samples_are_flagged_and_leave_each_department_a_measure_open(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let outcome = municipal_kpi::demo::ensure_loaded(&app.db, true).unwrap();
+    let municipal_kpi::demo::DemoOutcome::Loaded { sample_evaluations, report: loaded, .. } = outcome else {
+        panic!("fresh database")
+    };
+    assert!(sample_evaluations > 50, "{sample_evaluations} sample evaluations");
+    let plan = loaded.plan_id;
+    let mark = municipal_kpi::demo::SAMPLE_MARK;
+    for year in [2018, 2019] {
+        let listing = json(
+            app.get(&format!("/plans/{plan}/measure-evaluations?fiscal_year={year}&limit=500"), &app.viewer).await,
+        )
+        .await;
+        for measure in listing["items"].as_array().unwrap() {
+            for slot in measure["departments"].as_array().unwrap() {
+                assert_eq!(slot["submission"], "approved", "{year}: {slot}");
+                let evaluation = &slot["evaluation"];
+                assert_eq!(evaluation["is_sample"], true);
+                for text in ["work_done", "issues", "next_steps"] {
+                    assert!(evaluation[text].as_str().unwrap().starts_with(mark), "{text}: {evaluation}");
+                }
+            }
+            let assessment = &measure["assessment"];
+            assert_eq!(assessment["is_sample"], true, "{year}: {measure}");
+            assert!(assessment["direction_reason"].as_str().unwrap().starts_with(mark));
+        }
+    }
+    let fy2020 =
+        json(app.get(&format!("/plans/{plan}/measure-evaluations?fiscal_year=2020&limit=500"), &app.viewer).await)
+            .await;
+    let states: Vec<&str> = fy2020["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["departments"].as_array().unwrap())
+        .map(|d| d["submission"].as_str().unwrap())
+        .collect();
+    for state in ["approved", "submitted", "missing"] {
+        assert!(states.contains(&state), "FY2020 shows {state}: {states:?}");
+    }
+    // Every demo department finds a measure of its own it can evaluate with a first PUT.
+    for user in municipal_kpi::demo::DEMO_USERS.iter().filter(|u| u.department_code.is_some()) {
+        let login = app
+            .client
+            .post(app.api("/auth/token"))
+            .json(&json!({"username": user.username, "password": user.password}))
+            .send()
+            .await
+            .unwrap();
+        let token = json(login).await["access_token"].as_str().unwrap().to_owned();
+        let me = json(app.client.get(app.api("/me")).bearer_auth(&token).send().await.unwrap()).await;
+        let department_id = me["user"]["department_id"].as_i64().unwrap();
+        let open = fy2020["items"].as_array().unwrap().iter().find(|m| {
+            m["departments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["department_id"] == department_id && d["submission"] == "missing")
+        });
+        let open = open.unwrap_or_else(|| panic!("{} has no open measure in FY2020", user.username));
+        let path = format!("/measures/{}/evaluations/2020/departments/{department_id}", open["measure_id"]);
+        let created =
+            app.client.put(app.api(&path)).bearer_auth(&token).json(&report("実施した取組")).send().await.unwrap();
+        assert_eq!(created.status(), 201, "{}: {}", user.username, created.text().await.unwrap());
+    }
 }
