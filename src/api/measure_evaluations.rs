@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::actuals::ReviewActual;
-use super::evaluation::parse_as_of;
+use super::evaluation::{Format, attachment, negotiate, parse_as_of};
 use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, Hq, Writer};
@@ -18,9 +18,12 @@ use crate::domain::measure_evaluation::{
     DepartmentEvaluation, DepartmentEvaluationEvent, DepartmentReport, HqAssessment, HqAssessmentEvent, HqDecision,
     LinkedRevision, PlanLink, RoadmapProgress, default_directions,
 };
+use crate::domain::plan::label;
 use crate::error::{AppError, Problem};
 use crate::evaluation::measure_year::{self, MeasureYearEvaluation};
 use crate::measure_evaluation_cycle as cycle;
+use crate::spreadsheet::measure_evaluations as spreadsheet;
+use crate::spreadsheet::{CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use crate::versioning::etag;
 
 #[derive(Deserialize, ToSchema)]
@@ -129,6 +132,8 @@ pub struct PlanYearQuery {
     /// Measures to skip (0–1000000, default 0)
     #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<i64>,
+    /// Overrides the Accept header: json, csv or xlsx (the spreadsheets hold every measure)
+    pub format: Option<Format>,
 }
 
 const MEASURE_EVALUATION: &str = "measure-evaluation";
@@ -375,21 +380,50 @@ pub async fn assessment_history(
 }
 
 /// The 施策評価 of every measure of the plan counting in the year, in number order: departments'
-/// evaluations and the 本部's assessments; with `as_of`, as they stood then.
+/// evaluations and the 本部's assessments; with `as_of`, as they stood then. `Accept: text/csv` or
+/// the xlsx media type (or `format=`) gives them as a table, one row per measure and department.
 #[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path), PlanYearQuery),
-    responses((status = 200, body = Page<MeasureYearEvaluation>)))]
+    responses(
+    (status = 200, body = Page<MeasureYearEvaluation>, content(
+        (Page<MeasureYearEvaluation> = "application/json"),
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )),
+    (status = 406, body = Problem, content_type = "application/problem+json"),
+))]
 #[get("/plans/{id}/measure-evaluations")]
 pub async fn list_plan_measure_evaluations(
+    req: HttpRequest,
     db: web::Data<Database>,
     _caller: Caller,
     id: web::Path<i32>,
     query: Query<PlanYearQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let format = negotiate(&req, query.format)?;
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let as_of = parse_as_of(query.as_of.as_deref())?;
     let (plan_id, year) = (id.into_inner(), query.fiscal_year);
-    let all = db.read(move |conn| measure_year::for_plan(conn, plan_id, year, as_of)).await?;
-    Ok(HttpResponse::Ok().json(Page::of_all(all, limit, offset)))
+    let (plan_name, all) = db
+        .read(move |conn| {
+            let name = plans::get(conn, plan_id)?.name;
+            Ok::<_, AppError>((name, measure_year::for_plan(conn, plan_id, year, as_of)?))
+        })
+        .await?;
+    let file = |extension: &str| format!("measure-evaluations-{plan_id}-{year}.{extension}");
+    let blocking = |error: actix_web::error::BlockingError| AppError::Internal(error.to_string());
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(Page::of_all(all, limit, offset)),
+        Format::Csv => HttpResponse::Ok()
+            .content_type(CSV_MEDIA_TYPE)
+            .insert_header(attachment(file("csv")))
+            .body(web::block(move || spreadsheet::measure_evaluations_csv(&all)).await.map_err(blocking)??),
+        Format::Xlsx => {
+            let title = format!("{plan_name} 施策評価 {}", label(year));
+            HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
+                web::block(move || spreadsheet::measure_evaluations_xlsx(&title, &all)).await.map_err(blocking)??,
+            )
+        }
+    })
 }
 
 /// The 方向性 a plan's assessments choose from.

@@ -502,6 +502,38 @@ async fn the_plan_evaluation_and_collection_status_carry_them(backend: Backend) 
             .any(|m| m["measure_id"] == mynumber["id"] && m["submission"] == "missing")
     );
 
+    // The 施策評価 table: one row per measure and department, the assessment on each.
+    let url = app.api(&format!("/plans/{plan}/measure-evaluations?fiscal_year=2020"));
+    let csv = app.client.get(&url).bearer_auth(&app.viewer.token).header("Accept", "text/csv").send().await.unwrap();
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let bytes = csv.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name}"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let no6: Vec<&csv::StringRecord> =
+        rows.iter().filter(|r| r[column("施策ID")] == mynumber["id"].to_string()).collect();
+    assert_eq!(no6.len(), 2, "IT推進課 and 戸籍住民課");
+    let koseki_row = no6.iter().find(|r| &r[column("所管課")] == "戸籍住民課").unwrap();
+    assert_eq!((&koseki_row[column("取組実績")], &koseki_row[column("提出状況")]), ("出張申請受付", "審査待ち"));
+    assert_eq!((&koseki_row[column("自己評価")], &koseki_row[column("方向性")]), ("B", "改善・見直し"));
+    let it_row = no6.iter().find(|r| &r[column("所管課")] == "IT推進課").unwrap();
+    assert_eq!((&it_row[column("提出状況")], &it_row[column("本部評価")]), ("未提出", "C"));
+    use calamine::{Reader, Xlsx};
+    for (url, sheets) in [
+        (format!("{url}&format=xlsx"), vec!["施策評価"]),
+        (
+            app.api(&format!("/plans/{plan}/evaluation?fiscal_year=2020&format=xlsx")),
+            vec!["進捗管理表", "集計", "施策評価"],
+        ),
+    ] {
+        let bytes = app.client.get(&url).bearer_auth(&app.viewer.token).send().await.unwrap().bytes().await.unwrap();
+        let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        assert_eq!(workbook.sheet_names(), sheets);
+        let sheet = workbook.worksheet_range("施策評価").unwrap();
+        assert!(sheet.rows().any(|r| r.iter().any(|c| c.to_string() == "出張申請受付")), "{url}");
+    }
+
     let dashboard = json(app.get(&format!("/plans/{plan}/dashboard"), &app.viewer).await).await;
     let year = dashboard["years"].as_array().unwrap().iter().find(|y| y["fiscal_year"] == 2020).unwrap();
     assert_eq!(year["measure_evaluations"]["submitted"], 1);
