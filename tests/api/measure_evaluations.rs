@@ -511,8 +511,8 @@ async fn the_plan_evaluation_and_collection_status_carry_them(backend: Backend) 
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name}"));
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let no6: Vec<&csv::StringRecord> =
-        rows.iter().filter(|r| r[column("施策ID")] == mynumber["id"].to_string()).collect();
+    let no6_id = mynumber["id"].to_string();
+    let no6: Vec<&csv::StringRecord> = rows.iter().filter(|r| r[column("施策ID")] == *no6_id).collect();
     assert_eq!(no6.len(), 2, "IT推進課 and 戸籍住民課");
     let koseki_row = no6.iter().find(|r| &r[column("所管課")] == "戸籍住民課").unwrap();
     assert_eq!((&koseki_row[column("取組実績")], &koseki_row[column("提出状況")]), ("出張申請受付", "審査待ち"));
@@ -531,7 +531,7 @@ async fn the_plan_evaluation_and_collection_status_carry_them(backend: Backend) 
         let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
         assert_eq!(workbook.sheet_names(), sheets);
         let sheet = workbook.worksheet_range("施策評価").unwrap();
-        assert!(sheet.rows().any(|r| r.iter().any(|c| c.to_string() == "出張申請受付")), "{url}");
+        assert!(sheet.rows().any(|r| r.iter().any(|c| *c == "出張申請受付")), "{url}");
     }
 
     let dashboard = json(app.get(&format!("/plans/{plan}/dashboard"), &app.viewer).await).await;
