@@ -23,6 +23,7 @@ use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::domain::submission::{self, ReviewAction, Reviewed};
 use crate::error::{AppError, FieldError};
+use crate::submission_cycle::review_step;
 use crate::versioning::Precondition;
 
 /// The measure with the year checked against its plan and the calendar, and the measure's plan.
@@ -259,14 +260,7 @@ impl ReviewableEvaluation {
         comment: Option<&str>,
     ) -> Result<DepartmentEvaluation, AppError> {
         let current = &self.current;
-        let step = submission::review_record(Reviewed::MeasureEvaluation, current.status, action, comment).map_err(
-            |message| match action {
-                ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
-                    AppError::invalid("comment", message)
-                }
-                _ => AppError::Conflict(message),
-            },
-        )?;
+        let step = review_step(Reviewed::MeasureEvaluation, current.status, action, comment)?;
         let new = NewReport {
             event: step.event,
             report: &current.report,

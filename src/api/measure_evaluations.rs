@@ -510,13 +510,47 @@ pub struct RevisionOrigin {
     pub revision: LinkedRevision,
 }
 
-/// The revisions among the assessments' links that concern the measure or indicator asked about.
-fn origins(assessments: Vec<HqAssessment>, concerns: impl Fn(&LinkedRevision) -> bool) -> Vec<RevisionOrigin> {
-    assessments
+/// What was revised: a measure (with its indicators) or one indicator.
+#[derive(Debug, Clone, Copy)]
+enum Revised {
+    Measure(i32),
+    Indicator(i32),
+}
+
+impl Revised {
+    fn concerns(self, revision: &LinkedRevision) -> bool {
+        match self {
+            Self::Measure(id) => revision.measure_id == Some(id),
+            Self::Indicator(id) => revision.indicator_id == Some(id),
+        }
+    }
+}
+
+/// The current assessments' links to revisions of `revised`, each with its assessment (404 for a
+/// missing measure or indicator).
+async fn revision_origins(
+    db: web::Data<Database>,
+    revised: Revised,
+    page: Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let (limit, offset) = page_bounds(page.limit, page.offset)?;
+    let assessments = db
+        .read(move |conn| match revised {
+            Revised::Measure(id) => {
+                measures::plan_id_of(conn, id)?;
+                measure_evaluations::assessments_linking_to(conn, Some(id), None)
+            }
+            Revised::Indicator(id) => {
+                indicators::get(conn, id)?;
+                measure_evaluations::assessments_linking_to(conn, None, Some(id))
+            }
+        })
+        .await?;
+    let found: Vec<RevisionOrigin> = assessments
         .into_iter()
         .flat_map(|assessment| {
             let revisions: Vec<LinkedRevision> =
-                assessment.plan_links.iter().filter(|l| concerns(l)).cloned().collect();
+                assessment.plan_links.iter().filter(|link| revised.concerns(link)).cloned().collect();
             revisions.into_iter().map(move |revision| RevisionOrigin {
                 measure_id: assessment.measure_id,
                 fiscal_year: assessment.fiscal_year,
@@ -527,7 +561,8 @@ fn origins(assessments: Vec<HqAssessment>, concerns: impl Fn(&LinkedRevision) ->
                 revision,
             })
         })
-        .collect()
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::of_all(found, limit, offset)))
 }
 
 /// The assessments (施策評価) that led to revisions of this measure: its completion or retirement,
@@ -541,16 +576,7 @@ pub async fn measure_revision_origins(
     id: web::Path<i32>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let measure_id = id.into_inner();
-    let assessments = db
-        .read(move |conn| {
-            measures::plan_id_of(conn, measure_id)?;
-            measure_evaluations::assessments_linking_to(conn, Some(measure_id), None)
-        })
-        .await?;
-    let found = origins(assessments, |revision| revision.measure_id == Some(measure_id));
-    Ok(HttpResponse::Ok().json(Page::of_all(found, limit, offset)))
+    revision_origins(db, Revised::Measure(id.into_inner()), page).await
 }
 
 /// The assessments (施策評価) that led to revisions of this indicator: its addition, its target
@@ -564,14 +590,5 @@ pub async fn indicator_revision_origins(
     id: web::Path<i32>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    let (limit, offset) = page_bounds(page.limit, page.offset)?;
-    let indicator_id = id.into_inner();
-    let assessments = db
-        .read(move |conn| {
-            indicators::get(conn, indicator_id)?;
-            measure_evaluations::assessments_linking_to(conn, None, Some(indicator_id))
-        })
-        .await?;
-    let found = origins(assessments, |revision| revision.indicator_id == Some(indicator_id));
-    Ok(HttpResponse::Ok().json(Page::of_all(found, limit, offset)))
+    revision_origins(db, Revised::Indicator(id.into_inner()), page).await
 }
