@@ -5,6 +5,8 @@
 //! checked first (404, 403, 422 for a year it cannot be evaluated in), then `If-Match` (428, 412),
 //! then the body (422) and the workflow (409); each accepted write stores one new version.
 
+pub mod import;
+
 use chrono::Utc;
 
 use crate::auth::Caller;
@@ -18,7 +20,7 @@ use crate::domain::measure_evaluation::{
     DepartmentEvaluation, DepartmentReport, HqAssessment, HqDecision, LinkTarget, check_decision, check_link,
     check_report,
 };
-use crate::domain::plan::label;
+use crate::domain::plan::{Plan, label};
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::domain::submission::{self, ReviewAction, Reviewed};
@@ -34,11 +36,16 @@ struct MeasureYear {
     fiscal_year: i32,
 }
 
-/// 404 for a missing measure; 422 for a year outside its plan, not started yet, or one in which
-/// the measure is not part of the plan.
+/// 404 for a missing measure; 422 for a year outside its plan or not started yet.
 fn measure_year(conn: &mut DbConnection, measure_id: i32, fiscal_year: i32) -> Result<MeasureYear, AppError> {
     let measure = measures::get(conn, measure_id)?;
     let plan = plans::get(conn, measure.plan_id)?;
+    check_year(&plan, fiscal_year)?;
+    Ok(MeasureYear { measure, municipality_id: plan.municipality_id, plan_id: plan.id, fiscal_year })
+}
+
+/// 422 for a year outside the plan or not started yet.
+fn check_year(plan: &Plan, fiscal_year: i32) -> Result<(), AppError> {
     plan.check_year("fiscal_year", fiscal_year)?;
     let current = FiscalYear::of_date(Utc::now().date_naive()).map(FiscalYear::year).unwrap_or(i32::MAX);
     if fiscal_year > current {
@@ -52,22 +59,22 @@ fn measure_year(conn: &mut DbConnection, measure_id: i32, fiscal_year: i32) -> R
             ),
         ));
     }
-    Ok(MeasureYear { measure, municipality_id: plan.municipality_id, plan_id: plan.id, fiscal_year })
+    Ok(())
 }
 
 /// 422 unless the measure is part of the plan in the year.
-fn check_active(year: &MeasureYear) -> Result<(), AppError> {
-    if year.measure.active_in(year.fiscal_year) {
+fn check_active(measure: &Measure, fiscal_year: i32) -> Result<(), AppError> {
+    if measure.active_in(fiscal_year) {
         return Ok(());
     }
     Err(AppError::invalid(
         "fiscal_year",
         format!(
             "施策 No.{} は{}の計画に含まれていません (measure No.{} is not active in {})",
-            year.measure.number,
-            label(year.fiscal_year),
-            year.measure.number,
-            label(year.fiscal_year)
+            measure.number,
+            label(fiscal_year),
+            measure.number,
+            label(fiscal_year)
         ),
     ))
 }
@@ -76,9 +83,8 @@ fn check_active(year: &MeasureYear) -> Result<(), AppError> {
 /// (403 otherwise); hq writes any owning department's on its behalf, and a department that does
 /// not own the measure that year is a 422 naming `department_id` (another municipality's reads
 /// the same).
-fn check_scope(caller: &Caller, year: &MeasureYear, department_id: i32) -> Result<(), AppError> {
-    let measure = &year.measure;
-    let owns = measure.owned_by(department_id, Some(year.fiscal_year));
+fn check_scope(caller: &Caller, measure: &Measure, fiscal_year: i32, department_id: i32) -> Result<(), AppError> {
+    let owns = measure.owned_by(department_id, Some(fiscal_year));
     match (caller.role, caller.department_id) {
         (Role::Hq, _) if owns => Ok(()),
         (Role::Hq, _) => Err(AppError::invalid(
@@ -86,10 +92,10 @@ fn check_scope(caller: &Caller, year: &MeasureYear, department_id: i32) -> Resul
             format!(
                 "所管課 {department_id} は{}に施策 No.{} を所管していません (department {department_id} does not own \
                  measure No.{} in {})",
-                label(year.fiscal_year),
+                label(fiscal_year),
                 measure.number,
                 measure.number,
-                label(year.fiscal_year)
+                label(fiscal_year)
             ),
         )),
         (Role::Department, Some(own)) if own != department_id => Err(AppError::Forbidden(
@@ -98,11 +104,11 @@ fn check_scope(caller: &Caller, year: &MeasureYear, department_id: i32) -> Resul
         (Role::Department, Some(_)) if owns => Ok(()),
         (Role::Department, _) => Err(AppError::Forbidden(format!(
             "あなたの所管課は{}に施策 No.{} ({}) を所管していません (your department does not own measure No.{} in {})",
-            label(year.fiscal_year),
+            label(fiscal_year),
             measure.number,
             measure.name,
             measure.number,
-            label(year.fiscal_year)
+            label(fiscal_year)
         ))),
         (role, _) => Err(AppError::Forbidden(format!(
             "{} の役割では施策評価を提出できません (the {} role may not submit measure evaluations)",
@@ -163,8 +169,8 @@ pub fn writable_evaluation(
 ) -> Result<WritableEvaluation, AppError> {
     let year = measure_year(conn, measure_id, fiscal_year)?;
     check_department_active(conn, caller)?;
-    check_scope(caller, &year, department_id)?;
-    check_active(&year)?;
+    check_scope(caller, &year.measure, fiscal_year, department_id)?;
+    check_active(&year.measure, fiscal_year)?;
     let existing = measure_evaluations::find(conn, measure_id, fiscal_year, department_id, None)?;
     Ok(WritableEvaluation { of: EvaluationOf { measure_id, fiscal_year, department_id }, existing })
 }
@@ -290,7 +296,7 @@ pub fn writable_assessment(
 ) -> Result<WritableAssessment, AppError> {
     caller.require_hq("assess measures")?;
     let year = measure_year(conn, measure_id, fiscal_year)?;
-    check_active(&year)?;
+    check_active(&year.measure, fiscal_year)?;
     let existing = measure_evaluations::find_assessment(conn, measure_id, fiscal_year, None)?;
     Ok(WritableAssessment { year, existing })
 }

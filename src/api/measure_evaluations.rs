@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::actuals::ReviewActual;
+use super::actuals::{ImportQuery, ReviewActual, read_upload, rejected_import};
 use super::evaluation::{Format, attachment, negotiate, parse_as_of};
 use super::extract::{JsonBody, Query, fiscal_year_param, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
@@ -22,7 +22,9 @@ use crate::domain::plan::label;
 use crate::error::{AppError, Problem};
 use crate::evaluation::measure_year::{self, MeasureYearEvaluation};
 use crate::measure_evaluation_cycle as cycle;
+use crate::measure_evaluation_cycle::import::{self as evaluation_import, EvaluationImportReport};
 use crate::spreadsheet::measure_evaluations as spreadsheet;
+use crate::spreadsheet::measure_evaluations::MeasureEvaluations;
 use crate::spreadsheet::{CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 use crate::versioning::etag;
 
@@ -591,4 +593,48 @@ pub async fn indicator_revision_origins(
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     revision_origins(db, Revised::Indicator(id.into_inner()), page).await
+}
+
+/// Uploads departments' 施策評価 in the columns of the 施策評価 table (`GET
+/// /plans/{id}/measure-evaluations?format=csv|xlsx`; CSV or xlsx, by Content-Type; an xlsx's first
+/// sheet is read).
+///
+/// Rows are checked and scoped exactly like single submissions (施策ID, 年度, 所管課ID, 取組実績, 進捗,
+/// 進捗の理由, 自己評価, 課題, 今後の方向性; the 本部's columns are not read); overwriting an
+/// existing evaluation needs its version in the 版 column; a row reporting nothing is left as it is.
+/// A dry run reports what would change; a real run applies all rows or none (422 with the report).
+/// Files are bounded as the actuals' import is.
+#[utoipa::path(tag = "measure evaluations", security(("bearer" = [])), params(("id" = i32, Path), ImportQuery),
+    request_body(content(
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )),
+    responses(
+    (status = 200, body = EvaluationImportReport),
+    (status = 412, description = "an evaluation changed while the file was checked; nothing was applied", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "row errors or a file past a bound: nothing was applied; row errors carry `report` (an EvaluationImportReport)", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/plans/{id}/measure-evaluations/import")]
+pub async fn import_measure_evaluations(
+    Writer(caller): Writer,
+    req: HttpRequest,
+    mut payload: web::Payload,
+    db: web::Data<Database>,
+    id: web::Path<i32>,
+    query: Query<ImportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let file = read_upload::<MeasureEvaluations>(&req, &mut payload).await?;
+    let (plan_id, dry_run) = (id.into_inner(), query.dry_run);
+    let checker = caller.clone();
+    // Every row is checked before the write transaction starts, which then only writes.
+    let checked = db.read(move |conn| evaluation_import::check_import(conn, &checker, plan_id, file, dry_run)).await?;
+    let report = if checked.can_apply() {
+        db.bulk_write(move |conn| evaluation_import::apply_import(conn, &caller, checked)).await?
+    } else {
+        checked.report
+    };
+    if report.error_count > 0 {
+        return Ok(rejected_import(&report, &report.errors, report.error_count));
+    }
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -98,6 +98,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(measure_evaluations::set_evaluation_directions)
         .service(measure_evaluations::measure_revision_origins)
         .service(measure_evaluations::indicator_revision_origins)
+        .service(measure_evaluations::import_measure_evaluations)
         .service(submissions::submissions)
         .service(collections::list_collections)
         .service(collections::open_collection)

@@ -85,6 +85,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::measure_evaluations::set_evaluation_directions,
         crate::api::measure_evaluations::measure_revision_origins,
         crate::api::measure_evaluations::indicator_revision_origins,
+        crate::api::measure_evaluations::import_measure_evaluations,
         crate::api::submissions::submissions,
         crate::api::collections::list_collections,
         crate::api::collections::open_collection,

@@ -1,10 +1,17 @@
 //! The 施策評価 of a plan's year as a table: one row per measure and owning department, with the
 //! department's evaluation and the 本部's assessment of the measure; as CSV (UTF-8 with BOM) and as
-//! a worksheet (its own workbook, or a sheet of the 進捗管理表 workbook).
+//! a worksheet (its own workbook, or a sheet of the 進捗管理表 workbook). Departments' evaluations
+//! are read back from the same columns ([`MeasureEvaluations`]).
 
 use rust_xlsxwriter::{Format, FormatAlign, Workbook};
 
+use super::import::{
+    RowCause, RowCells, Table, TableFormat, echo, fiscal_year, header_column, required_column, whole_number,
+};
 use super::{csv_writer, finish, formula_guard, grade_label, submission_label, write_cells, xlsx_error};
+use crate::domain::achievement::Grade;
+use crate::domain::measure_evaluation::{DepartmentReport, RoadmapProgress};
+use crate::domain::plan::from_text;
 use crate::error::AppError;
 use crate::evaluation::measure_year::{DepartmentSlot, MeasureYearEvaluation};
 
@@ -135,4 +142,124 @@ pub fn measure_evaluations_xlsx(title: &str, evaluations: &[MeasureYearEvaluatio
     let mut workbook = Workbook::new();
     add_sheet(&mut workbook, title, evaluations)?;
     workbook.save_to_buffer().map_err(xlsx_error)
+}
+
+/// A department's 施策評価 read from a row of the table above (before any check against the plan).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationImportRow {
+    /// 1-based record (CSV) or row (xlsx) number, counting the header as a row
+    pub row: usize,
+    pub measure_id: i32,
+    pub fiscal_year: i32,
+    pub department_id: i32,
+    pub report: DepartmentReport,
+    /// The version of the evaluation being corrected (its ETag's number)
+    pub version: Option<i32>,
+}
+
+/// The columns an import of 施策評価 reads.
+pub struct EvaluationColumns {
+    measure: usize,
+    year: usize,
+    department: usize,
+    work_done: usize,
+    progress: usize,
+    progress_reason: Option<usize>,
+    self_grade: usize,
+    issues: Option<usize>,
+    next_steps: Option<usize>,
+    version: Option<usize>,
+}
+
+/// 施策評価 in the columns of [`MEASURE_EVALUATION_COLUMNS`]: the departments' part (取組実績 to 版);
+/// the 本部's columns are not read.
+pub struct MeasureEvaluations;
+
+impl TableFormat for MeasureEvaluations {
+    const KEY_COLUMN: &'static str = "施策ID";
+    type Columns = EvaluationColumns;
+    type Row = EvaluationImportRow;
+
+    fn columns(header: &[&str]) -> Result<EvaluationColumns, AppError> {
+        Ok(EvaluationColumns {
+            measure: required_column(header, "施策ID")?,
+            year: required_column(header, "年度")?,
+            department: required_column(header, "所管課ID")?,
+            work_done: required_column(header, "取組実績")?,
+            progress: required_column(header, "進捗")?,
+            progress_reason: header_column(header, "進捗の理由"),
+            self_grade: required_column(header, "自己評価")?,
+            issues: header_column(header, "課題"),
+            next_steps: header_column(header, "今後の方向性"),
+            version: header_column(header, "版"),
+        })
+    }
+
+    fn read_row(cells: &RowCells<'_>, columns: &EvaluationColumns, file: &mut Table<EvaluationImportRow>) {
+        let reported = [columns.work_done, columns.progress, columns.self_grade];
+        if cells.trimmed(Some(columns.measure)).is_empty()
+            || reported.iter().all(|c| cells.trimmed(Some(*c)).is_empty())
+        {
+            return; // blank lines, and departments that report nothing in the file: left as they are
+        }
+        let mut errors = Vec::new();
+        let mut id = |column: &str, index: usize, what: &str| match whole_number(cells, column, Some(index), what) {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => {
+                errors.push(cells.error(column, RowCause::Unreadable, format!("{column} is empty")));
+                None
+            }
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        };
+        let measure_id = id("施策ID", columns.measure, "a measure id");
+        let department_id = id("所管課ID", columns.department, "a department id");
+        let fiscal_year = fiscal_year(cells, columns.year).map_err(|e| errors.push(e)).ok();
+        let version = whole_number(cells, "版", columns.version, "a version number").map_err(|e| errors.push(e)).ok();
+        let progress_text = cells.trimmed(Some(columns.progress));
+        let roadmap_progress = from_text::<RoadmapProgress>(progress_text)
+            .map_err(|_| {
+                let expected = RoadmapProgress::ALL.map(RoadmapProgress::label_ja).join("・");
+                errors.push(cells.error(
+                    "進捗",
+                    RowCause::Unreadable,
+                    format!("`{}`: {expected} のいずれか", echo(progress_text)),
+                ))
+            })
+            .ok();
+        let grade_text = cells.trimmed(Some(columns.self_grade));
+        let self_grade = from_text::<Grade>(&grade_text.to_ascii_uppercase())
+            .map_err(|_| {
+                errors.push(cells.error(
+                    "自己評価",
+                    RowCause::Unreadable,
+                    format!("`{}`: A・B・C・D のいずれか", echo(grade_text)),
+                ))
+            })
+            .ok();
+        match (measure_id, department_id, fiscal_year, version, roadmap_progress, self_grade) {
+            (Some(measure_id), Some(department_id), Some(fiscal_year), Some(version), Some(progress), Some(grade))
+                if errors.is_empty() =>
+            {
+                file.rows.push(EvaluationImportRow {
+                    row: cells.row,
+                    measure_id,
+                    fiscal_year,
+                    department_id,
+                    report: DepartmentReport {
+                        work_done: cells.raw(Some(columns.work_done)).to_owned(),
+                        roadmap_progress: progress,
+                        progress_reason: cells.raw(columns.progress_reason).to_owned(),
+                        self_grade: grade,
+                        issues: cells.raw(columns.issues).to_owned(),
+                        next_steps: cells.raw(columns.next_steps).to_owned(),
+                    },
+                    version,
+                })
+            }
+            _ => errors.into_iter().for_each(|e| file.errors.push(e)),
+        }
+    }
 }

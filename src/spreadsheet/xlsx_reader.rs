@@ -14,7 +14,9 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
-use super::import::{self, ImportFile, MAX_IMPORT_COLUMNS, Source, TableReader, check_cell_length};
+use super::import::{
+    self, Actuals, ImportFile, MAX_IMPORT_COLUMNS, Source, Table, TableFormat, TableReader, check_cell_length,
+};
 use crate::error::AppError;
 
 /// Most entries (files) in the zip of a workbook: a workbook of [`MAX_XLSX_SHEETS`] sheets with
@@ -467,11 +469,11 @@ struct OpenCell {
 }
 
 /// Streams the first sheet into the table reader, one row at a time.
-fn read_sheet(
+fn read_sheet<F: TableFormat>(
     workbook: &mut Workbook<'_>,
     part: &str,
     shared: &[String],
-    table: &mut TableReader,
+    table: &mut TableReader<F>,
 ) -> Result<(), AppError> {
     let mut row_number = 0usize;
     let mut in_row = false;
@@ -601,9 +603,14 @@ fn read_sheet(
     })
 }
 
-/// Reads the first sheet of an xlsx workbook as an import, without ever sizing anything from
-/// what the file declares.
+/// Reads the first sheet of an xlsx workbook as an import of actuals, without ever sizing anything
+/// from what the file declares.
 pub fn read_xlsx(bytes: &[u8]) -> Result<ImportFile, AppError> {
+    read_xlsx_as::<Actuals>(bytes)
+}
+
+/// Reads the first sheet of an xlsx workbook as an import of the format `F`.
+pub fn read_xlsx_as<F: TableFormat>(bytes: &[u8]) -> Result<Table<F::Row>, AppError> {
     let mut workbook = Workbook::open(bytes)?;
     let layout = read_layout(&mut workbook)?;
     let shared = match &layout.shared_strings {
@@ -613,7 +620,7 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<ImportFile, AppError> {
     if !workbook.has(&layout.first_sheet) {
         return Err(unreadable(format!("the first sheet {} is missing", import::echo(&layout.first_sheet))));
     }
-    let mut table = TableReader::new(Source::Xlsx);
+    let mut table = TableReader::<F>::new(Source::Xlsx);
     read_sheet(&mut workbook, &layout.first_sheet, &shared, &mut table)?;
     table.finish()
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     a_plan_chooses_its_own_directions,
     the_plan_evaluation_and_collection_status_carry_them,
     demo_samples_are_flagged_and_leave_each_department_a_measure_open,
+    departments_import_their_evaluations_from_the_exported_table,
 );
 
 /// The demo plan's measure of this number.
@@ -607,4 +608,171 @@ async fn demo_samples_are_flagged_and_leave_each_department_a_measure_open(backe
             app.client.put(app.api(&path)).bearer_auth(&token).json(&report("実施した取組")).send().await.unwrap();
         assert_eq!(created.status(), 201, "{}: {}", user.username, created.text().await.unwrap());
     }
+}
+
+/// The 施策評価 table of a year as CSV, read as a header and records.
+async fn exported(app: &TestApp, plan: i32, year: i32) -> (Vec<String>, Vec<Vec<String>>) {
+    let url = app.api(&format!("/plans/{plan}/measure-evaluations?fiscal_year={year}&format=csv"));
+    let bytes = app.client.get(url).bearer_auth(&app.hq.token).send().await.unwrap().bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let records = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    (header, records)
+}
+
+/// `records` as a CSV file with `header`.
+fn csv_file(header: &[String], records: &[Vec<String>]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).unwrap();
+    for record in records {
+        writer.write_record(record).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+async fn upload(
+    app: &TestApp,
+    plan: i32,
+    user: &TestUser,
+    content_type: &str,
+    body: Vec<u8>,
+    dry_run: bool,
+) -> reqwest::Response {
+    let url = app.api(&format!("/plans/{plan}/measure-evaluations/import?dry_run={dry_run}"));
+    app.client.post(url).bearer_auth(&user.token).header("Content-Type", content_type).body(body).send().await.unwrap()
+}
+
+async fn departments_import_their_evaluations_from_the_exported_table(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = app.load_demo();
+    let it = app.department_user("it-promotion", "IT推進課");
+    let koseki = app.department_user("family-registry", "戸籍住民課");
+    let (header, records) = exported(&app, plan, 2019).await;
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let number_of = |record: &Vec<String>| record[column("施策No.")].clone();
+    let row_of = |number: &str, department: &str| {
+        records.iter().find(|r| number_of(r) == number && r[column("所管課")] == department).unwrap().clone()
+    };
+    let fill = |mut record: Vec<String>, work_done: &str, progress: &str, reason: &str, grade: &str| {
+        record[column("取組実績")] = work_done.into();
+        record[column("進捗")] = progress.into();
+        record[column("進捗の理由")] = reason.into();
+        record[column("自己評価")] = grade.into();
+        record
+    };
+    let own = fill(row_of("1", "IT推進課"), "公開データを20件追加", "予定どおり", "", "B");
+    let other_department = fill(row_of("6", "戸籍住民課"), "出張申請受付", "予定どおり", "", "A");
+    let no_reason = fill(row_of("6", "IT推進課"), "情報連携の運用", "遅れ", "", "C");
+    let mut unknown = own.clone();
+    unknown[column("施策ID")] = "99999".into();
+    let audit_before = audit_total(&app).await;
+
+    let refused = upload(
+        &app,
+        plan,
+        &it,
+        "text/csv",
+        csv_file(&header, &[own.clone(), other_department, no_reason, unknown, own.clone()]),
+        false,
+    )
+    .await;
+    let problem = assert_problem(refused, 422).await;
+    let causes: Vec<(&str, &str)> = problem["report"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["column"].as_str().unwrap(), e["cause"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        causes,
+        vec![
+            ("所管課ID", "out_of_scope"),
+            ("進捗の理由", "invalid_report"),
+            ("施策ID", "unknown_measure"),
+            ("施策ID", "duplicate")
+        ]
+    );
+    assert_eq!(problem["report"]["applied"], false);
+    assert_eq!(audit_total(&app).await, audit_before, "all rows or none");
+
+    // A dry run reports, then the real run creates; the rows left blank stay as they are.
+    let dry = json(
+        upload(
+            &app,
+            plan,
+            &it,
+            "text/csv",
+            csv_file(&header, &records_with(&records, &own, [column("施策ID"), column("所管課ID")])),
+            true,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((dry["counts"]["create"].as_u64(), dry["applied"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(audit_total(&app).await, audit_before);
+    let applied = json(
+        upload(
+            &app,
+            plan,
+            &it,
+            "text/csv",
+            csv_file(&header, &records_with(&records, &own, [column("施策ID"), column("所管課ID")])),
+            false,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((applied["counts"]["create"].as_u64(), applied["applied"].as_bool()), (Some(1), Some(true)));
+    let measure_id = &own[column("施策ID")];
+    let path = format!("/measures/{measure_id}/evaluations/2019/departments/{}", department_of(&it));
+    let stored = json(app.get(&path, &app.viewer).await).await;
+    assert_eq!(
+        (stored["work_done"].as_str(), stored["self_grade"].as_str()),
+        (Some("公開データを20件追加"), Some("B"))
+    );
+    let history = json(app.get(&format!("{path}/history"), &app.viewer).await).await;
+    assert_eq!(history["items"][0]["actor_department_id"], department_of(&it), "written as the department");
+
+    // Correcting needs the 版 of a fresh export; the same file again changes nothing.
+    let stale = fill(own.clone(), "公開データを25件追加", "前倒し", "庁内調整が早く済んだ", "A");
+    let problem = assert_problem(
+        upload(&app, plan, &it, "text/csv", csv_file(&header, std::slice::from_ref(&stale)), false).await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["report"]["errors"][0]["cause"], "version_missing");
+    let (_, fresh) = exported(&app, plan, 2019).await;
+    let fresh_row =
+        fresh.iter().find(|r| r[column("施策ID")] == *measure_id && r[column("所管課")] == "IT推進課").unwrap();
+    assert_eq!(fresh_row[column("版")], "1");
+    let again =
+        json(upload(&app, plan, &it, "text/csv", csv_file(&header, std::slice::from_ref(fresh_row)), false).await)
+            .await;
+    assert_eq!(again["counts"]["unchanged"], 1);
+    let mut corrected = stale;
+    corrected[column("版")] = "1".into();
+    let applied = json(upload(&app, plan, &it, "text/csv", csv_file(&header, &[corrected]), false).await).await;
+    assert_eq!(applied["counts"]["correct"], 1);
+    assert_eq!(json(app.get(&path, &app.viewer).await).await["roadmap_progress"], "ahead");
+
+    // The same columns in an xlsx workbook's first sheet.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let xlsx_row = fill(row_of("6", "戸籍住民課"), "出張申請受付", "予定どおり", "", "A");
+    for (row, cells) in [header.clone(), xlsx_row].iter().enumerate() {
+        for (col, cell) in cells.iter().enumerate() {
+            sheet.write_string(row as u32, col as u16, cell).unwrap();
+        }
+    }
+    let bytes = workbook.save_to_buffer().unwrap();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let applied = json(upload(&app, plan, &koseki, xlsx, bytes, false).await).await;
+    assert_eq!(applied["counts"]["create"], 1, "{applied}");
+}
+
+/// The exported records with `row` in place of the record of the same measure and department
+/// (the columns at `key`).
+fn records_with(records: &[Vec<String>], row: &[String], key: [usize; 2]) -> Vec<Vec<String>> {
+    let same = |record: &Vec<String>| key.iter().all(|&k| record[k] == row[k]);
+    records.iter().map(|r| if same(r) { row.to_vec() } else { r.clone() }).collect()
 }
