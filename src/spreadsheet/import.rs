@@ -416,17 +416,13 @@ fn read_row(cells: &RowCells<'_>, columns: &Columns, file: &mut ImportFile) {
         return; // goal headings, blank lines
     }
     let mut row_errors = Vec::new();
+    let indicator_id = whole_number(cells, "指標ID", Some(columns.indicator), "an indicator id")
+        .map_err(|e| row_errors.push(e))
+        .ok()
+        .flatten();
+    let fiscal_year = fiscal_year(cells, columns.year).map_err(|e| row_errors.push(e)).ok();
     let mut error =
         |column: &str, cause: RowCause, reason: String| row_errors.push(RowError::new(row, column, cause, reason));
-    let indicator_id = indicator_text.parse::<i32>().ok();
-    if indicator_id.is_none() {
-        error("指標ID", RowCause::Unreadable, format!("`{}` is not an indicator id", echo(indicator_text)));
-    }
-    let year_text = cell(Some(columns.year));
-    let fiscal_year = year_text.parse::<FiscalYear>().ok();
-    if fiscal_year.is_none() {
-        error("年度", RowCause::Unreadable, format!("`{}` is not a fiscal year (2020 or 令和2年度)", echo(year_text)));
-    }
     let mut decimal = |name: &str, index: Option<usize>| -> Option<Decimal> {
         let raw = cell(index);
         if raw.is_empty() {
@@ -450,18 +446,10 @@ fn read_row(cells: &RowCells<'_>, columns: &Columns, file: &mut ImportFile) {
     let value = if kind_is_ratio { None } else { decimal("実績", columns.value) };
     let numerator = decimal("分子", columns.numerator);
     let denominator = decimal("分母", columns.denominator);
-    let version_text = cell(columns.version);
-    let version = if version_text.is_empty() {
+    let version = whole_number(cells, "版", columns.version, "a version number").unwrap_or_else(|e| {
+        error(&e.column, e.cause, e.reason);
         None
-    } else {
-        match version_text.parse::<i32>() {
-            Ok(version) => Some(version),
-            Err(_) => {
-                error("版", RowCause::Unreadable, format!("`{}` is not a version number", echo(version_text)));
-                None
-            }
-        }
-    };
+    });
     let stage_name = Some(cell(columns.stage).to_owned()).filter(|s| !s.is_empty());
     // A milestone's 実績 column shows the stage name; accept it there too.
     let stage_name = stage_name.or_else(|| {
@@ -488,7 +476,7 @@ fn read_row(cells: &RowCells<'_>, columns: &Columns, file: &mut ImportFile) {
         (Some(indicator_id), Some(fiscal_year), true) => file.rows.push(ImportRow {
             row,
             indicator_id,
-            fiscal_year: fiscal_year.year(),
+            fiscal_year,
             value,
             numerator,
             denominator,
