@@ -490,7 +490,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), AppError> {
 
 fn report_demo(outcome: DemoOutcome) {
     match outcome {
-        DemoOutcome::Loaded { report, sample_actuals } => {
+        DemoOutcome::Loaded { report, sample_actuals, sample_evaluations } => {
             println!(
                 "loaded the demo plan (id {}): {} measures, {} indicators, {} target revisions, {} retired indicators",
                 report.plan_id, report.measures, report.indicators, report.target_revisions, report.retired_indicators
@@ -498,6 +498,12 @@ fn report_demo(outcome: DemoOutcome) {
             if sample_actuals > 0 {
                 println!(
                     "added {sample_actuals} SAMPLE actuals for FY2018–2020 (is_sample: true, note 「サンプルデータ…」); not real figures"
+                );
+            }
+            if sample_evaluations > 0 {
+                println!(
+                    "added {sample_evaluations} SAMPLE measure evaluations (施策評価) for FY2018–2020 (is_sample: true, \
+                     texts begin 「【サンプル】…」); not the ward's words"
                 );
             }
         }

@@ -21,6 +21,9 @@ use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 use crate::plan_document::{LoadReport, PlanDocument, load};
 
+mod sample_evaluations;
+pub use sample_evaluations::SAMPLE_MARK;
+
 pub const DEMO_PLAN_TOML: &str = include_str!("../demo/itabashi-ict-2020.toml");
 pub const DEMO_PLAN_CODE: &str = "itabashi-ict-2020";
 
@@ -87,8 +90,15 @@ pub const DEMO_USERS: &[DemoUser] = &[
 
 #[derive(Debug)]
 pub enum DemoOutcome {
-    Loaded { report: LoadReport, sample_actuals: usize },
-    AlreadyLoaded { plan_id: i32 },
+    /// Loaded, with this many sample actuals and sample 施策評価 (departments' evaluations)
+    Loaded {
+        report: LoadReport,
+        sample_actuals: usize,
+        sample_evaluations: usize,
+    },
+    AlreadyLoaded {
+        plan_id: i32,
+    },
 }
 
 impl DemoOutcome {
@@ -104,7 +114,7 @@ impl DemoOutcome {
 pub const SAMPLE_NOTE: &str = "サンプルデータ(デモ用に自動生成した値であり、実際の実績ではありません)";
 
 /// Loads the demo plan and users unless this database already holds them; refuses a database
-/// that holds anything else. With `sample_actuals`, adds generated FY2018–2020 actuals.
+/// that holds anything else. With `sample_actuals`, adds generated FY2018–2020 actuals and 施策評価.
 pub fn ensure_loaded(db: &Database, sample_actuals: bool) -> Result<DemoOutcome, AppError> {
     let document = PlanDocument::from_toml(DEMO_PLAN_TOML)?;
     let more = DEMO_MORE_PLANS
@@ -171,16 +181,17 @@ fn load_with_users(
                 },
             )?;
         }
-        let samples = if sample_actuals {
-            let added = add_sample_actuals(conn, &actor, report.plan_id)?;
+        let (samples, sample_evaluations) = if sample_actuals {
+            let actuals = add_sample_actuals(conn, &actor, report.plan_id)?;
+            let evaluations = sample_evaluations::add_sample_evaluations(conn, &actor, report.plan_id)?;
             // The 本部 has opened the year the samples stop in (no deadline, so nothing is late
             // whenever the demo is tried): screens open on it and say it is being collected.
             collections::open(conn, &actor, PlanId::new(report.plan_id), OPEN_YEAR, None)?;
-            added
+            (actuals, evaluations)
         } else {
-            0
+            (0, 0)
         };
-        Ok(DemoOutcome::Loaded { report, sample_actuals: samples })
+        Ok(DemoOutcome::Loaded { report, sample_actuals: samples, sample_evaluations })
     })
 }
 

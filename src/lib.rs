@@ -21,6 +21,7 @@ pub mod effective_config;
 pub mod error;
 pub mod evaluation;
 pub mod heap;
+pub mod measure_evaluation_cycle;
 pub mod metrics;
 pub mod plan_document;
 pub mod response_cache;

@@ -17,6 +17,7 @@ use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionSta
 
 pub mod formula_guard;
 pub mod import;
+pub mod measure_evaluations;
 mod xlsx_preflight;
 pub mod xlsx_reader;
 
@@ -198,9 +199,36 @@ fn xlsx_error(error: XlsxError) -> AppError {
     AppError::Internal(format!("xlsx: {error}"))
 }
 
+/// Writes one row of cells from column 0. Only the exports' own number format in a numeric column
+/// becomes a number cell ("NaN" or "1e9" in a stage name stays text); everything else is a string
+/// cell, never a formula; empty cells stay empty.
+fn write_cells(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row_number: u32,
+    row: &[String],
+    numeric_columns: &[usize],
+) -> Result<(), AppError> {
+    for (column, value) in row.iter().enumerate() {
+        let column_index = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
+        match value.parse::<f64>() {
+            Ok(number) if numeric_columns.contains(&column) && formula_guard::is_number_text(value) => {
+                sheet.write_number(row_number, column_index, number).map_err(xlsx_error)?;
+            }
+            _ if !value.is_empty() => {
+                sheet.write_string(row_number, column_index, value).map_err(xlsx_error)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The 進捗管理表 workbook: a title, the grading used, then indicators under goal headings;
-/// a second sheet with the roll-ups per basic goal.
-pub fn evaluation_xlsx(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError> {
+/// a second sheet with the roll-ups per basic goal; a third with the year's 施策評価.
+pub fn evaluation_xlsx(
+    evaluation: &PlanEvaluation,
+    measure_evaluations: &[crate::evaluation::measure_year::MeasureYearEvaluation],
+) -> Result<Vec<u8>, AppError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let title = Format::new().set_bold().set_font_size(14);
@@ -247,20 +275,7 @@ pub fn evaluation_xlsx(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError>
             row_number += 1;
             current_goal = Some(goal);
         }
-        for (column, value) in row.iter().enumerate() {
-            let column_index = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
-            // Only the exports' own number format becomes a number cell ("NaN" or "1e9" in a
-            // stage name stays text); everything else is a string cell, never a formula.
-            match value.parse::<f64>() {
-                Ok(number) if numeric_columns.contains(&column) && formula_guard::is_number_text(value) => {
-                    sheet.write_number(row_number, column_index, number).map_err(xlsx_error)?;
-                }
-                _ if !value.is_empty() => {
-                    sheet.write_string(row_number, column_index, value).map_err(xlsx_error)?;
-                }
-                _ => {}
-            }
-        }
+        write_cells(sheet, row_number, &row, &numeric_columns)?;
         row_number += 1;
     }
     sheet.set_freeze_panes(header_row + 1, 0).map_err(xlsx_error)?;
@@ -318,6 +333,8 @@ pub fn evaluation_xlsx(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError>
         summary.write_string(row, 11, grade_label(roll_up.grade)).map_err(xlsx_error)?;
     }
     summary.set_column_width(0, 28.0).map_err(xlsx_error)?;
+    let title = format!("{} 施策評価 {}", evaluation.plan_name, evaluation.fiscal_year_label);
+    measure_evaluations::add_sheet(&mut workbook, &title, measure_evaluations)?;
     workbook.save_to_buffer().map_err(xlsx_error)
 }
 
@@ -496,18 +513,7 @@ pub fn comparison_xlsx(comparison: &NationalComparison) -> Result<Vec<u8>, AppEr
     let numeric_columns = [0usize, 4, 7, 8, 9, 11, 13, 14];
     for (index, row) in comparison_rows(comparison).iter().enumerate() {
         let row_number = header_row + 1 + u32::try_from(index).map_err(|e| AppError::Internal(e.to_string()))?;
-        for (column, value) in row.iter().enumerate() {
-            let column_index = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
-            match value.parse::<f64>() {
-                Ok(number) if numeric_columns.contains(&column) && formula_guard::is_number_text(value) => {
-                    sheet.write_number(row_number, column_index, number).map_err(xlsx_error)?;
-                }
-                _ if !value.is_empty() => {
-                    sheet.write_string(row_number, column_index, value).map_err(xlsx_error)?;
-                }
-                _ => {}
-            }
-        }
+        write_cells(sheet, row_number, row, &numeric_columns)?;
     }
     sheet.set_freeze_panes(header_row + 1, 0).map_err(xlsx_error)?;
     for (column, width) in [(2u16, 28.0), (3, 36.0), (5, 40.0)] {

@@ -24,9 +24,10 @@ use crate::domain::actual::{Actual, Reported};
 use crate::domain::fiscal_year::FiscalYear;
 use crate::domain::indicator::Indicator;
 use crate::domain::measure::Measure;
+use crate::domain::plan::ActualStatus;
 use crate::domain::role::Role;
 use crate::domain::submission::ActualEventKind;
-use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction};
+use crate::domain::submission::{self, CheckedFigures, Figures, ReviewAction, Reviewed, Step};
 use crate::error::AppError;
 use crate::spreadsheet::{ImportFile, RowCause, RowError};
 use crate::versioning::Precondition;
@@ -265,6 +266,22 @@ pub fn reviewable_actual(
     Ok(ReviewableActual { indicator, current })
 }
 
+/// hq's review of an actual or a measure evaluation as one step of the workflow: a return or
+/// reopening without a comment is a 422 on `comment`, a review the state does not allow a 409.
+pub fn review_step(
+    reviewed: Reviewed,
+    status: ActualStatus,
+    action: ReviewAction,
+    comment: Option<&str>,
+) -> Result<Step, AppError> {
+    submission::review_record(reviewed, status, action, comment).map_err(|message| match action {
+        ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
+            AppError::invalid("comment", message)
+        }
+        _ => AppError::Conflict(message),
+    })
+}
+
 impl ReviewableActual {
     /// hq approves, returns or reopens the actual.
     pub fn review(
@@ -275,12 +292,7 @@ impl ReviewableActual {
         comment: Option<&str>,
     ) -> Result<Actual, AppError> {
         let current = &self.current;
-        let step = submission::review(current.status, action, comment).map_err(|message| match action {
-            ReviewAction::Return | ReviewAction::Reopen if comment.is_none_or(|c| c.trim().is_empty()) => {
-                AppError::invalid("comment", message)
-            }
-            _ => AppError::Conflict(message),
-        })?;
+        let step = review_step(Reviewed::Actual, current.status, action, comment)?;
         let new = NewVersion {
             event: step.event,
             reported: &current.reported,

@@ -18,7 +18,8 @@ use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
-use crate::spreadsheet::{self, XLSX_MEDIA_TYPE};
+use crate::spreadsheet::import::{Actuals, Table, TableFormat};
+use crate::spreadsheet::{self, RowError, XLSX_MEDIA_TYPE};
 use crate::submission_cycle::{self, ImportReport, SubmissionInput};
 use crate::versioning::etag;
 
@@ -340,18 +341,7 @@ pub async fn import_actuals(
     id: Resolved<PlanId>,
     query: Query<ImportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let read: fn(&[u8]) -> Result<spreadsheet::ImportFile, AppError> = if content_type.starts_with("text/csv") {
-        spreadsheet::read_csv
-    } else if content_type.starts_with(XLSX_MEDIA_TYPE) {
-        spreadsheet::read_xlsx
-    } else {
-        return Err(AppError::UnsupportedMediaType(format!("send text/csv or {XLSX_MEDIA_TYPE}")));
-    };
-    let body = read_body(&mut payload, MAX_UPLOAD_BYTES).await?;
-    // Reading a file is CPU work of up to a second: off the async workers, like database calls.
-    let file = web::block(move || read(&body)).await.map_err(|e| AppError::Internal(e.to_string()))??;
+    let file = read_upload::<Actuals>(&req, &mut payload).await?;
     let (plan_id, dry_run) = (id.existing()?, query.dry_run);
     let checker = caller.clone();
     // Every row is checked before the write transaction starts, which then only writes.
@@ -362,28 +352,49 @@ pub async fn import_actuals(
         checked.report
     };
     if report.error_count > 0 {
-        return Ok(rejected_import(report));
+        return Ok(rejected_import(&report, &report.errors, report.error_count));
     }
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// How a file's bytes become the table of an import.
+type TableReading<R> = fn(&[u8]) -> Result<Table<R>, AppError>;
+
+/// Reads an uploaded CSV or xlsx file (by Content-Type) as an import of the format `F`.
+pub(super) async fn read_upload<F: TableFormat>(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+) -> Result<Table<F::Row>, AppError>
+where
+    F::Row: Send + 'static,
+{
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let read: TableReading<F::Row> = if content_type.starts_with("text/csv") {
+        spreadsheet::import::read_csv_as::<F>
+    } else if content_type.starts_with(XLSX_MEDIA_TYPE) {
+        spreadsheet::xlsx_reader::read_xlsx_as::<F>
+    } else {
+        return Err(AppError::UnsupportedMediaType(format!("send text/csv or {XLSX_MEDIA_TYPE}")));
+    };
+    let body = read_body(payload, MAX_UPLOAD_BYTES).await?;
+    // Reading a file is CPU work of up to a second: off the async workers, like database calls.
+    web::block(move || read(&body)).await.map_err(|e| AppError::Internal(e.to_string()))?
+}
+
 /// Row errors: a 422 problem whose `errors` name row and column (the first ones, with the total
 /// in `detail`), with the report attached (RFC 9457 extension member `report`).
-fn rejected_import(report: ImportReport) -> HttpResponse {
-    let mut problem =
-        serde_json::to_value(AppError::Validation(spreadsheet::as_field_errors(&report.errors)).to_problem())
-            .unwrap_or_default();
+pub(super) fn rejected_import(report: &impl serde::Serialize, errors: &[RowError], error_count: usize) -> HttpResponse {
+    let mut problem = serde_json::to_value(AppError::Validation(spreadsheet::as_field_errors(errors)).to_problem())
+        .unwrap_or_default();
     if let Some(object) = problem.as_object_mut() {
-        let listed = if report.error_count > report.errors.len() {
-            format!(" (the first {} are listed)", report.errors.len())
+        let listed = if error_count > errors.len() {
+            format!(" (the first {} are listed)", errors.len())
         } else {
             String::new()
         };
-        object.insert(
-            "detail".into(),
-            format!("{} row error(s){listed}; nothing was applied", report.error_count).into(),
-        );
-        object.insert("report".into(), serde_json::to_value(&report).unwrap_or_default());
+        object.insert("detail".into(), format!("{error_count} row error(s){listed}; nothing was applied").into());
+        object.insert("report".into(), serde_json::to_value(report).unwrap_or_default());
     }
     HttpResponse::UnprocessableEntity().content_type(crate::error::PROBLEM_CONTENT_TYPE).json(problem)
 }

@@ -11,6 +11,7 @@ use crate::db::{Database, DbConnection};
 use crate::domain::achievement::StatusCounts;
 use crate::domain::ids::PlanId;
 use crate::error::AppError;
+use crate::evaluation::measure_year::EvaluationTally;
 use crate::evaluation::plan::{self as plan_evaluation};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 
@@ -33,6 +34,8 @@ pub struct DashboardYear {
     pub achieved_share: Option<rust_decimal::Decimal>,
     pub indicator_count: usize,
     pub goals: Vec<GoalStatus>,
+    /// The year's 施策評価: departments' evaluations by state, measures assessed, 方向性 decided
+    pub measure_evaluations: EvaluationTally,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,8 +45,8 @@ pub struct Dashboard {
     pub years: Vec<DashboardYear>,
 }
 
-/// A compact feed for dashboards: per year, status counts per basic goal and the plan's mean
-/// progress. Cacheable: send `If-None-Match` with the ETag to get 304 when nothing changed.
+/// A compact feed for dashboards: per year, status counts per basic goal, the plan's mean
+/// progress and the 施策評価 counted. Cacheable: send `If-None-Match` with the ETag to get 304 when nothing changed.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), ("If-None-Match" = Option<String>, Header)),
     responses(
     (status = 200, body = Dashboard, headers(("ETag" = String))),
@@ -99,6 +102,7 @@ fn dashboard_of(conn: &mut DbConnection, plan_id: i32) -> Result<Dashboard, AppE
                 mean_progress: evaluation.plan_roll_up.mean_progress,
                 achieved_share: evaluation.plan_roll_up.achieved_share,
                 indicator_count: evaluation.plan_roll_up.indicator_count,
+                measure_evaluations: EvaluationTally::of(evaluation.measures.iter().map(|m| &m.measure_evaluation)),
                 goals: evaluation
                     .goals
                     .into_iter()

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::db::Database;
 use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
+use crate::evaluation::measure_year;
 use crate::evaluation::plan::{self as plan_evaluation, PlanEvaluation};
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache, restamp_evaluated_at};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
@@ -40,7 +41,7 @@ pub struct EvaluationQuery {
     pub format: Option<Format>,
 }
 
-fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDateTime>, AppError> {
+pub(crate) fn parse_as_of(text: Option<&str>) -> Result<Option<NaiveDateTime>, AppError> {
     let Some(text) = text else { return Ok(None) };
     let text = restore_plus_of_offset(text.trim());
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(&text) {
@@ -92,7 +93,8 @@ pub(crate) fn attachment(name: String) -> ContentDisposition {
 
 /// The year's evaluation: every indicator's achievement, roll-ups per measure, ◎ basic goal,
 /// strategy, department and plan, the lists to act on, and the grading settings used.
-/// `Accept: text/csv` or the xlsx media type (or `format=`) gives the 進捗管理表 spreadsheet.
+/// `Accept: text/csv` or the xlsx media type (or `format=`) gives the 進捗管理表 spreadsheet; the
+/// workbook also holds the year's 施策評価 (`GET /plans/{id}/measure-evaluations` gives them as CSV).
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), EvaluationQuery), responses(
     (status = 200, body = PlanEvaluation, content(
         (PlanEvaluation = "application/json"),
@@ -126,7 +128,16 @@ pub async fn get_evaluation(
         let parts = restamp_evaluated_at(&answer.body, now)?;
         return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(SlicedBody::new(parts)));
     }
-    let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)).await?;
+    // The workbook's 施策評価 sheet is read with the evaluation, so both show the same moment.
+    let with_measures = format == Format::Xlsx;
+    let (evaluation, measures) = db
+        .read(move |conn| {
+            let evaluation = plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)?;
+            let measures =
+                if with_measures { measure_year::for_plan(conn, plan_id.get(), year, as_of)? } else { Vec::new() };
+            Ok::<_, AppError>((evaluation, measures))
+        })
+        .await?;
     let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(evaluation),
@@ -136,7 +147,7 @@ pub async fn get_evaluation(
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),
         Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
-            web::block(move || spreadsheet::evaluation_xlsx(&evaluation))
+            web::block(move || spreadsheet::evaluation_xlsx(&evaluation, &measures))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),

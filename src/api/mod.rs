@@ -15,6 +15,7 @@ pub mod health;
 pub mod indicators;
 pub mod input_messages;
 pub mod lineage;
+pub mod measure_evaluations;
 pub mod measures;
 pub mod metrics;
 pub mod national_indicators;
@@ -85,6 +86,20 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(actuals::submit_actual)
         .service(actuals::actual_history)
         .service(actuals::review_actual)
+        .service(measure_evaluations::get_measure_year)
+        .service(measure_evaluations::get_department_evaluation)
+        .service(measure_evaluations::submit_department_evaluation)
+        .service(measure_evaluations::department_evaluation_history)
+        .service(measure_evaluations::review_department_evaluation)
+        .service(measure_evaluations::get_assessment)
+        .service(measure_evaluations::assess_measure)
+        .service(measure_evaluations::assessment_history)
+        .service(measure_evaluations::list_plan_measure_evaluations)
+        .service(measure_evaluations::get_evaluation_directions)
+        .service(measure_evaluations::set_evaluation_directions)
+        .service(measure_evaluations::measure_revision_origins)
+        .service(measure_evaluations::indicator_revision_origins)
+        .service(measure_evaluations::import_measure_evaluations)
         .service(submissions::submissions)
         .service(collections::list_collections)
         .service(collections::open_collection)

@@ -72,6 +72,20 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::actuals::review_actual,
         crate::api::actuals::indicator_achievement,
         crate::api::evaluation::get_evaluation,
+        crate::api::measure_evaluations::get_measure_year,
+        crate::api::measure_evaluations::get_department_evaluation,
+        crate::api::measure_evaluations::submit_department_evaluation,
+        crate::api::measure_evaluations::department_evaluation_history,
+        crate::api::measure_evaluations::review_department_evaluation,
+        crate::api::measure_evaluations::get_assessment,
+        crate::api::measure_evaluations::assess_measure,
+        crate::api::measure_evaluations::assessment_history,
+        crate::api::measure_evaluations::list_plan_measure_evaluations,
+        crate::api::measure_evaluations::get_evaluation_directions,
+        crate::api::measure_evaluations::set_evaluation_directions,
+        crate::api::measure_evaluations::measure_revision_origins,
+        crate::api::measure_evaluations::indicator_revision_origins,
+        crate::api::measure_evaluations::import_measure_evaluations,
         crate::api::submissions::submissions,
         crate::api::collections::list_collections,
         crate::api::collections::open_collection,
@@ -102,6 +116,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "measures", description = "Measures (推進施策)"),
         (name = "indicators", description = "Indicators (指標) and their target and definition revisions"),
         (name = "actuals", description = "Yearly actuals (実績), their review and achievement"),
+        (name = "measure evaluations", description = "施策評価: each owning department's evaluation of a measure's year and its review, the 本部's assessment (本部評価, 方向性, 計画への反映)"),
         (name = "evaluation", description = "Evaluation summaries, collection, dashboards, spreadsheets and imports"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
         (name = "national indicators", description = "The national catalogue (自治体DX推進計画の重点取組事項) and comparisons across municipalities"),
@@ -372,7 +387,7 @@ impl Modify for ProblemResponses {
 }
 
 /// Versioned entities: a response showing one carries its `ETag` (see `crate::versioning`).
-const VERSIONED_SCHEMAS: &[&str] = &["Plan", "Measure", "Indicator", "Actual"];
+const VERSIONED_SCHEMAS: &[&str] = &["Plan", "Measure", "Indicator", "Actual", "DepartmentEvaluation", "HqAssessment"];
 
 /// Operations that answer with another body but the ETag of the entity they changed.
 const ETAG_OF_CHANGED_ENTITY: &[&str] = &["revise_target"];

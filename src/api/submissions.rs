@@ -1,5 +1,5 @@
-//! The collection status of a year: what each department has submitted, what is missing, late or
-//! waiting for review.
+//! The collection status of a year: what each department has submitted (actuals and 施策評価), what
+//! is missing, late or waiting for review.
 
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,18 @@ pub struct IndicatorSubmission {
     pub submitted_late: bool,
 }
 
+/// Where a department's 施策評価 of one measure stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureEvaluationSubmission {
+    pub measure_id: i32,
+    pub measure_number: i32,
+    #[schema(example = "マイナンバー制度への対応")]
+    pub measure_name: String,
+    pub submission: SubmissionState,
+    /// Missing or returned after the collection deadline
+    pub late: bool,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DepartmentSubmissions {
     pub department_id: i32,
@@ -56,6 +68,35 @@ pub struct DepartmentSubmissions {
     pub department_name: String,
     pub counts: SubmissionCounts,
     pub indicators: Vec<IndicatorSubmission>,
+    /// The 施策評価 of the measures the department owns in the year, counted
+    pub evaluation_counts: SubmissionCounts,
+    /// The 施策評価 of each measure the department owns in the year
+    pub measure_evaluations: Vec<MeasureEvaluationSubmission>,
+}
+
+impl DepartmentSubmissions {
+    fn new(department_id: i32, department_name: String) -> Self {
+        Self {
+            department_id,
+            department_name,
+            counts: SubmissionCounts::default(),
+            indicators: Vec::new(),
+            evaluation_counts: SubmissionCounts::default(),
+            measure_evaluations: Vec::new(),
+        }
+    }
+}
+
+impl SubmissionCounts {
+    fn count(&mut self, state: SubmissionState, late: bool) {
+        match state {
+            SubmissionState::Missing => self.missing += 1,
+            SubmissionState::Submitted => self.submitted += 1,
+            SubmissionState::Returned => self.returned += 1,
+            SubmissionState::Approved => self.approved += 1,
+        }
+        self.late += usize::from(late);
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,19 +112,10 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
     let mut by_department: std::collections::BTreeMap<i32, DepartmentSubmissions> = Default::default();
     for indicator in &evaluation.indicators {
         for (department_id, name) in indicator.department_ids.iter().zip(&indicator.department_names) {
-            let entry = by_department.entry(*department_id).or_insert_with(|| DepartmentSubmissions {
-                department_id: *department_id,
-                department_name: name.clone(),
-                counts: SubmissionCounts::default(),
-                indicators: Vec::new(),
-            });
-            match indicator.submission {
-                SubmissionState::Missing => entry.counts.missing += 1,
-                SubmissionState::Submitted => entry.counts.submitted += 1,
-                SubmissionState::Returned => entry.counts.returned += 1,
-                SubmissionState::Approved => entry.counts.approved += 1,
-            }
-            entry.counts.late += usize::from(indicator.late);
+            let entry = by_department
+                .entry(*department_id)
+                .or_insert_with(|| DepartmentSubmissions::new(*department_id, name.clone()));
+            entry.counts.count(indicator.submission, indicator.late);
             entry.counts.submitted_late += usize::from(indicator.submitted_late);
             entry.indicators.push(IndicatorSubmission {
                 indicator: IndicatorRef {
@@ -99,6 +131,21 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
             });
         }
     }
+    for measure in &evaluation.measures {
+        for department in &measure.measure_evaluation.departments {
+            let entry = by_department.entry(department.department_id).or_insert_with(|| {
+                DepartmentSubmissions::new(department.department_id, department.department_name.clone())
+            });
+            entry.evaluation_counts.count(department.submission, department.late);
+            entry.measure_evaluations.push(MeasureEvaluationSubmission {
+                measure_id: measure.measure_id,
+                measure_number: measure.number,
+                measure_name: measure.name.clone(),
+                submission: department.submission,
+                late: department.late,
+            });
+        }
+    }
     SubmissionStatus {
         plan_id: evaluation.plan_id,
         fiscal_year: evaluation.fiscal_year,
@@ -110,7 +157,7 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 
 /// Collection status for a year: per department, which indicators lack actuals, are submitted,
 /// returned or approved; which are late (期限超過: still missing or returned after the deadline)
-/// and which came in after it (期限後提出).
+/// and which came in after it (期限後提出); and the same for the 施策評価 of the measures it owns.
 #[utoipa::path(tag = "evaluation", security(("bearer" = [])), params(("id" = i32, Path), YearQuery), responses(
     (status = 200, body = SubmissionStatus),
 ))]

@@ -16,6 +16,7 @@ pub mod deadline;
 pub mod departments;
 mod ids;
 pub mod indicators;
+pub mod measure_evaluations;
 pub mod measures;
 pub mod name_revisions;
 pub mod national_indicators;

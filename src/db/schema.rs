@@ -331,6 +331,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    measure_evaluations (id) {
+        id -> Integer,
+        measure_id -> Integer,
+        fiscal_year -> Integer,
+        department_id -> Integer,
+        status -> Text,
+        is_sample -> Bool,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    measure_evaluation_events (id) {
+        id -> Integer,
+        evaluation_id -> Integer,
+        version -> Integer,
+        event -> Text,
+        work_done -> Text,
+        roadmap_progress -> Text,
+        progress_reason -> Text,
+        self_grade -> Text,
+        issues -> Text,
+        next_steps -> Text,
+        status -> Text,
+        is_sample -> Bool,
+        comment -> Nullable<Text>,
+        actor_id -> Nullable<Integer>,
+        actor_department_id -> Nullable<Integer>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    measure_assessments (id) {
+        id -> Integer,
+        measure_id -> Integer,
+        fiscal_year -> Integer,
+        is_sample -> Bool,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    measure_assessment_events (id) {
+        id -> Integer,
+        assessment_id -> Integer,
+        version -> Integer,
+        hq_grade -> Text,
+        hq_comment -> Text,
+        direction -> Text,
+        direction_reason -> Text,
+        plan_links -> Text,
+        is_sample -> Bool,
+        actor_id -> Nullable<Integer>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    measure_assessment_links (id) {
+        id -> Integer,
+        assessment_id -> Integer,
+        kind -> Text,
+        target_id -> Integer,
+        measure_id -> Integer,
+        indicator_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    plan_evaluation_directions (id) {
+        id -> Integer,
+        plan_id -> Integer,
+        position -> Integer,
+        name -> Text,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -361,6 +440,15 @@ diesel::joinable!(actual_events -> departments (actor_department_id));
 diesel::joinable!(audit_log -> users (actor_id));
 diesel::joinable!(indicators -> national_indicators (national_indicator_code));
 
+diesel::joinable!(measure_evaluations -> measures (measure_id));
+diesel::joinable!(measure_evaluations -> departments (department_id));
+diesel::joinable!(measure_evaluation_events -> measure_evaluations (evaluation_id));
+diesel::joinable!(measure_evaluation_events -> users (actor_id));
+diesel::joinable!(measure_assessments -> measures (measure_id));
+diesel::joinable!(measure_assessment_events -> measure_assessments (assessment_id));
+diesel::joinable!(measure_assessment_events -> users (actor_id));
+diesel::joinable!(measure_assessment_links -> measure_assessments (assessment_id));
+diesel::joinable!(plan_evaluation_directions -> plans (plan_id));
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
     departments,
@@ -384,4 +472,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     name_revisions,
     national_indicators,
     data_version,
+    measure_evaluations,
+    measure_evaluation_events,
+    measure_assessments,
+    measure_assessment_events,
+    measure_assessment_links,
+    plan_evaluation_directions,
 );

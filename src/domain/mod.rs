@@ -15,6 +15,7 @@ pub mod indicator;
 pub mod limits;
 pub mod lineage;
 pub mod measure;
+pub mod measure_evaluation;
 pub mod municipality;
 pub mod municipality_code;
 pub mod name_history;

@@ -1,4 +1,5 @@
-//! What a department may report for an indicator, and how an actual moves through review.
+//! What a department may report for an indicator, and how an actual moves through review; a
+//! measure evaluation (施策評価) moves through the same states.
 //!
 //! submitted → approved, or → returned → (corrected) submitted → approved; an approved actual changes
 //! only after hq reopens it (→ returned).
@@ -176,34 +177,22 @@ impl ActualEventKind {
     }
 }
 
-/// A department (or hq on its behalf) submits figures for a year.
-pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
-    match current {
-        None => Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Submitted }),
-        Some(ActualStatus::Submitted) => {
-            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Corrected })
-        }
-        Some(ActualStatus::Returned) => {
-            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Resubmitted })
-        }
-        Some(ActualStatus::Approved) => {
-            Err("承認済みの実績は変更できません。変更が必要な場合は本部に再開を依頼してください \
-             (the actual is approved; hq must reopen it before it can be changed)"
-                .to_owned())
-        }
-    }
+/// What goes through the review workflow: its name in the messages of [`submit_record`] and
+/// [`review_record`]. Actuals and measure evaluations move through the same states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reviewed {
+    Actual,
+    /// 施策評価: a department's evaluation of a measure's year
+    MeasureEvaluation,
 }
 
-/// A deactivated department (所管課) reports no more: a user acting for it may submit no actual,
-/// one by one or by import. `department` is the name and active flag of the department the
-/// submitter acts for, as stored now; `None` for hq, which submits on a department's behalf.
-pub fn check_department_active(department: Option<(&str, bool)>) -> Result<(), String> {
-    match department {
-        Some((name, false)) => Err(format!(
-            "所管課「{name}」は無効化されているため、実績を提出できません (the department {name} is deactivated: \
-             its users may not submit actuals; an admin can reactivate it)"
-        )),
-        _ => Ok(()),
+impl Reviewed {
+    /// The Japanese and the English name.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Actual => ("実績", "actual"),
+            Self::MeasureEvaluation => ("施策評価", "measure evaluation"),
+        }
     }
 }
 
@@ -223,8 +212,64 @@ fn action_ja(action: ReviewAction) -> &'static str {
     }
 }
 
+/// A department (or hq on its behalf) submits figures for a year.
+pub fn submit(current: Option<ActualStatus>) -> Result<Step, String> {
+    submit_record(Reviewed::Actual, current)
+}
+
+/// A department (or hq on its behalf) submits an actual or a measure evaluation: the first
+/// version, a correction while it waits for review, or a resubmission after a return.
+pub fn submit_record(reviewed: Reviewed, current: Option<ActualStatus>) -> Result<Step, String> {
+    match current {
+        None => Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Submitted }),
+        Some(ActualStatus::Submitted) => {
+            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Corrected })
+        }
+        Some(ActualStatus::Returned) => {
+            Ok(Step { status: ActualStatus::Submitted, event: ActualEventKind::Resubmitted })
+        }
+        Some(ActualStatus::Approved) => {
+            let (ja, en) = reviewed.names();
+            Err(format!(
+                "承認済みの{ja}は変更できません。変更が必要な場合は本部に再開を依頼してください \
+                 (the {en} is approved; hq must reopen it before it can be changed)"
+            ))
+        }
+    }
+}
+
+/// A deactivated department (所管課) reports no more: a user acting for it may submit no actual,
+/// one by one or by import. `department` is the name and active flag of the department the
+/// submitter acts for, as stored now; `None` for hq, which submits on a department's behalf.
+pub fn check_department_active(department: Option<(&str, bool)>) -> Result<(), String> {
+    check_department_active_for(Reviewed::Actual, department)
+}
+
+/// [`check_department_active`] for what is submitted (an actual or a measure evaluation).
+pub fn check_department_active_for(reviewed: Reviewed, department: Option<(&str, bool)>) -> Result<(), String> {
+    let (ja, en) = reviewed.names();
+    match department {
+        Some((name, false)) => Err(format!(
+            "所管課「{name}」は無効化されているため、{ja}を提出できません (the department {name} is deactivated: \
+             its users may not submit {en}s; an admin can reactivate it)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// hq reviews an actual.
 pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>) -> Result<Step, String> {
+    review_record(Reviewed::Actual, current, action, comment)
+}
+
+/// hq reviews an actual or a measure evaluation: approves a submitted one, returns it with a
+/// comment, or reopens an approved one with a comment.
+pub fn review_record(
+    reviewed: Reviewed,
+    current: ActualStatus,
+    action: ReviewAction,
+    comment: Option<&str>,
+) -> Result<Step, String> {
     let has_comment = comment.is_some_and(|c| !c.trim().is_empty());
     match (action, current) {
         (ReviewAction::Approve, ActualStatus::Submitted) => {
@@ -240,13 +285,16 @@ pub fn review(current: ActualStatus, action: ReviewAction, comment: Option<&str>
         (ReviewAction::Reopen, ActualStatus::Approved) => {
             Ok(Step { status: ActualStatus::Returned, event: ActualEventKind::Reopened })
         }
-        (action, status) => Err(format!(
-            "{}の実績は{}できません (cannot {} an actual that is {})",
-            status_ja(status),
-            action_ja(action),
-            crate::domain::plan::to_text(&action),
-            crate::domain::plan::to_text(&status)
-        )),
+        (action, status) => {
+            let (ja, en) = reviewed.names();
+            Err(format!(
+                "{}の{ja}は{}できません (cannot {} a {en} that is {})",
+                status_ja(status),
+                action_ja(action),
+                crate::domain::plan::to_text(&action),
+                crate::domain::plan::to_text(&status)
+            ))
+        }
     }
 }
 
@@ -402,6 +450,19 @@ mod tests {
         assert!(review(ActualStatus::Submitted, ReviewAction::Return, Some("  ")).is_err());
         assert!(review(ActualStatus::Approved, ReviewAction::Approve, None).is_err());
         assert!(review(ActualStatus::Returned, ReviewAction::Approve, None).is_err());
+    }
+
+    #[test]
+    fn a_measure_evaluation_goes_through_the_same_states_and_is_named_in_the_refusals() {
+        let step = submit_record(Reviewed::MeasureEvaluation, Some(ActualStatus::Returned)).unwrap();
+        assert_eq!((step.status, step.event), (ActualStatus::Submitted, ActualEventKind::Resubmitted));
+        let closed = submit_record(Reviewed::MeasureEvaluation, Some(ActualStatus::Approved)).unwrap_err();
+        assert!(closed.starts_with("承認済みの施策評価は") && closed.contains("measure evaluation"), "{closed}");
+        let twice = review_record(Reviewed::MeasureEvaluation, ActualStatus::Approved, ReviewAction::Approve, None)
+            .unwrap_err();
+        assert!(twice.starts_with("承認済みの施策評価は承認できません"), "{twice}");
+        let refused = check_department_active_for(Reviewed::MeasureEvaluation, Some(("戸籍住民課", false)));
+        assert!(refused.unwrap_err().contains("施策評価を提出できません"));
     }
 
     #[test]

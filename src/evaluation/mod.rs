@@ -118,5 +118,6 @@ pub fn evaluate_year(
 }
 
 pub mod comparison;
+pub mod measure_year;
 pub mod plan;
 pub mod series;

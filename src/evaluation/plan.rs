@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::measure_year::{self, Context as EvaluationContext, EvaluationRecords, MeasureEvaluationSummary};
 use super::{evaluate_year, indicator_counts_in};
 use crate::db::DbConnection;
 use crate::db::actuals;
@@ -46,6 +47,8 @@ pub struct PlanRecords {
     pub collections: Vec<Collection>,
     /// Names over time of the plan, its measures and indicators (renamed ones only)
     pub names: BTreeMap<Named, Vec<NameRevision>>,
+    /// The measures' 施策評価 (departments' evaluations and the 本部's assessments)
+    pub measure_evaluations: EvaluationRecords,
 }
 
 impl PlanRecords {
@@ -85,6 +88,7 @@ fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Res
     let collections = collections::list(conn, PlanId::new(plan_id))?;
     let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
     let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;
+    let measure_evaluations = EvaluationRecords::load(conn, &measure_ids, year)?;
     Ok(PlanRecords {
         plan,
         goals,
@@ -97,6 +101,7 @@ fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Res
         departments,
         collections,
         names,
+        measure_evaluations,
     })
 }
 
@@ -206,6 +211,26 @@ pub struct MeasureEvaluation {
     pub status: MeasureStatus,
     pub roll_up: RollUp,
     pub pooled_ratios: Vec<PooledRatio>,
+    /// The year's 施策評価 in brief: each owning department's evaluation, 本部評価 and 方向性
+    pub measure_evaluation: MeasureEvaluationSummary,
+}
+
+/// One department's 施策評価 of one measure in a list the 本部 acts on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureDepartmentRef {
+    pub measure_id: i32,
+    pub measure_number: i32,
+    pub measure_name: String,
+    pub department_id: i32,
+    pub department_name: String,
+}
+
+/// A measure in a list the 本部 acts on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureRef {
+    pub measure_id: i32,
+    pub measure_number: i32,
+    pub measure_name: String,
 }
 
 /// A roll-up over a basic goal, a strategy or a department.
@@ -254,6 +279,16 @@ pub struct ActionLists {
     pub off_track: Vec<IndicatorRef>,
     pub deteriorating: Vec<IndicatorRef>,
     pub not_achieved: Vec<IndicatorRef>,
+    /// 施策評価 not submitted by an owning department
+    pub evaluations_missing: Vec<MeasureDepartmentRef>,
+    /// 施策評価 submitted, waiting for review
+    pub evaluations_pending_review: Vec<MeasureDepartmentRef>,
+    /// 施策評価 returned to the department
+    pub evaluations_returned: Vec<MeasureDepartmentRef>,
+    /// 施策評価 missing or returned after the collection deadline
+    pub evaluations_late: Vec<MeasureDepartmentRef>,
+    /// Measures without a 本部評価 yet
+    pub unassessed: Vec<MeasureRef>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -285,7 +320,7 @@ pub struct PlanEvaluation {
 }
 
 /// Whether a measure is part of the plan in `year` as recorded at `as_of`.
-fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
+pub(crate) fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> bool {
     let recorded = |at: NaiveDateTime| as_of.is_none_or(|t| at <= t);
     if !recorded(measure.created_at)
         || !measure.in_phase(year)
@@ -298,7 +333,7 @@ fn measure_counts_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>)
 }
 
 /// The measure's owners in `year` as recorded at `as_of`.
-fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<i32> {
+pub(crate) fn owners_in(measure: &Measure, year: i32, as_of: Option<NaiveDateTime>) -> Vec<i32> {
     measure
         .owners
         .iter()
@@ -412,6 +447,8 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         definitions_by_indicator.entry(definition.indicator_id).or_default().push(definition.clone());
     }
     let measures: Vec<&Measure> = records.measures.iter().filter(|m| measure_counts_in(m, year, as_of)).collect();
+    // Whether anything still outstanding now counts as late: the actuals' rule, for the 施策評価.
+    let deadline_passed = lateness(deadline, true, None, reference_time).late;
     let mut owners: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     let mut evaluations = Vec::new();
     for measure in &measures {
@@ -503,10 +540,20 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         (roll_up(&results, settings), pool(&members, &indicators_by_id))
     };
 
-    let measure_evaluations = measures
+    // The brief needs neither the plan's 方向性 nor the records its links name.
+    let no_link_targets = BTreeMap::new();
+    let evaluation_context = EvaluationContext {
+        plan: &records.plan,
+        departments: &records.departments,
+        directions: &[],
+        targets: &no_link_targets,
+    };
+    let measure_evaluations: Vec<MeasureEvaluation> = measures
         .iter()
         .map(|measure| {
             let (roll_up, pooled_ratios) = group(&BTreeSet::from([measure.id]));
+            let year_evaluation =
+                measure_year::compose(&evaluation_context, &records.measure_evaluations, measure, year, as_of);
             MeasureEvaluation {
                 measure_id: measure.id,
                 number: measure.number,
@@ -518,6 +565,7 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
                 status: measure.status,
                 roll_up,
                 pooled_ratios,
+                measure_evaluation: MeasureEvaluationSummary::of(&year_evaluation, deadline_passed),
             }
         })
         .collect();
@@ -626,6 +674,8 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         }
     }
 
+    list_measure_evaluations(&measure_evaluations, &mut lists);
+
     PlanEvaluation {
         plan_id: records.plan.id,
         plan_name: records.name_of(Named::Plan(records.plan.id), &records.plan.name, year, as_of).to_owned(),
@@ -642,6 +692,39 @@ pub fn evaluate(records: &PlanRecords, year: i32, as_of: Option<NaiveDateTime>, 
         measures: measure_evaluations,
         indicators: evaluations,
         lists,
+    }
+}
+
+/// Adds to the lists each department's 施策評価 that is missing, waiting for review, returned or
+/// late, and each measure without a 本部評価.
+fn list_measure_evaluations(measures: &[MeasureEvaluation], lists: &mut ActionLists) {
+    for measure in measures {
+        let summary = &measure.measure_evaluation;
+        for department in &summary.departments {
+            let entry = MeasureDepartmentRef {
+                measure_id: measure.measure_id,
+                measure_number: measure.number,
+                measure_name: measure.name.clone(),
+                department_id: department.department_id,
+                department_name: department.department_name.clone(),
+            };
+            if department.late {
+                lists.evaluations_late.push(entry.clone());
+            }
+            match department.submission {
+                SubmissionState::Missing => lists.evaluations_missing.push(entry),
+                SubmissionState::Submitted => lists.evaluations_pending_review.push(entry),
+                SubmissionState::Returned => lists.evaluations_returned.push(entry),
+                SubmissionState::Approved => {}
+            }
+        }
+        if summary.hq_grade.is_none() {
+            lists.unassessed.push(MeasureRef {
+                measure_id: measure.measure_id,
+                measure_number: measure.number,
+                measure_name: measure.name.clone(),
+            });
+        }
     }
 }
 

@@ -72,7 +72,7 @@ pub enum RowCause {
     Unreadable,
     /// A text over its bound, or holding U+0000
     TextBound,
-    /// The same indicator and year as an earlier row
+    /// The same indicator and year (a 施策評価: measure, year and department) as an earlier row
     Duplicate,
     /// No indicator of this id in the plan (another municipality's reads the same)
     UnknownIndicator,
@@ -88,6 +88,10 @@ pub enum RowCause {
     OutOfScope,
     /// The actual's state does not allow the change (e.g. already approved)
     StateConflict,
+    /// 施策評価: no measure of this id in the plan (another municipality's reads the same)
+    UnknownMeasure,
+    /// 施策評価: a report the evaluation does not accept (texts, progress, grade, year)
+    InvalidReport,
 }
 
 impl RowError {
@@ -143,11 +147,99 @@ impl RowErrors {
     }
 }
 
-/// What a file held: the rows with figures, and the rows that could not be read.
-#[derive(Debug, Default)]
-pub struct ImportFile {
-    pub rows: Vec<ImportRow>,
+/// What a file held: the rows read, and the rows that could not be read.
+#[derive(Debug)]
+pub struct Table<R> {
+    pub rows: Vec<R>,
     pub errors: RowErrors,
+}
+
+impl<R> Default for Table<R> {
+    fn default() -> Self {
+        Self { rows: Vec::new(), errors: RowErrors::default() }
+    }
+}
+
+/// A file of actuals: the rows with figures, and the rows that could not be read.
+pub type ImportFile = Table<ImportRow>;
+
+/// What one kind of import reads from a table: the column that marks the header row, the columns
+/// found in it, and how a data row becomes a row of the import (or row errors, or nothing).
+pub trait TableFormat {
+    /// The header cell that marks the header row (`指標ID`).
+    const KEY_COLUMN: &'static str;
+    /// The columns read, found in the header row.
+    type Columns;
+    type Row;
+    fn columns(cells: &[&str]) -> Result<Self::Columns, AppError>;
+    fn read_row(cells: &RowCells<'_>, columns: &Self::Columns, file: &mut Table<Self::Row>);
+}
+
+/// One data row's cells as an import reads them.
+pub struct RowCells<'a> {
+    /// 1-based record (CSV) or row (xlsx) number, counting the header as a row
+    pub row: usize,
+    source: Source,
+    cells: Vec<&'a str>,
+}
+
+impl RowCells<'_> {
+    /// The cell in column `index` as written (a CSV export's formula guard removed); empty
+    /// past the row's last cell or without a column.
+    pub fn raw(&self, index: Option<usize>) -> &str {
+        let text = index.and_then(|i| self.cells.get(i)).copied().unwrap_or_default();
+        match self.source {
+            Source::Csv => formula_guard::unguard(text),
+            Source::Xlsx => text,
+        }
+    }
+
+    /// [`Self::raw`] trimmed: ids, figures, codes.
+    pub fn trimmed(&self, index: Option<usize>) -> &str {
+        let text = index.and_then(|i| self.cells.get(i)).copied().unwrap_or_default().trim();
+        match self.source {
+            Source::Csv => formula_guard::unguard(text),
+            Source::Xlsx => text,
+        }
+    }
+
+    pub fn error(&self, column: &str, cause: RowCause, reason: String) -> RowError {
+        RowError::new(self.row, column, cause, reason)
+    }
+}
+
+/// The column named `name` in a header, if any.
+pub fn header_column(header: &[&str], name: &str) -> Option<usize> {
+    header.iter().position(|h| *h == name)
+}
+
+/// The column named `name`, which an import needs (a 422 naming it otherwise).
+pub fn required_column(header: &[&str], name: &str) -> Result<usize, AppError> {
+    header_column(header, name).ok_or_else(|| file_error(format!("missing column {name}")))
+}
+
+/// A whole-number cell (an id, a version): `None` when empty, a row error when unreadable.
+pub fn whole_number(
+    cells: &RowCells<'_>,
+    column: &str,
+    index: Option<usize>,
+    what: &str,
+) -> Result<Option<i32>, RowError> {
+    let text = cells.trimmed(index);
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i32>()
+        .map(Some)
+        .map_err(|_| cells.error(column, RowCause::Unreadable, format!("`{}` is not {what}", echo(text))))
+}
+
+/// A fiscal-year cell (2020 or 令和2年度).
+pub fn fiscal_year(cells: &RowCells<'_>, index: usize) -> Result<i32, RowError> {
+    let text = cells.trimmed(Some(index));
+    text.parse::<FiscalYear>().map(FiscalYear::year).map_err(|_| {
+        cells.error("年度", RowCause::Unreadable, format!("`{}` is not a fiscal year (2020 or 令和2年度)", echo(text)))
+    })
 }
 
 /// Cell content as quoted in an error: at most [`MAX_ECHOED_CELL_CHARS`], then `…`.
@@ -188,9 +280,8 @@ pub(super) fn column_letters(index: usize) -> String {
     letters.iter().rev().collect()
 }
 
-/// The columns the import reads, found in the header row.
-struct Columns {
-    header_row: usize,
+/// The columns an import of actuals reads, found in the header row.
+pub struct Columns {
     indicator: usize,
     year: usize,
     value: Option<usize>,
@@ -201,14 +292,19 @@ struct Columns {
     version: Option<usize>,
 }
 
-impl Columns {
-    fn from_header<S: AsRef<str>>(header_row: usize, cells: &[S]) -> Result<Self, AppError> {
-        let header: Vec<&str> = cells.iter().map(|c| c.as_ref().trim().trim_start_matches('\u{feff}')).collect();
-        let column = |name: &str| header.iter().position(|h| *h == name);
-        Ok(Self {
-            header_row,
-            indicator: column("指標ID").ok_or_else(|| file_error("missing column 指標ID".into()))?,
-            year: column("年度").ok_or_else(|| file_error("missing column 年度".into()))?,
+/// Actuals in the columns of the 進捗管理表.
+pub struct Actuals;
+
+impl TableFormat for Actuals {
+    const KEY_COLUMN: &'static str = "指標ID";
+    type Columns = Columns;
+    type Row = ImportRow;
+
+    fn columns(header: &[&str]) -> Result<Columns, AppError> {
+        let column = |name: &str| header_column(header, name);
+        Ok(Columns {
+            indicator: required_column(header, "指標ID")?,
+            year: required_column(header, "年度")?,
             value: column("実績"),
             numerator: column("分子"),
             denominator: column("分母"),
@@ -216,6 +312,10 @@ impl Columns {
             note: column("備考"),
             version: column("版"),
         })
+    }
+
+    fn read_row(cells: &RowCells<'_>, columns: &Columns, file: &mut ImportFile) {
+        read_row(cells, columns, file)
     }
 }
 
@@ -227,19 +327,19 @@ pub(super) enum Source {
 }
 
 /// Turns the rows of a table, pushed one at a time, into import rows. The table's first rows up
-/// to the one naming 指標ID are skipped (a 進捗管理表 export has a title above it); so are goal
-/// headings and blank lines.
-pub(super) struct TableReader {
+/// to the one naming the format's key column are skipped (a 進捗管理表 export has a title above
+/// it); so are goal headings and blank lines.
+pub struct TableReader<F: TableFormat = Actuals> {
     source: Source,
-    columns: Option<Columns>,
+    columns: Option<(usize, F::Columns)>,
     last_row: usize,
     cells: usize,
-    file: ImportFile,
+    file: Table<F::Row>,
 }
 
-impl TableReader {
+impl<F: TableFormat> TableReader<F> {
     pub(super) fn new(source: Source) -> Self {
-        Self { source, columns: None, last_row: 0, cells: 0, file: ImportFile::default() }
+        Self { source, columns: None, last_row: 0, cells: 0, file: Table::default() }
     }
 
     /// Counts the non-empty cells read so far against [`MAX_IMPORT_CELLS`].
@@ -261,10 +361,11 @@ impl TableReader {
         }
         match &self.columns {
             None if row > MAX_ROWS_BEFORE_HEADER => Err(file_error(format!(
-                "no header row with the column 指標ID in the first {MAX_ROWS_BEFORE_HEADER} rows \
-                 (export a 進捗管理表 to see the format)"
+                "no header row with the column {} in the first {MAX_ROWS_BEFORE_HEADER} rows \
+                 (export the table to see the format)",
+                F::KEY_COLUMN
             ))),
-            Some(columns) if row - columns.header_row > MAX_IMPORT_ROWS => Err(file_error(format!(
+            Some((header_row, _)) if row - header_row > MAX_IMPORT_ROWS => Err(file_error(format!(
                 "the file has more than {MAX_IMPORT_ROWS} rows after the header, the most one import takes; \
                  split it into smaller files"
             ))),
@@ -278,23 +379,26 @@ impl TableReader {
         self.last_row = row;
         match &self.columns {
             None => {
-                if cells.iter().any(|c| c.as_ref().trim() == "指標ID") {
-                    self.columns = Some(Columns::from_header(row, cells)?);
+                if cells.iter().any(|c| c.as_ref().trim() == F::KEY_COLUMN) {
+                    let header: Vec<&str> =
+                        cells.iter().map(|c| c.as_ref().trim().trim_start_matches('\u{feff}')).collect();
+                    self.columns = Some((row, F::columns(&header)?));
                 }
             }
-            Some(columns) => {
-                let (source, file) = (self.source, &mut self.file);
-                read_row(source, columns, row, cells, file);
+            Some((_, columns)) => {
+                let cells = RowCells { row, source: self.source, cells: cells.iter().map(AsRef::as_ref).collect() };
+                F::read_row(&cells, columns, &mut self.file);
             }
         }
         Ok(())
     }
 
-    pub(super) fn finish(self) -> Result<ImportFile, AppError> {
+    pub(super) fn finish(self) -> Result<Table<F::Row>, AppError> {
         if self.columns.is_none() {
-            return Err(file_error(
-                "no header row with the column 指標ID (export a 進捗管理表 to see the format)".into(),
-            ));
+            return Err(file_error(format!(
+                "no header row with the column {} (export the table to see the format)",
+                F::KEY_COLUMN
+            )));
         }
         Ok(self.file)
     }
@@ -302,34 +406,25 @@ impl TableReader {
 
 /// Parses one data row into `file`: an import row, row errors, or nothing (a heading, a blank
 /// line, an indicator left blank).
-fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells: &[S], file: &mut ImportFile) {
+fn read_row(cells: &RowCells<'_>, columns: &Columns, file: &mut ImportFile) {
+    let row = cells.row;
     // Figures and ids are trimmed; a note is kept exactly as written, so that a file read back
     // gives the note that was exported.
-    let text_of = |index: Option<usize>, trim: bool| -> &str {
-        let text = index.and_then(|i| cells.get(i)).map(|c| c.as_ref()).unwrap_or_default();
-        let text = if trim { text.trim() } else { text };
-        match source {
-            Source::Csv => formula_guard::unguard(text),
-            Source::Xlsx => text,
-        }
-    };
+    let text_of =
+        |index: Option<usize>, trim: bool| -> &str { if trim { cells.trimmed(index) } else { cells.raw(index) } };
     let cell = |index: Option<usize>| text_of(index, true);
     let indicator_text = cell(Some(columns.indicator));
     if indicator_text.is_empty() {
         return; // goal headings, blank lines
     }
     let mut row_errors = Vec::new();
+    let indicator_id = whole_number(cells, "指標ID", Some(columns.indicator), "an indicator id")
+        .map_err(|e| row_errors.push(e))
+        .ok()
+        .flatten();
+    let fiscal_year = fiscal_year(cells, columns.year).map_err(|e| row_errors.push(e)).ok();
     let mut error =
         |column: &str, cause: RowCause, reason: String| row_errors.push(RowError::new(row, column, cause, reason));
-    let indicator_id = indicator_text.parse::<i32>().ok();
-    if indicator_id.is_none() {
-        error("指標ID", RowCause::Unreadable, format!("`{}` is not an indicator id", echo(indicator_text)));
-    }
-    let year_text = cell(Some(columns.year));
-    let fiscal_year = year_text.parse::<FiscalYear>().ok();
-    if fiscal_year.is_none() {
-        error("年度", RowCause::Unreadable, format!("`{}` is not a fiscal year (2020 or 令和2年度)", echo(year_text)));
-    }
     let mut decimal = |name: &str, index: Option<usize>| -> Option<Decimal> {
         let raw = cell(index);
         if raw.is_empty() {
@@ -353,18 +448,10 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
     let value = if kind_is_ratio { None } else { decimal("実績", columns.value) };
     let numerator = decimal("分子", columns.numerator);
     let denominator = decimal("分母", columns.denominator);
-    let version_text = cell(columns.version);
-    let version = if version_text.is_empty() {
+    let version = whole_number(cells, "版", columns.version, "a version number").unwrap_or_else(|e| {
+        error(&e.column, e.cause, e.reason);
         None
-    } else {
-        match version_text.parse::<i32>() {
-            Ok(version) => Some(version),
-            Err(_) => {
-                error("版", RowCause::Unreadable, format!("`{}` is not a version number", echo(version_text)));
-                None
-            }
-        }
-    };
+    });
     let stage_name = Some(cell(columns.stage).to_owned()).filter(|s| !s.is_empty());
     // A milestone's 実績 column shows the stage name; accept it there too.
     let stage_name = stage_name.or_else(|| {
@@ -391,7 +478,7 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
         (Some(indicator_id), Some(fiscal_year), true) => file.rows.push(ImportRow {
             row,
             indicator_id,
-            fiscal_year: fiscal_year.year(),
+            fiscal_year,
             value,
             numerator,
             denominator,
@@ -403,11 +490,16 @@ fn read_row<S: AsRef<str>>(source: Source, columns: &Columns, row: usize, cells:
     }
 }
 
-/// Reads a CSV import (UTF-8, optionally with a byte-order mark) record by record.
+/// Reads a CSV import of actuals (UTF-8, optionally with a byte-order mark) record by record.
 pub fn read_csv(bytes: &[u8]) -> Result<ImportFile, AppError> {
+    read_csv_as::<Actuals>(bytes)
+}
+
+/// Reads a CSV import of the format `F` (UTF-8, optionally with a byte-order mark) record by record.
+pub fn read_csv_as<F: TableFormat>(bytes: &[u8]) -> Result<Table<F::Row>, AppError> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut table = TableReader::new(Source::Csv);
+    let mut table = TableReader::<F>::new(Source::Csv);
     let mut record = csv::StringRecord::new();
     let mut number = 0;
     loop {

@@ -7,7 +7,9 @@
 
 use calamine::{DataRef, Reader, Xlsx};
 
-use super::import::{self, ImportFile, MAX_IMPORT_COLUMNS, Source, TableReader, check_cell_length};
+use super::import::{
+    self, Actuals, ImportFile, MAX_IMPORT_COLUMNS, Source, Table, TableFormat, TableReader, check_cell_length,
+};
 use super::xlsx_preflight::{self, file_error, unreadable};
 use crate::error::AppError;
 
@@ -16,15 +18,20 @@ pub use super::xlsx_preflight::{
     MAX_XLSX_STRUCTURE_PART_BYTES, MAX_XLSX_TOTAL_BYTES, MAX_XLSX_ZIP_ENTRIES, MAX_XML_TOKEN_BYTES,
 };
 
-/// Reads the first sheet of an xlsx workbook as an import, without ever sizing anything from
-/// what the file declares.
+/// Reads the first sheet of an xlsx workbook as an import of actuals, without ever sizing anything
+/// from what the file declares.
 pub fn read_xlsx(bytes: &[u8]) -> Result<ImportFile, AppError> {
+    read_xlsx_as::<Actuals>(bytes)
+}
+
+/// Reads the first sheet of an xlsx workbook as an import of the format `F`.
+pub fn read_xlsx_as<F: TableFormat>(bytes: &[u8]) -> Result<Table<F::Row>, AppError> {
     let package = xlsx_preflight::checked_package(bytes)?;
     let mut workbook = Xlsx::new(std::io::Cursor::new(package)).map_err(unreadable)?;
     let first_sheet =
         workbook.sheet_names().into_iter().next().ok_or_else(|| file_error("the workbook has no sheet"))?;
     let mut cells = workbook.worksheet_cells_reader(&first_sheet).map_err(unreadable)?;
-    let mut rows = SheetRows { table: TableReader::new(Source::Xlsx), open: None };
+    let mut rows = SheetRows { table: TableReader::<F>::new(Source::Xlsx), open: None };
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         let (row, column) = cell.get_position();
         rows.place(row as usize + 1, column as usize, cell.get_value())?;
@@ -65,12 +72,12 @@ struct OpenRow {
 
 /// Groups the cells calamine yields, in sheet order, into rows for the table reader; each
 /// cell's place is checked before anything is kept for it.
-struct SheetRows {
-    table: TableReader,
+struct SheetRows<F: TableFormat> {
+    table: TableReader<F>,
     open: Option<OpenRow>,
 }
 
-impl SheetRows {
+impl<F: TableFormat> SheetRows<F> {
     /// Places one cell (`row` 1-based, `column` 0-based); the first cell of a row hands the
     /// previous row on.
     fn place(&mut self, row: usize, column: usize, value: &DataRef<'_>) -> Result<(), AppError> {
@@ -107,7 +114,7 @@ impl SheetRows {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ImportFile, AppError> {
+    fn finish(mut self) -> Result<Table<F::Row>, AppError> {
         if let Some(done) = self.open.take() {
             self.table.push_row(done.number, &done.cells)?;
         }

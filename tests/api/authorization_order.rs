@@ -20,7 +20,8 @@ on_both_backends!(
 );
 
 /// Writes that a department user may make (its scope is checked per indicator or row).
-const DEPARTMENT_WRITES: &[&str] = &["submit_actual", "import_actuals"];
+const DEPARTMENT_WRITES: &[&str] =
+    &["submit_actual", "import_actuals", "submit_department_evaluation", "import_measure_evaluations"];
 /// Writes that need no token.
 const PUBLIC_WRITES: &[&str] = &["issue_token"];
 
@@ -168,6 +169,18 @@ async fn a_department_outside_its_scope_gets_403_before_preconditions_and_body(b
             .await
             .expect("request");
         assert_problem(wrong_type, 403).await;
+    }
+    // A measure evaluation: for a measure the department does not own, or for another department.
+    let measure = open_data["measure_id"].as_i64().unwrap();
+    let own = format!("/measures/{measure}/evaluations/2019/departments/{}", kouhou.department_id.unwrap());
+    let others = format!("/measures/{measure}/evaluations/2019/departments/{}", it.department_id.unwrap());
+    let report = json!({"work_done": "実施", "roadmap_progress": "on_schedule", "self_grade": "B"});
+    assert_eq!(app.put(&others, &it, &report, None).await.status(), 201);
+    for (body, if_match) in [("{\"work_done\": ", None), ("{\"self_grade\": \"Z\"}", None), ("{}", Some("\"x-1-v99\""))]
+    {
+        let problem = assert_problem(put_raw(&app, &own, &kouhou, body, if_match).await, 403).await;
+        assert!(problem["detail"].as_str().unwrap().contains("No.1"), "names the measure: {problem}");
+        assert_problem(put_raw(&app, &others, &kouhou, body, if_match).await, 403).await;
     }
 }
 

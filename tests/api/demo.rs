@@ -145,7 +145,9 @@ async fn demo_loading_is_idempotent_and_refuses_other_plans(backend: Backend) {
 async fn sample_actuals_are_marked_and_deterministic(backend: Backend) {
     let first = spawn_app(backend).await;
     let outcome = municipal_kpi::demo::ensure_loaded(&first.db, true).unwrap();
-    let municipal_kpi::demo::DemoOutcome::Loaded { sample_actuals, report } = outcome else { panic!("fresh database") };
+    let municipal_kpi::demo::DemoOutcome::Loaded { sample_actuals, report, .. } = outcome else {
+        panic!("fresh database")
+    };
     assert!(sample_actuals > 100, "{sample_actuals} samples");
     let no6 = measure(&first, report.plan_id, 6).await;
     let rate = indicators(&first, &no6).await.into_iter().find(|i| i["number"] == 2).unwrap();

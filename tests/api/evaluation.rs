@@ -520,7 +520,7 @@ async fn spreadsheets_carry_the_evaluation(backend: Backend) {
     let bytes = xlsx.bytes().await.unwrap();
     use calamine::{Data, Reader, Xlsx};
     let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    assert_eq!(workbook.sheet_names(), vec!["進捗管理表", "集計"]);
+    assert_eq!(workbook.sheet_names(), vec!["進捗管理表", "集計", "施策評価"]);
     let sheet = workbook.worksheet_range("進捗管理表").unwrap();
     let title = sheet.get((0, 0)).unwrap().to_string();
     assert!(title.contains("評価テスト計画") && title.contains("令和3(2021)年度"), "{title}");

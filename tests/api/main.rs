@@ -21,6 +21,7 @@ mod inputs;
 mod last_admin;
 mod limits_everywhere;
 mod login_throttle;
+mod measure_evaluations;
 mod metrics;
 mod migrations;
 mod municipalities;
