@@ -169,7 +169,7 @@ fn vacuum_into(conn: &mut diesel::SqliteConnection, destination: &Path) -> Resul
 /// on a command line is visible to every user of the machine.
 fn without_password(url: &str) -> Result<(String, Option<String>), AppError> {
     let mut parsed = url::Url::parse(url).map_err(|e| AppError::Config(format!("DATABASE_URL is not a URL: {e}")))?;
-    let password = parsed.password().map(|p| percent_decode(p)).transpose()?;
+    let password = parsed.password().map(percent_decode).transpose()?;
     if password.is_some() {
         parsed.set_password(None).map_err(|()| AppError::Config("DATABASE_URL has no host".into()))?;
     }
