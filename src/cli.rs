@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `openapi`, `demo`, `synthetic`, `user create`, `config check`
+//! The command line: `serve`, `migrate`, `backup`, `restore`, `openapi`, `demo`, `synthetic`, `user create`, `config check`
 //! and `completions`.
 
 use std::io::Read;
@@ -49,6 +49,19 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit
     Migrate,
+    /// Write a consistent copy of the database to a new file while the server runs (SQLite: a
+    /// database file; PostgreSQL: a `pg_dump --format=custom` archive, needs the client tools)
+    Backup {
+        /// The file to write; an existing file is never overwritten
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Restore a backup into the empty database named by DATABASE_URL, then apply pending migrations
+    Restore {
+        /// A file written by `backup`
+        #[arg(long)]
+        input: PathBuf,
+    },
     /// Print the OpenAPI document
     Openapi {
         /// Write to this file instead of standard output
@@ -339,6 +352,16 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             let db = Database::connect_now(&cli.database_url, 2)?;
             let applied = db.migrate()?;
             println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::Backup { output } => {
+            crate::backup::backup(&cli.database_url, &output)?;
+            println!("backup written to {}", output.display());
+            Ok(())
+        }
+        Command::Restore { input } => {
+            let applied = crate::backup::restore(&cli.database_url, &input)?;
+            println!("restored {}; applied {} migration(s)", input.display(), applied.len());
             Ok(())
         }
         Command::Demo { no_sample_actuals } => {

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod connections;
 pub mod db;

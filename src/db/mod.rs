@@ -799,7 +799,7 @@ fn check_sqlite_location(path: &str) -> Result<(), AppError> {
 }
 
 /// A multi-line message (libpq's) on one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -17,7 +17,7 @@ crate::postgres_tests!(a_database_that_does_not_exist_is_one_plain_line);
 
 const SECRET: &str = "a-jwt-secret-of-at-least-32-bytes-for-the-cli-test";
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_municipal-kpi"));
     // Only the settings a test names: the developer's own DATABASE_URL or JWT_SECRET must not leak in.
     command.env_clear().args(args);
@@ -27,11 +27,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("the binary runs")
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("UTF-8")
 }
 
-fn stderr(output: &Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("UTF-8")
 }
 

@@ -211,6 +211,27 @@ impl TestApp {
         format!("{}/api/v1{path}", self.address)
     }
 
+    /// `original`'s users and tokens, answered by another server on another database (a copy).
+    pub fn serving(original: &TestApp, address: String, db: Database, database: TestDatabase) -> TestApp {
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            tokens: original.tokens.clone(),
+            municipality_id: original.municipality_id,
+            admin: original.admin.clone(),
+            hq: original.hq.clone(),
+            viewer: original.viewer.clone(),
+            system_admin: original.system_admin.clone(),
+            _database: database,
+        }
+    }
+
+    /// The `DATABASE_URL` of this test's database, for the command line.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// A department and a user of the department role in it.
     pub fn department_user(&self, code: &str, name: &str) -> TestUser {
         let municipality_id = self.municipality_id;

@@ -9,6 +9,7 @@ mod actuals;
 mod audit_trail;
 mod auth;
 mod authorization_order;
+mod backup;
 mod cli;
 mod comparison;
 mod connections;
