@@ -338,3 +338,32 @@ pub(crate) fn add_sample_actuals(conn: &mut DbConnection, actor: &Actor, plan_id
     }
     Ok(added)
 }
+
+#[cfg(test)]
+mod caveat_tests {
+    use super::*;
+    use crate::plan_document::PlanDocument;
+
+    fn reading_note(source: &str, measure: i32, indicator: i32) -> String {
+        let document = PlanDocument::from_toml(source).unwrap();
+        let measure = document.measures.iter().find(|m| m.number == measure).unwrap();
+        let indicator = measure.indicators.iter().find(|i| i.number == Some(indicator)).unwrap();
+        indicator.reading_note.clone().unwrap_or_default()
+    }
+
+    /// Caveats that lived only in TOML comments travel with the indicator they qualify.
+    #[test]
+    fn indicator_caveats_are_reading_notes_not_comments() {
+        assert!(
+            reading_note(DEMO_PLAN_TOML, 1, 2).contains("充足率 is printed without a numerator/denominator formula")
+        );
+        assert!(reading_note(DEMO_PLAN_TOML, 6, 2).contains("住民基本台帳人口"));
+        let dx_2025 = DEMO_MORE_PLANS.iter().find(|(code, _)| *code == "itabashi-dx-2025").unwrap().1;
+        for measure in [1, 2] {
+            assert!(
+                reading_note(dx_2025, measure, 1).contains("The FY2020 baseline is read from seed 001"),
+                "measure {measure}"
+            );
+        }
+    }
+}

@@ -770,3 +770,44 @@ fn placeholder_fields(name: &str, kind: IndicatorKind, direction: Direction) -> 
         national_indicator_code: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL_PLAN: &str = r#"
+[municipality]
+code = "131199"
+name = "板橋区"
+
+[plan]
+code = "sample"
+name = "計画"
+start_fiscal_year = 2021
+end_fiscal_year = 2025
+status = "active"
+
+[[plan.phases]]
+name = "後期実施計画"
+start_fiscal_year = 2024
+end_fiscal_year = 2025
+"#;
+
+    #[test]
+    fn a_phase_with_only_known_keys_is_read() {
+        let document = PlanDocument::from_toml(MINIMAL_PLAN).unwrap();
+        assert_eq!(document.plan.phases.len(), 1);
+        assert_eq!(document.plan.phases[0].name, "後期実施計画");
+    }
+
+    #[test]
+    fn a_phase_with_an_unknown_key_is_refused_naming_the_key_and_its_line() {
+        let text = format!("{MINIMAL_PLAN}purpose = \"新サービス導入\"\n");
+        let Err(AppError::Validation(errors)) = PlanDocument::from_toml(&text) else {
+            panic!("an unknown key in [[plan.phases]] must be refused");
+        };
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("unknown field `purpose`"), "{}", errors[0].message);
+        assert!(errors[0].field.contains("plan.phases"), "{}", errors[0].field);
+    }
+}

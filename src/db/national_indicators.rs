@@ -23,6 +23,9 @@ struct NationalIndicatorRow {
     denominator_definition: Option<String>,
     description: String,
     source: String,
+    basis: String,
+    published_by: Option<String>,
+    survey: Option<String>,
 }
 
 impl NationalIndicatorRow {
@@ -30,6 +33,9 @@ impl NationalIndicatorRow {
         Ok(NationalIndicator {
             kind: enum_from_column(&self.kind)?,
             direction: enum_from_column(&self.direction)?,
+            basis: enum_from_column(&self.basis)?,
+            published_by: self.published_by,
+            survey: self.survey,
             code: self.code,
             priority_number: self.priority_number,
             priority_name: self.priority_name,

@@ -294,6 +294,9 @@ diesel::table! {
         denominator_definition -> Nullable<Text>,
         description -> Text,
         source -> Text,
+        basis -> Text,
+        published_by -> Nullable<Text>,
+        survey -> Nullable<Text>,
     }
 }
 

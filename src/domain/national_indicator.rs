@@ -1,11 +1,24 @@
 //! A national indicator definition: one entry of the catalogue (自治体DX推進計画の重点取組事項) that
 //! every municipality shares and may map its own indicators to. Pure: `db::national_indicators` reads it.
+//!
+//! The 自治体DX推進計画 names the 重点取組事項 but defines no KPI for them (seed 001), so each definition
+//! says whether it is a national statistic or a definition this product proposes for comparison.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::achievement::Direction;
 use crate::domain::plan::IndicatorKind;
+
+/// Where a national definition comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DefinitionBasis {
+    /// A statistic a national body publishes (`published_by`, `survey`)
+    NationalStatistic,
+    /// Defined by this product so municipalities can be compared; no national body publishes it
+    ProposedForComparison,
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NationalIndicator {
@@ -32,6 +45,16 @@ pub struct NationalIndicator {
     pub denominator_definition: Option<String>,
     #[serde(serialize_with = "crate::domain::limits::shown_as::text")]
     pub description: String,
-    #[schema(example = "自治体DX推進計画(総務省、令和2年12月25日)重点取組事項2")]
+    pub basis: DefinitionBasis,
+    /// National statistics: the body that publishes it; `null` for a proposed definition
+    #[schema(example = "総務省")]
+    pub published_by: Option<String>,
+    /// National statistics: the survey or release that publishes it; `null` for a proposed definition
+    #[schema(example = "マイナンバーカード交付状況")]
+    pub survey: Option<String>,
+    /// Where the definition comes from and which 重点取組事項 it is mapped to
+    #[schema(
+        example = "総務省「マイナンバーカード交付状況」。自治体DX推進計画(seed 001)の重点取組事項2「マイナンバーカードの普及促進」に対応づける"
+    )]
     pub source: String,
 }

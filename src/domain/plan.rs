@@ -69,7 +69,10 @@ impl Plan {
     }
 }
 
+/// A phase of a plan (前期/後期実施計画). Unknown keys are refused, as in every other table of the
+/// plan file and every JSON body, so a misspelt key is never silently dropped.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Phase {
     #[serde(default)]
     pub id: i32,

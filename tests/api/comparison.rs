@@ -53,8 +53,34 @@ async fn the_catalogue_holds_the_six_priorities_and_their_definitions(backend: B
         )
     );
     assert_problem(app.get("/national-indicators/no-such-thing", &app.viewer).await, 404).await;
+    assert_definitions_say_their_basis(items);
     // The demo's No.6 交付率 implements the national definition.
     assert_eq!(demo_card_rate(&app, plan_id).await["national_indicator_code"], CARD_RATE);
+}
+
+/// Only the マイナンバーカード rates are published by a national body (総務省); the other definitions
+/// are this product's, say so, and carry no municipality's local target.
+fn assert_definitions_say_their_basis(items: &[Value]) {
+    let published: Vec<&str> =
+        items.iter().filter(|i| i["basis"] == "national_statistic").map(|i| i["code"].as_str().unwrap()).collect();
+    assert_eq!(published, ["dx2-mynumber-card-holding-rate", CARD_RATE]);
+    for item in items {
+        let source = item["source"].as_str().unwrap();
+        let description = item["description"].as_str().unwrap();
+        assert!(!source.contains("総務省、令和2年12月25日"), "{source}");
+        assert!(!description.contains("維持"), "a local target in a national definition: {description}");
+        if item["basis"] == "national_statistic" {
+            assert_eq!(
+                (&item["published_by"], &item["survey"]),
+                (&json!("総務省"), &json!("マイナンバーカード交付状況"))
+            );
+            assert!(source.starts_with("総務省「マイナンバーカード交付状況」"), "{source}");
+        } else {
+            assert_eq!(item["basis"], "proposed_for_comparison", "{item}");
+            assert_eq!((&item["published_by"], &item["survey"]), (&Value::Null, &Value::Null));
+            assert!(source.starts_with("本製品が比較のために提案する定義"), "{source}");
+        }
+    }
 }
 
 async fn the_comparison_pools_numerators_and_denominators(backend: Backend) {

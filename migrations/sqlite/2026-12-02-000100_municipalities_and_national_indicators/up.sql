@@ -37,7 +37,8 @@ ALTER TABLE audit_log ADD COLUMN municipality_id INTEGER REFERENCES municipaliti
 UPDATE audit_log SET municipality_id = (SELECT MIN(id) FROM municipalities);
 CREATE INDEX audit_log_municipality ON audit_log(municipality_id, occurred_at);
 
--- The national catalogue: the six 重点取組事項 of the 自治体DX推進計画 (総務省, 令和2年12月25日; seed 001)
+-- The national catalogue: the six 重点取組事項 of the 自治体DX推進計画 (seed 001; the 令和2年12月25日 there is
+-- the デジタル・ガバメント実行計画's 閣議決定, not this plan's date; sources corrected in 2026-12-05-000300)
 -- and indicators that measure them, shared by every municipality. Reference data every database
 -- needs before its first request, so it is seeded here; a revision of the catalogue is a new migration.
 CREATE TABLE national_indicators (
