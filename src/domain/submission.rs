@@ -287,8 +287,9 @@ pub fn review_record(
         }
         (action, status) => {
             let (ja, en) = reviewed.names();
+            let article = if en.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
             Err(format!(
-                "{}の{ja}は{}できません (cannot {} a {en} that is {})",
+                "{}の{ja}は{}できません (cannot {} {article} {en} that is {})",
                 status_ja(status),
                 action_ja(action),
                 crate::domain::plan::to_text(&action),
