@@ -273,7 +273,9 @@ async fn an_earlier_releases_backup_is_migrated_on_restore(backend: Backend) {
     let fresh = TestDatabase::create(backend);
     let restored = restore(&fresh.url, &file).await;
     assert_succeeded(&restored);
-    assert!(stdout(&restored).contains("applied 1 migration(s)"), "{}", stdout(&restored));
+    // Every migration from the held-back one on is applied, however many later ones there are.
+    let applied = stdout(&restored);
+    assert!(applied.contains(" migration(s)") && !applied.contains("applied 0 "), "{applied}");
     let db = Database::open(&fresh.url, DatabaseSettings::default()).expect("pool");
     db.is_ready().expect("up to date after the restore");
 }
