@@ -45,9 +45,19 @@ pub const WEB_ASSETS: &[WebAsset] = &[
     },
     WebAsset { name: "dom.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../web/dom.js") },
     WebAsset {
+        name: "evaluations.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../web/evaluations.js"),
+    },
+    WebAsset {
         name: "indicator.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../web/indicator.js"),
+    },
+    WebAsset {
+        name: "report-publication.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../web/report-publication.js"),
     },
     WebAsset {
         name: "labels.js",

@@ -6,6 +6,7 @@
 import * as api from './api.js';
 import { $, h, section, definitionList } from './dom.js';
 import { renderIndicatorPage } from './indicator.js';
+import { renderEvaluationsPage, viewTabs } from './evaluations.js';
 import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js';
 import {
   STATUSES,
@@ -232,6 +233,7 @@ async function enterApp() {
   $('main').focus({ preventScroll: true });
   const linked = /^#indicator-(\d+)$/.exec(location.hash);
   if (linked) await showIndicator(Number(linked[1]), { push: false });
+  if (location.hash === '#evaluations') await showEvaluations({ push: false });
 }
 
 /** Without a current cycle (no plans with data yet): the active plan that runs latest. */
@@ -326,7 +328,7 @@ async function showHq() {
       h('button', { type: 'button', id: 'download-xlsx', onclick: () => guarded(() => download('xlsx')) }, 'Excel(xlsx)をダウンロード'),
     ),
   );
-  $('app-view').replaceChildren(toolbar, h('div', { id: 'hq-content' }));
+  $('app-view').replaceChildren(indicatorTabs(), toolbar, h('div', { id: 'hq-content' }));
   await loadYear();
 }
 
@@ -1181,12 +1183,48 @@ async function showIndicator(indicatorId, { push = true, year = state.year } = {
 function onHistory(event) {
   const indicator = event.state?.indicator;
   guarded(async () => {
-    if (indicator) await showIndicator(indicator, { push: false });
+    if (event.state?.evaluations) await showEvaluations({ push: false });
+    else if (indicator) await showIndicator(indicator, { push: false });
     else {
       await showMain();
       if (state.lastRow) $(state.lastRow)?.scrollIntoView({ block: 'center' });
     }
   });
+}
+
+// ---------------------------------------------------------------- 施策評価
+
+function indicatorTabs() {
+  return viewTabs('indicators', { onIndicators: () => {}, onEvaluations: () => guarded(() => showEvaluations()) });
+}
+
+/** The years the year picker offers, as on the indicators' screen of the same role. */
+function pickableYears() {
+  if (state.me.user.role === 'department') return reportableYears().reverse().map((year) => ({ value: year, label: fiscalYearLabel(year) }));
+  return state.dashboard.years.map((y) => ({ value: y.fiscal_year, label: y.fiscal_year_label }));
+}
+
+/** The 施策評価 of the plan and year the user is on (web/evaluations.js). */
+async function showEvaluations({ push = true } = {}) {
+  if (push) history.pushState({ evaluations: true }, '', '#evaluations');
+  await renderEvaluationsPage($('app-view'), {
+    plan: state.plan,
+    year: state.year,
+    years: pickableYears(),
+    role: state.me.user.role,
+    departmentId: state.me.user.department_id,
+    onYear: (year) => {
+      state.year = year;
+      forgetYearChoices();
+      guarded(() => showEvaluations({ push: false }));
+    },
+    onIndicators: () => {
+      history.pushState({}, '', location.pathname);
+      guarded(showMain);
+    },
+    ui: { notify, describeError, showFieldErrors, guarded },
+  });
+  $('evaluations-title')?.focus?.();
 }
 
 // ---------------------------------------------------------------- 所管課
@@ -1283,6 +1321,7 @@ function renderDepartment() {
   document.title = `${department} ${e.fiscal_year_label} | KPI進捗管理`;
   const returned = state.departmentRows.filter((row) => rowState(row) === 'returned');
   $('app-view').replaceChildren(
+    indicatorTabs(),
     departmentToolbar(),
     h('h1', { id: 'department-title' }, `${department}の指標 `, h('span', { class: 'year-label' }, e.fiscal_year_label)),
     h('p', { class: 'subtitle' }, e.plan_name, '・', h('span', { id: 'department-collection' }, departmentIntro(e.fiscal_year_label))),

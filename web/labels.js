@@ -33,6 +33,21 @@ export function submissionLabel(state) {
   return SUBMISSION_LABELS[state] ?? state;
 }
 
+/** How far a measure's roadmap step got in the year (施策評価), in the order forms offer them. */
+export const ROADMAP_PROGRESS = [
+  ['on_schedule', '予定どおり'],
+  ['ahead', '前倒し'],
+  ['delayed', '遅れ'],
+  ['not_started', '未着手'],
+  ['completed', '完了'],
+];
+
+const ROADMAP_PROGRESS_LABELS = Object.fromEntries(ROADMAP_PROGRESS);
+
+export function roadmapProgressLabel(progress) {
+  return ROADMAP_PROGRESS_LABELS[progress] ?? progress;
+}
+
 const KIND_LABELS = { count: '件数・数値', percent: '割合(%)', ratio: '比率(分子/分母)', milestone: '段階' };
 
 export function kindLabel(kind) {
@@ -121,6 +136,17 @@ const FIELD_LABELS = {
   fiscal_year: '年度',
   body: '入力内容',
   action: '操作',
+  work_done: '取組実績',
+  roadmap_progress: 'ロードマップの進捗',
+  progress_reason: '進捗の理由',
+  self_grade: '自己評価',
+  issues: '課題',
+  next_steps: '今後の方向性',
+  hq_grade: '本部評価',
+  hq_comment: '本部のコメント',
+  direction: '方向性',
+  direction_reason: '方向性の理由',
+  plan_links: '計画への反映',
 };
 
 /** A field of an API error, named as the form names it. */

@@ -5,7 +5,8 @@
 // sets its deadline, opens another year with a past deadline (and is warned), sorts the table,
 // approves one actual, approves several at once (one changed behind its back is refused), returns
 // another and reads an indicator's page; the department then sees the return, resubmits, meets
-// Japanese field errors and a 412, and looks at another year.
+// Japanese field errors and a 412, and looks at another year. Then the 施策評価 of a measure goes
+// round: submitted (a missing reason refused), returned, corrected past a 412, approved, assessed.
 // Screenshots go to SCREENSHOT_DIR (target/browser-screenshots/) for review; with DOCS_DIR set, the
 // README's screenshot (web-hq-overview.png, a fresh demo as the 本部 first sees it) is written there.
 
@@ -486,6 +487,151 @@ test('an expired or rejected token sends the user back to the login with a reaso
   await page.locator('#login-view').waitFor({ state: 'visible' });
   await assertText(page.locator('#login-error'), 'ログインし直してください');
   assert.doesNotMatch(await page.locator('#login-error').textContent(), /[A-Za-z]{3,}/, 'told in Japanese only');
+  await page.context().close();
+});
+
+/** A 戸籍住民課 measure of FY2020 without its evaluation yet, preferably one shared with another department. */
+async function openEvaluationFixture() {
+  const kosekiToken = await apiToken(KOSEKI);
+  const departmentId = (await apiCall(kosekiToken, 'GET', '/me')).data.user.department_id;
+  const list = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/measure-evaluations?fiscal_year=2020&limit=500`)).data.items;
+  const open = list.filter((m) => m.departments.some((d) => d.department_id === departmentId && d.submission === 'missing'));
+  assert.ok(open.length > 0, 'the demo leaves 戸籍住民課 a FY2020 measure to evaluate');
+  const measure = open.find((m) => m.departments.length > 1) ?? open[0];
+  return { departmentId, measure, path: `/measures/${measure.measure_id}/evaluations/2020/departments/${departmentId}` };
+}
+
+async function openMeasureEvaluations(page, title) {
+  await page.locator(title).waitFor();
+  await page.locator('#tab-evaluations').click();
+  await assertText(page.locator('#evaluations-title'), YEAR_LABEL);
+}
+
+test('施策評価: the department submits, the 本部 returns it, the department corrects, the 本部 approves and assesses', async () => {
+  const { departmentId, measure, path } = await openEvaluationFixture();
+  const WORK_DONE = 'マイナンバーカードの出張申請受付を区内で実施した。';
+  const REASON = '会場の確保が遅れ、下半期の実施となった。';
+  const EVAL_RETURN = '実施回数と受付件数を取組実績に書いてください';
+
+  // The department: its measures of the year with their state; the form asks for a reason when off plan.
+  let page = await newPage();
+  await logIn(page, KOSEKI);
+  await openMeasureEvaluations(page, '#department-title');
+  const row = page.locator(`#measure-eval-${measure.measure_id}`);
+  await assertText(row.locator('.cell-submission'), '未提出');
+  await shot(page, '20-evaluations-department-list', false);
+  await row.getByRole('button', { name: /入力/ }).click();
+  const form = page.locator('#evaluation-form');
+  await form.waitFor();
+  await form.getByLabel(/取組実績/).fill(WORK_DONE);
+  await form.getByLabel('ロードマップの進捗').selectOption('delayed');
+  await form.getByLabel('自己評価').selectOption('B');
+  await form.getByLabel('課題').fill('交付窓口の混雑');
+  await form.getByLabel('今後の方向性').fill('予約制の拡大');
+  await form.getByRole('button', { name: '提出する' }).click();
+  const reasonError = form.locator('.field-error[data-field="progress_reason"]');
+  await assertText(reasonError, '理由を入力してください');
+  assert.doesNotMatch(await reasonError.textContent(), /[A-Za-z]{3,}/, 'the clerk reads Japanese only');
+  assert.equal(await form.locator('[name="progress_reason"]').getAttribute('aria-invalid'), 'true');
+  await shot(page, '21-evaluations-department-reason-missing', false);
+  await form.getByLabel('進捗の理由').fill(REASON);
+  await form.getByRole('button', { name: '提出する' }).click();
+  await assertText(row.locator('.cell-submission'), '確認待ち');
+  await assertText(page.locator('#notice'), '施策評価を提出しました');
+  const submitted = await apiCall(fixture.token, 'GET', path);
+  assert.deepEqual([submitted.data.status, submitted.data.roadmap_progress, submitted.data.progress_reason], ['submitted', 'delayed', REASON]);
+  await page.context().close();
+
+  // The 本部: every owning department side by side (the demo's are marked サンプル); a return needs a comment.
+  page = await newPage();
+  await logIn(page, HQ);
+  await openMeasureEvaluations(page, '#evaluation-title');
+  await page.locator(`#measure-eval-${measure.measure_id}`).getByRole('button', { name: /開く/ }).click();
+  const detail = page.locator('#measure-evaluation');
+  await detail.waitFor();
+  assert.equal(await detail.locator('.eval-card').count(), measure.departments.length);
+  const card = detail.locator(`.eval-card[data-department-id="${departmentId}"]`);
+  await assertText(card, WORK_DONE);
+  await assertText(card, `遅れ（理由: ${REASON}）`);
+  await assertText(card, '確認待ち');
+  const others = measure.departments.filter((d) => d.department_id !== departmentId && d.evaluation?.is_sample);
+  for (const other of others) await assertText(detail.locator(`.eval-card[data-department-id="${other.department_id}"]`), 'サンプル');
+  await shot(page, '22-evaluations-hq-side-by-side');
+  await card.getByRole('button', { name: '差し戻す' }).click();
+  await assertText(card.locator('.field-error[data-field="comment"]'), '理由をコメントに入力してください');
+  await card.getByLabel(/コメント/).fill(EVAL_RETURN);
+  await card.getByRole('button', { name: '差し戻す' }).click();
+  await assertText(page.locator(`#measure-evaluation .eval-card[data-department-id="${departmentId}"]`), '差し戻し中です');
+  assert.equal((await apiCall(fixture.token, 'GET', path)).data.status, 'returned');
+  await page.context().close();
+
+  // The department reads the comment and corrects; someone else saved in between (412): told, then resubmits.
+  page = await newPage();
+  await logIn(page, KOSEKI);
+  await openMeasureEvaluations(page, '#department-title');
+  const returnedRow = page.locator(`#measure-eval-${measure.measure_id}`);
+  await assertText(returnedRow.locator('.cell-submission'), '差戻し');
+  await assertText(returnedRow.locator('.cell-comment'), EVAL_RETURN);
+  await shot(page, '23-evaluations-department-returned', false);
+  await returnedRow.getByRole('button', { name: /修正して再提出/ }).click();
+  const correction = page.locator('#evaluation-form');
+  await correction.waitFor();
+  await correction.getByLabel(/取組実績/).fill(`${WORK_DONE}区内12か所で計24回実施し、1,830件を受け付けた。`);
+  const current = await apiCall(fixture.token, 'GET', path);
+  const behindTheBack = await apiCall(fixture.token, 'PUT', path, {
+    body: { ...Object.fromEntries(['work_done', 'roadmap_progress', 'progress_reason', 'self_grade', 'issues', 'next_steps'].map((k) => [k, current.data[k]])), issues: '本部が代理で修正' },
+    headers: { 'If-Match': current.etag },
+  });
+  assert.equal(behindTheBack.status, 200, 'the concurrent correction is saved');
+  await correction.getByRole('button', { name: '修正して提出する' }).click();
+  const conflict = page.locator('#evaluation-conflict');
+  await assertText(conflict, '他の人がこの施策評価を変更しました。');
+  await assertText(conflict, `版${behindTheBack.data.version}`);
+  await assertText(conflict, '本部が代理で修正');
+  await shot(page, '24-evaluations-department-conflict');
+  await correction.getByRole('button', { name: '修正して提出する' }).click();
+  await assertText(page.locator(`#measure-eval-${measure.measure_id} .cell-submission`), '確認待ち');
+  const resubmitted = (await apiCall(fixture.token, 'GET', path)).data;
+  assert.equal(resubmitted.version, behindTheBack.data.version + 1);
+  assert.match(resubmitted.work_done, /1,830件/);
+  await page.context().close();
+
+  // The 本部 approves, records 本部評価 and 方向性 (linking a revision where the measure has one), and reloads.
+  page = await newPage();
+  await logIn(page, HQ);
+  await openMeasureEvaluations(page, '#evaluation-title');
+  await page.locator(`#measure-eval-${measure.measure_id}`).getByRole('button', { name: /開く/ }).click();
+  const approveCard = page.locator(`#measure-evaluation .eval-card[data-department-id="${departmentId}"]`);
+  await approveCard.getByRole('button', { name: '承認する' }).click();
+  await assertText(page.locator(`#measure-evaluation .eval-card[data-department-id="${departmentId}"]`), '承認済');
+  await assertText(page.locator('#notice'), '承認しました');
+  const assessment = page.locator('#assessment-form');
+  await assessment.getByLabel('本部評価').selectOption('B');
+  await assessment.getByLabel('本部のコメント').fill('出張申請受付の効果が出ている。');
+  await assessment.getByLabel('方向性', { exact: true }).selectOption('改善・見直し');
+  await assessment.getByRole('button', { name: '本部評価を記録する' }).click();
+  await assertText(assessment.locator('.field-error[data-field="direction_reason"]'), '方向性の理由を入力してください');
+  await assessment.getByLabel(/方向性の理由/).fill('会場確保の遅れを踏まえ、実施時期を見直す。');
+  const links = assessment.locator('input[name="plan_link"]');
+  const linkable = await links.count();
+  if (linkable) await links.first().check();
+  await assessment.getByRole('button', { name: '本部評価を記録する' }).click();
+  await assertText(page.locator('#assessment-current'), '本部評価 B・方向性「改善・見直し」');
+  await page.reload();
+  await assertText(page.locator('#evaluations-title'), YEAR_LABEL);
+  const listRow = page.locator(`#measure-eval-${measure.measure_id}`);
+  await assertText(listRow.locator('.cell-grade'), 'B');
+  await assertText(listRow, '改善・見直し');
+  await listRow.getByRole('button', { name: /開く/ }).click();
+  await assertText(page.locator('#assessment-current'), '会場確保の遅れを踏まえ、実施時期を見直す。');
+  if (linkable) await assertText(page.locator('#revision-origins'), '令和2(2020)年度の施策評価（本部評価 B・方向性「改善・見直し」）');
+  await shot(page, '25-evaluations-hq-assessed');
+  const recorded = (await apiCall(fixture.token, 'GET', `/measures/${measure.measure_id}/evaluations/2020/assessment`)).data;
+  assert.deepEqual([recorded.hq_grade, recorded.direction, recorded.is_sample, recorded.plan_links.length], ['B', '改善・見直し', false, linkable ? 1 : 0]);
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await shot(page, '26-evaluations-hq-tablet-768');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the page fits 768 px without sideways scrolling (overflow ${overflow}px)`);
   await page.context().close();
 });
 
