@@ -199,12 +199,7 @@ async function openDepartmentForm(measureId) {
   const form = h(
     'form',
     { id: 'evaluation-form', novalidate: true, onsubmit: (event) => { event.preventDefault(); view.ctx.ui.guarded(() => submitDepartmentEvaluation(measure)); } },
-    definitionList([
-      ['年度', measure.fiscal_year_label],
-      ['この年度のロードマップ', roadmapText(measure)],
-      ['現在の状態', evaluation ? h('span', {}, submissionBadge(evaluation.status), sampleBadge(evaluation), ` 版${evaluation.version}・${formatTimestamp(evaluation.submitted_at)}`) : '未提出'],
-      ['本部のコメント', evaluation?.review_comment],
-    ]),
+    formContext(measure, evaluation),
     h('div', { id: 'evaluation-conflict', class: 'conflict', role: 'alert', tabindex: '-1', hidden: true }),
     h('fieldset', { class: 'plain', disabled: closed },
       textArea('work_done', '取組実績（必須）', evaluation?.work_done, { rows: 4 }),
@@ -226,6 +221,18 @@ async function openDepartmentForm(measureId) {
 }
 
 /** Shows a measure's form or page under the list; focus goes to its first field, else its heading. */
+/** What the department's form is about, and its evaluation as last read from the server. */
+function formContext(measure, evaluation) {
+  const facts = definitionList([
+    ['年度', measure.fiscal_year_label],
+    ['この年度のロードマップ', roadmapText(measure)],
+    ['現在の状態', evaluation ? h('span', {}, submissionBadge(evaluation.status), sampleBadge(evaluation), ` 版${evaluation.version}・${formatTimestamp(evaluation.submitted_at)}`) : '未提出'],
+    ['本部のコメント', evaluation?.review_comment],
+  ]);
+  facts.id = 'evaluation-context';
+  return facts;
+}
+
 function showDetail(content, { focusField = false } = {}) {
   const slot = document.getElementById('evaluation-detail');
   slot.replaceChildren(content);
@@ -280,6 +287,9 @@ async function explainRefusal(error, form, measure) {
     const { evaluation, etag } = await fetchOwnEvaluation(measure.measure_id, view.ctx.departmentId);
     view.detail = { ...view.detail, evaluation, etag };
     await loadMeasures();
+    // The list and the form's header say what is there now; the input below is left as typed.
+    document.getElementById('evaluation-list').replaceWith(departmentList());
+    document.getElementById('evaluation-context').replaceWith(formContext(measure, evaluation));
     const conflict = document.getElementById('evaluation-conflict');
     conflict.hidden = false;
     conflict.replaceChildren(

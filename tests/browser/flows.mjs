@@ -588,6 +588,8 @@ test('施策評価: the department submits, the 本部 returns it, the departmen
   await assertText(conflict, '他の人がこの施策評価を変更しました。');
   await assertText(conflict, `版${behindTheBack.data.version}`);
   await assertText(conflict, '本部が代理で修正');
+  await assertText(page.locator('#evaluation-context'), `版${behindTheBack.data.version}`);
+  await assertText(returnedRow.locator('.cell-submission'), submissionText(behindTheBack.data.status));
   await shot(page, '24-evaluations-department-conflict');
   await correction.getByRole('button', { name: '修正して提出する' }).click();
   await assertText(page.locator(`#measure-eval-${measure.measure_id} .cell-submission`), '確認待ち');
@@ -640,6 +642,11 @@ test('the page logged no script errors', () => {
   const unexpected = consoleErrors.filter((text) => !/Failed to load resource: the server responded with a status of (401|409|412|422|428)/.test(text));
   assert.deepEqual(unexpected, []);
 });
+
+/** A submission state as the page names it. */
+function submissionText(status) {
+  return { submitted: '確認待ち', returned: '差戻し', approved: '承認済' }[status];
+}
 
 /** The figures of an actual as the page prints them (the part before any percent). */
 function sentFigures(actual) {
