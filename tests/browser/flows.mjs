@@ -520,6 +520,18 @@ test('施策評価: the department submits, the 本部 returns it, the departmen
   const row = page.locator(`#measure-eval-${measure.measure_id}`);
   await assertText(row.locator('.cell-submission'), '未提出');
   await shot(page, '20-evaluations-department-list', false);
+  // The year picker: FY2019's evaluations were all approved in the demo, marked サンプル; the tab
+  // back to the indicators keeps the year chosen.
+  await page.locator('#year-select').selectOption('2019');
+  await assertText(page.locator('#evaluations-title'), EARLIER_YEAR_LABEL);
+  await assertText(row.locator('.cell-submission'), '承認済');
+  await assertText(row.locator('.cell-submission .badge.sample'), 'サンプル');
+  await page.locator('#tab-indicators').click();
+  await assertText(page.locator('#department-title'), EARLIER_YEAR_LABEL);
+  await page.locator('#year-select').selectOption('2020');
+  await assertText(page.locator('#department-title'), YEAR_LABEL);
+  await openMeasureEvaluations(page, '#department-title');
+  await assertText(row.locator('.cell-submission'), '未提出');
   await row.getByRole('button', { name: /入力/ }).click();
   const form = page.locator('#evaluation-form');
   await form.waitFor();
