@@ -227,7 +227,7 @@ function formContext(measure, evaluation) {
     ['年度', measure.fiscal_year_label],
     ['この年度のロードマップ', roadmapText(measure)],
     ['現在の状態', evaluation ? h('span', {}, submissionBadge(evaluation.status), sampleBadge(evaluation), ` 版${evaluation.version}・${formatTimestamp(evaluation.submitted_at)}`) : '未提出'],
-    ['本部のコメント', evaluation?.review_comment],
+    [evaluation?.status === 'returned' ? '本部のコメント' : '前回の本部のコメント', evaluation?.review_comment],
   ]);
   facts.id = 'evaluation-context';
   return facts;
