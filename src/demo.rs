@@ -351,6 +351,143 @@ mod caveat_tests {
         indicator.reading_note.clone().unwrap_or_default()
     }
 
+    /// A field of a plan file that no seed gives. Where the file fills it, the record holding it
+    /// carries a reading note that names it; otherwise the field is left out.
+    #[derive(Clone, Copy)]
+    enum Unsourced {
+        PlanBaselineYear,
+        PlanRenamedYear,
+        PlanStatus,
+        GoalNames,
+        MeasureReviewCategories,
+        MeasureOwners,
+        MeasureStatuses,
+    }
+
+    /// Where `document` fills an unsourced field without a note naming it.
+    fn unnoted(document: &PlanDocument, unsourced: &[Unsourced]) -> Vec<String> {
+        let names = |note: &Option<String>, word: &str| note.as_deref().is_some_and(|note| note.contains(word));
+        let plan = &document.plan;
+        let mut found = Vec::new();
+        for field in unsourced {
+            match field {
+                Unsourced::PlanBaselineYear if plan.baseline_fiscal_year.is_some() => {
+                    if !names(&plan.reading_note, "基準年度") {
+                        found.push("plan.baseline_fiscal_year".to_owned());
+                    }
+                }
+                Unsourced::PlanRenamedYear if plan.renamed_fiscal_year.is_some() => {
+                    if !names(&plan.reading_note, "renamed_fiscal_year") {
+                        found.push("plan.renamed_fiscal_year".to_owned());
+                    }
+                }
+                Unsourced::PlanStatus if !names(&plan.reading_note, "status") => found.push("plan.status".to_owned()),
+                Unsourced::GoalNames => found.extend(
+                    document
+                        .goals
+                        .iter()
+                        .filter(|goal| !names(&goal.reading_note, "仮の名称"))
+                        .map(|goal| format!("goals[{}].name", goal.number)),
+                ),
+                Unsourced::MeasureReviewCategories => found.extend(
+                    document
+                        .measures
+                        .iter()
+                        .filter(|m| m.review_category.is_some() && !names(&m.reading_note, "見直し区分"))
+                        .map(|m| format!("measures[{}].review_category", m.number)),
+                ),
+                Unsourced::MeasureOwners => found.extend(
+                    document
+                        .measures
+                        .iter()
+                        .filter(|m| !names(&m.reading_note, "所管課"))
+                        .map(|m| format!("measures[{}].owners", m.number)),
+                ),
+                Unsourced::MeasureStatuses => found.extend(
+                    document
+                        .measures
+                        .iter()
+                        .filter(|m| !names(&m.reading_note, "status"))
+                        .map(|m| format!("measures[{}].status", m.number)),
+                ),
+                _ => {}
+            }
+        }
+        found
+    }
+
+    fn more_plan(code: &str) -> &'static str {
+        DEMO_MORE_PLANS.iter().find(|(plan, _)| *plan == code).unwrap().1
+    }
+
+    /// Seed 003 prints the 2020 plan whole, except whether it is still in force.
+    #[test]
+    fn itabashi_ict_2020_fills_no_unsourced_field_without_a_note() {
+        let document = PlanDocument::from_toml(DEMO_PLAN_TOML).unwrap();
+        assert_eq!(unnoted(&document, &[Unsourced::PlanStatus]), Vec::<String>::new());
+    }
+
+    /// Seeds 000–002 give neither a 所管課, a 見直し区分, a 基準年度, the visions' names, the year of
+    /// the rename nor a status.
+    #[test]
+    fn itabashi_dx_2025_fills_no_unsourced_field_without_a_note() {
+        let document = PlanDocument::from_toml(more_plan("itabashi-dx-2025")).unwrap();
+        let unsourced = [
+            Unsourced::PlanBaselineYear,
+            Unsourced::PlanRenamedYear,
+            Unsourced::PlanStatus,
+            Unsourced::GoalNames,
+            Unsourced::MeasureReviewCategories,
+            Unsourced::MeasureOwners,
+            Unsourced::MeasureStatuses,
+        ];
+        assert_eq!(unnoted(&document, &unsourced), Vec::<String>::new());
+        assert_eq!(document.plan.baseline_fiscal_year, None, "no seed gives it: left empty");
+        assert!(document.measures.iter().all(|m| m.review_category.is_none()), "no seed gives it: left empty");
+    }
+
+    /// Seed 004 is a draft: no 所管課, 見直し区分 or status.
+    #[test]
+    fn bunkyo_data_2019_fills_no_unsourced_field_without_a_note() {
+        let document = PlanDocument::from_toml(more_plan("bunkyo-data-2019")).unwrap();
+        let unsourced = [
+            Unsourced::PlanStatus,
+            Unsourced::MeasureReviewCategories,
+            Unsourced::MeasureOwners,
+            Unsourced::MeasureStatuses,
+        ];
+        assert_eq!(unnoted(&document, &unsourced), Vec::<String>::new());
+        assert!(document.measures.iter().all(|m| m.review_category.is_none()), "no seed gives it: left empty");
+    }
+
+    /// The check finds an invented value: the 新規 the 文京区 file used to give every measure.
+    #[test]
+    fn an_unsourced_field_filled_without_a_note_is_found() {
+        let text = more_plan("bunkyo-data-2019").replace(
+            "number = 12\nname = \"既存システムの共通基盤搭載\"\n",
+            "number = 12\nname = \"既存システムの共通基盤搭載\"\nreview_category = \"新規\"\n",
+        );
+        let mut document = PlanDocument::from_toml(&text).unwrap();
+        document.measures[11].reading_note = None;
+        document.plan.reading_note = None;
+        assert_eq!(
+            unnoted(&document, &[Unsourced::PlanStatus, Unsourced::MeasureReviewCategories, Unsourced::MeasureOwners]),
+            ["plan.status", "measures[12].review_category", "measures[12].owners"]
+        );
+    }
+
+    /// Every reference names the seed it comes from.
+    #[test]
+    fn every_reference_names_its_source() {
+        for (code, text) in DEMO_MORE_PLANS {
+            let document = PlanDocument::from_toml(text).unwrap();
+            for reference in &document.plan.references {
+                let source = reference.source.as_deref().unwrap_or_default();
+                assert!(source.starts_with("seed 00"), "{code}: {} has source {source:?}", reference.title);
+            }
+        }
+    }
+
     /// Caveats that lived only in TOML comments travel with the indicator they qualify.
     #[test]
     fn indicator_caveats_are_reading_notes_not_comments() {

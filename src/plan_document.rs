@@ -82,6 +82,9 @@ pub struct PlanEntry {
     pub predecessor: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub references: Vec<ReferenceEntry>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 /// A plan above this one or a national policy it follows.
@@ -95,6 +98,15 @@ pub struct ReferenceEntry {
     pub url: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub notes: Option<String>,
+    /// Which source names it (`seed 000 2`)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub source: Option<String>,
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, as precisely as the source dates it
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub issued: Option<String>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 /// A measure of an earlier plan: its plan's code and its number.
@@ -149,6 +161,9 @@ pub struct GoalEntry {
     /// Name of one of the plan's phases
     #[serde(default, deserialize_with = "crate::domain::limits::optional_name")]
     pub phase: Option<String>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 /// A goal named by its number (goals without a key) or by its key.
@@ -189,7 +204,8 @@ pub struct MeasureEntry {
     pub name: String,
     #[serde(default, deserialize_with = "crate::domain::limits::names")]
     pub former_names: Vec<String>,
-    pub review_category: ReviewCategory,
+    /// 見直し区分; leave out when no source states one
+    pub review_category: Option<ReviewCategory>,
     pub strategy: Option<i32>,
     pub main_goal: Option<GoalRef>,
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
@@ -219,6 +235,9 @@ pub struct MeasureEntry {
     pub indicators: Vec<IndicatorEntry>,
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub retired_indicators: Vec<RetiredIndicatorEntry>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -424,6 +443,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             predecessor_id: predecessor_plan.as_ref().map(|p| p.id),
             phases: plan_entry.phases.clone(),
             grading: plan_entry.grading.clone().unwrap_or_default(),
+            reading_note: plan_entry.reading_note.clone(),
         },
     )?;
     let plan = match &plan_entry.former_name {
@@ -451,6 +471,9 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 referenced_plan_id: None,
                 url: reference.url.clone(),
                 notes: reference.notes.clone(),
+                source: reference.source.clone(),
+                issued: reference.issued.clone(),
+                reading_note: reference.reading_note.clone(),
             },
         )?;
     }
@@ -482,6 +505,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 .map(|p| find_goal(&goal_ids, format!("goals[{g}].parent"), p))
                 .transpose()?,
             phase_id: goal.phase.as_deref().map(|p| phase_id(format!("goals[{g}].phase"), p)).transpose()?,
+            reading_note: goal.reading_note.clone(),
         };
         let created = plans::create_goal(conn, actor, PlanId::new(plan.id), &fields)?;
         if goal.former_name.is_some() {
@@ -570,6 +594,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             added_fiscal_year: entry.added_fiscal_year,
             change_notes: entry.change_notes.clone(),
             roadmap: entry.roadmap.clone(),
+            reading_note: entry.reading_note.clone(),
         };
         let mut measure = measures::create(conn, actor, PlanId::new(plan.id), &fields, &owners)?;
         for name in entry.former_names.iter().skip(1).chain(std::iter::once(&entry.name)) {

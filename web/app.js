@@ -4,7 +4,7 @@
 // Everything comes from the public /api/v1 API; nothing is stored but the session token.
 
 import * as api from './api.js';
-import { $, h, section, definitionList } from './dom.js';
+import { $, h, section, definitionList, readingNote } from './dom.js';
 import { renderIndicatorPage } from './indicator.js';
 import { renderEvaluationsPage, viewTabs } from './evaluations.js';
 import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js';
@@ -374,6 +374,7 @@ function renderHq() {
       `評価日時 ${formatTimestamp(e.evaluated_at)}・評価基準 ${e.grading.basis === 'attainment' ? '達成率' : '進捗率'}（A ≥ ${e.grading.grade_a_min}%、B ≥ ${e.grading.grade_b_min}%、C ≥ ${e.grading.grade_c_min}%）・`,
       h('span', { id: 'evaluation-collection' }, collectionText(e.collection)),
     ),
+    readingNote(state.plan?.reading_note),
     h('nav', { class: 'toc', 'aria-label': 'このページの内容' }, h('ul', {}, toc.map(([id, label]) => h('li', {}, h('a', { href: `#${id}` }, label))))),
     renderSummary(e),
     renderTable(e),

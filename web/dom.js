@@ -30,3 +30,9 @@ export function section(id, heading, ...content) {
 export function definitionList(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(([, value]) => value !== null && value !== undefined && value !== '').map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
+
+/** How a record reads its sources (its `reading_note`), shown beside the record; nothing when it has none. */
+export function readingNote(note) {
+  if (!note) return null;
+  return h('p', { class: 'reading-note' }, h('span', { class: 'reading-note-label' }, '資料の読み方: '), note);
+}

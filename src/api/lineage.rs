@@ -45,6 +45,19 @@ pub struct CreateReference {
     #[schema(example = "重点戦略「DX戦略」を踏まえる", max_length = 2000)]
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub notes: Option<String>,
+    /// Which source names the reference
+    #[schema(example = "seed 000 2", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub source: Option<String>,
+    /// When the referenced law or plan was issued: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, as precisely as
+    /// the source dates it
+    #[schema(example = "2017-05", max_length = 64)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
+    pub issued: Option<String>,
+    /// How the reference reads its source where it is silent or inferred
+    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 /// The indicator's series across the chain of plans linked by `predecessor_id` (FY2016–2025 for an
@@ -133,6 +146,9 @@ pub async fn create_reference(
         referenced_plan_id: body.referenced_plan_id,
         url: body.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
         notes: body.notes,
+        source: body.source,
+        issued: body.issued,
+        reading_note: body.reading_note,
     };
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;

@@ -75,7 +75,8 @@ pub struct CreateMeasure {
     pub owner_department_ids: Vec<i32>,
     #[serde(default)]
     pub owners_and_others: bool,
-    pub review_category: ReviewCategory,
+    /// 見直し区分; leave out when no source states one
+    pub review_category: Option<ReviewCategory>,
     /// For a measure added mid-plan: its first fiscal year
     #[serde(default, deserialize_with = "crate::domain::fiscal_year::optional_supported")]
     #[schema(minimum = 1989, maximum = 2100)]
@@ -91,6 +92,10 @@ pub struct CreateMeasure {
     pub phase_id: Option<i32>,
     /// The measure of an earlier plan this one carries over
     pub predecessor_id: Option<i32>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -123,7 +128,10 @@ pub struct UpdateMeasure {
     #[schema(value_type = Option<i32>)]
     pub predecessor_id: Option<Option<i32>>,
     pub owners_and_others: Option<bool>,
-    pub review_category: Option<ReviewCategory>,
+    /// `null`: no source states one
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<ReviewCategory>)]
+    pub review_category: Option<Option<ReviewCategory>>,
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     #[schema(max_length = 2000)]
     pub change_notes: Option<String>,
@@ -134,6 +142,10 @@ pub struct UpdateMeasure {
     #[schema(example = "文言を統一するため名称を変更", max_length = 2000)]
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
+    /// How this record reads its sources where they are silent or inferred; `null` removes the note
+    #[schema(max_length = 2000, value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_nullable_text")]
+    pub reading_note: Option<Option<String>>,
 }
 
 impl UpdateMeasure {
@@ -153,6 +165,7 @@ impl UpdateMeasure {
         fields.review_category = self.review_category.unwrap_or(fields.review_category);
         fields.change_notes = self.change_notes.or(fields.change_notes);
         fields.roadmap = self.roadmap.unwrap_or(fields.roadmap);
+        fields.reading_note = self.reading_note.unwrap_or(fields.reading_note);
         fields
     }
 }
@@ -256,6 +269,7 @@ pub async fn create_measure(
         phase_id: body.phase_id,
         predecessor_id: body.predecessor_id,
         roadmap: body.roadmap,
+        reading_note: body.reading_note,
     };
     let owners: Vec<InitialOwner> = body
         .owner_department_ids

@@ -50,6 +50,10 @@ pub struct CreatePlan {
     pub phases: Vec<Phase>,
     /// Default: progress basis, A ≥ 100, B ≥ 80, C ≥ 50; on track ≥ 0.95, behind ≥ 0.6
     pub grading: Option<GradingSettings>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -90,6 +94,10 @@ pub struct UpdatePlan {
     #[schema(example = "DXの推進を目的とする計画である旨を広く共有するため名称を変更", max_length = 2000)]
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
+    /// How this record reads its sources where they are silent or inferred; `null` removes the note
+    #[schema(max_length = 2000, value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_nullable_text")]
+    pub reading_note: Option<Option<String>>,
 }
 
 impl UpdatePlan {
@@ -112,6 +120,7 @@ impl UpdatePlan {
             fields.grading = grading;
         }
         fields.predecessor_id = self.predecessor_id.unwrap_or(fields.predecessor_id);
+        fields.reading_note = self.reading_note.unwrap_or(fields.reading_note);
         fields
     }
 }
@@ -158,6 +167,10 @@ pub struct CreateGoal {
     pub parent_id: Option<i32>,
     /// The phase of this plan the goal belongs to (a 基本方針 of the 前期実施計画)
     pub phase_id: Option<i32>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted)
+    #[schema(max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -241,6 +254,7 @@ pub async fn create_plan(
         predecessor_id: body.predecessor_id,
         phases: body.phases,
         grading: body.grading.unwrap_or_default(),
+        reading_note: body.reading_note,
     };
     if fields.code.is_empty() {
         return Err(AppError::invalid("code", "must not be empty"));
@@ -323,6 +337,7 @@ pub async fn create_goal(
         symbol: body.symbol.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         parent_id: body.parent_id,
         phase_id: body.phase_id,
+        reading_note: body.reading_note,
     };
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;

@@ -29,7 +29,7 @@ struct MeasureRow {
     summary: String,
     strategy_id: Option<i32>,
     main_goal_id: Option<i32>,
-    review_category: String,
+    review_category: Option<String>,
     status: String,
     status_fiscal_year: Option<i32>,
     status_recorded_at: Option<NaiveDateTime>,
@@ -41,6 +41,7 @@ struct MeasureRow {
     updated_at: NaiveDateTime,
     phase_id: Option<i32>,
     predecessor_id: Option<i32>,
+    reading_note: Option<String>,
 }
 
 /// Which of a plan's measures [`list`] reads: every field given must match.
@@ -146,7 +147,8 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
     }
     rows.into_iter()
         .map(|row| {
-            let review_category: ReviewCategory = enum_from_column(&row.review_category)?;
+            let review_category: Option<ReviewCategory> =
+                row.review_category.as_deref().map(enum_from_column).transpose()?;
             Ok(Measure {
                 id: row.id,
                 plan_id: row.plan_id,
@@ -159,7 +161,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
                 owners: owners.remove(&row.id).unwrap_or_default(),
                 owners_and_others: row.owners_and_others,
                 review_category,
-                review_category_label: review_category.label_ja().to_owned(),
+                review_category_label: review_category.map(|category| category.label_ja().to_owned()),
                 status: enum_from_column(&row.status)?,
                 status_fiscal_year: row.status_fiscal_year,
                 status_fiscal_year_label: optional_label(row.status_fiscal_year),
@@ -170,6 +172,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
                 phase_span: row.phase_id.and_then(|id| spans.get(&id).copied()),
                 predecessor_id: row.predecessor_id,
                 roadmap: roadmap.remove(&row.id).unwrap_or_default(),
+                reading_note: row.reading_note,
                 version: row.version,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -269,13 +272,15 @@ pub struct MeasureFields {
     pub strategy_id: Option<i32>,
     pub main_goal_id: Option<i32>,
     pub secondary_goal_ids: Vec<i32>,
-    pub review_category: ReviewCategory,
+    /// `None`: no source states one
+    pub review_category: Option<ReviewCategory>,
     pub owners_and_others: bool,
     pub added_fiscal_year: Option<i32>,
     pub change_notes: Option<String>,
     pub phase_id: Option<i32>,
     pub predecessor_id: Option<i32>,
     pub roadmap: Vec<RoadmapEntry>,
+    pub reading_note: Option<String>,
 }
 
 impl From<&Measure> for MeasureFields {
@@ -294,6 +299,7 @@ impl From<&Measure> for MeasureFields {
             phase_id: m.phase_id,
             predecessor_id: m.predecessor_id,
             roadmap: m.roadmap.clone(),
+            reading_note: m.reading_note.clone(),
         }
     }
 }
@@ -427,13 +433,14 @@ pub fn create(
             measures::summary.eq(&fields.summary),
             measures::strategy_id.eq(fields.strategy_id),
             measures::main_goal_id.eq(fields.main_goal_id),
-            measures::review_category.eq(to_text(&fields.review_category)),
+            measures::review_category.eq(fields.review_category.as_ref().map(to_text)),
             measures::status.eq(to_text(&MeasureStatus::Active)),
             measures::added_fiscal_year.eq(fields.added_fiscal_year),
             measures::owners_and_others.eq(fields.owners_and_others),
             measures::change_notes.eq(&fields.change_notes),
             measures::phase_id.eq(fields.phase_id),
             measures::predecessor_id.eq(fields.predecessor_id),
+            measures::reading_note.eq(&fields.reading_note),
             measures::version.eq(1),
             measures::created_at.eq(now),
             measures::updated_at.eq(now),
@@ -501,12 +508,13 @@ pub fn update(
             measures::summary.eq(&fields.summary),
             measures::strategy_id.eq(fields.strategy_id),
             measures::main_goal_id.eq(fields.main_goal_id),
-            measures::review_category.eq(to_text(&fields.review_category)),
+            measures::review_category.eq(fields.review_category.as_ref().map(to_text)),
             measures::owners_and_others.eq(fields.owners_and_others),
             measures::added_fiscal_year.eq(fields.added_fiscal_year),
             measures::change_notes.eq(&fields.change_notes),
             measures::phase_id.eq(fields.phase_id),
             measures::predecessor_id.eq(fields.predecessor_id),
+            measures::reading_note.eq(&fields.reading_note),
         ))
         .execute(conn)?;
     write_children(conn, id.get(), fields)?;

@@ -25,6 +25,9 @@ struct ReferenceRow {
     notes: Option<String>,
     recorded_by: Option<i32>,
     recorded_at: NaiveDateTime,
+    reading_note: Option<String>,
+    source: Option<String>,
+    issued: Option<String>,
 }
 
 impl ReferenceRow {
@@ -37,6 +40,9 @@ impl ReferenceRow {
             referenced_plan_id: self.referenced_plan_id,
             url: self.url,
             notes: self.notes,
+            source: self.source,
+            issued: self.issued,
+            reading_note: self.reading_note,
             recorded_by: self.recorded_by,
             recorded_at: self.recorded_at,
         })
@@ -51,6 +57,11 @@ pub struct NewReference {
     pub referenced_plan_id: Option<i32>,
     pub url: Option<String>,
     pub notes: Option<String>,
+    /// Which source names it
+    pub source: Option<String>,
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`
+    pub issued: Option<String>,
+    pub reading_note: Option<String>,
 }
 
 /// One page of a plan's references in the order they were recorded, and how many it has.
@@ -90,6 +101,9 @@ pub fn create(
     if reference.url.as_deref().is_some_and(|url| !(url.starts_with("https://") || url.starts_with("http://"))) {
         return Err(AppError::invalid("url", "must start with https:// or http://"));
     }
+    if let Some(issued) = &reference.issued {
+        crate::domain::plan_reference::check_issued(issued).map_err(|message| AppError::invalid("issued", message))?;
+    }
     let id: i32 = diesel::insert_into(plan_references::table)
         .values((
             plan_references::plan_id.eq(plan_id),
@@ -98,6 +112,9 @@ pub fn create(
             plan_references::referenced_plan_id.eq(reference.referenced_plan_id),
             plan_references::url.eq(&reference.url),
             plan_references::notes.eq(&reference.notes),
+            plan_references::source.eq(&reference.source),
+            plan_references::issued.eq(&reference.issued),
+            plan_references::reading_note.eq(&reference.reading_note),
             plan_references::recorded_by.eq(actor.user_id),
             plan_references::recorded_at.eq(audit::now()),
         ))

@@ -36,6 +36,7 @@ struct PlanRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    reading_note: Option<String>,
 }
 
 impl PlanRow {
@@ -62,6 +63,7 @@ impl PlanRow {
                 on_track_min_ratio: decimal_from_text(&self.on_track_min_ratio)?,
                 behind_min_ratio: decimal_from_text(&self.behind_min_ratio)?,
             },
+            reading_note: self.reading_note,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -70,7 +72,7 @@ impl PlanRow {
 }
 
 fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Phase)>, AppError> {
-    let rows: Vec<(i32, i32, String, i32, i32)> = plan_phases::table
+    let rows: Vec<(i32, i32, String, i32, i32, Option<String>)> = plan_phases::table
         .filter(plan_phases::plan_id.eq_any(plan_ids))
         .select((
             plan_phases::plan_id,
@@ -78,13 +80,14 @@ fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Ph
             plan_phases::name,
             plan_phases::start_fiscal_year,
             plan_phases::end_fiscal_year,
+            plan_phases::reading_note,
         ))
         .order((plan_phases::start_fiscal_year, plan_phases::id))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(plan_id, id, name, start_fiscal_year, end_fiscal_year)| {
-            (plan_id, Phase { id, name, start_fiscal_year, end_fiscal_year })
+        .map(|(plan_id, id, name, start_fiscal_year, end_fiscal_year, reading_note)| {
+            (plan_id, Phase { id, name, start_fiscal_year, end_fiscal_year, reading_note })
         })
         .collect())
 }
@@ -171,6 +174,7 @@ pub struct PlanFields {
     pub predecessor_id: Option<i32>,
     pub phases: Vec<Phase>,
     pub grading: GradingSettings,
+    pub reading_note: Option<String>,
 }
 
 fn validate_fields(fields: &PlanFields) -> Result<(), AppError> {
@@ -223,6 +227,7 @@ fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Re
                         plan_phases::name.eq(&phase.name),
                         plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
                         plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
+                        plan_phases::reading_note.eq(&phase.reading_note),
                     ))
                     .execute(conn)?;
             }
@@ -236,6 +241,7 @@ fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Re
                         plan_phases::name.eq(&phase.name),
                         plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
                         plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
+                        plan_phases::reading_note.eq(&phase.reading_note),
                     ))
                     .execute(conn)?;
             }
@@ -299,6 +305,7 @@ pub fn create(
             plans::grade_c_min.eq(decimal_to_text(grading.grade_c_min)),
             plans::on_track_min_ratio.eq(decimal_to_text(grading.on_track_min_ratio)),
             plans::behind_min_ratio.eq(decimal_to_text(grading.behind_min_ratio)),
+            plans::reading_note.eq(&fields.reading_note),
             plans::version.eq(1),
             plans::created_at.eq(now),
             plans::updated_at.eq(now),
@@ -361,6 +368,7 @@ pub fn update(
             plans::grade_c_min.eq(decimal_to_text(grading.grade_c_min)),
             plans::on_track_min_ratio.eq(decimal_to_text(grading.on_track_min_ratio)),
             plans::behind_min_ratio.eq(decimal_to_text(grading.behind_min_ratio)),
+            plans::reading_note.eq(&fields.reading_note),
             plans::version.eq(old.version + 1),
             plans::updated_at.eq(audit::now()),
         ))
@@ -400,6 +408,7 @@ impl From<&Plan> for PlanFields {
             predecessor_id: plan.predecessor_id,
             phases: plan.phases.clone(),
             grading: plan.grading.clone(),
+            reading_note: plan.reading_note.clone(),
         }
     }
 }
@@ -417,6 +426,7 @@ struct GoalRow {
     symbol: Option<String>,
     parent_id: Option<i32>,
     phase_id: Option<i32>,
+    reading_note: Option<String>,
 }
 
 impl From<GoalRow> for Goal {
@@ -430,6 +440,7 @@ impl From<GoalRow> for Goal {
             symbol: row.symbol,
             parent_id: row.parent_id,
             phase_id: row.phase_id,
+            reading_note: row.reading_note,
         }
     }
 }
@@ -458,6 +469,7 @@ pub struct GoalFields {
     pub symbol: Option<String>,
     pub parent_id: Option<i32>,
     pub phase_id: Option<i32>,
+    pub reading_note: Option<String>,
 }
 
 impl GoalFields {
@@ -470,6 +482,7 @@ impl GoalFields {
             symbol: None,
             parent_id: None,
             phase_id: None,
+            reading_note: None,
         }
     }
 }
@@ -615,6 +628,7 @@ pub fn create_goal(
             goals::symbol.eq(&fields.symbol),
             goals::parent_id.eq(fields.parent_id),
             goals::phase_id.eq(fields.phase_id),
+            goals::reading_note.eq(&fields.reading_note),
         ))
         .returning(goals::id)
         .get_result(conn);

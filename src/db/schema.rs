@@ -58,6 +58,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -68,6 +69,7 @@ diesel::table! {
         name -> Text,
         start_fiscal_year -> Integer,
         end_fiscal_year -> Integer,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -81,6 +83,7 @@ diesel::table! {
         symbol -> Nullable<Text>,
         parent_id -> Nullable<Integer>,
         phase_id -> Nullable<Integer>,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -102,7 +105,7 @@ diesel::table! {
         summary -> Text,
         strategy_id -> Nullable<Integer>,
         main_goal_id -> Nullable<Integer>,
-        review_category -> Text,
+        review_category -> Nullable<Text>,
         status -> Text,
         status_fiscal_year -> Nullable<Integer>,
         status_recorded_at -> Nullable<Timestamp>,
@@ -114,6 +117,7 @@ diesel::table! {
         updated_at -> Timestamp,
         phase_id -> Nullable<Integer>,
         predecessor_id -> Nullable<Integer>,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -311,6 +315,9 @@ diesel::table! {
         notes -> Nullable<Text>,
         recorded_by -> Nullable<Integer>,
         recorded_at -> Timestamp,
+        reading_note -> Nullable<Text>,
+        source -> Nullable<Text>,
+        issued -> Nullable<Text>,
     }
 }
 

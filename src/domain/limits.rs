@@ -183,6 +183,12 @@ pub fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
     bounded_optional(deserializer, MAX_TEXT_CHARS)
 }
 
+/// A PATCH field holding free text or `null` (a reading note removed): absent is `None`, `null` is
+/// `Some(None)`; pair with `#[serde(default)]`.
+pub fn optional_nullable_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    bounded_optional(deserializer, MAX_TEXT_CHARS).map(Some)
+}
+
 /// A password: at most [`MAX_PASSWORD_CHARS`].
 pub fn password<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     bounded(deserializer, MAX_PASSWORD_CHARS)

@@ -29,9 +29,10 @@ pub struct Measure {
     pub owners: Vec<Owner>,
     /// The seed writes 「…ほか」: more departments take part than are listed.
     pub owners_and_others: bool,
-    pub review_category: ReviewCategory,
+    /// 見直し区分; `null`: no source states one
+    pub review_category: Option<ReviewCategory>,
     #[schema(example = "官デ変")]
-    pub review_category_label: String,
+    pub review_category_label: Option<String>,
     pub status: MeasureStatus,
     /// The fiscal year the measure was completed or retired.
     pub status_fiscal_year: Option<i32>,
@@ -50,6 +51,10 @@ pub struct Measure {
     /// The measure of the previous plan this one carries over
     pub predecessor_id: Option<i32>,
     pub roadmap: Vec<RoadmapEntry>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted);
+    /// `null`: it is transcribed as the source states it.
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub reading_note: Option<String>,
     pub version: i32,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
@@ -183,8 +188,8 @@ mod tests {
             secondary_goal_ids: vec![],
             owners: vec![owner(10, None, Some(2019)), owner(20, Some(2019), None)],
             owners_and_others: false,
-            review_category: ReviewCategory::Continued,
-            review_category_label: String::new(),
+            review_category: Some(ReviewCategory::Continued),
+            review_category_label: None,
             status,
             status_fiscal_year: status_year,
             status_fiscal_year_label: None,
@@ -196,6 +201,7 @@ mod tests {
                 .map(|(start_fiscal_year, end_fiscal_year)| PhaseSpan { start_fiscal_year, end_fiscal_year }),
             predecessor_id: None,
             roadmap: vec![],
+            reading_note: None,
             version: 1,
             created_at: NaiveDateTime::default(),
             updated_at: NaiveDateTime::default(),

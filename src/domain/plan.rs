@@ -38,6 +38,10 @@ pub struct Plan {
     pub phases: Vec<Phase>,
     /// How achievement is graded; returned with every evaluation.
     pub grading: GradingSettings,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted);
+    /// `null`: it is transcribed as the source states it.
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub reading_note: Option<String>,
     pub version: i32,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
@@ -88,6 +92,14 @@ pub struct Phase {
     #[schema(example = 2025, minimum = 1989, maximum = 2100)]
     #[serde(deserialize_with = "crate::domain::fiscal_year::supported")]
     pub end_fiscal_year: i32,
+    /// How the phase reads its sources where they are silent or inferred
+    #[schema(max_length = 2000)]
+    #[serde(
+        default,
+        deserialize_with = "crate::domain::limits::optional_text",
+        serialize_with = "crate::domain::limits::shown_as::optional_text"
+    )]
+    pub reading_note: Option<String>,
 }
 
 pub fn label(year: i32) -> String {
@@ -120,6 +132,10 @@ pub struct Goal {
     pub parent_id: Option<i32>,
     /// The phase (実施計画 前期/後期) the goal belongs to; `null`: the whole plan
     pub phase_id: Option<i32>,
+    /// How this record reads its sources where they are silent or inferred (seed and section quoted);
+    /// `null`: it is transcribed as the source states it.
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 /// How plans without a kind name their top-level goals.
@@ -312,6 +328,7 @@ mod entity_tests {
             predecessor_id: None,
             phases: vec![],
             grading: GradingSettings::default(),
+            reading_note: None,
             version: 1,
             created_at: NaiveDateTime::default(),
             updated_at: NaiveDateTime::default(),

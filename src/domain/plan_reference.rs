@@ -29,7 +29,65 @@ pub struct PlanReference {
     #[schema(example = "https://www.city.itabashi.tokyo.jp/")]
     pub url: Option<String>,
     pub notes: Option<String>,
+    /// Which source names the reference (`seed 000 2`)
+    #[schema(example = "seed 000 2")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub source: Option<String>,
+    /// When the referenced law or plan was issued, as precisely as the source dates it:
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`
+    #[schema(example = "2016-12-14")]
+    pub issued: Option<String>,
+    /// How the reference reads its source where it is silent or inferred
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub reading_note: Option<String>,
     pub recorded_by: Option<i32>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub recorded_at: NaiveDateTime,
+}
+
+/// Checks an issue date written as precisely as its source dates it (`2016`, `2017-05`,
+/// `2016-12-14`): a source that gives only 平成29年5月 is not made to say a day.
+pub fn check_issued(issued: &str) -> Result<(), String> {
+    let refused = || {
+        format!(
+            "発行日「{issued}」は YYYY、YYYY-MM、YYYY-MM-DD のいずれかで書いてください (issued must be YYYY, YYYY-MM or \
+             YYYY-MM-DD)"
+        )
+    };
+    let parts: Vec<&str> = issued.split('-').collect();
+    fn digits(part: &str, len: usize) -> bool {
+        part.len() == len && part.bytes().all(|b| b.is_ascii_digit())
+    }
+    let well_formed = match parts.as_slice() {
+        [year] => digits(year, 4),
+        [year, month] => digits(year, 4) && digits(month, 2) && (1..=12).contains(&month.parse::<u32>().unwrap_or(0)),
+        [year, month, day] => {
+            digits(year, 4)
+                && digits(month, 2)
+                && digits(day, 2)
+                && chrono::NaiveDate::parse_from_str(issued, "%Y-%m-%d").is_ok()
+        }
+        _ => false,
+    };
+    if well_formed { Ok(()) } else { Err(refused()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_issued;
+
+    #[test]
+    fn an_issue_date_is_as_precise_as_its_source() {
+        assert!(check_issued("2016").is_ok());
+        assert!(check_issued("2017-05").is_ok());
+        assert!(check_issued("2016-12-14").is_ok());
+    }
+
+    #[test]
+    fn an_issue_date_that_is_no_date_is_refused() {
+        for refused in ["2017-13", "2017-02-30", "平成29年5月", "17-05", "2017-5", "2016-12-14-1", ""] {
+            let message = check_issued(refused).unwrap_err();
+            assert!(message.contains("YYYY-MM"), "{refused}: {message}");
+        }
+    }
 }

@@ -780,6 +780,7 @@ mod tests {
             symbol: None,
             parent_id,
             phase_id: None,
+            reading_note: None,
         }
     }
 
