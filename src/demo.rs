@@ -371,15 +371,15 @@ mod caveat_tests {
         let mut found = Vec::new();
         for field in unsourced {
             match field {
-                Unsourced::PlanBaselineYear if plan.baseline_fiscal_year.is_some() => {
-                    if !names(&plan.reading_note, "基準年度") {
-                        found.push("plan.baseline_fiscal_year".to_owned());
-                    }
+                Unsourced::PlanBaselineYear
+                    if plan.baseline_fiscal_year.is_some() && !names(&plan.reading_note, "基準年度") =>
+                {
+                    found.push("plan.baseline_fiscal_year".to_owned());
                 }
-                Unsourced::PlanRenamedYear if plan.renamed_fiscal_year.is_some() => {
-                    if !names(&plan.reading_note, "renamed_fiscal_year") {
-                        found.push("plan.renamed_fiscal_year".to_owned());
-                    }
+                Unsourced::PlanRenamedYear
+                    if plan.renamed_fiscal_year.is_some() && !names(&plan.reading_note, "renamed_fiscal_year") =>
+                {
+                    found.push("plan.renamed_fiscal_year".to_owned());
                 }
                 Unsourced::PlanStatus if !names(&plan.reading_note, "status") => found.push("plan.status".to_owned()),
                 Unsourced::GoalNames => found.extend(
