@@ -23,6 +23,7 @@ pub mod open_data;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
+pub mod report;
 pub mod resolved;
 pub mod security_headers;
 pub mod sliced_body;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Deserializer};
 pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard::dashboard)
         .service(evaluation::get_evaluation)
+        .service(report::get_report)
         .service(actuals::indicator_achievement)
         .service(indicators::get_indicator)
         .service(indicators::list_indicators)
