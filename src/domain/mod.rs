@@ -23,6 +23,7 @@ pub mod national_indicator;
 pub mod plan;
 pub mod plan_reference;
 pub mod read_only;
+pub mod reminder;
 pub mod resource;
 pub mod role;
 pub mod submission;

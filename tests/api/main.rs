@@ -32,6 +32,7 @@ mod plan_lineage;
 mod plan_structure;
 mod pools;
 mod query_count;
+mod reminders;
 mod response_cache;
 mod revocation;
 mod scoped_references;
