@@ -136,6 +136,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
                 role: Role::Department,
                 department_id: Some(department.id),
                 municipality_id: None,
+                email: None,
             },
         )?;
         Ok::<_, AppError>(Caller {

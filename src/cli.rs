@@ -95,6 +95,21 @@ pub enum Command {
     /// Generate synthetic data sets for scale tests
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Send the e-mail reminders due today, each once (run it daily, e.g. from cron; see README
+    /// 「リマインダー」): deadlines near or just passed, returned actuals, the 本部's digest
+    Remind(RemindArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    /// List what would be sent (recipients, subjects, bodies) and send nothing; needs no SMTP server
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The day in Japan to plan for [default: today in Japan]
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    pub settings: crate::reminders::ReminderSettings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +314,31 @@ fn parse_role(text: &str) -> Result<Role, String> {
     Role::parse(text).ok_or_else(|| "expected system_admin, analyst, admin, hq, department or viewer".to_owned())
 }
 
+/// One reminder pass; the SMTP settings are checked before the database is opened.
+fn remind(database_url: &str, args: RemindArgs) -> Result<(), AppError> {
+    let mailer = if args.dry_run { None } else { Some(args.settings.mailer()?) };
+    let db = Database::connect_now(database_url, 2)?;
+    db.migrate()?;
+    let today = args.today.unwrap_or_else(crate::reminders::today_in_japan);
+    let days_before = args.settings.reminder_days_before;
+    let mut lines = String::new();
+    let report = match &mailer {
+        None => crate::reminders::dry_run(&db, today, days_before, &mut lines)?,
+        Some(mailer) => {
+            crate::reminders::send_due(&db, mailer, today, days_before, Duration::from_secs(2), &mut lines)?
+        }
+    };
+    write_stdout(lines.as_bytes())?;
+    println!("{}", report.summary(args.dry_run));
+    if report.failed > 0 {
+        return Err(AppError::Unavailable(format!(
+            "{} reminder(s) could not be sent (logged as failed; see the lines above)",
+            report.failed
+        )));
+    }
+    Ok(())
+}
+
 pub fn main() -> ExitCode {
     // The matches are kept besides the parsed arguments: `config check` reports where each
     // value came from.
@@ -348,6 +388,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::Remind(args) => remind(&cli.database_url, args),
         Command::Migrate => {
             let db = Database::connect_now(&cli.database_url, 2)?;
             let applied = db.migrate()?;
@@ -453,6 +494,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
                         role,
                         department_id,
                         municipality_id,
+                        email: None,
                     },
                 )
             })?;

@@ -178,6 +178,7 @@ fn load_with_users(
                     role: user.role,
                     department_id,
                     municipality_id: Some(municipality_id),
+                    email: None,
                 },
             )?;
         }

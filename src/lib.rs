@@ -7,6 +7,7 @@
 //! - [`response_cache`]: computed answers reused while the data is unchanged
 //! - [`plan_document`]: the plan file format (the demo plan is one)
 //! - [`cli`]: the command line
+//! - [`reminders`]: e-mail reminders (`municipal-kpi remind`)
 //! - [`metrics`]: request, pool and cache counters for `GET /metrics`
 //! - [`web`]: the web view served at `/` (files under `web/`, embedded)
 
@@ -26,6 +27,7 @@ pub mod measure_evaluation_cycle;
 pub mod metrics;
 pub mod plan_document;
 pub mod progress_report;
+pub mod reminders;
 pub mod response_cache;
 pub mod spreadsheet;
 pub mod startup;

@@ -23,6 +23,7 @@ pub mod open_data;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
+pub mod reminders;
 pub mod report;
 pub mod resolved;
 pub mod security_headers;
@@ -109,6 +110,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(open_data::open_data)
         .service(actuals::import_actuals)
         .service(audit::list_audit)
+        .service(reminders::reminder_log)
         .service(lineage::indicator_series)
         .service(lineage::link_predecessor)
         .service(lineage::list_references)

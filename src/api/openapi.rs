@@ -96,6 +96,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::actuals::import_actuals,
         crate::api::plans::import_plan,
         crate::api::audit::list_audit,
+        crate::api::reminders::reminder_log,
         crate::api::lineage::indicator_series,
         crate::api::lineage::link_predecessor,
         crate::api::lineage::list_references,

@@ -36,6 +36,9 @@ pub struct CreateUser {
     /// The municipality the account works in: the admin's own (may be omitted); the system
     /// administrator names it (omit it for system_admin and analyst accounts).
     pub municipality_id: Option<i32>,
+    /// Where reminders go (リマインダー); omit for none
+    #[schema(example = "koseki@city.example.lg.jp", max_length = 254)]
+    pub email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -56,6 +59,10 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "crate::domain::limits::optional_password")]
     #[schema(max_length = 1024)]
     pub password: Option<String>,
+    /// A new address for reminders; `null` removes it
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    pub email: Option<Option<String>>,
 }
 
 fn check_username(username: &str) -> Result<(), AppError> {
@@ -115,6 +122,7 @@ pub async fn create_user(
                     role: body.role,
                     department_id: body.department_id,
                     municipality_id,
+                    email: body.email.as_deref(),
                 },
             )
         })
@@ -170,6 +178,7 @@ pub async fn update_user(
         municipality_id,
         active: body.active,
         password_hash,
+        email: body.email,
     };
     let actor = Actor::from(&caller);
     let id = id.existing()?;

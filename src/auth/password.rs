@@ -123,6 +123,7 @@ mod tests {
                 department_id: None,
                 municipality_id: Some(id),
                 active,
+                email: None,
                 created_at: Default::default(),
                 updated_at: Default::default(),
             },

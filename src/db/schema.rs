@@ -34,6 +34,7 @@ diesel::table! {
         updated_at -> Timestamp,
         token_version -> Integer,
         municipality_id -> Nullable<Integer>,
+        email -> Nullable<Text>,
     }
 }
 
@@ -420,6 +421,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sent_messages (id) {
+        id -> Integer,
+        idempotency_key -> Text,
+        municipality_id -> Integer,
+        kind -> Text,
+        recipient_user_id -> Integer,
+        recipient -> Text,
+        subject -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -488,4 +506,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     measure_assessment_events,
     measure_assessment_links,
     plan_evaluation_directions,
+    sent_messages,
 );

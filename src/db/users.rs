@@ -29,6 +29,7 @@ struct UserRow {
     updated_at: NaiveDateTime,
     token_version: i32,
     municipality_id: Option<i32>,
+    email: Option<String>,
 }
 
 /// What a login checks: the user, its password hash and the token version to put in its token.
@@ -50,6 +51,7 @@ impl UserRow {
                 department_id: self.department_id,
                 municipality_id: self.municipality_id,
                 active: self.active,
+                email: self.email,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
             },
@@ -189,6 +191,8 @@ pub struct NewUser<'a> {
     /// `None`: the department's municipality, else the only one the database holds (the
     /// single-city default); always `None` for system_admin and analyst.
     pub municipality_id: Option<i32>,
+    /// Where reminders go; checked by [`account::check_email`]
+    pub email: Option<&'a str>,
 }
 
 /// The municipality an account of this role works in: none for the cross-municipality roles;
@@ -251,8 +255,13 @@ fn check_role_department(role: Role, department_id: Option<i32>) -> Result<(), A
     }
 }
 
+fn check_email(email: Option<&str>) -> Result<(), AppError> {
+    email.map_or(Ok(()), |address| account::check_email(address).map_err(|message| AppError::invalid("email", message)))
+}
+
 pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Result<User, AppError> {
     check_role_department(new.role, new.department_id)?;
+    check_email(new.email)?;
     let municipality_id = resolve_municipality(conn, new.role, new.municipality_id, new.department_id)?;
     let same_username = users::table.filter(users::username.eq(new.username));
     let exists: i64 = match municipality_id {
@@ -272,6 +281,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, new: &NewUser<'_>) -> Resu
             users::department_id.eq(new.department_id),
             users::municipality_id.eq(municipality_id),
             users::active.eq(true),
+            users::email.eq(new.email),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
@@ -291,6 +301,8 @@ pub struct UserChanges {
     pub municipality_id: Option<i32>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
+    /// `Some(None)` removes the address
+    pub email: Option<Option<String>>,
 }
 
 pub fn update(conn: &mut DbConnection, actor: &Actor, id: UserId, changes: UserChanges) -> Result<User, AppError> {
@@ -298,6 +310,8 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: UserId, changes: UserC
     let role = changes.role.unwrap_or(old.role);
     let department_id = changes.department_id.unwrap_or(old.department_id);
     check_role_department(role, department_id)?;
+    let email = changes.email.unwrap_or_else(|| old.email.clone());
+    check_email(email.as_deref())?;
     let given = changes.municipality_id.or(old.municipality_id).filter(|_| role.belongs_to_municipality());
     let municipality_id = resolve_municipality(conn, role, given, department_id)?;
     let before = Standing { role: old.role, active: old.active, municipality_id: old.municipality_id };
@@ -313,6 +327,7 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, id: UserId, changes: UserC
             users::role.eq(role.as_str()),
             users::department_id.eq(department_id),
             users::active.eq(changes.active.unwrap_or(old.active)),
+            users::email.eq(email),
             users::updated_at.eq(audit::now()),
         ))
         .execute(conn)?;

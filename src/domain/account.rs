@@ -20,10 +20,38 @@ pub struct User {
     /// The municipality the account works in; `null` for system_admin and analyst.
     pub municipality_id: Option<i32>,
     pub active: bool,
+    /// Where reminders go (リマインダー); `null`: the account gets none
+    #[schema(example = "koseki@city.example.lg.jp")]
+    pub email: Option<String>,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_utc")]
     pub updated_at: NaiveDateTime,
+}
+
+/// Longest e-mail address accepted (RFC 5321's limit on a forward path).
+pub const EMAIL_MAX_LENGTH: usize = 254;
+
+/// Whether `address` can take reminders: `local@domain`, ASCII (no SMTPUTF8 is assumed of the
+/// municipality's mail server), no spaces or control characters, a dot in the domain.
+pub fn check_email(address: &str) -> Result<(), String> {
+    let invalid = || {
+        format!(
+            "メールアドレスの形式が正しくありません（例: koseki@city.example.lg.jp、{EMAIL_MAX_LENGTH}文字以内の半角英数字） \
+             (not an e-mail address: local@domain, ASCII, at most {EMAIL_MAX_LENGTH} characters)"
+        )
+    };
+    if address.len() > EMAIL_MAX_LENGTH || !address.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(invalid());
+    }
+    let Some((local, domain)) = address.split_once('@') else { return Err(invalid()) };
+    let domain_ok = !domain.contains('@')
+        && domain.contains('.')
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let local_ok = !local.is_empty() && !local.contains(['<', '>', '(', ')', ',', ';', ':', '\\', '"', '[', ']']);
+    if domain_ok && local_ok { Ok(()) } else { Err(invalid()) }
 }
 
 /// What an account is, as far as administering a municipality goes.
@@ -63,6 +91,29 @@ pub fn keeps_an_admin(other_active_admins: i64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_address_is_local_at_a_dotted_domain() {
+        assert_eq!(check_email("koseki@city.itabashi.tokyo.jp"), Ok(()));
+        assert_eq!(check_email("k.sato+kpi@example.lg.jp"), Ok(()));
+        for wrong in [
+            "koseki",
+            "@example.jp",
+            "koseki@",
+            "koseki@localhost",
+            "a@b@example.jp",
+            "a b@example.jp",
+            "戸籍@example.jp",
+            "a@example..jp",
+            "<a>@example.jp",
+            "a@exa_mple.jp",
+        ] {
+            assert!(check_email(wrong).unwrap_err().starts_with("メールアドレス"), "{wrong}");
+        }
+        let longest = format!("{}@example.jp", "a".repeat(EMAIL_MAX_LENGTH - 11));
+        assert_eq!(check_email(&longest), Ok(()));
+        assert!(check_email(&format!("a{longest}")).is_err(), "one character over");
+    }
 
     fn standing(role: Role, active: bool, municipality_id: Option<i32>) -> Standing {
         Standing { role, active, municipality_id }

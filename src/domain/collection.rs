@@ -37,6 +37,11 @@ pub fn japan_date(utc: NaiveDateTime) -> NaiveDate {
     (utc + TimeDelta::hours(JAPAN_UTC_OFFSET_HOURS)).date()
 }
 
+/// When the day `day` begins in Japan, in UTC: the first instant `japan_date` maps to `day`.
+pub fn japan_midnight_utc(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - TimeDelta::hours(JAPAN_UTC_OFFSET_HOURS)
+}
+
 /// Whether `at` (UTC) falls after the inclusive `deadline`.
 fn after(deadline: NaiveDate, at: NaiveDateTime) -> bool {
     japan_date(at) > deadline
@@ -112,6 +117,7 @@ mod tests {
     fn the_deadline_is_a_day_in_japan() {
         assert_eq!(japan_date(utc("2021-05-31T14:59:59")), day("2021-05-31"), "23:59:59 in Japan");
         assert_eq!(japan_date(utc("2021-05-31T15:00:00")), day("2021-06-01"), "midnight in Japan");
+        assert_eq!(japan_midnight_utc(day("2021-06-01")), utc("2021-05-31T15:00:00"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod plan_reference;
 pub mod progress_report;
 pub mod read_only;
+pub mod reminder;
 pub mod resource;
 pub mod role;
 pub mod submission;

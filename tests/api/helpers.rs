@@ -322,6 +322,7 @@ pub fn create_user_in(
                     role,
                     department_id,
                     municipality_id,
+                    email: None,
                 },
             )
         })

@@ -33,6 +33,7 @@ mod plan_structure;
 mod pools;
 mod query_count;
 mod reading_notes;
+mod reminders;
 mod report;
 mod response_cache;
 mod revocation;

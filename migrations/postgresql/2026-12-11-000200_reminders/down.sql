@@ -1,0 +1,2 @@
+DROP TABLE sent_messages;
+ALTER TABLE users DROP COLUMN email;
