@@ -13,6 +13,7 @@ use super::extract::Query;
 use super::pagination::{PageParams, page_bounds};
 use crate::db::{Database, publications};
 use crate::domain::fiscal_year::{FiscalYear, out_of_range_message};
+use crate::domain::limits::{MAX_CODE_CHARS, text_problem};
 use crate::domain::publication::PublicFormat;
 use crate::error::{AppError, Problem};
 use crate::publication::catalogue::{self, JSON_LD_MEDIA_TYPE};
@@ -58,6 +59,15 @@ pub enum DataFormat {
 pub struct FormatQuery {
     /// `json` (default) or `csv`
     pub format: Option<DataFormat>,
+}
+
+/// The path's municipality code, within the bounds of a code (422 naming `code` otherwise, as for
+/// a NUL character, which PostgreSQL cannot even compare).
+fn municipality_code(code: String) -> Result<String, AppError> {
+    match text_problem(&code, MAX_CODE_CHARS) {
+        Some(problem) => Err(AppError::invalid("code", problem)),
+        None => Ok(code),
+    }
 }
 
 fn fiscal_year(year: i32) -> Result<i32, AppError> {
@@ -140,7 +150,7 @@ pub async fn published_year(
     query: Query<FormatQuery>,
 ) -> Result<HttpResponse, AppError> {
     let YearPath { code, plan_id, fiscal_year: year } = path.into_inner();
-    let year = fiscal_year(year)?;
+    let (code, year) = (municipality_code(code)?, fiscal_year(year)?);
     let served = db.read(move |conn| read_published(conn, &code, plan_id, year, None)).await?;
     data_response(&req, served, query.format.unwrap_or_default())
 }
@@ -164,7 +174,7 @@ pub async fn published_version(
     query: Query<FormatQuery>,
 ) -> Result<HttpResponse, AppError> {
     let VersionPath { code, plan_id, fiscal_year: year, version } = path.into_inner();
-    let year = fiscal_year(year)?;
+    let (code, year) = (municipality_code(code)?, fiscal_year(year)?);
     let served = db.read(move |conn| read_published(conn, &code, plan_id, year, Some(version))).await?;
     data_response(&req, served, query.format.unwrap_or_default())
 }
@@ -210,7 +220,7 @@ pub async fn year_page(
     path: web::Path<YearPath>,
 ) -> Result<HttpResponse, AppError> {
     let YearPath { code, plan_id, fiscal_year: year } = path.into_inner();
-    let year = fiscal_year(year)?;
+    let (code, year) = (municipality_code(code)?, fiscal_year(year)?);
     let served = db.read(move |conn| read_published(conn, &code, plan_id, year, None)).await?;
     Ok(page_response(&req, &served))
 }
@@ -231,7 +241,7 @@ pub async fn version_page(
     path: web::Path<VersionPath>,
 ) -> Result<HttpResponse, AppError> {
     let VersionPath { code, plan_id, fiscal_year: year, version } = path.into_inner();
-    let year = fiscal_year(year)?;
+    let (code, year) = (municipality_code(code)?, fiscal_year(year)?);
     let served = db.read(move |conn| read_published(conn, &code, plan_id, year, Some(version))).await?;
     Ok(page_response(&req, &served))
 }
