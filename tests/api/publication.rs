@@ -13,6 +13,7 @@ on_both_backends!(
     a_published_year_is_readable_without_a_token_in_every_format,
     a_change_after_publication_waits_for_a_re_publication_with_a_reason,
     unpublished_and_other_municipalities_plans_answer_as_missing,
+    the_demo_publishes_its_sample_year_flagged_as_sample,
 );
 
 const NOTE: &str = "内部備考-出張受付の件数を含む";
@@ -210,4 +211,21 @@ async fn unpublished_and_other_municipalities_plans_answer_as_missing(backend: B
     let nowhere = assert_problem(publish(&app, 999_999, json!({"fiscal_year": 2020})).await, 404).await;
     assert_eq!(foreign_problem["title"], nowhere["title"]);
     assert_eq!(json(public(&app, "/api/v1/public/catalog").await).await["@graph"][0]["dcat:dataset"], json!([]));
+}
+
+async fn the_demo_publishes_its_sample_year_flagged_as_sample(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let listed = json(app.get(&format!("/plans/{plan}/publications"), &app.hq).await).await;
+    assert_eq!((listed["total"].as_i64(), listed["items"][0]["fiscal_year"].as_i64()), (Some(1), Some(2020)));
+    let data_path = listed["items"][0]["url"].as_str().unwrap().rsplit_once("/versions/").unwrap().0.to_owned();
+    let year = json(public(&app, &data_path).await).await;
+    assert_eq!(year["contains_sample"], true);
+    let rows = year["report"]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|row| row["is_sample"] == true), "{year}");
+    let page = public(&app, year["distributions"]["html"].as_str().unwrap()).await.text().await.unwrap();
+    assert!(page.contains("サンプル:") && page.contains("実際の数値ではありません"), "{page}");
+    // Sample figures are never open data: the CSV is its header alone.
+    let csv = public(&app, &format!("{data_path}?format=csv")).await.text().await.unwrap();
+    assert_eq!(csv.trim_end().lines().count(), 1, "{csv}");
 }
