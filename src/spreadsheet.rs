@@ -18,6 +18,7 @@ use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionSta
 pub mod formula_guard;
 pub mod import;
 pub mod measure_evaluations;
+pub mod progress_report;
 mod xlsx_preflight;
 pub mod xlsx_reader;
 
@@ -56,26 +57,11 @@ pub const COLUMNS: [&str; 24] = [
 ];
 
 pub fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Achieved => "達成",
-        Status::OnTrack => "順調",
-        Status::Behind => "やや遅れ",
-        Status::OffTrack => "遅れ",
-        Status::Deteriorating => "悪化",
-        Status::NotAchieved => "未達成",
-        Status::NoData => "実績なし",
-        Status::NotAssessable => "評価不能",
-    }
+    status.label_ja()
 }
 
 fn grade_label(grade: Grade) -> &'static str {
-    match grade {
-        Grade::A => "A",
-        Grade::B => "B",
-        Grade::C => "C",
-        Grade::D => "D",
-        Grade::NotAssessable => "—",
-    }
+    grade.label()
 }
 
 fn submission_label(state: SubmissionState) -> &'static str {

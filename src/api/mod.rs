@@ -25,6 +25,7 @@ pub mod pagination;
 pub mod plans;
 pub mod public;
 pub mod publications;
+pub mod report;
 pub mod resolved;
 pub mod security_headers;
 pub mod sliced_body;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Deserializer};
 pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     cfg.service(dashboard::dashboard)
         .service(evaluation::get_evaluation)
+        .service(report::get_report)
         .service(actuals::indicator_achievement)
         .service(indicators::get_indicator)
         .service(indicators::list_indicators)

@@ -72,6 +72,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::actuals::review_actual,
         crate::api::actuals::indicator_achievement,
         crate::api::evaluation::get_evaluation,
+        crate::api::report::get_report,
         crate::api::measure_evaluations::get_measure_year,
         crate::api::measure_evaluations::get_department_evaluation,
         crate::api::measure_evaluations::submit_department_evaluation,
@@ -111,7 +112,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::public::version_page,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport)),
     modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds, &PathParameterExamples),
     tags(
         (name = "health", description = "Probes (no authentication)"),

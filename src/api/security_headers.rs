@@ -24,6 +24,10 @@ pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'sel
 
 /// Authenticated data must not be stored by any cache; a handler may set its own policy
 /// (the dashboard feed revalidates with its ETag: `private, no-cache`).
+/// The 進捗状況報告書's HTML: its own inline styles and SVG only; no script, no fetch, no frame.
+pub const REPORT_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 pub const AUTHENTICATED_CACHE_CONTROL: &str = "no-store";
 
 /// What the headers of one response depend on, taken from its request.

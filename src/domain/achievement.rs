@@ -78,6 +78,33 @@ pub enum Status {
     NotAssessable,
 }
 
+impl Status {
+    pub const ALL: [Self; 8] = [
+        Self::Achieved,
+        Self::OnTrack,
+        Self::Behind,
+        Self::OffTrack,
+        Self::Deteriorating,
+        Self::NotAchieved,
+        Self::NoData,
+        Self::NotAssessable,
+    ];
+
+    /// The status as the 進捗管理表 and the report print it.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Achieved => "達成",
+            Self::OnTrack => "順調",
+            Self::Behind => "やや遅れ",
+            Self::OffTrack => "遅れ",
+            Self::Deteriorating => "悪化",
+            Self::NotAchieved => "未達成",
+            Self::NoData => "実績なし",
+            Self::NotAssessable => "評価不能",
+        }
+    }
+}
+
 /// A/B/C/D, or `—` when not assessable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 pub enum Grade {
@@ -91,6 +118,19 @@ pub enum Grade {
     D,
     #[serde(rename = "—")]
     NotAssessable,
+}
+
+impl Grade {
+    /// `A`–`D`, or `—`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::B => "B",
+            Self::C => "C",
+            Self::D => "D",
+            Self::NotAssessable => "—",
+        }
+    }
 }
 
 /// Which rate a grade is read from.

@@ -173,6 +173,12 @@ impl FiscalYear {
         self.to_string()
     }
 
+    /// The label of a chart's axis, where a full one does not fit: `R2`, `H30`.
+    pub fn short_label(self) -> String {
+        let initial = self.era().name_en().chars().next().unwrap_or('?');
+        format!("{initial}{}", self.era_year())
+    }
+
     /// The following fiscal year, `None` after [`FiscalYear::MAX`].
     pub fn next(self) -> Option<Self> {
         Self::new(self.0.checked_add(1)?).ok()

@@ -411,6 +411,15 @@ pub struct DepartmentEvaluationEvent {
     pub recorded_at: NaiveDateTime,
 }
 
+/// The version of a department's evaluation last approved by `as_of`: the words the municipality
+/// stands by. As for actuals, a newer version awaiting review or returned does not replace it.
+pub fn approved_version<'a>(
+    events: impl IntoIterator<Item = &'a DepartmentEvaluationEvent>,
+    as_of: Option<NaiveDateTime>,
+) -> Option<&'a DepartmentEvaluationEvent> {
+    events.into_iter().filter(|e| recorded_by(e.recorded_at, as_of) && e.status == ActualStatus::Approved).last()
+}
+
 /// Which department evaluation a version belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EvaluationKey {
@@ -818,5 +827,18 @@ mod tests {
         assert!(!outstanding_after_deadline(Some(ActualStatus::Submitted), true));
         assert!(!outstanding_after_deadline(Some(ActualStatus::Approved), true));
         assert!(!outstanding_after_deadline(None, false));
+    }
+
+    #[test]
+    fn the_approved_version_stays_while_a_newer_one_waits_and_none_before_approval() {
+        let events = [
+            event(1, ActualEventKind::Submitted, ActualStatus::Submitted, 1),
+            event(2, ActualEventKind::Approved, ActualStatus::Approved, 2),
+            event(3, ActualEventKind::Corrected, ActualStatus::Submitted, 3),
+            event(4, ActualEventKind::Returned, ActualStatus::Returned, 4),
+        ];
+        assert_eq!(approved_version(&events, None).map(|e| e.report.work_done.as_str()), Some("版2"));
+        assert!(approved_version(&events, Some(at(1))).is_none());
+        assert!(approved_version(&events[..1], None).is_none());
     }
 }

@@ -22,6 +22,7 @@ pub mod name_history;
 pub mod national_indicator;
 pub mod plan;
 pub mod plan_reference;
+pub mod progress_report;
 pub mod publication;
 pub mod read_only;
 pub mod resource;

@@ -120,4 +120,5 @@ pub fn evaluate_year(
 pub mod comparison;
 pub mod measure_year;
 pub mod plan;
+pub mod progress_report;
 pub mod series;

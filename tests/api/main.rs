@@ -33,6 +33,7 @@ mod plan_structure;
 mod pools;
 mod publication;
 mod query_count;
+mod report;
 mod response_cache;
 mod revocation;
 mod scoped_references;
