@@ -112,7 +112,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::public::version_page,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport, crate::api::public::DataFormat)),
     modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds, &PathParameterExamples),
     tags(
         (name = "health", description = "Probes (no authentication)"),
