@@ -188,12 +188,22 @@ fn load_with_users(
             // The 本部 has opened the year the samples stop in (no deadline, so nothing is late
             // whenever the demo is tried): screens open on it and say it is being collected.
             collections::open(conn, &actor, PlanId::new(report.plan_id), OPEN_YEAR, None)?;
+            publish_sample_year(conn, &actor, report.plan_id)?;
             (actuals, evaluations)
         } else {
             (0, 0)
         };
         Ok(DemoOutcome::Loaded { report, sample_actuals: samples, sample_evaluations })
     })
+}
+
+/// The 本部 has published the sample year as it stands (its approved figures, every one flagged
+/// サンプル), so that the public view and the catalogue have something to show.
+fn publish_sample_year(conn: &mut DbConnection, actor: &Actor, plan_id: i32) -> Result<(), AppError> {
+    let fiscal_year = crate::domain::fiscal_year::FiscalYear::new(OPEN_YEAR)
+        .map_err(|_| AppError::Internal("the demo's open year is out of range".into()))?;
+    let request = crate::publication::PublishRequest { fiscal_year, licence: None, correction_note: None };
+    crate::publication::publish(conn, actor, PlanId::new(plan_id), &request).map(|_| ())
 }
 
 /// Loads each of the other demo plans this database does not hold yet.

@@ -27,6 +27,7 @@ pub mod measure_evaluation_cycle;
 pub mod metrics;
 pub mod plan_document;
 pub mod progress_report;
+pub mod publication;
 pub mod reminders;
 pub mod response_cache;
 pub mod spreadsheet;

@@ -117,6 +117,7 @@ impl Application {
                         .wrap(actix_web::middleware::from_fn(crate::auth::resolve_caller))
                         .configure(api::configure_v1),
                 )
+                .configure(api::public::configure_pages)
                 .configure(crate::web::configure)
                 .default_service(web::to(no_route))
         })

@@ -23,6 +23,8 @@ pub mod open_data;
 pub mod openapi;
 pub mod pagination;
 pub mod plans;
+pub mod public;
+pub mod publications;
 pub mod reminders;
 pub mod report;
 pub mod resolved;
@@ -117,7 +119,12 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(lineage::create_reference)
         .service(national_indicators::list_national_indicators)
         .service(national_indicators::national_comparison)
-        .service(national_indicators::get_national_indicator);
+        .service(national_indicators::get_national_indicator)
+        .service(publications::publish)
+        .service(publications::list_publications)
+        .service(public::published_year)
+        .service(public::published_version)
+        .service(public::catalog);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

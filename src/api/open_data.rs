@@ -6,7 +6,6 @@ use super::evaluation::attachment;
 use super::resolved::Resolved;
 use crate::auth::Caller;
 use crate::db::{Database, departments};
-use crate::domain::achievement::round_for_output;
 use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation};
@@ -30,34 +29,13 @@ pub async fn open_data(
                 .into_iter()
                 .find(|m| m.id == records.plan.municipality_id)
                 .ok_or_else(|| AppError::not_found("municipality", records.plan.municipality_id))?;
-            let mut rows = Vec::new();
-            for indicator in &records.indicators {
-                let Some(measure) = records.measures.iter().find(|m| m.id == indicator.measure_id) else { continue };
-                for year in records.plan.years() {
-                    let events =
-                        records.events.iter().filter(|e| e.indicator_id == indicator.id && e.fiscal_year == year);
-                    let state = crate::domain::actual::ActualState::fold(events.map(|e| &e.event), None);
-                    let Some(approved) = state.approved.filter(|e| !e.is_sample) else { continue };
-                    rows.push(spreadsheet::OpenDataRow {
-                        fiscal_year: year,
-                        measure_number: measure.number,
-                        measure_name: measure.name.clone(),
-                        indicator_id: indicator.id,
-                        indicator_name: indicator.name.clone(),
-                        unit: indicator.unit.clone(),
-                        value: approved.reported.value,
-                        numerator: approved.reported.numerator,
-                        denominator: approved.reported.denominator,
-                        rate: approved.reported.rate().map(round_for_output),
-                        stage_name: approved
-                            .reported
-                            .stage
-                            .and_then(|s| usize::try_from(s).ok())
-                            .and_then(|s| indicator.stages.get(s).cloned()),
-                        approved_at: approved.recorded_at,
-                    });
-                }
-            }
+            let years = records.plan.start_fiscal_year..=records.plan.end_fiscal_year;
+            let rows: Vec<_> = records
+                .approved_rows(years)
+                .into_iter()
+                .filter(|(_, is_sample)| !is_sample)
+                .map(|(row, _)| row)
+                .collect();
             spreadsheet::open_data_csv(&municipality.code, &municipality.name, &records.plan.name, &rows)
         })
         .await?;

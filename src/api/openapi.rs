@@ -104,9 +104,16 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::national_indicators::list_national_indicators,
         crate::api::national_indicators::get_national_indicator,
         crate::api::national_indicators::national_comparison,
+        crate::api::publications::publish,
+        crate::api::publications::list_publications,
+        crate::api::public::published_year,
+        crate::api::public::published_version,
+        crate::api::public::catalog,
+        crate::api::public::year_page,
+        crate::api::public::version_page,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport, crate::api::public::DataFormat)),
     modifiers(&BearerAuth, &VersionPrefix, &ProblemResponses, &ResponseHeaders, &PaginationBounds, &PathParameterExamples),
     tags(
         (name = "health", description = "Probes (no authentication)"),
@@ -122,12 +129,20 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "evaluation", description = "Evaluation summaries, collection, dashboards, spreadsheets and imports"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
         (name = "national indicators", description = "The national catalogue (自治体DX推進計画の重点取組事項) and comparisons across municipalities"),
+        (name = "publications", description = "公表: the 本部 publishes a plan's year (hq)"),
+        (name = "public", description = "What was published, deliberately public (no token): JSON and CSV open data, the DCAT catalogue, the HTML pages"),
     )
 )]
 pub struct ApiDoc;
 
 /// Paths outside the `/api/v1` scope; every other handler is mounted under it.
-pub const UNVERSIONED_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+pub const UNVERSIONED_PATHS: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/public/{code}/plans/{plan_id}/{fiscal_year}",
+    "/public/{code}/plans/{plan_id}/{fiscal_year}/versions/{version}",
+];
 
 /// Handlers declare paths relative to their scope; the document shows the full path.
 struct VersionPrefix;

@@ -58,7 +58,9 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
     let segments = segments(path);
     let read = method == Method::GET;
     match segments.as_slice() {
-        ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] if read => {
+        ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] | ["public", ..]
+            if read =>
+        {
             RouteKind::Published
         }
         ["municipalities"] | ["users", ..] | ["audit"] => RouteKind::Administration,

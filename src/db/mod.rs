@@ -23,6 +23,7 @@ pub mod national_indicators;
 pub mod ownership;
 pub mod plan_references;
 pub mod plans;
+pub mod publications;
 pub mod reminders;
 pub mod schema;
 pub mod users;

@@ -438,6 +438,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    publications (id) {
+        id -> Integer,
+        municipality_id -> Integer,
+        plan_id -> Integer,
+        fiscal_year -> Integer,
+        version -> Integer,
+        published_at -> Timestamp,
+        published_by -> Nullable<Integer>,
+        licence -> Text,
+        title -> Text,
+        publisher -> Text,
+        correction_note -> Nullable<Text>,
+        snapshot -> Text,
+        snapshot_sha256 -> Text,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -477,6 +495,8 @@ diesel::joinable!(measure_assessment_events -> measure_assessments (assessment_i
 diesel::joinable!(measure_assessment_events -> users (actor_id));
 diesel::joinable!(measure_assessment_links -> measure_assessments (assessment_id));
 diesel::joinable!(plan_evaluation_directions -> plans (plan_id));
+diesel::joinable!(publications -> plans (plan_id));
+diesel::joinable!(publications -> municipalities (municipality_id));
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
     departments,
@@ -507,4 +527,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     measure_assessment_links,
     plan_evaluation_directions,
     sent_messages,
+    publications,
 );

@@ -23,6 +23,7 @@ pub mod national_indicator;
 pub mod plan;
 pub mod plan_reference;
 pub mod progress_report;
+pub mod publication;
 pub mod read_only;
 pub mod reminder;
 pub mod resource;

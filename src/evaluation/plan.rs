@@ -52,6 +52,39 @@ pub struct PlanRecords {
 }
 
 impl PlanRecords {
+    /// The approved figures of `years`, indicator by indicator and year by year, as open data
+    /// shows them, each with whether it is generated sample data (never a real figure).
+    pub fn approved_rows(&self, years: std::ops::RangeInclusive<i32>) -> Vec<(crate::spreadsheet::OpenDataRow, bool)> {
+        let mut rows = Vec::new();
+        for indicator in &self.indicators {
+            let Some(measure) = self.measures.iter().find(|m| m.id == indicator.measure_id) else { continue };
+            for year in years.clone() {
+                let events = self.events.iter().filter(|e| e.indicator_id == indicator.id && e.fiscal_year == year);
+                let Some(approved) = ActualState::fold(events.map(|e| &e.event), None).approved else { continue };
+                let row = crate::spreadsheet::OpenDataRow {
+                    fiscal_year: year,
+                    measure_number: measure.number,
+                    measure_name: measure.name.clone(),
+                    indicator_id: indicator.id,
+                    indicator_name: indicator.name.clone(),
+                    unit: indicator.unit.clone(),
+                    value: approved.reported.value,
+                    numerator: approved.reported.numerator,
+                    denominator: approved.reported.denominator,
+                    rate: approved.reported.rate().map(crate::domain::achievement::round_for_output),
+                    stage_name: approved
+                        .reported
+                        .stage
+                        .and_then(|s| usize::try_from(s).ok())
+                        .and_then(|s| indicator.stages.get(s).cloned()),
+                    approved_at: approved.recorded_at,
+                };
+                rows.push((row, approved.is_sample));
+            }
+        }
+        rows
+    }
+
     /// The name `entity` bore in `year` as recorded at `as_of`.
     fn name_of<'a>(&'a self, entity: Named, current: &'a str, year: i32, as_of: Option<NaiveDateTime>) -> &'a str {
         let revisions = self.names.get(&entity).map(Vec::as_slice).unwrap_or_default();

@@ -31,6 +31,7 @@ mod outage;
 mod plan_lineage;
 mod plan_structure;
 mod pools;
+mod publication;
 mod query_count;
 mod reading_notes;
 mod reminders;
