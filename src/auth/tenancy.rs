@@ -61,7 +61,7 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
         ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] if read => {
             RouteKind::Published
         }
-        ["municipalities"] | ["users", ..] | ["audit"] => RouteKind::Administration,
+        ["municipalities"] | ["users", ..] | ["audit"] | ["identity-provider"] => RouteKind::Administration,
         _ => RouteKind::Municipal,
     }
 }
