@@ -51,6 +51,7 @@ pub struct PutIdentityProvider {
     #[serde(default, deserialize_with = "crate::domain::limits::optional_code")]
     pub username_claim: Option<String>,
     /// Tried in order: the first that matches decides the role and department
+    #[schema(max_items = 50)]
     pub claim_mappings: Vec<ClaimMapping>,
 }
 
