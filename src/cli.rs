@@ -164,6 +164,9 @@ pub struct ServeArgs {
     pub login_throttle: LoginThrottleSettings,
     #[command(flatten)]
     pub connections: ConnectionSettings,
+    /// Shortest time between two fetches of an OpenID provider's JWKS for an unknown key id
+    #[arg(long, env = "OIDC_JWKS_MIN_REFETCH_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub oidc_jwks_min_refetch_seconds: u64,
     /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
     #[arg(long = "metrics", env = "METRICS_ENABLED")]
     pub metrics_enabled: bool,
@@ -610,6 +613,9 @@ fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result
         connections: args.connections.clone(),
         metrics_endpoint: MetricsEndpoint::from_settings(args.metrics_enabled, args.metrics_token.as_deref())?,
         metrics: Metrics::default(),
+        jwks_refetch: crate::auth::provider_token::JwksRefetchInterval(std::time::Duration::from_secs(
+            args.oidc_jwks_min_refetch_seconds,
+        )),
     };
     Ok(ServeConfig { tokens, server, ephemeral_secret })
 }

@@ -36,6 +36,8 @@ pub struct ServerSettings {
     pub connections: crate::connections::ConnectionSettings,
     /// Whether `GET /metrics` answers, and to which token (`METRICS_ENABLED`, `METRICS_TOKEN`).
     pub metrics_endpoint: MetricsEndpoint,
+    /// How often an OpenID provider's JWKS may be fetched again for an unknown key id.
+    pub jwks_refetch: crate::auth::provider_token::JwksRefetchInterval,
     /// The registry requests are recorded in; other parts may register counters in it first.
     pub metrics: Metrics,
 }
@@ -56,6 +58,10 @@ impl Application {
         let login_throttle = web::Data::new(LoginThrottle::new(&settings.login_throttle));
         let listener = crate::connections::bind(address)?;
         let port = listener.local_addr()?.port();
+        let provider_keys = web::Data::new(
+            crate::auth::provider_token::ProviderKeys::new(settings.jwks_refetch)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        );
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
         let openapi_json = web::Data::new(web::Bytes::from(api::openapi::document_json()));
@@ -87,6 +93,7 @@ impl Application {
                 .app_data(recording.clone())
                 .app_data(body_timeout.clone())
                 .app_data(tokens.clone())
+                .app_data(provider_keys.clone())
                 .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())

@@ -10,10 +10,11 @@ use crate::auth::password::{MAX_LOGIN_CANDIDATES, check_credentials, verify_pass
 use crate::auth::token::Subject;
 use crate::auth::{Caller, LoginThrottle, TokenService};
 use crate::db::users::LoginScope;
-use crate::db::{Database, collections, departments, users};
+use crate::db::{Database, collections, departments, identity_providers, users};
 use crate::domain::collection::japan_date;
 use crate::domain::current_cycle::{CurrentCycle, current_cycle};
 use crate::domain::fiscal_year::FiscalYear;
+use crate::domain::identity_provider::password_login_allowed;
 use crate::domain::ids::{DepartmentId, UserId};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::error::{AppError, Problem};
@@ -64,6 +65,7 @@ pub struct TokenResponse {
 #[utoipa::path(tag = "auth", request_body = TokenRequest, responses(
     (status = 200, body = TokenResponse),
     (status = 401, description = "unknown user or wrong password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "the account's municipality has switched local passwords off (its users log in through its OpenID provider)", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "too many failed logins from the address, or for the username from the address",
         body = Problem, content_type = "application/problem+json",
         headers(("Retry-After" = u64, description = "seconds until a login is accepted again"))),
@@ -116,6 +118,16 @@ pub async fn issue_token(
     // Decided: attempts of the same key waiting for room need not wait for the token.
     drop(attempt);
     let user = login.user;
+    if let Some(municipality_id) = user.municipality_id {
+        let allowed = db.read(move |conn| identity_providers::local_passwords_allowed(conn, municipality_id)).await?;
+        if !password_login_allowed(user.role, allowed) {
+            return Err(AppError::Forbidden(
+                "この自治体ではパスワードでのログインは停止されています。庁内の認証基盤のアカウントでログインしてください \
+                 (local passwords are switched off for this municipality; log in through its OpenID provider)"
+                    .into(),
+            ));
+        }
+    }
     let token = tokens.issue(&Subject {
         user_id: user.id,
         username: &user.username,

@@ -12,6 +12,7 @@ pub mod departments;
 pub mod evaluation;
 pub mod extract;
 pub mod health;
+pub mod identity_providers;
 pub mod indicators;
 pub mod input_messages;
 pub mod lineage;
@@ -50,6 +51,8 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(indicators::list_indicators)
         .service(auth::issue_token)
         .service(auth::me)
+        .service(identity_providers::get_identity_provider)
+        .service(identity_providers::put_identity_provider)
         .service(users::list_users)
         .service(users::create_user)
         .service(users::get_user)

@@ -28,6 +28,8 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::metrics::metrics,
         crate::api::auth::issue_token,
         crate::api::auth::me,
+        crate::api::identity_providers::get_identity_provider,
+        crate::api::identity_providers::put_identity_provider,
         crate::api::users::list_users,
         crate::api::users::create_user,
         crate::api::users::get_user,

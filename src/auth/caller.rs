@@ -14,12 +14,14 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use super::provider_token::{self, ProviderKeys};
 use super::tenancy;
-use super::token::{Claims, LOGIN_HINT};
+use super::token::{Claims, ISSUER, LOGIN_HINT};
 use crate::auth::TokenService;
 use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
+use crate::db::identity_providers::{self, VouchedIdentity};
 use crate::db::users::Account;
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
@@ -175,24 +177,77 @@ pub async fn resolve_caller(
     next.call(req).await
 }
 
+/// Whose a verified bearer token is.
+enum Verified {
+    /// One of ours (`POST /auth/token`).
+    Ours(Claims),
+    /// An access token of a municipality's OpenID provider, for the account it maps to.
+    Provider { user_id: i32 },
+}
+
 async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRecord), AppError> {
     let tokens = req
         .app_data::<web::Data<TokenService>>()
         .ok_or_else(|| AppError::Internal("token service not configured".into()))?;
-    let claims = tokens.verify(bearer_token(req)?)?;
-    let user_id: i32 =
-        claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?;
     let db =
         req.app_data::<web::Data<Database>>().ok_or_else(|| AppError::Internal("database not configured".into()))?;
+    let token = bearer_token(req)?;
+    let verified = match provider_token::claimed_issuer(token) {
+        Some(issuer) if issuer != ISSUER => {
+            Verified::Provider { user_id: provider_account(req, db, issuer, token).await? }
+        }
+        _ => Verified::Ours(tokens.verify(token)?),
+    };
+    let user_id: i32 = match &verified {
+        Verified::Ours(claims) => {
+            claims.sub.parse().map_err(|_| AppError::Unauthenticated("the token subject is not a user id".into()))?
+        }
+        Verified::Provider { user_id } => *user_id,
+    };
     let resource = tenancy::owned_resource(req.path());
     let Some(CallerContext { account, owner, data_version }) =
         db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
     else {
         return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
     };
-    let caller = caller_from_account(account, &claims)?;
+    let caller = match &verified {
+        Verified::Ours(claims) => caller_from_account(account, claims)?,
+        Verified::Provider { .. } => caller_from_provider_account(account)?,
+    };
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
     Ok((caller, DataVersion(data_version), NamedRecord { resource, owner }))
+}
+
+/// The account a provider's access token stands for: the token verified with the keys of the
+/// provider registered for its issuer (another issuer: refused), then its identity linked,
+/// pre-created or provisioned by the municipality's rules.
+async fn provider_account(req: &HttpRequest, db: &Database, issuer: String, token: &str) -> Result<i32, AppError> {
+    let keys = req
+        .app_data::<web::Data<ProviderKeys>>()
+        .ok_or_else(|| AppError::Internal("provider keys not configured".into()))?;
+    let Some(provider) = db.read(move |conn| identity_providers::by_issuer(conn, &issuer)).await? else {
+        return Err(AppError::Unauthenticated(format!("the token was issued by someone else; {LOGIN_HINT}")));
+    };
+    let claims = keys.verify(token, &provider).await?;
+    let subject = claims
+        .get("sub")
+        .and_then(serde_json::Value::as_str)
+        .filter(|sub| !sub.is_empty())
+        .ok_or_else(|| AppError::Unauthenticated("the token's subject (sub) is not text".into()))?
+        .to_owned();
+    let (issuer, linked_subject) = (provider.issuer.clone(), subject.clone());
+    if let Some(user_id) =
+        db.read(move |conn| identity_providers::linked_account(conn, &issuer, &linked_subject)).await?
+    {
+        return Ok(user_id);
+    }
+    db.write(move |conn| {
+        identity_providers::account_of(
+            conn,
+            &VouchedIdentity { provider: &provider, subject: &subject, claims: &claims },
+        )
+    })
+    .await
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
@@ -220,6 +275,24 @@ pub fn caller_from_account(account: Account, claims: &Claims) -> Result<Caller, 
             "the token was issued before the account's password was changed or the account was deactivated; \
              {LOGIN_HINT}"
         )));
+    }
+    Ok(Caller {
+        user_id: account.id,
+        username: account.username,
+        role: account.role,
+        department_id: account.department_id,
+        municipality_id: account.municipality_id,
+    })
+}
+
+/// The caller a provider's verified access token stands for: the account as stored now, refused
+/// when deactivated here whatever the provider says. Our token versions do not apply to it.
+fn caller_from_provider_account(account: Account) -> Result<Caller, AppError> {
+    if !account.active {
+        return Err(AppError::Unauthenticated(
+            "このアカウントは無効化されています (this account has been deactivated; an administrator can reactivate it)"
+                .into(),
+        ));
     }
     Ok(Caller {
         user_id: account.id,

@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod password;
+pub mod provider_token;
 pub mod roles;
 pub mod tenancy;
 pub mod throttle;

@@ -63,7 +63,7 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
         {
             RouteKind::Published
         }
-        ["municipalities"] | ["users", ..] | ["audit"] => RouteKind::Administration,
+        ["municipalities"] | ["users", ..] | ["audit"] | ["identity-provider"] => RouteKind::Administration,
         _ => RouteKind::Municipal,
     }
 }

@@ -14,6 +14,7 @@ pub mod collections;
 pub mod data_version;
 pub mod deadline;
 pub mod departments;
+pub mod identity_providers;
 mod ids;
 pub mod indicators;
 pub mod measure_evaluations;

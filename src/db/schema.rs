@@ -456,6 +456,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_providers (id) {
+        id -> Integer,
+        municipality_id -> Integer,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        audience -> Text,
+        provisioning -> Text,
+        local_passwords_allowed -> Bool,
+        claim_mappings -> Text,
+        username_claim -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    external_identities (id) {
+        id -> Integer,
+        user_id -> Integer,
+        issuer -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -484,6 +510,8 @@ diesel::joinable!(actual_events -> actuals (actual_id));
 diesel::joinable!(actual_events -> users (actor_id));
 diesel::joinable!(actual_events -> departments (actor_department_id));
 diesel::joinable!(audit_log -> users (actor_id));
+diesel::joinable!(external_identities -> users (user_id));
+diesel::joinable!(identity_providers -> municipalities (municipality_id));
 diesel::joinable!(indicators -> national_indicators (national_indicator_code));
 
 diesel::joinable!(measure_evaluations -> measures (measure_id));
@@ -499,6 +527,8 @@ diesel::joinable!(publications -> plans (plan_id));
 diesel::joinable!(publications -> municipalities (municipality_id));
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
+    identity_providers,
+    external_identities,
     departments,
     users,
     plans,

@@ -10,6 +10,7 @@ pub mod current_cycle;
 pub mod decimal_input;
 pub mod department;
 pub mod fiscal_year;
+pub mod identity_provider;
 pub mod ids;
 pub mod indicator;
 pub mod limits;
