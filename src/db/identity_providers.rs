@@ -251,6 +251,8 @@ pub fn account_of(conn: &mut DbConnection, identity: &VouchedIdentity<'_>) -> Re
                     role: mapped.role,
                     department_id: mapped.department_id,
                     municipality_id: Some(provider.municipality_id),
+                    // Reminders go to an address an admin set here, not to one a token asserts.
+                    email: None,
                 },
             )?;
             link(conn, &actor, &provider.issuer, identity.subject, user.id)?;
