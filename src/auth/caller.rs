@@ -17,10 +17,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use super::tenancy;
 use super::token::{Claims, LOGIN_HINT};
 use crate::auth::TokenService;
-use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
 use crate::db::users::Account;
+use crate::db::{Database, WriteScope};
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -157,7 +157,7 @@ impl Rejection {
 /// password change on the very next request. A request without a token goes on (login needs none);
 /// the extractors answer 401 for it. In the same statement it reads whose the resource named by the
 /// path is, for [`tenancy::admit`] to keep every caller to its own municipality (404 beyond it), and
-/// the data version, which it leaves in the extensions as a [`DataVersion`] for cached answers.
+/// the data versions, which it leaves in the extensions as a [`DataVersion`] for cached answers.
 pub async fn resolve_caller(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -185,14 +185,15 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
     let db =
         req.app_data::<web::Data<Database>>().ok_or_else(|| AppError::Internal("database not configured".into()))?;
     let resource = tenancy::owned_resource(req.path());
-    let Some(CallerContext { account, owner, data_version }) =
+    let Some(CallerContext { account, owner, installation_version, municipality_version }) =
         db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
     else {
         return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
     };
     let caller = caller_from_account(account, &claims)?;
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
-    Ok((caller, DataVersion(data_version), NamedRecord { resource, owner }))
+    let version = DataVersion { installation: installation_version, municipality: municipality_version };
+    Ok((caller, version, NamedRecord { resource, owner }))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
@@ -231,6 +232,14 @@ pub fn caller_from_account(account: Account, claims: &Claims) -> Result<Caller, 
 }
 
 /// A caller's writes are recorded as its own; `db::audit` knows actors, not callers.
+impl Caller {
+    /// Whose data the caller's writes change: its municipality's, or the installation's for the
+    /// roles of none.
+    pub fn write_scope(&self) -> WriteScope {
+        self.municipality_id.map_or(WriteScope::Installation, WriteScope::Municipality)
+    }
+}
+
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Self {
         Self {
