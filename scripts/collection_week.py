@@ -168,8 +168,15 @@ def cpu_ticks(pid):
 
 
 def postgres_ticks():
+    """CPU ticks of each PostgreSQL server process now (the server may be shared with others' work)."""
     found = subprocess.run(["pgrep", "-u", "postgres", "postgres"], capture_output=True, text=True).stdout.split()
-    return sum(cpu_ticks(pid) for pid in found)
+    return {pid: cpu_ticks(pid) for pid in found}
+
+
+def postgres_ticks_since(before):
+    """Ticks spent since `before`: processes that ended meanwhile are left out (their last ticks are
+    unknown), processes started meanwhile count whole."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in postgres_ticks().items())
 
 
 def rss_kib(pid):
@@ -211,7 +218,7 @@ def run_phase(name, args, targets, writers, national_codes):
     hz = os.sysconf("SC_CLK_TCK")
     requests = sum(len(latencies) for latencies, _ in outcomes.values())
     server_us = (cpu_ticks(args.server_pid) - server_before) / hz * 1e6 / max(requests, 1)
-    postgres_us = (postgres_ticks() - postgres_before) / hz * 1e6 / max(requests, 1)
+    postgres_us = postgres_ticks_since(postgres_before) / hz * 1e6 / max(requests, 1)
     rss["end"] = rss_kib(args.server_pid)
     return {"outcomes": outcomes, "elapsed": elapsed, "server_us": server_us, "postgres_us": postgres_us,
             "rss": rss, "load": open("/proc/loadavg").read().split()[:3]}
@@ -265,6 +272,9 @@ def main():
     step = max(1, len(everyone) // args.read_municipalities)
     readers = everyone[::step][: args.read_municipalities]
     writers = [m for m in everyone if m["indicators"]]
+    # Unreported: fills the caches and the pools, so the quiet phase is not also a cold start.
+    warm_up = argparse.Namespace(**{**vars(args), "duration": max(2.0, args.duration / 4)})
+    run_phase("warm-up", warm_up, readers, writers, data["national_codes"])
     phases = {}
     for name in ("quiet", "writes"):
         phases[name] = run_phase(name, args, readers, writers, data["national_codes"])
