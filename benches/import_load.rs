@@ -119,10 +119,12 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     db.migrate()?;
     let started = Instant::now();
     let document = PlanDocument::from_toml(&plan_toml())?;
-    let loaded = db.write_blocking(move |conn| plan_document::load(conn, &Actor::system("bench"), &document))?;
+    let loaded = db.write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
+        plan_document::load(conn, &Actor::system("bench"), &document)
+    })?;
     let plan_id = loaded.plan_id;
     println!("plan loaded in {:.1} s (peak RSS so far {})", started.elapsed().as_secs_f64(), peak_memory());
-    let caller = db.write_blocking(move |conn| {
+    let caller = db.write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
         let municipality_id = plans::get(conn, PlanId::new(plan_id))?.municipality_id;
         let department = departments::find_by_code_or_name(conn, municipality_id, "bench")?
             .ok_or_else(|| AppError::Internal("bench department missing".into()))?;
@@ -170,7 +172,7 @@ fn import_case(backend: &str) -> Result<(), AppError> {
         let t2 = Instant::now();
         assert!(checked.can_apply(), "{:?}", checked.report.errors.first());
         let applier = caller.clone();
-        let report = db.write_blocking(move |conn| {
+        let report = db.write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
             submission_cycle::apply_import(conn, &applier, PlanId::new(plan_id), checked)
         })?;
         let t3 = Instant::now();

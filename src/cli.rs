@@ -14,7 +14,7 @@ use crate::auth::password::{check_password_strength, hash_password};
 use crate::auth::{LoginThrottleSettings, TokenService};
 use crate::connections::ConnectionSettings;
 use crate::db::audit::Actor;
-use crate::db::{self, Database, DatabaseSettings, departments, users};
+use crate::db::{self, Database, DatabaseSettings, WriteScope, departments, users};
 use crate::demo::{self, DEMO_USERS, DemoOutcome};
 use crate::domain::limits;
 use crate::domain::municipality_code::MunicipalityCode;
@@ -181,7 +181,7 @@ pub struct DatabaseArgs {
     /// Read connections [default: 2 per core]
     #[arg(long, env = "DB_READ_POOL_SIZE", value_parser = pool_size)]
     pub read_pool_size: Option<u32>,
-    /// Write connections on PostgreSQL (SQLite always has one writer) [default: 1 per core]
+    /// Write connections on PostgreSQL (SQLite always has one writer) [default: 2 per core]
     #[arg(long, env = "DB_WRITE_POOL_SIZE", value_parser = pool_size)]
     pub write_pool_size: Option<u32>,
     /// How long a request waits for a pooled connection
@@ -443,7 +443,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
             check_password_strength(&password)?;
             let hash = hash_password(&password)?;
-            let user = db.write_blocking(move |conn| {
+            let user = db.write_blocking(WriteScope::Installation, move |conn| {
                 let municipality_id = match municipality {
                     Some(code) => {
                         let code = MunicipalityCode::parse(&code)

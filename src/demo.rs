@@ -7,6 +7,7 @@ use crate::domain::ids::{IndicatorId, PlanId};
 use rust_decimal::Decimal;
 
 use crate::auth::password::hash_password;
+use crate::db::WriteScope;
 use crate::db::actuals::{self, NewVersion};
 use crate::db::audit::Actor;
 use crate::db::indicators;
@@ -143,7 +144,7 @@ fn load_with_users(
     sample_actuals: bool,
     hashed: impl FnOnce() -> Result<Vec<String>, AppError>,
 ) -> Result<DemoOutcome, AppError> {
-    db.write_blocking(move |conn| {
+    db.write_blocking(WriteScope::Installation, move |conn| {
         let actor = Actor::system("demo");
         if let Some(plan) = find_plan(conn, document)? {
             // A demo database made before the other demo plans existed gets them now.

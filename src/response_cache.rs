@@ -1,11 +1,12 @@
 //! Computed read answers (an evaluation, the dashboard feed, an indicator's achievement) kept as
-//! serialised JSON and served again while the [data version](crate::db::data_version) is the one
-//! they were computed at.
+//! serialised JSON and served again while the [data versions](crate::db::data_version) they depend
+//! on, the installation's and their municipality's, are the ones they were computed at.
 //!
-//! Each request's data version is read with its caller ([`DataVersion`]); the request then either
-//! takes the stored bytes, without a database call, or computes, serialises and stores them. A
-//! write raises the version in its own transaction, so the next request after it computes afresh,
-//! on this process or any other sharing the database. What is stored is what a fresh computation
+//! Each request's data versions are read with its caller ([`DataVersion`]); the request then
+//! either takes the stored bytes, without a database call, or computes, serialises and stores them.
+//! A write raises its municipality's version (or the installation's) in its own transaction, so the
+//! next request for that municipality's data computes afresh, on this process or any other sharing
+//! the database, while the answers of every other municipality stay valid. What is stored is what a fresh computation
 //! would send, byte for byte: the one part of an evaluation that depends on the clock,
 //! `evaluated_at`, is rewritten per request ([`restamp_evaluated_at`]), and its other
 //! clock-dependent part (`late`, judged by the UTC date) is covered by the date in the key.
@@ -28,10 +29,15 @@ use crate::db::{Database, DbConnection};
 use crate::domain::ids::{IndicatorId, PlanId};
 use crate::error::AppError;
 
-/// The [data version](crate::db::data_version) read for this request, with its caller, by
-/// [`resolve_caller`](crate::auth::resolve_caller): cached answers are served at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataVersion(pub i64);
+/// The [data versions](crate::db::data_version) read for this request, with its caller, by
+/// [`resolve_caller`](crate::auth::resolve_caller): cached answers are served at them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataVersion {
+    /// Raised by writes of no one municipality; every answer depends on it.
+    pub installation: i64,
+    /// Raised by writes of the municipality that owns the requested record.
+    pub municipality: i64,
+}
 
 impl FromRequest for DataVersion {
     type Error = AppError;
@@ -78,9 +84,10 @@ impl CachedResponse {
 
 #[derive(Default)]
 struct Entries {
-    /// The data version every stored answer was computed at.
-    version: i64,
-    answers: HashMap<CacheKey, Arc<CachedResponse>>,
+    /// The installation's data version every stored answer was computed at.
+    installation: i64,
+    /// Each answer with the data version of its municipality it was computed at.
+    answers: HashMap<CacheKey, (i64, Arc<CachedResponse>)>,
     /// Keys in the order they were stored, oldest first.
     order: VecDeque<CacheKey>,
     bytes: usize,
@@ -89,7 +96,7 @@ struct Entries {
 impl Entries {
     fn remove_oldest(&mut self) {
         if let Some(key) = self.order.pop_front()
-            && let Some(answer) = self.answers.remove(&key)
+            && let Some((_, answer)) = self.answers.remove(&key)
         {
             self.bytes -= answer.body.len();
         }
@@ -127,17 +134,17 @@ impl ResponseCache {
         key: CacheKey,
         compute: impl FnOnce(&mut DbConnection) -> Result<Vec<u8>, AppError> + Send + 'static,
     ) -> Result<Arc<CachedResponse>, AppError> {
-        if let Some(answer) = self.get(version.0, &key) {
+        if let Some(answer) = self.get(version, &key) {
             return Ok(answer);
         }
-        db.read(move |conn| self.get_or_compute_at(version.0, key, || compute(conn))).await
+        db.read(move |conn| self.get_or_compute_at(version, key, || compute(conn))).await
     }
 
     /// The answer for `key` at `version`: stored, or computed once by `compute` while requests
     /// missing the same key wait for it.
     fn get_or_compute_at(
         &self,
-        version: i64,
+        version: DataVersion,
         key: CacheKey,
         compute: impl FnOnce() -> Result<Vec<u8>, AppError>,
     ) -> Result<Arc<CachedResponse>, AppError> {
@@ -175,37 +182,49 @@ impl ResponseCache {
         }
     }
 
-    fn get(&self, version: i64, key: &CacheKey) -> Option<Arc<CachedResponse>> {
+    fn get(&self, version: DataVersion, key: &CacheKey) -> Option<Arc<CachedResponse>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.version != version {
+        if entries.installation != version.installation {
             return None;
         }
-        entries.answers.get(key).cloned()
+        match entries.answers.get(key) {
+            Some((municipality_version, answer)) if *municipality_version == version.municipality => {
+                Some(Arc::clone(answer))
+            }
+            _ => None,
+        }
     }
 
-    fn insert(&self, version: i64, key: CacheKey, answer: Arc<CachedResponse>) {
+    fn insert(&self, version: DataVersion, key: CacheKey, answer: Arc<CachedResponse>) {
         let size = answer.body.len();
         if size > self.max_bytes || self.max_answers == 0 {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if version < entries.version {
+        if version.installation < entries.installation {
             // Computed before a write that another request has already seen: outdated.
             return;
         }
-        if version > entries.version {
-            *entries = Entries { version, ..Entries::default() };
+        if version.installation > entries.installation {
+            *entries = Entries { installation: version.installation, ..Entries::default() };
         }
-        if let Some(replaced) = entries.answers.remove(&key) {
-            entries.bytes -= replaced.body.len();
-            entries.order.retain(|k| k != &key);
+        match entries.answers.get(&key) {
+            // Computed before a write of its municipality that another request has already seen.
+            Some((stored, _)) if *stored > version.municipality => return,
+            Some(_) => {
+                if let Some((_, replaced)) = entries.answers.remove(&key) {
+                    entries.bytes -= replaced.body.len();
+                }
+                entries.order.retain(|k| k != &key);
+            }
+            None => {}
         }
         while entries.answers.len() >= self.max_answers || entries.bytes + size > self.max_bytes {
             entries.remove_oldest();
         }
         entries.bytes += size;
         entries.order.push_back(key);
-        entries.answers.insert(key, answer);
+        entries.answers.insert(key, (version.municipality, answer));
     }
 
     /// How many answers and bytes are stored now.
@@ -244,6 +263,10 @@ mod tests {
         Arc::new(CachedResponse::new(text.as_bytes().to_vec()))
     }
 
+    fn at(installation: i64, municipality: i64) -> DataVersion {
+        DataVersion { installation, municipality }
+    }
+
     fn dashboard(plan_id: i32) -> CacheKey {
         CacheKey::Dashboard { plan_id: PlanId::new(plan_id) }
     }
@@ -251,56 +274,81 @@ mod tests {
     #[test]
     fn an_answer_is_served_only_at_the_version_it_was_computed_at() {
         let cache = ResponseCache::default();
-        cache.insert(3, dashboard(1), answer("a"));
-        assert_eq!(cache.get(3, &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("a")));
-        assert!(cache.get(4, &dashboard(1)).is_none());
-        assert!(cache.get(2, &dashboard(1)).is_none());
+        cache.insert(at(3, 0), dashboard(1), answer("a"));
+        assert_eq!(cache.get(at(3, 0), &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("a")));
+        assert!(cache.get(at(4, 0), &dashboard(1)).is_none());
+        assert!(cache.get(at(2, 0), &dashboard(1)).is_none());
     }
 
     #[test]
     fn a_newer_version_drops_every_older_answer_and_an_older_one_is_not_stored() {
         let cache = ResponseCache::default();
-        cache.insert(3, dashboard(1), answer("a"));
-        cache.insert(4, dashboard(2), answer("bb"));
+        cache.insert(at(3, 0), dashboard(1), answer("a"));
+        cache.insert(at(4, 0), dashboard(2), answer("bb"));
         assert_eq!(cache.usage(), (1, 2));
-        cache.insert(3, dashboard(1), answer("a"));
-        assert!(cache.get(3, &dashboard(1)).is_none());
+        cache.insert(at(3, 0), dashboard(1), answer("a"));
+        assert!(cache.get(at(3, 0), &dashboard(1)).is_none());
         assert_eq!(cache.usage(), (1, 2));
+    }
+
+    #[test]
+    fn a_write_of_its_municipality_invalidates_an_answer_and_leaves_the_others() {
+        let cache = ResponseCache::default();
+        // Plan 1 is municipality A's (version 5), plan 2 municipality B's (version 9).
+        cache.insert(at(1, 5), dashboard(1), answer("a"));
+        cache.insert(at(1, 9), dashboard(2), answer("b"));
+        // A writes: A's version is 6 now, B's still 9.
+        assert!(cache.get(at(1, 6), &dashboard(1)).is_none());
+        assert_eq!(cache.get(at(1, 9), &dashboard(2)).map(|a| a.body.clone()), Some(Bytes::from("b")));
+        // An installation-wide write invalidates both.
+        assert!(cache.get(at(2, 9), &dashboard(2)).is_none());
+    }
+
+    #[test]
+    fn an_answer_computed_before_a_write_of_its_municipality_does_not_replace_a_newer_one() {
+        let cache = ResponseCache::default();
+        cache.insert(at(1, 6), dashboard(1), answer("new"));
+        cache.insert(at(1, 5), dashboard(1), answer("old"));
+        assert_eq!(cache.get(at(1, 6), &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("new")));
+        assert!(cache.get(at(1, 5), &dashboard(1)).is_none());
+        cache.insert(at(1, 7), dashboard(1), answer("newer"));
+        assert_eq!(cache.usage(), (1, 5));
+        assert_eq!(cache.get(at(1, 7), &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("newer")));
     }
 
     #[test]
     fn the_oldest_answers_go_first_when_a_bound_is_reached() {
         let cache = ResponseCache::with_bounds(2, 10);
-        cache.insert(1, dashboard(1), answer("1234"));
-        cache.insert(1, dashboard(2), answer("1234"));
-        cache.insert(1, dashboard(3), answer("1234"));
-        assert!(cache.get(1, &dashboard(1)).is_none());
+        cache.insert(at(1, 0), dashboard(1), answer("1234"));
+        cache.insert(at(1, 0), dashboard(2), answer("1234"));
+        cache.insert(at(1, 0), dashboard(3), answer("1234"));
+        assert!(cache.get(at(1, 0), &dashboard(1)).is_none());
         assert_eq!(cache.usage(), (2, 8));
         // 8 + 6 bytes exceed 10; without the oldest, 4 + 6 do not.
-        cache.insert(1, dashboard(4), answer("123456"));
+        cache.insert(at(1, 0), dashboard(4), answer("123456"));
         assert_eq!(cache.usage(), (2, 10));
-        assert!(cache.get(1, &dashboard(2)).is_none());
-        assert!(cache.get(1, &dashboard(3)).is_some());
+        assert!(cache.get(at(1, 0), &dashboard(2)).is_none());
+        assert!(cache.get(at(1, 0), &dashboard(3)).is_some());
         // 10 + 8 and 6 + 8 exceed 10: both stored answers go.
-        cache.insert(1, dashboard(5), answer("12345678"));
+        cache.insert(at(1, 0), dashboard(5), answer("12345678"));
         assert_eq!(cache.usage(), (1, 8));
-        assert!(cache.get(1, &dashboard(5)).is_some());
+        assert!(cache.get(at(1, 0), &dashboard(5)).is_some());
     }
 
     #[test]
     fn an_answer_larger_than_the_byte_bound_is_not_stored() {
         let cache = ResponseCache::with_bounds(10, 4);
-        cache.insert(1, dashboard(1), answer("12345"));
+        cache.insert(at(1, 0), dashboard(1), answer("12345"));
         assert_eq!(cache.usage(), (0, 0));
     }
 
     #[test]
     fn storing_a_key_again_replaces_its_answer() {
         let cache = ResponseCache::with_bounds(10, 100);
-        cache.insert(1, dashboard(1), answer("123"));
-        cache.insert(1, dashboard(1), answer("12"));
+        cache.insert(at(1, 0), dashboard(1), answer("123"));
+        cache.insert(at(1, 0), dashboard(1), answer("12"));
         assert_eq!(cache.usage(), (1, 2));
-        assert_eq!(cache.get(1, &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("12")));
+        assert_eq!(cache.get(at(1, 0), &dashboard(1)).map(|a| a.body.clone()), Some(Bytes::from("12")));
     }
 
     #[test]
@@ -313,7 +361,7 @@ mod tests {
                 scope.spawn(|| {
                     barrier.wait();
                     let answer = cache
-                        .get_or_compute_at(5, dashboard(1), || {
+                        .get_or_compute_at(at(5, 0), dashboard(1), || {
                             computations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             // Long enough for the others to miss and queue behind this one.
                             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -331,9 +379,9 @@ mod tests {
     #[test]
     fn a_failed_computation_is_not_stored_and_the_next_request_computes_again() {
         let cache = ResponseCache::default();
-        let failed = cache.get_or_compute_at(1, dashboard(1), || Err(AppError::Internal("down".into())));
+        let failed = cache.get_or_compute_at(at(1, 0), dashboard(1), || Err(AppError::Internal("down".into())));
         assert!(failed.is_err());
-        let answer = cache.get_or_compute_at(1, dashboard(1), || Ok(b"ok".to_vec())).unwrap();
+        let answer = cache.get_or_compute_at(at(1, 0), dashboard(1), || Ok(b"ok".to_vec())).unwrap();
         assert_eq!(answer.body, Bytes::from_static(b"ok"));
         assert!(cache.computing.lock().unwrap().is_empty());
     }

@@ -17,7 +17,7 @@ use diesel::Connection;
 use diesel::connection::{InstrumentationEvent, get_default_instrumentation};
 
 use crate::db::audit::Actor;
-use crate::db::{Database, DbConnection};
+use crate::db::{Database, DbConnection, WriteScope};
 use crate::demo::{self, DEMO_PLAN_TOML};
 use crate::error::AppError;
 use crate::evaluation::comparison;
@@ -70,14 +70,18 @@ pub fn scaled_demo_plan(scale: u32) -> Result<PlanDocument, AppError> {
 /// a database without other plans.
 pub fn load_scaled_demo_plan(db: &Database, scale: u32) -> Result<LoadReport, AppError> {
     let document = scaled_demo_plan(scale)?;
-    db.write_blocking(move |conn| plan_document::load(conn, &Actor::system("synthetic"), &document))
+    db.write_blocking(WriteScope::Installation, move |conn| {
+        plan_document::load(conn, &Actor::system("synthetic"), &document)
+    })
 }
 
 /// Adds the demo's generated FY2018–2020 actuals to a loaded plan: deterministic for given
 /// indicator ids, flagged `is_sample` and noted as samples. FY2018–2019 are approved; FY2020 has
 /// the demo's mix of approved, awaiting review and missing. Returns how many were added.
 pub fn add_sample_actuals(db: &Database, plan_id: i32) -> Result<usize, AppError> {
-    db.write_blocking(move |conn| demo::add_sample_actuals(conn, &Actor::system("synthetic"), plan_id))
+    db.write_blocking(WriteScope::Installation, move |conn| {
+        demo::add_sample_actuals(conn, &Actor::system("synthetic"), plan_id)
+    })
 }
 
 /// The statements one evaluation of `plan_id` for `year` executes, in order (SQL without binds),

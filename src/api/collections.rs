@@ -90,8 +90,11 @@ pub async fn open_collection(
     let body = body.parse()?;
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;
-    let opened =
-        db.write(move |conn| collections::open(conn, &actor, plan_id, body.fiscal_year, body.deadline)).await?;
+    let opened = db
+        .write(caller.write_scope(), move |conn| {
+            collections::open(conn, &actor, plan_id, body.fiscal_year, body.deadline)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(WrittenCollection::judged(opened, true)))
 }
 
@@ -114,7 +117,9 @@ pub async fn update_collection(
     let (plan_id, year) = (id.existing()?, year.0);
     let set_deadline = matches!(body.deadline, Some(Some(_)));
     let updated = db
-        .write(move |conn| collections::update(conn, &actor, plan_id, year.year(), body.deadline, body.closed))
+        .write(caller.write_scope(), move |conn| {
+            collections::update(conn, &actor, plan_id, year.year(), body.deadline, body.closed)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(WrittenCollection::judged(updated, set_deadline)))
 }

@@ -87,7 +87,11 @@ pub async fn create_municipality(
         return Err(AppError::invalid("name", "must not be empty"));
     }
     let actor = Actor::from(&caller);
-    let created = db.write(move |conn| departments::create_municipality(conn, &actor, &code, body.name.trim())).await?;
+    let created = db
+        .write(caller.write_scope(), move |conn| {
+            departments::create_municipality(conn, &actor, &code, body.name.trim())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -141,7 +145,7 @@ pub async fn create_department(
     }
     let actor = Actor::from(&caller);
     let created = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             departments::create(
                 conn,
                 &actor,
@@ -175,6 +179,6 @@ pub async fn update_department(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let changes = DepartmentChanges { name: body.name.map(|n| n.trim().to_owned()), active: body.active };
-    let updated = db.write(move |conn| departments::update(conn, &actor, id, changes)).await?;
+    let updated = db.write(caller.write_scope(), move |conn| departments::update(conn, &actor, id, changes)).await?;
     Ok(HttpResponse::Ok().json(updated))
 }

@@ -324,7 +324,8 @@ pub async fn create_indicator(
     let body = body.parse()?;
     let actor = Actor::from(&caller);
     let measure_id = id.existing()?;
-    let indicator = db.write(move |conn| body.create(conn, &actor, measure_id.get(), None, None)).await?;
+    let indicator =
+        db.write(caller.write_scope(), move |conn| body.create(conn, &actor, measure_id.get(), None, None)).await?;
     Ok(versioned(HttpResponse::Created(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 
@@ -346,7 +347,7 @@ pub async fn update_indicator(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let indicator = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let current = indicators::get(conn, id)?;
             check_version("indicator", current.version, expected)?;
             let body = body.parse()?;
@@ -376,7 +377,7 @@ pub async fn retire_indicator(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let indicator = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
             let body = body.parse()?;
             indicators::retire(conn, &actor, id, expected, body.from_fiscal_year, &body.reason)
@@ -402,7 +403,7 @@ pub async fn replace_indicator(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let indicator = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let old = indicators::retire(conn, &actor, id, None, body.from_fiscal_year, &body.reason)?;
             body.replacement.create(conn, &actor, old.measure_id, Some(body.from_fiscal_year), Some(old.id))
         })
@@ -446,7 +447,7 @@ pub async fn revise_target(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let (revision, indicator) = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
             let target = body.parse()?.into_new_target();
             let revision = indicators::revise_target(conn, &actor, id, expected, &target)?;
@@ -495,7 +496,7 @@ pub async fn revise_definition(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let revision = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             indicators::revise_definition(
                 conn,
                 &actor,

@@ -102,7 +102,7 @@ pub async fn link_predecessor(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let indicator = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             check_version("indicator", indicators::get(conn, id)?.version, expected)?;
             let body = body.parse()?;
             indicators::link_predecessor(conn, &actor, id, body.predecessor_id, body.reason.as_deref())
@@ -152,6 +152,7 @@ pub async fn create_reference(
     };
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;
-    let created = db.write(move |conn| plan_references::create(conn, &actor, plan_id, &reference)).await?;
+    let created =
+        db.write(caller.write_scope(), move |conn| plan_references::create(conn, &actor, plan_id, &reference)).await?;
     Ok(HttpResponse::Created().json(created))
 }

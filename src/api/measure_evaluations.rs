@@ -232,7 +232,7 @@ pub async fn submit_department_evaluation(
     let of = evaluation_of(measure, year, department)?;
     let precondition = precondition(&req);
     let (evaluation, created) = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             // Scope, then If-Match, then the body: a caller who may not write learns nothing more.
             let writable = cycle::writable_evaluation(conn, &caller, of.measure_id, of.fiscal_year, of.department_id)?;
             writable.check_precondition(&precondition?)?;
@@ -300,7 +300,7 @@ pub async fn review_department_evaluation(
     let of = evaluation_of(measure, year, department)?;
     let precondition = precondition(&req);
     let evaluation = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let reviewable = cycle::reviewable_evaluation(conn, &caller, of, &precondition?)?;
             let body = body.parse()?;
             reviewable.review(conn, &caller, body.action, body.comment.as_deref())
@@ -357,7 +357,7 @@ pub async fn assess_measure(
     let (id, year) = (id.existing()?, year.0);
     let precondition = precondition(&req);
     let (assessment, created) = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let writable = cycle::writable_assessment(conn, &caller, id, year)?;
             writable.check_precondition(&precondition?)?;
             let decision = body.parse()?.into_decision();
@@ -495,7 +495,7 @@ pub async fn set_evaluation_directions(
 ) -> Result<HttpResponse, AppError> {
     let plan_id = id.existing()?;
     let directions = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let body = body.parse()?;
             cycle::set_directions(conn, &caller, plan_id, &body.directions)
         })
@@ -632,7 +632,7 @@ pub async fn import_measure_evaluations(
     let checked =
         db.read(move |conn| evaluation_import::check_import(conn, &checker, plan_id.get(), file, dry_run)).await?;
     let report = if checked.can_apply() {
-        db.bulk_write(move |conn| evaluation_import::apply_import(conn, &caller, checked)).await?
+        db.bulk_write(caller.write_scope(), move |conn| evaluation_import::apply_import(conn, &caller, checked)).await?
     } else {
         checked.report
     };

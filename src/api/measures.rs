@@ -277,7 +277,8 @@ pub async fn create_measure(
         .map(|&department_id| InitialOwner { department_id, from_fiscal_year: body.added_fiscal_year })
         .collect();
     let actor = Actor::from(&caller);
-    let measure = db.write(move |conn| measures::create(conn, &actor, plan_id, &fields, &owners)).await?;
+    let measure =
+        db.write(caller.write_scope(), move |conn| measures::create(conn, &actor, plan_id, &fields, &owners)).await?;
     Ok(versioned(HttpResponse::Created(), etag("measure", measure.id, measure.version), &measure))
 }
 
@@ -298,7 +299,7 @@ pub async fn update_measure(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let measure = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let current = measures::get(conn, id)?;
             check_version("measure", current.version, expected)?;
             let body = body.parse()?;
@@ -327,7 +328,7 @@ pub async fn change_measure_status(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let measure = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             check_version("measure", measures::get(conn, id)?.version, expected)?;
             let body = body.parse()?;
             measures::set_status(conn, &actor, id, expected, body.status, body.fiscal_year, body.reason.as_deref())
@@ -352,7 +353,7 @@ pub async fn add_owner(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let measure = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             measures::add_owner(conn, &actor, id, body.department_id, body.from_fiscal_year, body.reason.as_deref())
         })
         .await?;
@@ -377,7 +378,7 @@ pub async fn remove_owner(
     let (id, DepartmentInPath(department_id)) = (id.existing()?, department);
     let query = query.into_inner();
     let measure = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             measures::remove_owner(conn, &actor, id, department_id, query.last_fiscal_year, query.reason.as_deref())
         })
         .await?;

@@ -260,7 +260,8 @@ pub async fn create_plan(
         return Err(AppError::invalid("code", "must not be empty"));
     }
     let actor = Actor::from(&caller);
-    let plan = db.write(move |conn| plans::create(conn, &actor, municipality_id, &fields)).await?;
+    let plan =
+        db.write(caller.write_scope(), move |conn| plans::create(conn, &actor, municipality_id, &fields)).await?;
     Ok(versioned(HttpResponse::Created(), etag("plan", plan.id, plan.version), &plan))
 }
 
@@ -282,7 +283,7 @@ pub async fn update_plan(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let plan = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let current = plans::get(conn, id)?;
             check_version("plan", current.version, expected)?;
             let body = body.parse()?;
@@ -341,7 +342,7 @@ pub async fn create_goal(
     };
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;
-    let goal = db.write(move |conn| plans::create_goal(conn, &actor, plan_id, &fields)).await?;
+    let goal = db.write(caller.write_scope(), move |conn| plans::create_goal(conn, &actor, plan_id, &fields)).await?;
     Ok(HttpResponse::Created().json(goal))
 }
 
@@ -359,8 +360,11 @@ pub async fn rename_goal(
     let body = body.parse()?;
     let actor = Actor::from(&caller);
     let id = id.existing()?;
-    let goal =
-        db.write(move |conn| plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())).await?;
+    let goal = db
+        .write(caller.write_scope(), move |conn| {
+            plans::rename_goal(conn, &actor, id, body.name.trim(), body.reason.as_deref())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(goal))
 }
 
@@ -396,8 +400,11 @@ pub async fn create_strategy(
     let body = body.parse()?;
     let actor = Actor::from(&caller);
     let plan_id = id.existing()?;
-    let strategy =
-        db.write(move |conn| plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())).await?;
+    let strategy = db
+        .write(caller.write_scope(), move |conn| {
+            plans::create_strategy(conn, &actor, plan_id, body.number, body.name.trim())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(strategy))
 }
 
@@ -416,7 +423,9 @@ pub async fn rename_strategy(
     let actor = Actor::from(&caller);
     let id = id.existing()?;
     let strategy = db
-        .write(move |conn| plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref()))
+        .write(caller.write_scope(), move |conn| {
+            plans::rename_strategy(conn, &actor, id, body.name.trim(), body.reason.as_deref())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(strategy))
 }
@@ -440,6 +449,7 @@ pub async fn import_plan(
     }
     let document = PlanDocument::from_toml(text)?;
     let actor = Actor::from(&caller);
-    let report = db.bulk_write(move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
+    let report =
+        db.bulk_write(caller.write_scope(), move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
     Ok(HttpResponse::Created().json(report))
 }

@@ -111,7 +111,7 @@ pub async fn create_user(
     let hash = web::block(move || hash_password(&password)).await.map_err(|e| AppError::Internal(e.to_string()))??;
     let actor = Actor::from(&caller);
     let user = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             users::create(
                 conn,
                 &actor,
@@ -182,6 +182,6 @@ pub async fn update_user(
     };
     let actor = Actor::from(&caller);
     let id = id.existing()?;
-    let user = db.write(move |conn| users::update(conn, &actor, id, changes)).await?;
+    let user = db.write(caller.write_scope(), move |conn| users::update(conn, &actor, id, changes)).await?;
     Ok(HttpResponse::Ok().json(user))
 }

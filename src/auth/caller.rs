@@ -18,11 +18,11 @@ use super::provider_token::{self, ProviderKeys};
 use super::tenancy;
 use super::token::{Claims, ISSUER, LOGIN_HINT};
 use crate::auth::TokenService;
-use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
 use crate::db::identity_providers::{self, VouchedIdentity};
 use crate::db::users::Account;
+use crate::db::{Database, WriteScope};
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -159,7 +159,7 @@ impl Rejection {
 /// password change on the very next request. A request without a token goes on (login needs none);
 /// the extractors answer 401 for it. In the same statement it reads whose the resource named by the
 /// path is, for [`tenancy::admit`] to keep every caller to its own municipality (404 beyond it), and
-/// the data version, which it leaves in the extensions as a [`DataVersion`] for cached answers.
+/// the data versions, which it leaves in the extensions as a [`DataVersion`] for cached answers.
 pub async fn resolve_caller(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -205,7 +205,7 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
         Verified::Provider { user_id } => *user_id,
     };
     let resource = tenancy::owned_resource(req.path());
-    let Some(CallerContext { account, owner, data_version }) =
+    let Some(CallerContext { account, owner, installation_version, municipality_version }) =
         db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
     else {
         return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
@@ -215,7 +215,8 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
         Verified::Provider { .. } => caller_from_provider_account(account)?,
     };
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
-    Ok((caller, DataVersion(data_version), NamedRecord { resource, owner }))
+    let version = DataVersion { installation: installation_version, municipality: municipality_version };
+    Ok((caller, version, NamedRecord { resource, owner }))
 }
 
 /// The account a provider's access token stands for: the token verified with the keys of the
@@ -304,6 +305,14 @@ fn caller_from_provider_account(account: Account) -> Result<Caller, AppError> {
 }
 
 /// A caller's writes are recorded as its own; `db::audit` knows actors, not callers.
+impl Caller {
+    /// Whose data the caller's writes change: its municipality's, or the installation's for the
+    /// roles of none.
+    pub fn write_scope(&self) -> WriteScope {
+        self.municipality_id.map_or(WriteScope::Installation, WriteScope::Municipality)
+    }
+}
+
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Self {
         Self {

@@ -1,6 +1,7 @@
 //! What [`resolve_caller`](crate::auth::resolve_caller) reads for every request, in one statement:
 //! the caller's account as stored now, whose the resource named by the path is, and the
-//! [data version](super::data_version) that cached answers are served at.
+//! [data versions](super::data_version) that cached answers are served at: the installation's and
+//! that of the municipality the resource belongs to.
 //!
 //! One statement, because on PostgreSQL each statement is a round trip to the server: read one
 //! after the other, the three made a `304` of a cached answer cost three round trips where one
@@ -10,7 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable};
 
 use super::ownership::{self, owner_query};
-use super::schema::{data_version, users};
+use super::schema::{data_version, municipality_data_versions, users};
 use super::users::{Account, AccountRow};
 use super::{DbConnection, on_each_backend};
 use crate::domain::resource::OwnedResource;
@@ -23,8 +24,11 @@ pub struct CallerContext {
     /// Whose the named resource is, as [`ownership::municipality_of`] answers: `None` when the path
     /// names none or it does not exist.
     pub owner: Option<Option<i32>>,
-    /// The data version as committed when the statement ran.
-    pub data_version: i64,
+    /// The installation's data version as committed when the statement ran.
+    pub installation_version: i64,
+    /// The data version of the resource's municipality then (0 before its first write, and for a
+    /// request that names no municipality's record).
+    pub municipality_version: i64,
 }
 
 /// The context of user `user_id`'s request on `resource`; `None` when the user no longer exists.
@@ -33,15 +37,20 @@ pub fn lookup(
     user_id: i32,
     resource: Option<OwnedResource>,
 ) -> Result<Option<CallerContext>, AppError> {
-    let version = data_version::table.find(1).select(data_version::counter).single_value();
+    let installation_version = data_version::table.find(1).select(data_version::counter).single_value();
     // Each resource kind has its own owner subquery, and so its own statement type: a statement
     // each backend prepares once and finds again by its type, which a boxed one would not be.
     macro_rules! with_owner {
         ($owner:expr) => {{
+            let owner = $owner;
+            let municipality_version = municipality_data_versions::table
+                .filter(municipality_data_versions::municipality_id.nullable().eq(owner.clone()))
+                .select(municipality_data_versions::counter)
+                .single_value();
             on_each_backend!(&mut *conn, |backend| users::table
                 .find(user_id)
-                .select((AccountRow::as_select(), $owner, version))
-                .first::<(AccountRow, Option<i32>, Option<i64>)>(backend)
+                .select((AccountRow::as_select(), owner.clone(), installation_version, municipality_version))
+                .first::<(AccountRow, Option<i32>, Option<i64>, Option<i64>)>(backend)
                 .optional()?)
         }};
     }
@@ -54,15 +63,21 @@ pub fn lookup(
             owner_query!(resource, |query| with_owner!(query.single_value()), user(_id) => with_owner!(no_owner()))
         }
     };
-    let Some((row, owner, version)) = row else {
+    let Some((row, owner, installation_version, municipality_version)) = row else {
         return Ok(None);
     };
     let account = row.into_account()?;
-    let data_version = version.ok_or_else(|| AppError::Internal("the data_version row is missing".into()))?;
+    let installation_version =
+        installation_version.ok_or_else(|| AppError::Internal("the data_version row is missing".into()))?;
     let owner = match resource {
         Some(user @ OwnedResource::User(_)) if account.active => ownership::municipality_of(conn, user)?,
         Some(_) => owner.map(Some),
         None => None,
     };
-    Ok(Some(CallerContext { account, owner, data_version }))
+    Ok(Some(CallerContext {
+        account,
+        owner,
+        installation_version,
+        municipality_version: municipality_version.unwrap_or(0),
+    }))
 }

@@ -42,6 +42,7 @@ use diesel::result::DatabaseErrorKind;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::AppError;
+pub use data_version::WriteScope;
 use deadline::{Call, run_within};
 use write_gate::WriteGate;
 
@@ -133,9 +134,12 @@ pub enum Backend {
 /// Read connections per core by default: SQLite reads are short and use the CPU, PostgreSQL reads
 /// mostly wait on the network; two per core keeps every core busy without a queue of idle ones.
 pub const READ_CONNECTIONS_PER_CORE: u32 = 2;
-/// Write connections per core by default on PostgreSQL (writers hold row locks, so more would
-/// mostly wait on each other).
-pub const WRITE_CONNECTIONS_PER_CORE: u32 = 1;
+/// Write connections per core by default on PostgreSQL. Writes of different municipalities share
+/// no row (each raises its own municipality's data version), so they proceed side by side up to
+/// the pool; a write mostly waits on the server's round trips and its commit, so two per core keep
+/// the cores busy. Writes of one municipality still queue on its version row, briefly: it is
+/// raised last, just before the commit.
+pub const WRITE_CONNECTIONS_PER_CORE: u32 = 2;
 /// SQLite has one writer at a time: its write pool has this many connections whatever is set.
 pub const SQLITE_WRITE_CONNECTIONS: u32 = 1;
 /// Largest pool size accepted from configuration, per pool.
@@ -634,36 +638,37 @@ impl Database {
 
     /// Runs `f` inside one transaction on a blocking thread: it commits only if `f` returns `Ok`
     /// and the caller still waits, so a write that fails (or times out) changes nothing.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// `scope` says whose data it changes: the [data version](data_version) it raises.
+    pub async fn write<T, E, F>(&self, scope: WriteScope, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<AppError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.write_within(self.settings.call_deadline, f).await
+        self.write_within(self.settings.call_deadline, scope, f).await
     }
 
     /// [`Database::write`] with the bulk write deadline, for an import: one transaction that may
     /// take longer than a request's deadline allows.
-    pub async fn bulk_write<T, E, F>(&self, f: F) -> Result<T, E>
+    pub async fn bulk_write<T, E, F>(&self, scope: WriteScope, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<AppError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.write_within(self.settings.bulk_write_deadline, f).await
+        self.write_within(self.settings.bulk_write_deadline, scope, f).await
     }
 
     /// [`Database::write`] with its own deadline; it still waits for its turn at most the write
     /// wait.
-    pub async fn write_within<T, E, F>(&self, deadline: Duration, f: F) -> Result<T, E>
+    pub async fn write_within<T, E, F>(&self, deadline: Duration, scope: WriteScope, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<AppError> + From<diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
-        run_within(deadline, move |call| db.write_call(call, f)).await
+        run_within(deadline, move |call| db.write_call(call, scope, f)).await
     }
 
     /// A read on the calling thread, without deadline (command line, tests).
@@ -677,12 +682,12 @@ impl Database {
 
     /// A write transaction on the calling thread, without deadline (command line, tests); it
     /// waits for its turn like any write.
-    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    pub fn write_blocking<T, E, F>(&self, scope: WriteScope, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<AppError> + From<diesel::result::Error>,
     {
-        self.write_call(&Call::unbounded(), f)
+        self.write_call(&Call::unbounded(), scope, f)
     }
 
     fn read_call<T, E, F>(&self, call: &Call, f: F) -> Result<T, E>
@@ -698,7 +703,7 @@ impl Database {
         conn.run(f)
     }
 
-    fn write_call<T, E, F>(&self, call: &Call, f: F) -> Result<T, E>
+    fn write_call<T, E, F>(&self, call: &Call, scope: WriteScope, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<AppError> + From<diesel::result::Error>,
@@ -718,7 +723,7 @@ impl Database {
                 // the caller was told failed.
                 call.still_wanted()?;
                 // Commits together with the changes: cached answers of every process see it.
-                data_version::raise(conn)?;
+                data_version::raise(conn, scope)?;
                 Ok(value)
             })
         })

@@ -343,6 +343,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    municipality_data_versions (municipality_id) {
+        municipality_id -> Integer,
+        counter -> BigInt,
+    }
+}
+
+diesel::table! {
     measure_evaluations (id) {
         id -> Integer,
         measure_id -> Integer,
@@ -550,6 +557,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     name_revisions,
     national_indicators,
     data_version,
+    municipality_data_versions,
     measure_evaluations,
     measure_evaluation_events,
     measure_assessments,

@@ -5,6 +5,11 @@
 //! queue here first: the gate has as many permits as the write pool has connections, so a writer
 //! that passes it finds a connection free, and one that cannot pass within its wait, or finds the
 //! queue full, is refused at once with a 503 instead of piling up blocked threads.
+//!
+//! The gate bounds connections, it is no lock: on PostgreSQL as many writes as the pool has
+//! connections run at once, whichever municipalities they belong to (they share no row: each
+//! raises its own municipality's data version, `super::data_version`); on SQLite, which has one
+//! writer, there is one permit.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};

@@ -14,7 +14,7 @@ use std::time::Instant;
 use chrono::NaiveDateTime;
 
 use crate::db::bulk_rows::{self, Literal};
-use crate::db::{Database, DbConnection, audit, departments};
+use crate::db::{Database, DbConnection, WriteScope, audit, departments};
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
@@ -420,7 +420,7 @@ pub fn load(db: &Database, shape: Shape) -> Result<Loaded, AppError> {
     let now = now.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     let mut loaded = Loaded { municipalities: codes.len(), ..Loaded::default() };
     for (chunk_index, chunk) in codes.chunks(MUNICIPALITIES_PER_TRANSACTION).enumerate() {
-        let (plans, actuals) = db.write_blocking(|conn| {
+        let (plans, actuals) = db.write_blocking(WriteScope::Installation, |conn| {
             let mut ids = Ids::after_existing(conn)?;
             let mut batch = Batch::default();
             let mut plans = Vec::new();
@@ -443,8 +443,10 @@ pub fn load(db: &Database, shape: Shape) -> Result<Loaded, AppError> {
         loaded.plans.extend(plans);
         loaded.actuals += actuals;
     }
-    db.write_blocking(|conn| TABLES.iter().try_for_each(|table| bulk_rows::resync_ids(conn, table)))?;
-    if let Err(error) = db.write_blocking(|conn| {
+    db.write_blocking(WriteScope::Installation, |conn| {
+        TABLES.iter().try_for_each(|table| bulk_rows::resync_ids(conn, table))
+    })?;
+    if let Err(error) = db.write_blocking(WriteScope::Installation, |conn| {
         // Fresh statistics, so the planner knows the tables' new sizes (PostgreSQL only).
         if let DbConnection::Postgresql(_) = conn {
             diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE")?;

@@ -759,8 +759,9 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     assert_eq!(corrected.status(), 200);
 
     let applier = caller.clone();
-    let outcome =
-        app.db.write_blocking(move |conn| submission_cycle::apply_import(conn, &applier, PlanId::new(plan), checked));
+    let outcome = app.db.write_blocking(caller.write_scope(), move |conn| {
+        submission_cycle::apply_import(conn, &applier, PlanId::new(plan), checked)
+    });
     match outcome {
         Err(AppError::PreconditionFailed(reason)) => {
             assert!(reason.contains(&format!("indicator {}", f.indicators[1])), "{reason}")
@@ -782,7 +783,9 @@ async fn an_import_correcting_an_actual_changed_since_its_check_applies_nothing(
     let checked = check(caller.clone(), csv);
     let report = app
         .db
-        .write_blocking(move |conn| submission_cycle::apply_import(conn, &caller, PlanId::new(plan), checked))
+        .write_blocking(caller.write_scope(), move |conn| {
+            submission_cycle::apply_import(conn, &caller, PlanId::new(plan), checked)
+        })
         .map_err(|e: AppError| e)
         .expect("applied");
     assert!(report.applied);

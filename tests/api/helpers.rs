@@ -238,13 +238,15 @@ impl TestApp {
         let (code, name) = (code.to_owned(), name.to_owned());
         let department = self
             .db
-            .write_blocking(move |conn| match departments::find_by_code_or_name(conn, municipality_id, &code)? {
-                Some(existing) => Ok(existing),
-                None => departments::create(
-                    conn,
-                    &Actor::system("test"),
-                    &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
-                ),
+            .write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
+                match departments::find_by_code_or_name(conn, municipality_id, &code)? {
+                    Some(existing) => Ok(existing),
+                    None => departments::create(
+                        conn,
+                        &Actor::system("test"),
+                        &departments::NewDepartment { municipality_id, code: &code, name: &name, parent_id: None },
+                    ),
+                }
             })
             .map_err(|e: AppError| e)
             .expect("department");
@@ -303,7 +305,7 @@ pub fn create_user_in(
 ) -> TestUser {
     let name = username.to_owned();
     let user = db
-        .write_blocking(move |conn| {
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
             // The same username in the same municipality (or none) is the same account.
             let existing = users::find_login(conn, users::LoginScope::Anywhere, &name, 100)?
                 .into_iter()
@@ -354,7 +356,7 @@ pub async fn spawn_app_with(backend: Backend, settings: DatabaseSettings, server
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     let municipality_id = db
-        .write_blocking(|conn| {
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
             let code = MunicipalityCode::parse("131199").expect("valid code");
             departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")
         })

@@ -166,7 +166,11 @@ async fn what_an_earlier_release_stored_is_shown_within_the_bounds_and_kept(back
     let id = created["id"].as_i64().expect("plan id");
     let (long_name, long_description) = ("名".repeat(5000), "d".repeat(3_000_000));
     let earlier = format!("UPDATE plans SET name = '{long_name}', description = '{long_description}' WHERE id = {id}");
-    app.db.write_blocking(move |conn| conn.batch_execute(&earlier).map_err(AppError::from)).expect("earlier row");
+    app.db
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
+            conn.batch_execute(&earlier).map_err(AppError::from)
+        })
+        .expect("earlier row");
 
     for path in [format!("/plans/{id}"), "/plans".to_owned()] {
         let response = app.get(&path, &app.viewer).await;

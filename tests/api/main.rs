@@ -13,6 +13,7 @@ mod backup;
 mod cli;
 mod comparison;
 mod connections;
+mod data_versions;
 mod demo;
 mod errors;
 mod evaluation;

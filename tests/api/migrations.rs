@@ -50,7 +50,10 @@ fn earlier_release(backend: Backend, rows: &'static str) -> (TestDatabase, Datab
     let applied = db.migrate_before(FIRST_NEW_MIGRATION).expect("earlier migrations");
     // The create_schema, users_token_version and data_version migrations.
     assert_eq!(applied.len(), 3, "{applied:?}");
-    db.write_blocking(|conn| conn.batch_execute(rows).map_err(AppError::from)).expect("earlier rows");
+    db.write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
+        conn.batch_execute(rows).map_err(AppError::from)
+    })
+    .expect("earlier rows");
     (database, db)
 }
 
@@ -116,7 +119,10 @@ INSERT INTO audit_log (occurred_at, actor_id, actor_username, action, entity_typ
            ('2021-05-10 09:00:00', NULL, 'root', 'create', 'municipality', 2, NULL),
            ('2021-05-10 09:00:00', NULL, 'root', 'update', 'plan', 7, NULL);
 ";
-    db.write_blocking(|conn| conn.batch_execute(rows).map_err(AppError::from)).expect("earlier rows");
+    db.write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
+        conn.batch_execute(rows).map_err(AppError::from)
+    })
+    .expect("earlier rows");
     db.migrate().expect("the backfill");
     let owners: Vec<Option<i32>> = db
         .read_blocking(|conn| {

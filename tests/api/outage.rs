@@ -128,7 +128,7 @@ async fn a_frozen_postgres_answers_503_with_retry_after_and_recovers_after_thaw(
     let db = Database::open(&proxied_url, settings).expect("pool");
     let tokens = TokenService::new(TEST_SECRET, 60).unwrap();
     let municipality_id = db
-        .write_blocking(|conn| {
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
             let code = MunicipalityCode::parse("131199").expect("valid code");
             departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")
         })

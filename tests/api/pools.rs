@@ -53,8 +53,10 @@ async fn reads_cannot_write_and_writes_can(backend: Backend) {
     let statement = "CREATE TABLE read_pool_probe (id INTEGER PRIMARY KEY)";
     let refused = db.read_blocking(|conn| diesel::sql_query(statement).execute(conn).map_err(AppError::from));
     assert!(refused.is_err(), "a read connection executed a write");
-    db.write_blocking(|conn| diesel::sql_query(statement).execute(conn).map_err(AppError::from))
-        .expect("a write connection writes");
+    db.write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
+        diesel::sql_query(statement).execute(conn).map_err(AppError::from)
+    })
+    .expect("a write connection writes");
 }
 
 /// The caller was told 503: the write it gave up on must not be committed afterwards.
@@ -65,7 +67,7 @@ async fn a_write_past_its_deadline_is_rolled_back(backend: Backend) {
     db.migrate().expect("migrations");
     let (finish, finished) = std::sync::mpsc::channel::<()>();
     let outcome = db
-        .write(move |conn| {
+        .write(municipal_kpi::db::WriteScope::Installation, move |conn| {
             let code = MunicipalityCode::parse("131199").expect("valid code");
             departments::create_municipality(conn, &Actor::system("test"), &code, "板橋区")?;
             // Still working when the caller stops waiting.
@@ -76,7 +78,8 @@ async fn a_write_past_its_deadline_is_rolled_back(backend: Backend) {
     assert!(matches!(outcome, Err(AppError::Unavailable(_))), "{outcome:?}");
     drop(finish);
     // The next write waits for the abandoned one to finish, so what it left is visible now.
-    db.write_blocking(|_conn| Ok::<_, AppError>(())).expect("the write slot is free again");
+    db.write_blocking(municipal_kpi::db::WriteScope::Installation, |_conn| Ok::<_, AppError>(()))
+        .expect("the write slot is free again");
     let stored = db.read_blocking(departments::list_municipalities).expect("read");
     assert!(stored.is_empty(), "the abandoned write was committed: {stored:?}");
 }

@@ -48,7 +48,7 @@ fn evaluated_at(body: &[u8]) -> NaiveDateTime {
 
 /// A write that changes nothing but the data version: the next request computes afresh.
 fn raise_data_version(app: &TestApp) {
-    app.db.write_blocking(|_| Ok::<_, AppError>(())).expect("empty write");
+    app.db.write_blocking(municipal_kpi::db::WriteScope::Installation, |_| Ok::<_, AppError>(())).expect("empty write");
 }
 
 async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {

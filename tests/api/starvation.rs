@@ -31,7 +31,7 @@ fn hold_the_write_lock(db: &Database) -> (mpsc::Sender<()>, std::thread::JoinHan
     let (release, released) = mpsc::channel::<()>();
     let db = db.clone();
     let holder = std::thread::spawn(move || {
-        db.write_blocking(|_conn| {
+        db.write_blocking(municipal_kpi::db::WriteScope::Installation, |_conn| {
             held.send(()).expect("report the lock is held");
             let _ = released.recv();
             Ok::<_, AppError>(())

@@ -1,0 +1,1 @@
+DROP TABLE municipality_data_versions;

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Collection-week load driver (scripts/collection-week.sh prepares the database and the server).
+
+Two phases of equal length against one running server: `quiet` (reads only) and `writes` (the
+same reads while departments write actuals at a set rate, spread over every municipality). Reads
+are the evaluation and the dashboard of random municipalities among the read sample, one
+indicator's achievement, and one national indicator's comparison across all municipalities.
+Writes are department `PUT /indicators/{id}/actuals/{year}` with `If-Match` (the ETag of the last
+answer; the first write of an actual needs none).
+
+Per phase and kind it prints the rate, p50 and p99 latency and failures; per phase the server's and
+PostgreSQL's CPU time per request and the server's RSS (start, peak, end); and the ratio of each
+read kind's rate with writes to its rate without. Standard library only. Reads run in one process
+per kind (several connections each, keep-alive), so the client's GIL is not the limit.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import threading
+import time
+
+READ_KINDS = ("evaluation", "dashboard", "achievement", "comparison")
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(secret, user_id, username, role, department_id):
+    """An HS256 access token as the server issues it (auth/token.rs: iss, aud, exp, ver)."""
+    now = int(time.time())
+    claims = {"sub": str(user_id), "username": username, "role": role, "department_id": department_id,
+              "iat": now, "nbf": now - 60, "exp": now + 6 * 3600, "iss": "municipal-kpi",
+              "aud": "municipal-kpi-api", "ver": 0}
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def quantile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 1))))
+    return sorted_values[rank - 1]
+
+
+class Client:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.conn = None
+
+    def request(self, method, path, headers, body=None):
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                return response.status, response.getheader("ETag"), data
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def read_path(kind, rng, targets, national_codes, year):
+    target = rng.choice(targets)
+    if kind == "evaluation":
+        return f"/api/v1/plans/{target['plan']}/evaluation?fiscal_year={year}", target["hq_token"]
+    if kind == "dashboard":
+        return f"/api/v1/plans/{target['plan']}/dashboard", target["hq_token"]
+    if kind == "achievement":
+        indicator = rng.choice(target["indicators"])["id"]
+        return f"/api/v1/indicators/{indicator}/achievement?fiscal_year={year}", target["hq_token"]
+    code = rng.choice(national_codes)
+    return f"/api/v1/national-indicators/{code}/comparison?fiscal_year={year}", target["hq_token"]
+
+
+def reader(kind, args, targets, national_codes, stop_at, out):
+    """One process per read kind; `connections` threads each keep one connection busy."""
+    latencies, failures, lock = [], [0], threading.Lock()
+
+    def loop(seed):
+        rng = random.Random(seed)
+        client = Client(args.host, args.port)
+        mine, bad = [], 0
+        while time.monotonic() < stop_at:
+            path, bearer = read_path(kind, rng, targets, national_codes, args.year)
+            started = time.monotonic()
+            try:
+                status, _, _ = client.request("GET", path, {"Authorization": f"Bearer {bearer}"})
+            except OSError:
+                status = 0
+            mine.append(time.monotonic() - started)
+            if status != 200:
+                bad += 1
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    threads = [threading.Thread(target=loop, args=(hash((kind, i, stop_at)),)) for i in range(args.connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put((kind, latencies, failures[0]))
+
+
+def actual_body(kind, rng):
+    if kind == "ratio":
+        denominator = rng.randint(1000, 100000)
+        return {"numerator": rng.randint(0, denominator), "denominator": denominator, "note": "負荷試験の合成値"}
+    return {"value": rng.randint(0, 1000), "note": "負荷試験の合成値"}
+
+
+def writer(args, writers, stop_at, result):
+    """Department writes at `write_rate` per second, spread over every municipality."""
+    rng = random.Random(7)
+    client = Client(args.host, args.port)
+    etags, latencies, failures = {}, [], 0
+    interval = 1.0 / args.write_rate
+    next_at = time.monotonic()
+    while time.monotonic() < stop_at:
+        now = time.monotonic()
+        if now < next_at:
+            time.sleep(next_at - now)
+        next_at += interval
+        target = rng.choice(writers)
+        indicator = rng.choice(target["indicators"])
+        path = f"/api/v1/indicators/{indicator['id']}/actuals/{args.year}"
+        headers = {"Authorization": f"Bearer {target['department_token']}", "Content-Type": "application/json"}
+        if indicator["id"] in etags:
+            headers["If-Match"] = etags[indicator["id"]]
+        started = time.monotonic()
+        try:
+            status, etag, _ = client.request("PUT", path, headers, json.dumps(actual_body(indicator["kind"], rng)))
+        except OSError:
+            status, etag = 0, None
+        latencies.append(time.monotonic() - started)
+        if status in (200, 201) and etag:
+            etags[indicator["id"]] = etag
+        else:
+            failures += 1
+            etags.pop(indicator["id"], None)
+    result["write"] = (latencies, failures)
+
+
+def cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except OSError:
+        return 0
+
+
+def postgres_ticks():
+    """CPU ticks of each PostgreSQL server process now (the server may be shared with others' work)."""
+    found = subprocess.run(["pgrep", "-u", "postgres", "postgres"], capture_output=True, text=True).stdout.split()
+    return {pid: cpu_ticks(pid) for pid in found}
+
+
+def postgres_ticks_since(before):
+    """Ticks spent since `before`: processes that ended meanwhile are left out (their last ticks are
+    unknown), processes started meanwhile count whole."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in postgres_ticks().items())
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_phase(name, args, targets, writers, national_codes):
+    stop_at = time.monotonic() + args.duration
+    queue = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=reader, args=(kind, args, targets, national_codes, stop_at, queue))
+                 for kind in READ_KINDS]
+    rss = {"start": rss_kib(args.server_pid), "peak": 0}
+    server_before, postgres_before = cpu_ticks(args.server_pid), postgres_ticks()
+    started = time.monotonic()
+    for process in processes:
+        process.start()
+    result = {}
+    write_thread = None
+    if name == "writes":
+        write_thread = threading.Thread(target=writer, args=(args, writers, stop_at, result))
+        write_thread.start()
+    while time.monotonic() < stop_at:
+        rss["peak"] = max(rss["peak"], rss_kib(args.server_pid))
+        time.sleep(0.5)
+    outcomes = {}
+    for _ in processes:
+        kind, latencies, failures = queue.get()
+        outcomes[kind] = (latencies, failures)
+    for process in processes:
+        process.join()
+    if write_thread:
+        write_thread.join()
+        outcomes["write (PUT actual)"] = result["write"]
+    elapsed = time.monotonic() - started
+    hz = os.sysconf("SC_CLK_TCK")
+    requests = sum(len(latencies) for latencies, _ in outcomes.values())
+    server_us = (cpu_ticks(args.server_pid) - server_before) / hz * 1e6 / max(requests, 1)
+    postgres_us = postgres_ticks_since(postgres_before) / hz * 1e6 / max(requests, 1)
+    rss["end"] = rss_kib(args.server_pid)
+    return {"outcomes": outcomes, "elapsed": elapsed, "server_us": server_us, "postgres_us": postgres_us,
+            "rss": rss, "load": open("/proc/loadavg").read().split()[:3]}
+
+
+def report(phases):
+    print("| phase | request | requests/s | p50 ms | p99 ms | failed |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, phase in phases.items():
+        for kind, (latencies, failures) in phase["outcomes"].items():
+            ordered = sorted(latencies)
+            print(f"| {name} | {kind} | {len(latencies) / phase['elapsed']:.0f} | {quantile(ordered, 0.5) * 1000:.1f} "
+                  f"| {quantile(ordered, 0.99) * 1000:.1f} | {failures} |")
+    print()
+    print("| phase | load average (1, 5, 15 min) | server CPU µs/request | PostgreSQL CPU µs/request "
+          "| server RSS MB start / peak / end |")
+    print("|---|---|---:|---:|---|")
+    for name, phase in phases.items():
+        rss = phase["rss"]
+        print(f"| {name} | {' '.join(phase['load'])} | {phase['server_us']:.0f} | {phase['postgres_us']:.0f} "
+              f"| {rss['start'] / 1024:.0f} / {rss['peak'] / 1024:.0f} / {rss['end'] / 1024:.0f} |")
+    if "quiet" in phases and "writes" in phases:
+        print()
+        for kind in READ_KINDS:
+            quiet = len(phases["quiet"]["outcomes"][kind][0]) / phases["quiet"]["elapsed"]
+            busy = len(phases["writes"]["outcomes"][kind][0]) / phases["writes"]["elapsed"]
+            print(f"{kind}: {busy / quiet if quiet else float('nan'):.2f} of its rate without writes")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", required=True, help="JSON written by collection-week.sh")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--year", type=int, required=True)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--write-rate", type=float, default=20.0, help="writes per second in the writes phase")
+    parser.add_argument("--connections", type=int, default=4, help="connections per read kind")
+    parser.add_argument("--read-municipalities", type=int, default=100)
+    args = parser.parse_args()
+    secret = os.environ["JWT_SECRET"].encode()
+    with open(args.targets) as file:
+        data = json.load(file)
+    everyone = []
+    for m in data["municipalities"]:
+        m["hq_token"] = token(secret, m["hq_user"], f"cw-hq-{m['id']}", "hq", None)
+        m["department_token"] = token(secret, m["department_user"], f"cw-department-{m['id']}", "department",
+                                      m["department"])
+        everyone.append(m)
+    step = max(1, len(everyone) // args.read_municipalities)
+    readers = everyone[::step][: args.read_municipalities]
+    writers = [m for m in everyone if m["indicators"]]
+    # Unreported: fills the caches and the pools, so the quiet phase is not also a cold start.
+    warm_up = argparse.Namespace(**{**vars(args), "duration": max(2.0, args.duration / 4)})
+    run_phase("warm-up", warm_up, readers, writers, data["national_codes"])
+    phases = {}
+    for name in ("quiet", "writes"):
+        phases[name] = run_phase(name, args, readers, writers, data["national_codes"])
+    report(phases)
+
+
+if __name__ == "__main__":
+    main()
