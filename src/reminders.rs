@@ -15,7 +15,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 
-use crate::db::{Database, reminders};
+use crate::db::{Database, WriteScope, reminders};
 use crate::domain::collection::japan_date;
 use crate::domain::reminder::{self, Message};
 use crate::error::AppError;
@@ -217,7 +217,9 @@ pub fn send_due(
     let mut report = PassReport { already_sent, ..PassReport::default() };
     for message in &pending {
         let now = Utc::now().naive_utc();
-        let claimed = match db.write_blocking(|conn| reminders::claim(conn, message, now)) {
+        let claimed = match db.write_blocking(WriteScope::Municipality(message.municipality_id), |conn| {
+            reminders::claim(conn, message, now)
+        }) {
             Ok(claimed) => claimed,
             Err(error) if reminders::is_lost_claim(&error) => false,
             Err(error) => return Err(error),
@@ -239,7 +241,9 @@ pub fn send_due(
             }
         }
         let finished = outcome.map(|()| Utc::now().naive_utc());
-        db.write_blocking(|conn| reminders::finish(conn, &message.key, attempts, finished))?;
+        db.write_blocking(WriteScope::Municipality(message.municipality_id), |conn| {
+            reminders::finish(conn, &message.key, attempts, finished)
+        })?;
     }
     Ok(report)
 }

@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, Query};
 use crate::auth::UserManager;
-use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::identity_providers::{self, IdentityProvider, ProviderSettings};
+use crate::db::{Database, WriteScope};
 use crate::domain::identity_provider::{ClaimMapping, Provisioning};
 use crate::error::{AppError, Problem};
 
@@ -117,7 +117,11 @@ pub async fn put_identity_provider(
         claim_mappings: body.claim_mappings,
     };
     let actor = Actor::from(&caller);
-    let provider = db.write(move |conn| identity_providers::put(conn, &actor, municipality_id, settings)).await?;
+    let provider = db
+        .write(WriteScope::Municipality(municipality_id), move |conn| {
+            identity_providers::put(conn, &actor, municipality_id, settings)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(provider))
 }
 

@@ -110,7 +110,7 @@ pub async fn publish(
 ) -> Result<HttpResponse, AppError> {
     let plan_id = id.existing()?;
     let published = db
-        .write(move |conn| {
+        .write(caller.write_scope(), move |conn| {
             let body = body.parse()?;
             let fiscal_year = FiscalYear::new(body.fiscal_year).map_err(|_| {
                 AppError::invalid("fiscal_year", crate::domain::fiscal_year::out_of_range_message(body.fiscal_year))

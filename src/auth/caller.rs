@@ -242,7 +242,7 @@ async fn provider_account(req: &HttpRequest, db: &Database, issuer: String, toke
     {
         return Ok(user_id);
     }
-    db.write(move |conn| {
+    db.write(WriteScope::Municipality(provider.municipality_id), move |conn| {
         identity_providers::account_of(
             conn,
             &VouchedIdentity { provider: &provider, subject: &subject, claims: &claims },

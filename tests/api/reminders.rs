@@ -156,7 +156,7 @@ async fn first_indicator(app: &TestApp, plan_id: i32) -> Value {
 fn another_municipality(app: &TestApp) {
     let municipality_id = app
         .db
-        .write_blocking(|conn| {
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
             let code = MunicipalityCode::parse("131067").expect("code");
             departments::create_municipality(conn, &Actor::system("test"), &code, "台東区")
         })
@@ -165,7 +165,7 @@ fn another_municipality(app: &TestApp) {
         .id;
     let department_id = app
         .db
-        .write_blocking(|conn| {
+        .write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
             let new =
                 departments::NewDepartment {
                     municipality_id, code: "it-promotion", name: "IT推進課", parent_id: None
@@ -181,7 +181,7 @@ fn another_municipality(app: &TestApp) {
         let changes =
             users::UserChanges { email: Some(Some(format!("{name}@city.taito.example.jp"))), ..Default::default() };
         app.db
-            .write_blocking(|conn| {
+            .write_blocking(municipal_kpi::db::WriteScope::Installation, |conn| {
                 users::update(conn, &Actor::system("test"), municipal_kpi::domain::ids::UserId::new(user.id), changes)
             })
             .map_err(|e: AppError| e)
