@@ -7,6 +7,7 @@ import * as api from './api.js';
 import { $, h, section, definitionList, readingNote } from './dom.js';
 import { renderIndicatorPage } from './indicator.js';
 import { renderEvaluationsPage, viewTabs } from './evaluations.js';
+import { reportPublicationPanel } from './report-publication.js';
 import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js';
 import {
   STATUSES,
@@ -1225,6 +1226,16 @@ async function showEvaluations({ push = true } = {}) {
     },
     ui: { notify, describeError, showFieldErrors, guarded },
   });
+  $('app-view').append(
+    await reportPublicationPanel({
+      plan: state.plan,
+      year: state.year,
+      yearLabel: fiscalYearLabel(state.year),
+      role: state.me.user.role,
+      ui: { notify, describeError, showFieldErrors, guarded },
+      onChanged: () => showEvaluations({ push: false }),
+    }),
+  );
   $('evaluations-title')?.focus?.();
 }
 

@@ -1,10 +1,7 @@
 // The 進捗状況報告書 (report of a plan's year, HTML or xlsx) and its publication, for the plan and
 // year the user is on. The report needs the bearer token, so it is fetched here and opened from a
-// blob; the public page (`/public/{municipality code}/plans/{plan id}/{fiscal year}`) needs none.
-//
-// Not wired into the page yet: the endpoints (`GET /plans/{id}/report`, `GET|POST
-// /plans/{id}/publications`) are being built separately. Once they exist, app.js appends
-// `reportPublicationPanel(ctx)` to the 本部's and departments' pages.
+// blob; the public page of each published version (its `html_url`) needs none. Shown under the
+// 施策評価 of the plan and year the user is on.
 
 import * as api from './api.js';
 import { h, section } from './dom.js';
@@ -34,11 +31,6 @@ async function openReport({ plan, year, ui }, format) {
     tab?.close();
     throw error;
   }
-}
-
-/** The public page of a published year. */
-function publicPath(municipalityCode, planId, year) {
-  return `/public/${encodeURIComponent(municipalityCode)}/plans/${planId}/${year}`;
 }
 
 async function loadPublications(plan) {
@@ -73,12 +65,13 @@ function publicationForm(ctx) {
 
 /**
  * The panel: report buttons for everyone, the year's publications with their public pages, and
- * (本部) the publication form. `ctx`: plan, year, yearLabel, role, municipalityCode, ui (notify,
+ * (本部) the publication form. `ctx`: plan, year, yearLabel, role, ui (notify,
  * describeError, showFieldErrors, guarded), onChanged().
  */
 export async function reportPublicationPanel(ctx) {
   const publications = (await loadPublications(ctx.plan)).filter((p) => p.fiscal_year === ctx.year);
-  const canPublish = ['hq', 'admin'].includes(ctx.role);
+  // Publishing is the 本部's decision (POST /plans/{id}/publications admits hq only).
+  const canPublish = ctx.role === 'hq';
   return section(
     'report-publication',
     `進捗状況報告書と公表（${ctx.yearLabel}）`,
@@ -93,7 +86,7 @@ export async function reportPublicationPanel(ctx) {
           'ul',
           { id: 'publication-list' },
           publications.map((p) =>
-            h('li', {}, `${formatTimestamp(p.published_at)} 公表`, p.correction_note ? `（訂正: ${p.correction_note}）` : '', ' ', h('a', { href: publicPath(ctx.municipalityCode, ctx.plan.id, ctx.year), target: '_blank', rel: 'noopener' }, '公開ページ')),
+            h('li', {}, `第${p.version}版 ${formatTimestamp(p.published_at)} 公表`, p.correction_note ? `（訂正: ${p.correction_note}）` : '', ' ', h('a', { href: p.html_url, target: '_blank', rel: 'noopener' }, '公開ページ')),
           ),
         )
       : h('p', { class: 'empty' }, 'この年度はまだ公表されていません。'),
