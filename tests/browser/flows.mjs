@@ -7,6 +7,7 @@
 // another and reads an indicator's page; the department then sees the return, resubmits, meets
 // Japanese field errors and a 412, and looks at another year. Then the 施策評価 of a measure goes
 // round: submitted (a missing reason refused), returned, corrected past a 412, approved, assessed.
+// Last the 本部 opens the year's report, publishes a correction, and a citizen reads the public page.
 // Screenshots go to SCREENSHOT_DIR (target/browser-screenshots/) for review; with DOCS_DIR set, the
 // README's screenshot (web-hq-overview.png, a fresh demo as the 本部 first sees it) is written there.
 
@@ -646,6 +647,51 @@ test('施策評価: the department submits, the 本部 returns it, the departmen
   await shot(page, '26-evaluations-hq-tablet-768');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `the page fits 768 px without sideways scrolling (overflow ${overflow}px)`);
+  await page.context().close();
+});
+
+test('本部: opens the 進捗状況報告書, publishes a correction, and the public page shows it without a login', async () => {
+  let page = await newPage();
+  await logIn(page, HQ);
+  await openMeasureEvaluations(page, '#evaluation-title');
+  const panel = page.locator('#report-publication');
+  await assertText(panel, `進捗状況報告書と公表（${YEAR_LABEL}）`);
+
+  // The report opens in a new tab, fetched with the token (the API refuses it without one).
+  const [report] = await Promise.all([page.context().waitForEvent('page'), panel.locator('#report-html').click()]);
+  await report.waitForLoadState();
+  await assertText(report.locator('h1'), '板橋区ICT推進・活用計画2020');
+  await assertText(report.locator('.cover'), `${YEAR_LABEL} 進捗状況報告書`);
+  await shot(report, '30-report-html', false);
+  await report.close();
+
+  // The demo published FY2020 once; publishing it again needs the correction's reason.
+  const before = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/publications?limit=100`)).data.items.filter((p) => p.fiscal_year === 2020);
+  assert.ok(before.length >= 1, 'the demo has published FY2020');
+  await assertText(panel.locator('#publication-list'), `第${before.length}版`);
+  await panel.getByRole('button', { name: `${YEAR_LABEL}の進捗状況を公表する` }).click();
+  await assertText(panel.locator('.field-error[data-field="correction_note"]'), '訂正理由が必要です');
+  const CORRECTION = '指標の実績値の誤記を訂正しました。';
+  await panel.getByLabel(/訂正の説明/).fill(CORRECTION);
+  await panel.getByRole('button', { name: `${YEAR_LABEL}の進捗状況を公表する` }).click();
+  await assertText(page.locator('#report-publication #publication-list'), `第${before.length + 1}版`);
+  await assertText(page.locator('#report-publication #publication-list'), CORRECTION);
+  await shot(page, '31-publication-hq');
+  const latest = (await apiCall(fixture.token, 'GET', `/plans/${fixture.plan.id}/publications?limit=100`)).data.items.find((p) => p.version === before.length + 1);
+  assert.ok(latest, 'the new version is listed');
+  await page.context().close();
+
+  // A citizen, not logged in, reads the public page of the new version and finds the earlier one.
+  page = await newPage();
+  const response = await page.goto(latest.html_url.startsWith('http') ? latest.html_url : `${BASE_URL}${latest.html_url}`);
+  assert.equal(response.status(), 200);
+  const body = page.locator('body');
+  await assertText(body, `第${latest.version}版`);
+  await assertText(body, CORRECTION);
+  await assertText(body, 'サンプル');
+  await assertText(body, '第1版');
+  assert.equal(await page.locator('script').count(), 0, 'the public page runs no script');
+  await shot(page, '32-public-page');
   await page.context().close();
 });
 
