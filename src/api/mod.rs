@@ -18,6 +18,7 @@ pub mod lineage;
 pub mod measure_evaluations;
 pub mod measures;
 pub mod metrics;
+pub mod national_editions;
 pub mod national_indicators;
 pub mod open_data;
 pub mod openapi;
@@ -113,7 +114,9 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(lineage::create_reference)
         .service(national_indicators::list_national_indicators)
         .service(national_indicators::national_comparison)
-        .service(national_indicators::get_national_indicator);
+        .service(national_indicators::get_national_indicator)
+        .service(national_editions::list_national_editions)
+        .service(national_editions::import_national_edition);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

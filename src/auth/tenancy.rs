@@ -58,10 +58,16 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
     let segments = segments(path);
     let read = method == Method::GET;
     match segments.as_slice() {
-        ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] if read => {
+        ["me"]
+        | ["municipalities"]
+        | ["national-indicators", ..]
+        | ["national-editions"]
+        | ["plans", _, "open-data"]
+            if read =>
+        {
             RouteKind::Published
         }
-        ["municipalities"] | ["users", ..] | ["audit"] => RouteKind::Administration,
+        ["municipalities"] | ["national-editions"] | ["users", ..] | ["audit"] => RouteKind::Administration,
         _ => RouteKind::Municipal,
     }
 }

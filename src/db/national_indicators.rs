@@ -3,11 +3,11 @@
 
 use diesel::prelude::*;
 
-use super::schema::national_indicators;
+use super::schema::{national_editions, national_indicators};
 use super::{DbConnection, enum_from_column};
 use crate::error::AppError;
 
-use crate::domain::national_indicator::NationalIndicator;
+use crate::domain::national_indicator::{EditionRef, NationalIndicator};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = national_indicators)]
@@ -28,9 +28,18 @@ struct NationalIndicatorRow {
     survey: Option<String>,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = national_editions)]
+struct EditionRefRow {
+    code: String,
+    name: String,
+    issued: Option<String>,
+}
+
 impl NationalIndicatorRow {
-    fn into_definition(self) -> Result<NationalIndicator, AppError> {
+    fn into_definition(self, edition: EditionRefRow) -> Result<NationalIndicator, AppError> {
         Ok(NationalIndicator {
+            edition: EditionRef { code: edition.code, name: edition.name, issued: edition.issued },
             kind: enum_from_column(&self.kind)?,
             direction: enum_from_column(&self.direction)?,
             basis: enum_from_column(&self.basis)?,
@@ -49,26 +58,28 @@ impl NationalIndicatorRow {
     }
 }
 
-/// One page of the catalogue by priority and code, and how many definitions it holds.
+/// One page of the catalogue by edition, priority and code, and how many definitions it holds.
 pub fn page(conn: &mut DbConnection, limit: i64, offset: i64) -> Result<(Vec<NationalIndicator>, i64), AppError> {
     let total = national_indicators::table.count().get_result(conn)?;
-    let rows: Vec<NationalIndicatorRow> = national_indicators::table
-        .select(NationalIndicatorRow::as_select())
-        .order((national_indicators::priority_number, national_indicators::code))
+    let rows: Vec<(NationalIndicatorRow, EditionRefRow)> = national_indicators::table
+        .inner_join(national_editions::table)
+        .select((NationalIndicatorRow::as_select(), EditionRefRow::as_select()))
+        .order((national_indicators::edition_id, national_indicators::priority_number, national_indicators::code))
         .limit(limit)
         .offset(offset)
         .load(conn)?;
-    let items = rows.into_iter().map(NationalIndicatorRow::into_definition).collect::<Result<_, _>>()?;
+    let items = rows.into_iter().map(|(row, edition)| row.into_definition(edition)).collect::<Result<_, _>>()?;
     Ok((items, total))
 }
 
 pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<NationalIndicator>, AppError> {
     national_indicators::table
         .find(code)
-        .select(NationalIndicatorRow::as_select())
-        .first(conn)
+        .inner_join(national_editions::table)
+        .select((NationalIndicatorRow::as_select(), EditionRefRow::as_select()))
+        .first::<(NationalIndicatorRow, EditionRefRow)>(conn)
         .optional()?
-        .map(NationalIndicatorRow::into_definition)
+        .map(|(row, edition)| row.into_definition(edition))
         .transpose()
 }
 

@@ -26,6 +26,7 @@ mod measure_evaluations;
 mod metrics;
 mod migrations;
 mod municipalities;
+mod national_editions;
 mod openapi;
 mod outage;
 mod plan_lineage;
