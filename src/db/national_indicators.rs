@@ -1,13 +1,15 @@
 //! The national catalogue of indicator definitions (自治体DX推進計画の重点取組事項), shared by every
 //! municipality and seeded by the migration that created it.
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 
 use super::schema::{national_editions, national_indicators};
 use super::{DbConnection, enum_from_column};
 use crate::error::AppError;
 
-use crate::domain::national_indicator::{EditionRef, NationalIndicator};
+use crate::domain::national_indicator::{EditionRef, NationalIndicator, NationalItemRef};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = national_indicators)]
@@ -85,4 +87,29 @@ pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<NationalIndica
 
 pub fn get(conn: &mut DbConnection, code: &str) -> Result<NationalIndicator, AppError> {
     find(conn, code)?.ok_or_else(|| AppError::not_found("national indicator", code))
+}
+
+/// For each of these definition codes, the edition item it was set under: one query, whatever the
+/// number of indicators that name them.
+pub fn items_for(conn: &mut DbConnection, codes: &[String]) -> Result<BTreeMap<String, NationalItemRef>, AppError> {
+    if codes.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows: Vec<(String, i32, String, EditionRefRow)> = national_indicators::table
+        .inner_join(national_editions::table)
+        .filter(national_indicators::code.eq_any(codes))
+        .select((
+            national_indicators::code,
+            national_indicators::priority_number,
+            national_indicators::priority_name,
+            EditionRefRow::as_select(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, item_number, item_name, edition)| {
+            let edition = EditionRef { code: edition.code, name: edition.name, issued: edition.issued };
+            (code, NationalItemRef { edition, item_number, item_name })
+        })
+        .collect())
 }

@@ -22,7 +22,7 @@ pub enum DefinitionBasis {
 
 /// The edition of the 自治体DX推進計画 a definition was set under; its 重点取組事項 is that edition's
 /// item `priority_number`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct EditionRef {
     #[schema(example = "first")]
     pub code: String,
@@ -32,6 +32,16 @@ pub struct EditionRef {
     /// As precisely as a source states it; `null`: no source states it (see the edition's note)
     #[schema(example = json!(null))]
     pub issued: Option<String>,
+}
+
+/// The edition item a municipality's indicator is linked to through its national definition.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NationalItemRef {
+    pub edition: EditionRef,
+    #[schema(example = 2)]
+    pub item_number: i32,
+    #[schema(example = "マイナンバーカードの普及促進")]
+    pub item_name: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -114,3 +114,22 @@ on_both_backends!(
     editions_are_listed_with_their_items_as_history,
     an_edition_is_imported_by_the_system_administrator_only_when_valid
 );
+
+async fn an_indicator_links_to_the_edition_item_of_its_national_definition(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Loaded first: the load blocks the test's thread, which also serves the requests.
+    let plan_id = app.load_demo();
+    let indicator = crate::comparison::demo_card_rate(&app, plan_id).await;
+    assert_eq!(
+        indicator["national_item"],
+        json!({
+            "edition": {"code": "first", "name": "自治体デジタル・トランスフォーメーション(DX)推進計画", "issued": null},
+            "item_number": 2,
+            "item_name": "マイナンバーカードの普及促進",
+        })
+    );
+    let one = json(app.get(&format!("/indicators/{}", indicator["id"]), &app.viewer).await).await;
+    assert_eq!(one["national_item"]["edition"]["code"], "first");
+}
+
+on_both_backends!(an_indicator_links_to_the_edition_item_of_its_national_definition);
