@@ -98,6 +98,19 @@ pub enum Command {
     /// Send the e-mail reminders due today, each once (run it daily, e.g. from cron; see README
     /// 「リマインダー」): deadlines near or just passed, returned actuals, the 本部's digest
     Remind(RemindArgs),
+    /// Editions of the 自治体DX推進計画 in the national catalogue
+    #[command(subcommand)]
+    NationalEdition(NationalEditionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NationalEditionCommand {
+    /// Append an edition after the latest one: a JSON file of the body `POST /national-editions`
+    /// takes, under the same checks
+    Import {
+        /// The edition as JSON (`code`, `name`, `issued`, `source`, `reading_note`, `items`)
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +370,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// An edition file, read with the limits of a request body: it is refused above the size a JSON
+/// body may have, and its fields are bounded as the API bounds them.
+fn read_edition(file: &std::path::Path) -> Result<crate::domain::national_edition::NewEdition, AppError> {
+    let unreadable =
+        |e: std::io::Error| AppError::BadRequest(format!("{} を読めません (cannot read): {e}", file.display()));
+    let size = std::fs::metadata(file).map_err(unreadable)?.len();
+    let limit = crate::api::extract::MAX_JSON_BODY_BYTES;
+    if size > limit as u64 {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let text = std::fs::read_to_string(file).map_err(unreadable)?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::invalid("file", format!("JSON として読めません (invalid edition): {e}")))
+}
+
 fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
     match cli.command {
         Command::Completions { shell } => {
@@ -406,6 +434,15 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
         Command::Restore { input } => {
             let applied = crate::backup::restore(&cli.database_url, &input)?;
             println!("restored {}; applied {} migration(s)", input.display(), applied.len());
+            Ok(())
+        }
+        Command::NationalEdition(NationalEditionCommand::Import { file }) => {
+            let edition = read_edition(&file)?;
+            let db = Database::connect_now(&cli.database_url, 2)?;
+            db.migrate()?;
+            let imported =
+                db.write_blocking(|conn| crate::db::national_editions::import(conn, &Actor::system("cli"), &edition))?;
+            println!("imported edition {} with {} item(s)", imported.code, imported.items.len());
             Ok(())
         }
         Command::Demo { no_sample_actuals } => {

@@ -489,7 +489,14 @@ pub fn comparison_xlsx(comparison: &NationalComparison) -> Result<Vec<u8>, AppEr
         _ => definition.description.clone(),
     };
     sheet
-        .write_string(1, 0, format!("{}: {formula} (出典: {})", definition.priority_name, definition.source))
+        .write_string(
+            1,
+            0,
+            format!(
+                "{} 重点取組事項{}「{}」: {formula} (出典: {})",
+                definition.edition.name, definition.priority_number, definition.priority_name, definition.source
+            ),
+        )
         .map_err(xlsx_error)?;
     let header_row = 3;
     for (column, name) in COMPARISON_COLUMNS.iter().enumerate() {

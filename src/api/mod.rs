@@ -19,6 +19,7 @@ pub mod lineage;
 pub mod measure_evaluations;
 pub mod measures;
 pub mod metrics;
+pub mod national_editions;
 pub mod national_indicators;
 pub mod open_data;
 pub mod openapi;
@@ -127,7 +128,9 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(publications::list_publications)
         .service(public::published_year)
         .service(public::published_version)
-        .service(public::catalog);
+        .service(public::catalog)
+        .service(national_editions::list_national_editions)
+        .service(national_editions::import_national_edition);
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.

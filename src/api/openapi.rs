@@ -113,6 +113,8 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::public::catalog,
         crate::api::public::year_page,
         crate::api::public::version_page,
+        crate::api::national_editions::list_national_editions,
+        crate::api::national_editions::import_national_edition,
     ),
     // Schemas that handlers reference only through parameters (which utoipa does not collect).
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::api::evaluation::Format, crate::api::report::ReportFormat, crate::domain::progress_report::ProgressReport, crate::api::public::DataFormat)),
@@ -130,7 +132,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         (name = "measure evaluations", description = "施策評価: each owning department's evaluation of a measure's year and its review, the 本部's assessment (本部評価, 方向性, 計画への反映)"),
         (name = "evaluation", description = "Evaluation summaries, collection, dashboards, spreadsheets and imports"),
         (name = "audit", description = "Who changed what, when (hq, admin)"),
-        (name = "national indicators", description = "The national catalogue (自治体DX推進計画の重点取組事項) and comparisons across municipalities"),
+        (name = "national indicators", description = "The national catalogue (自治体DX推進計画の重点取組事項) by edition and comparisons across municipalities"),
         (name = "publications", description = "公表: the 本部 publishes a plan's year (hq)"),
         (name = "public", description = "What was published, deliberately public (no token): JSON and CSV open data, the DCAT catalogue, the HTML pages"),
     )
@@ -207,6 +209,7 @@ const PUBLISHED_READS: &[&str] = &[
     "list_national_indicators",
     "get_national_indicator",
     "national_comparison",
+    "list_national_editions",
 ];
 
 /// Operations answered without a database call (the metrics read the pools' state in memory),

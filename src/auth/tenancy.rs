@@ -58,12 +58,19 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
     let segments = segments(path);
     let read = method == Method::GET;
     match segments.as_slice() {
-        ["me"] | ["municipalities"] | ["national-indicators", ..] | ["plans", _, "open-data"] | ["public", ..]
+        ["me"]
+        | ["municipalities"]
+        | ["national-indicators", ..]
+        | ["national-editions"]
+        | ["plans", _, "open-data"]
+        | ["public", ..]
             if read =>
         {
             RouteKind::Published
         }
-        ["municipalities"] | ["users", ..] | ["audit"] | ["identity-provider"] => RouteKind::Administration,
+        ["municipalities"] | ["national-editions"] | ["users", ..] | ["audit"] | ["identity-provider"] => {
+            RouteKind::Administration
+        }
         _ => RouteKind::Municipal,
     }
 }

@@ -139,6 +139,10 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
     let stages: Vec<(i32, Vec<String>)> =
         rows.iter().map(|r| parse_stages(r.stages.as_deref()).map(|s| (r.id, s))).collect::<Result<_, _>>()?;
     let targets = targets_for(conn, &stages)?;
+    let mut codes: Vec<String> = rows.iter().filter_map(|r| r.national_indicator_code.clone()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let national_items = super::national_indicators::items_for(conn, &codes)?;
     let indicators = rows
         .into_iter()
         .zip(stages)
@@ -172,6 +176,7 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
                 replaces_id: row.replaces_id,
                 reading_note: row.reading_note,
                 predecessor_id: row.predecessor_id,
+                national_item: row.national_indicator_code.as_ref().and_then(|c| national_items.get(c).cloned()),
                 national_indicator_code: row.national_indicator_code,
                 current_target: targets.get(&row.id).and_then(|t| t.last().cloned()),
                 version: row.version,

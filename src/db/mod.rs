@@ -20,6 +20,7 @@ pub mod indicators;
 pub mod measure_evaluations;
 pub mod measures;
 pub mod name_revisions;
+pub mod national_editions;
 pub mod national_indicators;
 pub mod ownership;
 pub mod plan_references;

@@ -302,6 +302,28 @@ diesel::table! {
         basis -> Text,
         published_by -> Nullable<Text>,
         survey -> Nullable<Text>,
+        edition_id -> Integer,
+    }
+}
+
+diesel::table! {
+    national_editions (id) {
+        id -> Integer,
+        code -> Text,
+        name -> Text,
+        issued -> Nullable<Text>,
+        source -> Text,
+        reading_note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    national_edition_items (edition_id, number) {
+        edition_id -> Integer,
+        number -> Integer,
+        name -> Text,
+        continues_number -> Nullable<Integer>,
     }
 }
 
@@ -520,6 +542,8 @@ diesel::joinable!(audit_log -> users (actor_id));
 diesel::joinable!(external_identities -> users (user_id));
 diesel::joinable!(identity_providers -> municipalities (municipality_id));
 diesel::joinable!(indicators -> national_indicators (national_indicator_code));
+diesel::joinable!(national_indicators -> national_editions (edition_id));
+diesel::joinable!(national_edition_items -> national_editions (edition_id));
 
 diesel::joinable!(measure_evaluations -> measures (measure_id));
 diesel::joinable!(measure_evaluations -> departments (department_id));
@@ -556,6 +580,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_references,
     name_revisions,
     national_indicators,
+    national_editions,
+    national_edition_items,
     data_version,
     municipality_data_versions,
     measure_evaluations,

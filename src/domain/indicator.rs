@@ -1,6 +1,7 @@
 //! An indicator (指標) of a measure, its baseline and its target and definition revisions: when it
 //! is evaluated and what kind of figure it is. Pure: `db::indicators` loads and stores it.
 
+use crate::domain::national_indicator::NationalItemRef;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -57,6 +58,8 @@ pub struct Indicator {
     /// implements, which makes it comparable across municipalities.
     #[schema(example = "dx2-mynumber-card-issuance-rate")]
     pub national_indicator_code: Option<String>,
+    /// The 重点取組事項 of the edition that national definition was set under
+    pub national_item: Option<NationalItemRef>,
     /// The latest target revision (see `/indicators/{id}/targets` for all).
     pub current_target: Option<TargetRevision>,
     pub version: i32,
@@ -196,6 +199,7 @@ mod tests {
             reading_note: None,
             predecessor_id: None,
             national_indicator_code: None,
+            national_item: None,
             current_target: None,
             version: 1,
             created_at: NaiveDateTime::default(),

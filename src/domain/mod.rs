@@ -20,6 +20,7 @@ pub mod measure_evaluation;
 pub mod municipality;
 pub mod municipality_code;
 pub mod name_history;
+pub mod national_edition;
 pub mod national_indicator;
 pub mod plan;
 pub mod plan_reference;

@@ -20,11 +20,37 @@ pub enum DefinitionBasis {
     ProposedForComparison,
 }
 
+/// The edition of the 自治体DX推進計画 a definition was set under; its 重点取組事項 is that edition's
+/// item `priority_number`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EditionRef {
+    #[schema(example = "first")]
+    pub code: String,
+    #[schema(example = "自治体デジタル・トランスフォーメーション(DX)推進計画")]
+    #[serde(serialize_with = "crate::domain::limits::shown_as::name")]
+    pub name: String,
+    /// As precisely as a source states it; `null`: no source states it (see the edition's note)
+    #[schema(example = json!(null))]
+    pub issued: Option<String>,
+}
+
+/// The edition item a municipality's indicator is linked to through its national definition.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NationalItemRef {
+    pub edition: EditionRef,
+    #[schema(example = 2)]
+    pub item_number: i32,
+    #[schema(example = "マイナンバーカードの普及促進")]
+    pub item_name: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NationalIndicator {
     #[schema(example = "dx2-mynumber-card-issuance-rate")]
     pub code: String,
-    /// 重点取組事項 1–6 of the 自治体DX推進計画
+    /// The edition the definition was set under (`/national-editions`)
+    pub edition: EditionRef,
+    /// The number of the 重点取組事項 in that edition
     #[schema(example = 2)]
     pub priority_number: i32,
     #[schema(example = "マイナンバーカードの普及促進")]

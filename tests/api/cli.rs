@@ -12,6 +12,7 @@ crate::sync_tests!(
     a_database_that_cannot_be_opened_is_one_plain_line,
     an_unwritable_sqlite_directory_is_one_plain_line,
     the_first_municipality_and_its_admin_in_one_command,
+    a_national_edition_is_imported_from_a_file_under_the_api_checks,
 );
 crate::postgres_tests!(a_database_that_does_not_exist_is_one_plain_line);
 
@@ -319,5 +320,29 @@ fn the_first_municipality_and_its_admin_in_one_command() {
     assert!(stdout(&created).contains("created user admin"), "{}", stdout(&created));
     let again = create(&municipality, "a long admin password");
     assert!(!again.status.success() && stderr(&again).contains("already exists"), "{}", stderr(&again));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `national-edition import FILE` appends an edition under the checks of `POST /national-editions`.
+fn a_national_edition_is_imported_from_a_file_under_the_api_checks() {
+    let dir = std::env::temp_dir().join(format!("mkpi-edition-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/editions.db", dir.display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let file = dir.join("edition.json");
+    let edition = |issued: &str| {
+        serde_json::json!({
+            "code": "9.9", "name": "試験用の版", "issued": issued, "source": "試験用の入力",
+            "items": [{"number": 1, "name": "テレワークの推進", "continues": 7}],
+        })
+    };
+    std::fs::write(&file, edition("2023-12").to_string()).expect("write");
+    let refused = run(&["national-edition", "import", file.to_str().unwrap()], &env);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("issued"), "{}", stderr(&refused));
+    std::fs::write(&file, edition("2025-04").to_string()).expect("write");
+    let imported = run(&["national-edition", "import", file.to_str().unwrap()], &env);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(stdout(&imported).contains("imported edition 9.9 with 1 item(s)"));
     std::fs::remove_dir_all(&dir).ok();
 }

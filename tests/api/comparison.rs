@@ -14,7 +14,7 @@ fn number(value: &Value) -> f64 {
     value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
-async fn demo_card_rate(app: &TestApp, plan_id: i32) -> Value {
+pub async fn demo_card_rate(app: &TestApp, plan_id: i32) -> Value {
     let measures = json(app.get(&format!("/plans/{plan_id}/measures?limit=500"), &app.viewer).await).await;
     let no6 = measures["items"].as_array().unwrap().iter().find(|m| m["number"] == 6).unwrap().clone();
     let indicators = json(app.get(&format!("/measures/{}/indicators", no6["id"]), &app.viewer).await).await;

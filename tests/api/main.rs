@@ -27,6 +27,7 @@ mod measure_evaluations;
 mod metrics;
 mod migrations;
 mod municipalities;
+mod national_editions;
 mod oidc;
 mod openapi;
 mod outage;
