@@ -440,8 +440,9 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<(), AppError> {
             let edition = read_edition(&file)?;
             let db = Database::connect_now(&cli.database_url, 2)?;
             db.migrate()?;
-            let imported =
-                db.write_blocking(|conn| crate::db::national_editions::import(conn, &Actor::system("cli"), &edition))?;
+            let imported = db.write_blocking(WriteScope::Installation, |conn| {
+                crate::db::national_editions::import(conn, &Actor::system("cli"), &edition)
+            })?;
             println!("imported edition {} with {} item(s)", imported.code, imported.items.len());
             Ok(())
         }

@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, get, post, web};
 use super::extract::{JsonBody, Query};
 use super::pagination::{Page, PageParams, page_bounds};
 use crate::auth::{Caller, SystemAdmin};
-use crate::db::Database;
 use crate::db::audit::Actor;
 use crate::db::national_editions;
+use crate::db::{Database, WriteScope};
 use crate::domain::national_edition::{NationalEdition, NewEdition};
 use crate::error::{AppError, Problem};
 
@@ -44,6 +44,7 @@ pub async fn import_national_edition(
 ) -> Result<HttpResponse, AppError> {
     let edition = body.parse()?;
     let actor = Actor::from(&caller);
-    let created = db.write(move |conn| national_editions::import(conn, &actor, &edition)).await?;
+    let created =
+        db.write(WriteScope::Installation, move |conn| national_editions::import(conn, &actor, &edition)).await?;
     Ok(HttpResponse::Created().json(created))
 }
