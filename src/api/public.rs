@@ -137,8 +137,10 @@ fn data_response(req: &HttpRequest, served: Served, format: DataFormat) -> Resul
     ("code" = String, Path, description = "全国地方公共団体コード", example = "131199"),
     ("plan_id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100),
     FormatQuery, ("If-None-Match" = Option<String>, Header)), responses(
-    (status = 200, body = PublishedYear, headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String, description = "the licence"))),
-    (status = 200, content_type = "text/csv", body = String, description = "with `format=csv`"),
+    (status = 200, description = "the published year as JSON, or with `format=csv` as CSV", content(
+        (PublishedYear = "application/json"),
+        (String = "text/csv"),
+    ), headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String, description = "the licence"))),
     (status = 304, description = "the client's copy (If-None-Match) is current"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -161,8 +163,10 @@ pub async fn published_year(
     ("code" = String, Path, description = "全国地方公共団体コード", example = "131199"),
     ("plan_id" = i32, Path), ("fiscal_year" = i32, Path, minimum = 1989, maximum = 2100), ("version" = i32, Path),
     FormatQuery, ("If-None-Match" = Option<String>, Header)), responses(
-    (status = 200, body = PublishedYear, headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String, description = "the licence"))),
-    (status = 200, content_type = "text/csv", body = String, description = "with `format=csv`"),
+    (status = 200, description = "the published year as JSON, or with `format=csv` as CSV", content(
+        (PublishedYear = "application/json"),
+        (String = "text/csv"),
+    ), headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String, description = "the licence"))),
     (status = 304, description = "the client's copy (If-None-Match) is current"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
