@@ -186,6 +186,13 @@ pub struct ServeArgs {
     /// Bearer token a scraper sends to GET /metrics, at least 32 bytes
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    #[command(flatten)]
+    pub reminders: crate::reminders::ReminderSettings,
+    /// Minutes between the server's own reminder passes, the first at start-up; they run only when
+    /// SMTP_HOST is set (0: none, e.g. when `remind` runs from cron)
+    #[arg(long, env = "REMINDER_INTERVAL_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=1440))]
+    pub reminder_interval_minutes: u64,
 }
 
 /// Pool sizes and timeouts of the storage layer (defaults in `db`).
@@ -298,6 +305,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("metrics_enabled", &self.metrics_enabled)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("reminders", &self.reminders)
+            .field("reminder_interval_minutes", &self.reminder_interval_minutes)
             .finish_non_exhaustive()
     }
 }
@@ -621,6 +630,7 @@ fn report_demo(outcome: DemoOutcome) {
 struct ServeConfig {
     tokens: TokenService,
     server: ServerSettings,
+    reminders: Option<crate::reminders::PeriodicPasses>,
     /// No JWT_SECRET and `--demo`: the key is made for this run only.
     ephemeral_secret: bool,
 }
@@ -655,11 +665,12 @@ fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result
             args.oidc_jwks_min_refetch_seconds,
         )),
     };
-    Ok(ServeConfig { tokens, server, ephemeral_secret })
+    let reminders = args.reminders.periodic_passes(args.reminder_interval_minutes)?;
+    Ok(ServeConfig { tokens, server, reminders, ephemeral_secret })
 }
 
 fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), AppError> {
-    let ServeConfig { tokens, server: server_settings, ephemeral_secret } =
+    let ServeConfig { tokens, server: server_settings, reminders, ephemeral_secret } =
         serve_config(database_url, log_level, &args)?;
     if ephemeral_secret {
         println!("JWT_SECRET is not set: using an ephemeral secret (tokens end when the server stops)");
@@ -669,6 +680,9 @@ fn serve(database_url: &str, log_level: &str, args: ServeArgs) -> Result<(), App
     tracing::info!(database = %crate::db::DatabaseUrl::parse(database_url)?.redacted(), migrations_applied = applied.len(), "database ready");
     if args.demo {
         report_demo(demo::ensure_loaded(&db, !args.no_sample_actuals)?);
+    }
+    if let Some(passes) = reminders {
+        passes.start(db.clone()).map_err(|e| AppError::Internal(format!("cannot start the reminder passes: {e}")))?;
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build_with(&args.bind, db, tokens, server_settings)

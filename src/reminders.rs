@@ -74,6 +74,57 @@ impl std::fmt::Debug for ReminderSettings {
     }
 }
 
+impl ReminderSettings {
+    /// The server's own passes every `interval_minutes`: `None` without SMTP_HOST or with an
+    /// interval of 0; an error when SMTP_HOST is set and the rest does not describe a usable
+    /// sender (found at start-up, not at the first pass).
+    pub fn periodic_passes(&self, interval_minutes: u64) -> Result<Option<PeriodicPasses>, AppError> {
+        if self.smtp_host.as_deref().is_none_or(str::is_empty) || interval_minutes == 0 {
+            return Ok(None);
+        }
+        Ok(Some(PeriodicPasses {
+            mailer: self.mailer()?,
+            days_before: self.reminder_days_before,
+            interval: Duration::from_secs(interval_minutes * 60),
+        }))
+    }
+}
+
+/// Reminder passes the server runs itself, one now and one every `interval`. Every server process
+/// may run them: a message is claimed before it is sent, so it goes once whichever pass sees it
+/// first.
+pub struct PeriodicPasses {
+    mailer: Mailer,
+    days_before: u32,
+    interval: Duration,
+}
+
+impl PeriodicPasses {
+    /// Starts the passes on a thread of their own (they block on the database and on SMTP). What a
+    /// pass did is logged as counts only: addresses are personal data, and `GET /reminders/log`
+    /// shows each message.
+    pub fn start(self, db: Database) -> std::io::Result<()> {
+        std::thread::Builder::new().name("reminders".into()).spawn(move || {
+            loop {
+                let mut lines = String::new();
+                let today = today_in_japan();
+                match send_due(&db, &self.mailer, today, self.days_before, Duration::from_secs(2), &mut lines) {
+                    Ok(report) => tracing::info!(
+                        sent = report.sent,
+                        failed = report.failed,
+                        already_sent = report.already_sent,
+                        %today,
+                        "reminder pass"
+                    ),
+                    Err(error) => tracing::warn!(%error, "reminder pass failed; the next pass tries again"),
+                }
+                std::thread::sleep(self.interval);
+            }
+        })?;
+        Ok(())
+    }
+}
+
 /// A configured SMTP sender.
 pub struct Mailer {
     transport: SmtpTransport,

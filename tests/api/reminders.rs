@@ -21,6 +21,7 @@ use crate::helpers::{Backend, TestApp, assert_problem, create_user_in, json, spa
 use crate::{on_both_backends, sync_tests};
 
 on_both_backends!(reminders_go_once_and_only_to_whom_they_concern);
+on_both_backends!(two_servers_send_the_due_reminders_themselves_once);
 sync_tests!(remind_without_an_smtp_server_says_so_in_one_line);
 
 /// One message as the SMTP server received it.
@@ -307,4 +308,72 @@ fn remind_without_an_smtp_server_says_so_in_one_line() {
     let error = stderr(&output);
     assert_eq!(error.lines().count(), 1, "{error}");
     assert!(error.contains("SMTP_HOST is not set"), "{error}");
+}
+
+/// A `serve` process with the reminder settings, its log going to `log`.
+fn serve_with_reminders(env: &[(&str, &str)], log: &std::path::Path) -> std::process::Child {
+    let log = std::fs::File::create(log).expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_municipal-kpi"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .envs([
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("JWT_SECRET", "reminder-test-secret-0123456789abcdefghij"),
+            ("REMINDER_INTERVAL_MINUTES", "60"),
+            ("LOG_LEVEL", "info"),
+            ("NO_COLOR", "1"),
+        ])
+        .arg("serve")
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// Without `remind` from cron: each server runs a pass at start-up (and hourly); two servers on
+/// one database send a due reminder once between them.
+async fn two_servers_send_the_due_reminders_themselves_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let catcher = MailCatcher::start();
+    let plan = app.load_demo();
+    let it = app.department_user("it-promotion", "IT推進課");
+    set_email(&app, it.id, "it@city.example.lg.jp").await;
+    let deadline = japan_date(Utc::now().naive_utc()) + TimeDelta::days(3);
+    let opened = app
+        .post(&format!("/plans/{plan}/collections"), &app.hq, &json!({"fiscal_year": 2020, "deadline": deadline}))
+        .await;
+    assert_eq!(opened.status(), 201, "{}", opened.text().await.unwrap_or_default());
+
+    let port = catcher.port.to_string();
+    let env = smtp_env(app.database_url(), &port);
+    let logs = tempfile_pair();
+    let mut servers = [serve_with_reminders(&env, &logs[0]), serve_with_reminders(&env, &logs[1])];
+    let passed = |log: &std::path::Path| std::fs::read_to_string(log).unwrap_or_default().contains("reminder pass");
+    let started = std::time::Instant::now();
+    while !(passed(&logs[0]) && passed(&logs[1])) && started.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for server in &mut servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let log_text: Vec<String> = logs.iter().map(|log| std::fs::read_to_string(log).unwrap_or_default()).collect();
+    assert!(passed(&logs[0]) && passed(&logs[1]), "both servers ran a pass: {log_text:?}");
+    assert!(
+        log_text.iter().all(|text| !text.contains("it@city.example.lg.jp")),
+        "addresses stay out of the log: {log_text:?}"
+    );
+    let caught = catcher.caught();
+    assert_eq!(caught.len(), 1, "the reminder once, from one of the two: {caught:?}");
+    assert_eq!(caught[0].recipients, ["it@city.example.lg.jp"]);
+    assert!(read(&caught[0]).0.starts_with("【提出期限のお知らせ】"), "{:?}", read(&caught[0]));
+    for log in logs {
+        let _ = std::fs::remove_file(log);
+    }
+}
+
+/// Two log files of this test run.
+fn tempfile_pair() -> [std::path::PathBuf; 2] {
+    let stem = format!("mkpi-reminder-serve-{}", uuid::Uuid::new_v4().simple());
+    [0, 1].map(|n| std::env::temp_dir().join(format!("{stem}-{n}.log")))
 }
