@@ -25,6 +25,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
+use crate::db::measures::MeasureFilter;
 use crate::db::{Database, DbConnection};
 use crate::domain::ids::{IndicatorId, PlanId};
 use crate::error::AppError;
@@ -55,12 +56,18 @@ pub const MAX_CACHED_RESPONSES: usize = 256;
 /// At most this many bytes of answers are kept (the 10× plan's evaluation is about 1 MiB).
 pub const MAX_CACHED_BYTES: usize = 8 * 1024 * 1024;
 
-/// What an answer was computed for. Evaluations `as_of` a past time and spreadsheets are not
+/// What an answer was computed for. Evaluations `as_of` a past time and xlsx workbooks are not
 /// cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CacheKey {
     /// `GET /plans/{id}/evaluation` as JSON; `day` is the UTC date lateness was judged on.
     Evaluation { plan_id: PlanId, fiscal_year: i32, day: NaiveDate },
+    /// `GET /plans/{id}/evaluation` as the CSV 進捗管理表 (no clock in it but lateness).
+    EvaluationCsv { plan_id: PlanId, fiscal_year: i32, day: NaiveDate },
+    /// `GET /plans/{id}/submissions`, the collection status the 本部 polls.
+    Submissions { plan_id: PlanId, fiscal_year: i32, day: NaiveDate },
+    /// `GET /plans/{id}/measures` with its filter and page
+    Measures { plan_id: PlanId, filter: MeasureFilter, limit: i64, offset: i64 },
     /// `GET /plans/{id}/dashboard`
     Dashboard { plan_id: PlanId },
     /// `GET /indicators/{id}/achievement` with its year and page

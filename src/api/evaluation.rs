@@ -116,6 +116,7 @@ pub async fn get_evaluation(
     let format = negotiate(&req, query.format)?;
     let as_of = parse_as_of(query.as_of.as_deref())?;
     let (plan_id, year) = (id.existing()?, query.fiscal_year);
+    let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");
     if format == Format::Json && as_of.is_none() {
         let now = chrono::Utc::now().naive_utc();
         let key = CacheKey::Evaluation { plan_id, fiscal_year: year, day: now.date() };
@@ -128,6 +129,20 @@ pub async fn get_evaluation(
         let parts = restamp_evaluated_at(&answer.body, now)?;
         return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(SlicedBody::new(parts)));
     }
+    if format == Format::Csv && as_of.is_none() {
+        let now = chrono::Utc::now().naive_utc();
+        let key = CacheKey::EvaluationCsv { plan_id, fiscal_year: year, day: now.date() };
+        let answer = cache
+            .into_inner()
+            .get_or_compute(&db, version, key, move |conn| {
+                spreadsheet::evaluation_csv(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
+            })
+            .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type(CSV_MEDIA_TYPE)
+            .insert_header(attachment(file("csv")))
+            .body(answer.body.clone()));
+    }
     // The workbook's 施策評価 sheet is read with the evaluation, so both show the same moment.
     let with_measures = format == Format::Xlsx;
     let (evaluation, measures) = db
@@ -138,7 +153,6 @@ pub async fn get_evaluation(
             Ok::<_, AppError>((evaluation, measures))
         })
         .await?;
-    let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(evaluation),
         Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(attachment(file("csv"))).body(

@@ -15,6 +15,7 @@ use crate::domain::ids::{MeasureId, PlanId};
 use crate::domain::measure::{Measure, RoadmapEntry};
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
+use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 use crate::versioning::{check_version, etag};
 
 /// The query of `GET /plans/{id}/measures`: the filter and the page.
@@ -216,15 +217,23 @@ pub struct RemoveOwnerQuery {
 #[get("/plans/{id}/measures")]
 pub async fn list_measures(
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: Resolved<PlanId>,
     filter: Query<MeasureQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(filter.limit, filter.offset)?;
     let plan_id = id.existing()?;
     let filter = filter.to_filter();
-    let found = db.read(move |conn| measures::list(conn, plan_id, &filter, limit, offset)).await?;
-    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+    let key = CacheKey::Measures { plan_id, filter, limit, offset };
+    let answer = cache
+        .into_inner()
+        .get_or_compute(&db, version, key, move |conn| {
+            response_cache::json(&Page::new(measures::list(conn, plan_id, &filter, limit, offset)?, limit, offset))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
 }
 
 /// One measure with owners, goals and roadmap.

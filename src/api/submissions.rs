@@ -13,6 +13,7 @@ use crate::domain::collection::Collection;
 use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
+use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -164,11 +165,22 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 #[get("/plans/{id}/submissions")]
 pub async fn submissions(
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: Resolved<PlanId>,
     query: Query<YearQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (plan_id, year) = (id.existing()?, query.fiscal_year);
-    let evaluation = db.read(move |conn| plan_evaluation::evaluate_plan(conn, plan_id, year, None)).await?;
-    Ok(HttpResponse::Ok().json(submission_status(evaluation)))
+    // Polled by the 本部 through collection week: served from the cache until its municipality writes.
+    let now = chrono::Utc::now().naive_utc();
+    let key = CacheKey::Submissions { plan_id, fiscal_year: year, day: now.date() };
+    let answer = cache
+        .into_inner()
+        .get_or_compute(&db, version, key, move |conn| {
+            let evaluation = plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?;
+            response_cache::json(&submission_status(evaluation))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
 }

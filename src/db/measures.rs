@@ -45,7 +45,7 @@ struct MeasureRow {
 }
 
 /// Which of a plan's measures [`list`] reads: every field given must match.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct MeasureFilter {
     /// Measures this department owns (lead or co-owner), now or in the past.
     pub department_id: Option<i32>,

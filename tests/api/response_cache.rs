@@ -1,4 +1,5 @@
-//! Cached answers (evaluation, dashboard, achievement) are the bytes a fresh computation sends,
+//! Cached answers (evaluation and its CSV, dashboard, achievement, collection status, a plan's
+//! measures) are the bytes a fresh computation sends,
 //! and a write is visible in the very next answer, also while other requests read and write.
 use municipal_kpi::domain::ids::PlanId;
 
@@ -70,6 +71,10 @@ async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {
         format!("/plans/{plan}/dashboard"),
         format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}"),
         format!("/indicators/{indicator}/achievement?limit=2&offset=1"),
+        format!("/plans/{plan}/submissions?fiscal_year={YEAR}"),
+        format!("/plans/{plan}/evaluation?fiscal_year={YEAR}&format=csv"),
+        format!("/plans/{plan}/measures?limit=5&offset=2"),
+        format!("/plans/{plan}/measures?status=active"),
     ] {
         body_of(&app, &path).await;
         let (cached_tag, cached) = body_of(&app, &path).await;
@@ -110,6 +115,9 @@ async fn a_cached_answer_costs_one_statement(backend: Backend) {
         format!("/plans/{plan}/evaluation?fiscal_year={YEAR}"),
         format!("/plans/{plan}/dashboard"),
         format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}"),
+        format!("/plans/{plan}/submissions?fiscal_year={YEAR}"),
+        format!("/plans/{plan}/evaluation?fiscal_year={YEAR}&format=csv"),
+        format!("/plans/{plan}/measures?limit=10"),
     ] {
         body_of(&app, &path).await;
         let before = statements_run(&app);
@@ -142,6 +150,15 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     let achievement_path = format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}");
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
     assert_eq!(achievement["result"]["pending"], true);
+    let submissions_path = format!("/plans/{plan}/submissions?fiscal_year={YEAR}");
+    let approved_count = |status: &Value| -> u64 {
+        status["departments"].as_array().unwrap().iter().map(|d| d["counts"]["approved"].as_u64().unwrap()).sum()
+    };
+    let approved_before = approved_count(&json(app.get(&submissions_path, &app.hq).await).await);
+    let csv_path = format!("/plans/{plan}/evaluation?fiscal_year={YEAR}&format=csv");
+    let (_, csv_before) = body_of(&app, &csv_path).await;
+    let measures_path = format!("/plans/{plan}/measures?limit=500");
+    let measures_before = json(app.get(&measures_path, &app.hq).await).await;
 
     // Approval: the evaluation, the achievement and the dashboard change at once.
     let review = app
@@ -155,6 +172,10 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     let achievement = json(app.get(&achievement_path, &app.hq).await).await;
     assert_eq!(achievement["result"]["pending"], false);
     assert_eq!(revalidate_dashboard(&app, plan, &dashboard_tag).await, 200, "an approved actual changes the dashboard");
+    let approved_after = approved_count(&json(app.get(&submissions_path, &app.hq).await).await);
+    assert_eq!(approved_after, approved_before + 1, "the collection status counts the approval at once");
+    let (_, csv_after) = body_of(&app, &csv_path).await;
+    assert_ne!(csv_before, csv_after, "the CSV 進捗管理表 shows the approval at once");
 
     // A target revision.
     let revision = app
@@ -180,6 +201,15 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     assert_eq!(evaluation["plan_name"], "改名した計画");
     let dashboard = json(app.get(&format!("/plans/{plan}/dashboard"), &app.hq).await).await;
     assert_eq!(dashboard["plan_name"], "改名した計画");
+    let (_, csv) = body_of(&app, &csv_path).await;
+    assert!(String::from_utf8(csv).unwrap().contains("改名した指標"), "the CSV shows the rename at once");
+
+    // Renaming a measure: the plan's measure list shows it in the next answer.
+    let measure = measures_before["items"][0]["id"].as_i64().unwrap();
+    let renamed = app.patch(&format!("/measures/{measure}"), &app.hq, &json!({"name": "改名した施策"})).await;
+    assert_eq!(renamed.status(), 200, "{}", renamed.text().await.unwrap_or_default());
+    let measures = json(app.get(&measures_path, &app.hq).await).await;
+    assert_eq!(measures["items"][0]["name"], "改名した施策");
 }
 
 async fn concurrent_writes_are_each_visible_to_the_next_read(backend: Backend) {
