@@ -95,9 +95,17 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  ttl: { ClientCredentials: 600 },
+  // Every lifetime set, so that the provider prints no notice about a default one: the tests read
+  // only its first line of output and then close the pipe.
+  ttl: {
+    ClientCredentials: 600, AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600,
+    Session: 3600, Grant: 3600,
+  },
   extraTokenClaims: (ctx, token) => ({ groups: groups[token.clientId] || [] }),
 });
+
+// Output after "ready" has no reader: a write to the closed pipe must not end the provider.
+process.stdout.on('error', () => {});
 
 provider.listen(port, '127.0.0.1', () => {
   console.log(`ready ${issuer}`);
