@@ -93,7 +93,12 @@ pub struct NewAttempt<'a> {
     pub expires_at: NaiveDateTime,
 }
 
+/// Keeps a begun login; logins and tickets past their time go, so that neither table grows.
 pub fn begin(conn: &mut DbConnection, attempt: &NewAttempt<'_>) -> Result<(), AppError> {
+    diesel::delete(oidc_login_attempts::table.filter(oidc_login_attempts::expires_at.lt(attempt.created_at)))
+        .execute(conn)?;
+    diesel::delete(oidc_login_tickets::table.filter(oidc_login_tickets::expires_at.lt(attempt.created_at)))
+        .execute(conn)?;
     diesel::insert_into(oidc_login_attempts::table)
         .values((
             oidc_login_attempts::state_hash.eq(attempt.state_hash),
