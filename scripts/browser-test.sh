@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the web view (tests/browser/flows.mjs), of the 進捗状況報告書 printed to PDF
 # (tests/browser/report.mjs) and of the login through an OpenID provider (tests/browser/oidc-login.mjs,
-# last: it registers a provider for the demo municipality): headless Chromium drives the pages served by a live `serve --demo`
-# on a free port with a temporary SQLite file. Self-contained: installs
+# last: it registers a provider for the demo municipality): headless Chromium drives the pages
+# served by a live `serve --demo` on a free port with a temporary SQLite file. Self-contained: installs
 # Chromium and Japanese fonts where missing (as root, from the distribution's packages), the
 # driver (playwright-core, pinned by tests/browser/package-lock.json) with npm, and builds the binary.
 # Screenshots: target/browser-screenshots/. With UPDATE_DOCS=1 the README's screenshot
