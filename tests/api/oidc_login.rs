@@ -173,14 +173,13 @@ async fn wrong_reused_and_expired_states_are_refused_at_the_callback(backend: Ba
     let (app, _provider) = set_up(backend, "auto", true).await;
     let mut browser = Browser::new();
     let callback = browser.log_in_at_provider(&app, "kikaku-taro").await;
-    let mut forged = url::Url::parse(&callback).expect("url");
-    let pairs: Vec<(String, String)> = forged
-        .query_pairs()
-        .into_owned()
-        .map(|(name, value)| if name == "state" { (name, "forged-state".to_owned()) } else { (name, value) })
-        .collect();
-    forged.query_pairs_mut().clear().extend_pairs(pairs);
-    assert_eq!(browser.visit_callback(forged.as_str()).await, "/?login_error=invalid_state");
+    let forged = with_parameter(&callback, "state", "forged-state");
+    assert_eq!(browser.visit_callback(&forged).await, "/?login_error=invalid_state");
+    // Another issuer answering for this login (a mix-up, RFC 9207) is refused, and uses the state up.
+    let mixed_up = with_parameter(&callback, "iss", "https://idp.example");
+    assert_eq!(browser.visit_callback(&mixed_up).await, "/?login_error=verification_failed");
+    assert_eq!(browser.visit_callback(&callback).await, "/?login_error=invalid_state");
+    let callback = browser.log_in_at_provider(&app, "kikaku-taro").await;
     let location = browser.visit_callback(&callback).await;
     assert_eq!(outcome(&location).0, "login_ticket", "{location}");
     assert_eq!(browser.visit_callback(&callback).await, "/?login_error=invalid_state", "a state is used once");
@@ -211,6 +210,18 @@ async fn wrong_reused_and_expired_states_are_refused_at_the_callback(backend: Ba
     assert_eq!(browser.visit_callback(&cancelled).await, "/?login_error=invalid_state");
 }
 
+/// `url` with the query parameter `name` set to `value`.
+fn with_parameter(url: &str, name: &str, value: &str) -> String {
+    let mut url = url::Url::parse(url).expect("url");
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(key, old)| if key == name { (key, value.to_owned()) } else { (key, old) })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.into()
+}
+
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -234,8 +245,14 @@ async fn deactivated_and_not_pre_created_accounts_are_refused_at_the_callback(ba
     let (app, _provider) = set_up(backend, "auto", true).await;
     let token = log_in(&app, "kikaku-taro").await;
     let id = json(app.get("/me", &bearer(&token)).await).await["user"]["id"].as_i64().expect("id");
-    assert_eq!(app.patch(&format!("/users/{id}"), &app.admin, &json!({"active": false})).await.status(), 200);
+    // A ticket handed out before the deactivation is refused after it.
     let mut browser = Browser::new();
+    let callback = browser.log_in_at_provider(&app, "kikaku-taro").await;
+    let location = browser.visit_callback(&callback).await;
+    let (kind, pending_ticket) = outcome(&location);
+    assert_eq!(kind, "login_ticket", "{location}");
+    assert_eq!(app.patch(&format!("/users/{id}"), &app.admin, &json!({"active": false})).await.status(), 200);
+    assert_problem(exchange(&app, pending_ticket).await, 401).await;
     let callback = browser.log_in_at_provider(&app, "kikaku-taro").await;
     assert_eq!(browser.visit_callback(&callback).await, "/?login_error=account_refused");
 
