@@ -3,7 +3,7 @@
 //! hands the web view a one-time ticket (never a token in an address) to exchange for the same
 //! token a password login gets.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -66,10 +66,11 @@ pub struct LoginQuery {
 
 /// Begins a login at the municipality's OpenID provider: 302 to its authorization endpoint
 /// (authorization code flow, PKCE S256, state and nonce). The login must come back within 10
-/// minutes.
+/// minutes. A provider that cannot be reached: 302 to the web view's login screen
+/// (`/?login_error=provider_unavailable`).
 #[utoipa::path(tag = "auth", params(LoginQuery), responses(
-    (status = 302, description = "to the provider's authorization endpoint",
-        headers(("Location" = String, description = "the provider's authorization request"))),
+    (status = 302, description = "to the provider's authorization endpoint, or to the login screen when the provider cannot be reached",
+        headers(("Location" = String, description = "the provider's authorization request, or `/?login_error=provider_unavailable`"))),
     (status = 404, description = "the municipality has no provider the web view logs in through", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/auth/oidc/login")]
@@ -88,7 +89,14 @@ pub async fn begin_web_login(
         .await?
         .ok_or_else(|| AppError::not_found("identity provider", code.as_str()))?;
     let redirect_uri = format!("{}{CALLBACK_PATH}", base.for_request(&req));
-    let start = oidc_login::start(&keys, &provider, &redirect_uri).await?;
+    let start = match oidc_login::start(&keys, &provider, &redirect_uri).await {
+        Ok(start) => start,
+        // The clerk clicked a button: the login screen explains, rather than a problem document.
+        Err(AppError::Unavailable(_)) => {
+            return Ok(to_web_view(&format!("login_error={}", LoginFailure::Unavailable.code()), StatusCode::FOUND));
+        }
+        Err(other) => return Err(other),
+    };
     let now = audit::now();
     let municipality_id = provider.municipality_id;
     db.write(WriteScope::Municipality(municipality_id), move |conn| {
@@ -145,14 +153,19 @@ pub async fn finish_web_login(
     keys: web::Data<ProviderKeys>,
     query: Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let location = match complete_login(&db, &keys, query.into_inner()).await? {
-        Ok(ticket) => format!("/?login_ticket={ticket}"),
-        Err(failure) => format!("/?login_error={}", failure.code()),
+    let query = match complete_login(&db, &keys, query.into_inner()).await? {
+        Ok(ticket) => format!("login_ticket={ticket}"),
+        Err(failure) => format!("login_error={}", failure.code()),
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
+    Ok(to_web_view(&query, StatusCode::SEE_OTHER))
+}
+
+/// A redirect to the web view with a login ticket or an error code in its query.
+fn to_web_view(query: &str, status: StatusCode) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::LOCATION, format!("/?{query}")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+        .finish()
 }
 
 /// The callback's work: the login taken (once, in time), finished at the provider, its identity

@@ -270,7 +270,7 @@ async fn deactivated_and_not_pre_created_accounts_are_refused_at_the_callback(ba
 }
 
 async fn local_passwords_off_refuse_the_password_but_not_the_provider_login(backend: Backend) {
-    let (app, _provider) = set_up(backend, "auto", false).await;
+    let (app, provider) = set_up(backend, "auto", false).await;
     let listed = json(app.client.get(app.api("/auth/oidc/providers")).send().await.expect("request")).await;
     assert_eq!(listed[0]["local_passwords_allowed"], false);
     let password_login = app
@@ -284,6 +284,14 @@ async fn local_passwords_off_refuse_the_password_but_not_the_provider_login(back
     let token = log_in(&app, "somu-saburo").await;
     let me = json(app.get("/me", &bearer(&token)).await).await;
     assert_eq!((me["user"]["username"].as_str(), me["user"]["role"].as_str()), (Some("somu-saburo"), Some("viewer")));
+
+    // The provider is down: the button leads back to the login screen, which explains.
+    drop(provider);
+    let mut browser = Browser::new();
+    let request = browser.client.get(app.api(&format!("/auth/oidc/login?municipality={MUNICIPALITY_CODE}")));
+    let response = browser.send(request).await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/?login_error=provider_unavailable");
 }
 
 async fn logout_ends_the_session_here_and_names_the_providers_end_session(backend: Backend) {
