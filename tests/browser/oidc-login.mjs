@@ -85,6 +85,8 @@ test('a clerk logs in with the provider button, and logout ends the session here
   page.on('pageerror', (error) => errors.push(String(error)));
   await page.goto(`${BASE_URL}/`);
   const button = page.getByRole('button', { name: /職員アカウントでログイン$/ });
+  await button.waitFor();
+  await page.screenshot({ path: `${SCREENSHOTS}/oidc-login-button.png` });
   await button.click();
 
   // The provider's own pages: sign in, then consent.
