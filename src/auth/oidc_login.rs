@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::provider_token::{ProviderClaims, ProviderKeys};
 use crate::db::identity_providers::IdentityProvider;
-use crate::domain::identity_provider::{LoginFailure, requested_claims};
+use crate::domain::identity_provider::{LoginFailure, authorized_party_problem, requested_claims};
 use crate::error::AppError;
 
 /// Where the provider sends the browser back to, under the public address of this server.
@@ -179,6 +179,9 @@ pub async fn finish(
             AppError::Unavailable(_) => unavailable(error),
             other => refused(&other.to_string()),
         })?;
+    if let Some(problem) = authorized_party_problem(&claims, &provider.client_id) {
+        return Err(refused(problem));
+    }
     // The nonce ties the ID token to this browser's login (OpenID Connect Core §3.1.3.7 item 11).
     if claims.get("nonce").and_then(serde_json::Value::as_str) != Some(finishing.nonce) {
         return Err(refused("its nonce is not the login's"));

@@ -219,6 +219,19 @@ pub fn ticket_usable(used: bool, expires_at: NaiveDateTime, now: NaiveDateTime) 
     !used && now < expires_at
 }
 
+/// Whether an ID token is meant for this client beyond its `aud` containing the client id (OpenID
+/// Connect Core §3.1.3.7 items 4 and 5): with several audiences, its authorized party (`azp`) must
+/// be named and be this client; a named `azp` must always be this client.
+pub fn authorized_party_problem(claims: &serde_json::Value, client_id: &str) -> Option<&'static str> {
+    let several_audiences = claims.get("aud").and_then(serde_json::Value::as_array).is_some_and(|aud| aud.len() > 1);
+    match claims.get("azp").map(serde_json::Value::as_str) {
+        Some(Some(azp)) if azp == client_id => None,
+        Some(_) => Some("the ID token was issued to another client (azp)"),
+        None if several_audiences => Some("the ID token names several audiences but no authorized party (azp)"),
+        None => None,
+    }
+}
+
 /// The label of a municipality's login button on the web view's login screen.
 pub fn login_button_label(municipality_name: &str) -> String {
     format!("{municipality_name}職員アカウントでログイン")
@@ -348,5 +361,13 @@ mod tests {
         ];
         assert_eq!(requested_claims("preferred_username", &mappings), ["preferred_username", "groups", "department"]);
         assert_eq!(login_button_label("板橋区"), "板橋区職員アカウントでログイン");
+    }
+
+    #[test]
+    fn an_id_token_for_several_audiences_must_name_this_client_as_its_authorized_party() {
+        assert_eq!(authorized_party_problem(&json!({"aud": "kpi-web"}), "kpi-web"), None);
+        assert_eq!(authorized_party_problem(&json!({"aud": ["kpi-web", "other"], "azp": "kpi-web"}), "kpi-web"), None);
+        assert!(authorized_party_problem(&json!({"aud": ["kpi-web", "other"]}), "kpi-web").unwrap().contains("azp"));
+        assert!(authorized_party_problem(&json!({"aud": "kpi-web", "azp": "other"}), "kpi-web").is_some());
     }
 }
