@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser tests of the web view (tests/browser/flows.mjs) and of the 進捗状況報告書 printed to PDF
-# (tests/browser/report.mjs): headless Chromium drives the pages served by a live `serve --demo`
-# on a free port with a temporary SQLite file. Self-contained: installs
+# Browser tests of the web view (tests/browser/flows.mjs), of the 進捗状況報告書 printed to PDF
+# (tests/browser/report.mjs) and of the login through an OpenID provider (tests/browser/oidc-login.mjs,
+# last: it registers a provider for the demo municipality): headless Chromium drives the pages
+# served by a live `serve --demo` on a free port with a temporary SQLite file. Self-contained: installs
 # Chromium and Japanese fonts where missing (as root, from the distribution's packages), the
 # driver (playwright-core, pinned by tests/browser/package-lock.json) with npm, and builds the binary.
 # Screenshots: target/browser-screenshots/. With UPDATE_DOCS=1 the README's screenshot
@@ -29,6 +30,8 @@ chromium --version 2>/dev/null || true
 
 step "driver (npm ci in tests/browser)"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# The OpenID provider the login test registers for the demo municipality (oidc-login.mjs).
+(cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 
 step "build"
 # .ci/run passes the release binary it already built; alone, the script builds a debug one.
@@ -64,7 +67,7 @@ status=0
 docs_dir=""
 [ "${UPDATE_DOCS:-}" = 1 ] && docs_dir="$repo/docs"
 (cd tests/browser && BASE_URL="http://127.0.0.1:$port" SCREENSHOT_DIR="$repo/target/browser-screenshots" DOCS_DIR="$docs_dir" \
-    CHROMIUM="$(command -v chromium)" node --test --test-concurrency=1 flows.mjs report.mjs) || status=$?
+    CHROMIUM="$(command -v chromium)" node --test --test-concurrency=1 flows.mjs report.mjs oidc-login.mjs) || status=$?
 if [ "$status" != 0 ]; then
     echo "--- server log"; tail -n 50 "$work/server.log"
 fi

@@ -150,6 +150,8 @@ for backend in $ST_BACKENDS; do
         else
             access=(--header "Authorization: Bearer ${TOKEN[$role]}")
         fi
+        # POST /auth/logout is left out: it ends the sessions of the token the whole run uses, and
+        # every operation after it would only see 401 (tests/api/oidc_login.rs covers it).
         rm -rf "$run_reports"
         status=0
         timeout --signal=INT --kill-after=30 "$ST_RUN_TIMEOUT" \
@@ -161,6 +163,7 @@ for backend in $ST_BACKENDS; do
             --workers "$ST_WORKERS" \
             --seed "$ST_SEED" \
             --continue-on-failure \
+            --exclude-operation-id logout \
             "${access[@]}" \
             --report junit --report-dir "$run_reports" \
             || status=$?

@@ -180,6 +180,11 @@ pub struct ServeArgs {
     /// Shortest time between two fetches of an OpenID provider's JWKS for an unknown key id
     #[arg(long, env = "OIDC_JWKS_MIN_REFETCH_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub oidc_jwks_min_refetch_seconds: u64,
+    /// The public address of this server (https://kpi.city.example.lg.jp), under which OpenID
+    /// providers send the browser back after a login (register PUBLIC_BASE_URL/api/v1/auth/oidc/callback
+    /// with the provider); without it, the address each request was made to
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
     /// Serve GET /metrics (Prometheus text format); needs METRICS_TOKEN
     #[arg(long = "metrics", env = "METRICS_ENABLED")]
     pub metrics_enabled: bool,
@@ -664,6 +669,7 @@ fn serve_config(database_url: &str, log_level: &str, args: &ServeArgs) -> Result
         jwks_refetch: crate::auth::provider_token::JwksRefetchInterval(std::time::Duration::from_secs(
             args.oidc_jwks_min_refetch_seconds,
         )),
+        public_base_url: crate::auth::oidc_login::PublicBaseUrl::parse(args.public_base_url.as_deref())?,
     };
     let reminders = args.reminders.periodic_passes(args.reminder_interval_minutes)?;
     Ok(ServeConfig { tokens, server, reminders, ephemeral_secret })

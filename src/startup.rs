@@ -38,6 +38,9 @@ pub struct ServerSettings {
     pub metrics_endpoint: MetricsEndpoint,
     /// How often an OpenID provider's JWKS may be fetched again for an unknown key id.
     pub jwks_refetch: crate::auth::provider_token::JwksRefetchInterval,
+    /// The public address of this server, under which OpenID providers send the browser back
+    /// (`PUBLIC_BASE_URL`); without it, the address of the request.
+    pub public_base_url: crate::auth::oidc_login::PublicBaseUrl,
     /// The registry requests are recorded in; other parts may register counters in it first.
     pub metrics: Metrics,
 }
@@ -62,6 +65,7 @@ impl Application {
             crate::auth::provider_token::ProviderKeys::new(settings.jwks_refetch)
                 .map_err(|e| std::io::Error::other(e.to_string()))?,
         );
+        let public_base_url = web::Data::new(settings.public_base_url.clone());
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
         let openapi_json = web::Data::new(web::Bytes::from(api::openapi::document_json()));
@@ -94,6 +98,7 @@ impl Application {
                 .app_data(body_timeout.clone())
                 .app_data(tokens.clone())
                 .app_data(provider_keys.clone())
+                .app_data(public_base_url.clone())
                 .app_data(login_throttle.clone())
                 .app_data(openapi_json.clone())
                 .app_data(routes.clone())

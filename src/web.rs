@@ -45,6 +45,11 @@ pub const WEB_ASSETS: &[WebAsset] = &[
     },
     WebAsset { name: "dom.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../web/dom.js") },
     WebAsset {
+        name: "oidc.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../web/oidc.js"),
+    },
+    WebAsset {
         name: "evaluations.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../web/evaluations.js"),

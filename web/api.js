@@ -94,7 +94,11 @@ export async function login(username, password, municipality) {
     credentials: 'omit',
   });
   if (!response.ok) throw new ApiError(response.status, await readProblem(response), response);
-  const token = await response.json();
+  return beginSession(await response.json(), username);
+}
+
+/** Keeps a token answer (`POST /auth/token` or `/auth/oidc/ticket`) as the session. */
+export function beginSession(token, username) {
   session = { token: token.access_token, expiresAt: Date.now() + token.expires_in * 1000, username };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   armExpiry();

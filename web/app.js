@@ -4,6 +4,7 @@
 // Everything comes from the public /api/v1 API; nothing is stored but the session token.
 
 import * as api from './api.js';
+import * as oidc from './oidc.js';
 import { $, h, section, definitionList, readingNote } from './dom.js';
 import { renderIndicatorPage } from './indicator.js';
 import { renderEvaluationsPage, viewTabs } from './evaluations.js';
@@ -207,8 +208,9 @@ async function onLogin(event) {
   }
 }
 
-function logout() {
-  api.endSession();
+async function logout() {
+  // A session begun at the provider goes on there to end it; this page is left.
+  if (await oidc.logoutEverywhere()) return;
   showLogin();
   notify('ログアウトしました。');
 }
@@ -1576,7 +1578,8 @@ function start() {
     notify(message, 'error');
   });
   $('login-form').addEventListener('submit', onLogin);
-  $('logout-button').addEventListener('click', logout);
+  $('logout-button').addEventListener('click', () => guarded(logout));
+  $('login-municipality').addEventListener('input', oidc.updatePasswordForm);
   $('review-approve').addEventListener('click', () => guarded(() => submitReview('approve')));
   $('review-return').addEventListener('click', () => guarded(() => submitReview('return')));
   $('review-reopen').addEventListener('click', () => guarded(() => submitReview('reopen')));
@@ -1591,7 +1594,13 @@ function start() {
   $('bulk-cancel').addEventListener('click', () => $('bulk-dialog').close());
   window.addEventListener('popstate', onHistory);
   $('actual-conflict').setAttribute('tabindex', '-1');
-  if (api.currentSession()) {
+  oidc.showProviderButtons();
+  const redirect = oidc.takeLoginRedirect();
+  if (redirect.error) {
+    showLogin(oidc.loginErrorMessage(redirect.error));
+  } else if (redirect.ticket) {
+    oidc.exchangeTicket(redirect.ticket).then((done) => (done ? guarded(enterApp) : showLogin(oidc.loginErrorMessage('expired'))));
+  } else if (api.currentSession()) {
     guarded(enterApp).then(() => {
       if (!state.me && $('login-view').hidden) showLogin();
     });

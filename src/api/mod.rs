@@ -21,6 +21,7 @@ pub mod measures;
 pub mod metrics;
 pub mod national_editions;
 pub mod national_indicators;
+pub mod oidc_login;
 pub mod open_data;
 pub mod openapi;
 pub mod pagination;
@@ -52,6 +53,11 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(indicators::list_indicators)
         .service(auth::issue_token)
         .service(auth::me)
+        .service(oidc_login::list_web_login_providers)
+        .service(oidc_login::begin_web_login)
+        .service(oidc_login::finish_web_login)
+        .service(oidc_login::exchange_login_ticket)
+        .service(oidc_login::logout)
         .service(identity_providers::get_identity_provider)
         .service(identity_providers::put_identity_provider)
         .service(users::list_users)

@@ -251,7 +251,7 @@ async fn provider_account(req: &HttpRequest, db: &Database, issuer: String, toke
     .await
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::Unauthenticated("send Authorization: Bearer <token>; get one at POST /api/v1/auth/token".into())
     })?;
@@ -273,8 +273,8 @@ pub fn caller_from_account(account: Account, claims: &Claims) -> Result<Caller, 
     }
     if account.token_version != claims.ver {
         return Err(AppError::Unauthenticated(format!(
-            "the token was issued before the account's password was changed or the account was deactivated; \
-             {LOGIN_HINT}"
+            "the token was issued before the account's password was changed, the account was deactivated \
+             or logged out; {LOGIN_HINT}"
         )));
     }
     Ok(Caller {
@@ -339,6 +339,7 @@ mod tests {
             iss: String::new(),
             aud: String::new(),
             ver,
+            idp: None,
         }
     }
 

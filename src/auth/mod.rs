@@ -2,6 +2,7 @@
 //! `Caller`, role extractors and login throttling.
 
 pub mod caller;
+pub mod oidc_login;
 pub mod password;
 pub mod provider_token;
 pub mod roles;

@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 
 use super::token::CLOCK_LEEWAY_SECONDS;
 use crate::db::identity_providers::IdentityProvider;
-use crate::domain::identity_provider::header_problem;
+use crate::domain::identity_provider::{algorithm_problem, header_problem};
 use crate::error::AppError;
 
 /// A discovery document or JWKS larger than this is refused (real ones are a few kilobytes).
@@ -71,33 +71,74 @@ impl ProviderKeys {
         self.min_refetch
     }
 
-    /// The claims of `token` once every rule of the module holds; 401 with the reason otherwise.
+    /// The claims of the access token `token` once every rule of the module holds; 401 with the
+    /// reason otherwise.
     pub async fn verify(&self, token: &str, provider: &IdentityProvider) -> Result<ProviderClaims, AppError> {
+        self.verify_signed(token, &provider.issuer, &provider.audience, Kind::AccessToken).await
+    }
+
+    /// The claims of an ID token the provider's token endpoint returned to the web view's login
+    /// (OpenID Connect Core §3.1.3.7): signed by a key of the provider's JWKS with RS256 or ES256,
+    /// `iss` the provider's, `aud` our client id, not expired. The nonce is the caller's to check.
+    pub async fn verify_id_token(&self, token: &str, provider: &IdentityProvider) -> Result<ProviderClaims, AppError> {
+        self.verify_signed(token, &provider.issuer, &provider.client_id, Kind::IdToken).await
+    }
+
+    async fn verify_signed(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+        kind: Kind,
+    ) -> Result<ProviderClaims, AppError> {
         let header = decode_header(token)
             .map_err(|_| AppError::Unauthenticated("the token is malformed or uses a disallowed algorithm".into()))?;
         let alg = serde_json::to_value(header.alg).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        if let Some(problem) = header_problem(&alg, header.typ.as_deref()) {
+        let problem = match kind {
+            Kind::AccessToken => header_problem(&alg, header.typ.as_deref()),
+            Kind::IdToken => algorithm_problem(&alg),
+        };
+        if let Some(problem) = problem {
             return Err(AppError::Unauthenticated(problem.into()));
         }
         let kid = header.kid.ok_or_else(|| AppError::Unauthenticated("the token names no signing key (kid)".into()))?;
-        let jwk = self.key(&provider.issuer, &kid).await?;
+        let jwk = self.key(issuer, &kid).await?;
         let key = DecodingKey::from_jwk(&jwk)
             .map_err(|_| AppError::Unauthenticated("the provider's key for this token is unusable".into()))?;
-        decode::<ProviderClaims>(token, &key, &validation(header.alg, provider)).map(|data| data.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            AppError::Unauthenticated(
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired",
-                    ErrorKind::ImmatureSignature => "the token is not valid yet (its nbf lies in the future)",
-                    ErrorKind::InvalidIssuer => "the token was issued by someone else",
-                    ErrorKind::InvalidAudience => "the token is not meant for this API (aud)",
-                    ErrorKind::InvalidSignature => "the token's signature does not verify",
-                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, iss, aud, sub)",
-                    _ => "the token is malformed",
-                }
-                .into(),
-            )
-        })
+        decode::<ProviderClaims>(token, &key, &validation(header.alg, issuer, audience))
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                AppError::Unauthenticated(
+                    match e.kind() {
+                        ErrorKind::ExpiredSignature => "the token has expired",
+                        ErrorKind::ImmatureSignature => "the token is not valid yet (its nbf lies in the future)",
+                        ErrorKind::InvalidIssuer => "the token was issued by someone else",
+                        ErrorKind::InvalidAudience => "the token is not meant for this API (aud)",
+                        ErrorKind::InvalidSignature => "the token's signature does not verify",
+                        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, iss, aud, sub)",
+                        _ => "the token is malformed",
+                    }
+                    .into(),
+                )
+            })
+    }
+
+    /// The HTTP client the provider's documents are fetched with (no redirects, short timeout),
+    /// also for the web view's code exchange.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The provider's discovery document (OpenID Connect Discovery 1.0), refused when it names
+    /// another issuer.
+    pub async fn discovery(&self, issuer: &str) -> Result<serde_json::Value, AppError> {
+        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let discovery = self.fetch_json(&discovery_url).await?;
+        if discovery.get("issuer").and_then(serde_json::Value::as_str) != Some(issuer) {
+            return Err(AppError::Unavailable("the provider's discovery document names another issuer".into()));
+        }
+        Ok(discovery)
     }
 
     /// The provider's key `kid`: from the cache, else from a fresh JWKS when the last fetch is old
@@ -131,11 +172,7 @@ impl ProviderKeys {
     }
 
     async fn fetch_keys(&self, issuer: &str) -> Result<Vec<Jwk>, AppError> {
-        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-        let discovery = self.fetch_json(&discovery_url).await?;
-        if discovery.get("issuer").and_then(serde_json::Value::as_str) != Some(issuer) {
-            return Err(AppError::Unavailable("the provider's discovery document names another issuer".into()));
-        }
+        let discovery = self.discovery(issuer).await?;
         let jwks_uri = discovery
             .get("jwks_uri")
             .and_then(serde_json::Value::as_str)
@@ -175,11 +212,18 @@ fn find(keys: &[Jwk], kid: &str) -> Option<Jwk> {
     keys.iter().find(|jwk| jwk.common.key_id.as_deref() == Some(kid)).cloned()
 }
 
-fn validation(alg: Algorithm, provider: &IdentityProvider) -> Validation {
+/// Which of a provider's tokens is checked: their headers differ (RFC 9068 §2.1).
+#[derive(Clone, Copy)]
+enum Kind {
+    AccessToken,
+    IdToken,
+}
+
+fn validation(alg: Algorithm, issuer: &str, audience: &str) -> Validation {
     let mut validation = Validation::new(alg);
     validation.algorithms = vec![alg];
-    validation.set_issuer(&[&provider.issuer]);
-    validation.set_audience(&[&provider.audience]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
     validation.leeway = CLOCK_LEEWAY_SECONDS;

@@ -24,7 +24,7 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     /// Readable by every authenticated caller: `/me`, the municipalities, the national catalogue
-    /// and comparison, a plan's open data.
+    /// and comparison, a plan's open data; and logout, which every caller may do.
     Published,
     /// Accounts, municipalities and the audit log: the system administrator's, and a
     /// municipality's own users' (by role) within their municipality.
@@ -68,6 +68,8 @@ pub fn route_kind(method: &Method, path: &str) -> RouteKind {
         {
             RouteKind::Published
         }
+        // Every caller, of any role, may end its own sessions.
+        ["auth", "logout"] => RouteKind::Published,
         ["municipalities"] | ["national-editions"] | ["users", ..] | ["audit"] | ["identity-provider"] => {
             RouteKind::Administration
         }

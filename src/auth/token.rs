@@ -35,6 +35,10 @@ pub struct Claims {
     /// The user's token version when the token was issued; absent (0) in tokens of earlier versions.
     #[serde(default)]
     pub ver: i32,
+    /// The issuer of the OpenID provider the session began at (the web view's login through it);
+    /// absent after a password login. Logout sends the browser on to that provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// The identity to put in a token.
@@ -86,6 +90,15 @@ impl TokenService {
     }
 
     pub fn issue(&self, subject: &Subject<'_>) -> Result<String, AppError> {
+        self.issue_with(subject, None)
+    }
+
+    /// A token for a session begun at the OpenID provider `issuer`.
+    pub fn issue_after_provider_login(&self, subject: &Subject<'_>, issuer: &str) -> Result<String, AppError> {
+        self.issue_with(subject, Some(issuer))
+    }
+
+    fn issue_with(&self, subject: &Subject<'_>, idp: Option<&str>) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: subject.user_id.to_string(),
@@ -98,6 +111,7 @@ impl TokenService {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             ver: subject.token_version,
+            idp: idp.map(str::to_owned),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token signing failed: {e}")))

@@ -22,6 +22,7 @@ pub mod measures;
 pub mod name_revisions;
 pub mod national_editions;
 pub mod national_indicators;
+pub mod oidc_logins;
 pub mod ownership;
 pub mod plan_references;
 pub mod plans;

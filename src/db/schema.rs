@@ -511,6 +511,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_login_attempts (id) {
+        id -> Integer,
+        state_hash -> Text,
+        municipality_id -> Integer,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        redirect_uri -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used -> Bool,
+    }
+}
+
+diesel::table! {
+    oidc_login_tickets (id) {
+        id -> Integer,
+        ticket_hash -> Text,
+        user_id -> Integer,
+        issuer -> Text,
+        expires_at -> Timestamp,
+        used -> Bool,
+    }
+}
+
 diesel::joinable!(departments -> municipalities (municipality_id));
 diesel::joinable!(users -> departments (department_id));
 diesel::joinable!(plans -> municipalities (municipality_id));
@@ -540,6 +565,8 @@ diesel::joinable!(actual_events -> users (actor_id));
 diesel::joinable!(actual_events -> departments (actor_department_id));
 diesel::joinable!(audit_log -> users (actor_id));
 diesel::joinable!(external_identities -> users (user_id));
+diesel::joinable!(oidc_login_attempts -> municipalities (municipality_id));
+diesel::joinable!(oidc_login_tickets -> users (user_id));
 diesel::joinable!(identity_providers -> municipalities (municipality_id));
 diesel::joinable!(indicators -> national_indicators (national_indicator_code));
 diesel::joinable!(national_indicators -> national_editions (edition_id));
@@ -560,6 +587,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
     identity_providers,
     external_identities,
+    oidc_login_attempts,
+    oidc_login_tickets,
     departments,
     users,
     plans,

@@ -3,6 +3,7 @@
 //! department here, whether an identity seen for the first time gets an account, and whether the
 //! municipality's users may still log in with a local password.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -149,15 +150,103 @@ pub fn password_login_allowed(role: Role, local_passwords_allowed: bool) -> bool
     !role.belongs_to_municipality() || local_passwords_allowed
 }
 
+/// Whether a provider's token (access or ID token) is signed with an algorithm this API accepts.
+pub fn algorithm_problem(alg: &str) -> Option<&'static str> {
+    (!ACCEPTED_ALGORITHMS.contains(&alg)).then_some("the token uses a disallowed algorithm (RS256 or ES256 only)")
+}
+
 /// Whether a provider token's header is one this API accepts (RFC 8725, RFC 9068).
 pub fn header_problem(alg: &str, typ: Option<&str>) -> Option<&'static str> {
-    if !ACCEPTED_ALGORITHMS.contains(&alg) {
-        return Some("the token uses a disallowed algorithm (RS256 or ES256 only)");
+    if let Some(problem) = algorithm_problem(alg) {
+        return Some(problem);
     }
     match typ {
         Some(typ) if ACCESS_TOKEN_TYPES.iter().any(|accepted| typ.eq_ignore_ascii_case(accepted)) => None,
         _ => Some("the token is not an access token (its typ must be at+jwt, RFC 9068)"),
     }
+}
+
+/// How long a login begun at the provider may take to come back (the clerk types a password there).
+pub const LOGIN_ATTEMPT_SECONDS: i64 = 10 * 60;
+/// How long the one-time ticket the callback hands the web view stays exchangeable: the web view
+/// exchanges it as soon as it loads.
+pub const LOGIN_TICKET_SECONDS: i64 = 60;
+
+/// Why a login through the provider ended without an account, as the short code the callback puts
+/// in the web view's address (`/?login_error=CODE`); the login screen explains each in Japanese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// The provider answered with an error (the clerk cancelled, or the provider refused).
+    Provider,
+    /// The state is unknown or was already used (a reload, a replay, another browser's link).
+    State,
+    /// The login took longer than [`LOGIN_ATTEMPT_SECONDS`].
+    Expired,
+    /// The provider's answer did not verify (code exchange, ID token, nonce).
+    Verification,
+    /// The identity has no usable account here (deactivated, not pre-created, no mapping).
+    Refused,
+    /// The provider could not be reached.
+    Unavailable,
+}
+
+impl LoginFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Provider => "provider_error",
+            Self::State => "invalid_state",
+            Self::Expired => "expired",
+            Self::Verification => "verification_failed",
+            Self::Refused => "account_refused",
+            Self::Unavailable => "provider_unavailable",
+        }
+    }
+}
+
+/// Whether a pending login may be finished now: once, and before it expires.
+pub fn attempt_problem(used: bool, expires_at: NaiveDateTime, now: NaiveDateTime) -> Option<LoginFailure> {
+    if used {
+        Some(LoginFailure::State)
+    } else if now >= expires_at {
+        Some(LoginFailure::Expired)
+    } else {
+        None
+    }
+}
+
+/// Whether a one-time login ticket may be exchanged now: once, and before it expires.
+pub fn ticket_usable(used: bool, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
+    !used && now < expires_at
+}
+
+/// Whether an ID token is meant for this client beyond its `aud` containing the client id (OpenID
+/// Connect Core §3.1.3.7 items 4 and 5): with several audiences, its authorized party (`azp`) must
+/// be named and be this client; a named `azp` must always be this client.
+pub fn authorized_party_problem(claims: &serde_json::Value, client_id: &str) -> Option<&'static str> {
+    let several_audiences = claims.get("aud").and_then(serde_json::Value::as_array).is_some_and(|aud| aud.len() > 1);
+    match claims.get("azp").map(serde_json::Value::as_str) {
+        Some(Some(azp)) if azp == client_id => None,
+        Some(_) => Some("the ID token was issued to another client (azp)"),
+        None if several_audiences => Some("the ID token names several audiences but no authorized party (azp)"),
+        None => None,
+    }
+}
+
+/// The label of a municipality's login button on the web view's login screen.
+pub fn login_button_label(municipality_name: &str) -> String {
+    format!("{municipality_name}職員アカウントでログイン")
+}
+
+/// The claims the web view's login asks the provider to put in the ID token: the username claim
+/// and every claim a mapping reads, each once, in the order first named.
+pub fn requested_claims(username_claim: &str, mappings: &[ClaimMapping]) -> Vec<String> {
+    let mut claims = vec![username_claim.to_owned()];
+    for mapping in mappings {
+        if !claims.contains(&mapping.claim) {
+            claims.push(mapping.claim.clone());
+        }
+    }
+    claims
 }
 
 #[cfg(test)]
@@ -241,5 +330,44 @@ mod tests {
         }
         assert!(header_problem("RS256", Some("JWT")).unwrap().contains("at+jwt"));
         assert!(header_problem("RS256", None).is_some());
+    }
+
+    fn at(minute: u32, second: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(9, minute, second).unwrap()
+    }
+
+    #[test]
+    fn a_pending_login_is_finished_once_and_before_it_expires() {
+        let expires = at(10, 0);
+        assert_eq!(attempt_problem(false, expires, at(9, 59)), None);
+        assert_eq!(attempt_problem(false, expires, at(10, 0)), Some(LoginFailure::Expired));
+        assert_eq!(attempt_problem(true, expires, at(0, 0)), Some(LoginFailure::State));
+        assert_eq!(LoginFailure::State.code(), "invalid_state");
+    }
+
+    #[test]
+    fn a_ticket_is_exchanged_once_and_before_it_expires() {
+        assert!(ticket_usable(false, at(1, 0), at(0, 59)));
+        assert!(!ticket_usable(false, at(1, 0), at(1, 0)));
+        assert!(!ticket_usable(true, at(1, 0), at(0, 0)));
+    }
+
+    #[test]
+    fn the_id_token_asks_for_the_username_and_each_mapped_claim_once() {
+        let mappings = [
+            mapping("groups", "kikaku", Role::Hq, None),
+            mapping("department", "x", Role::Viewer, None),
+            mapping("groups", "all-staff", Role::Viewer, None),
+        ];
+        assert_eq!(requested_claims("preferred_username", &mappings), ["preferred_username", "groups", "department"]);
+        assert_eq!(login_button_label("板橋区"), "板橋区職員アカウントでログイン");
+    }
+
+    #[test]
+    fn an_id_token_for_several_audiences_must_name_this_client_as_its_authorized_party() {
+        assert_eq!(authorized_party_problem(&json!({"aud": "kpi-web"}), "kpi-web"), None);
+        assert_eq!(authorized_party_problem(&json!({"aud": ["kpi-web", "other"], "azp": "kpi-web"}), "kpi-web"), None);
+        assert!(authorized_party_problem(&json!({"aud": ["kpi-web", "other"]}), "kpi-web").unwrap().contains("azp"));
+        assert!(authorized_party_problem(&json!({"aud": "kpi-web", "azp": "other"}), "kpi-web").is_some());
     }
 }

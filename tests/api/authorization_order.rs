@@ -22,8 +22,8 @@ on_both_backends!(
 /// Writes that a department user may make (its scope is checked per indicator or row).
 const DEPARTMENT_WRITES: &[&str] =
     &["submit_actual", "import_actuals", "submit_department_evaluation", "import_measure_evaluations"];
-/// Writes that need no token.
-const PUBLIC_WRITES: &[&str] = &["issue_token"];
+/// Writes that need no token (the logins), and logout, which every caller may do for itself.
+const PUBLIC_WRITES: &[&str] = &["issue_token", "exchange_login_ticket", "logout"];
 
 struct Endpoint {
     method: reqwest::Method,

@@ -29,6 +29,7 @@ mod migrations;
 mod municipalities;
 mod national_editions;
 mod oidc;
+mod oidc_login;
 mod openapi;
 mod outage;
 mod plan_lineage;

@@ -52,21 +52,31 @@ fn install_provider_package() {
 }
 
 /// One run of tests/oidc/provider.mjs, stopped when dropped.
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
     port: u16,
+    /// The test server the provider's web client sends browsers back to (tests/api/oidc_login.rs).
+    web_origin: Option<String>,
 }
 
 impl Provider {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        Self::start_on(port, 0)
+        Self::start_on(free_port(), 0, None)
+    }
+
+    /// A provider with the web view's client `kpi-web` of the test server at `web_origin`.
+    pub(crate) fn start_for_web(web_origin: &str) -> Self {
+        Self::start_on(free_port(), 0, Some(web_origin.to_owned()))
     }
 
     /// A provider on `port` with fresh keys and its clock `clock_offset_seconds` off.
-    fn start_on(port: u16, clock_offset_seconds: i64) -> Self {
+    fn start_on(port: u16, clock_offset_seconds: i64, web_origin: Option<String>) -> Self {
         install_provider_package();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        if let Some(origin) = &web_origin {
+            command.env("WEB_ORIGIN", origin);
+        }
+        let mut child = command
             .arg("provider.mjs")
             .current_dir(TESTS_DIR)
             .env("PORT", port.to_string())
@@ -78,18 +88,18 @@ impl Provider {
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("provider output");
         assert!(line.starts_with("ready "), "the OpenID provider did not start: {line:?}");
-        Self { child, port }
+        Self { child, port, web_origin }
     }
 
-    fn issuer(&self) -> String {
+    pub(crate) fn issuer(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Stops this run and starts another on the same port, with new signing keys.
-    fn rotate(mut self, clock_offset_seconds: i64) -> Self {
+    pub(crate) fn rotate(mut self, clock_offset_seconds: i64) -> Self {
         let port = self.port;
         self.stop();
-        Self::start_on(port, clock_offset_seconds)
+        Self::start_on(port, clock_offset_seconds, self.web_origin.take())
     }
 
     fn stop(&mut self) {
@@ -124,7 +134,11 @@ impl Drop for Provider {
     }
 }
 
-async fn spawn(backend: Backend) -> TestApp {
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port()
+}
+
+pub(crate) async fn spawn(backend: Backend) -> TestApp {
     let database = DatabaseSettings { read_pool_size: 8, ..DatabaseSettings::default() };
     // No wait between JWKS fetches: the rotation test restarts the provider at once.
     let server = ServerSettings { jwks_refetch: JwksRefetchInterval(Duration::ZERO), ..ServerSettings::default() };

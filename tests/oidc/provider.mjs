@@ -8,6 +8,13 @@
 //   kikaku-system   groups ["all-staff", "kikaku"], RS256
 //   kosodate-system groups ["all-staff", "kosodate"], ES256
 //   stranger-system groups ["contractors"], RS256
+// With WEB_ORIGIN (the test server's http://127.0.0.1:PORT), also the web view's client (the
+// authorization code flow of tests/api/oidc_login.rs):
+//   kpi-web  secret kpi-web-secret (client_secret_basic), PKCE S256 required, redirect URI
+//            WEB_ORIGIN/api/v1/auth/oidc/callback, post-logout redirect URI WEB_ORIGIN/
+// and its users log in on the provider's development login page (any password; the login is
+// the account id). Their groups: the login's part before the first "-" (kikaku-taro: ["kikaku"]),
+// with "all-staff". ID tokens carry the claims the client asks for with the claims parameter.
 // It prints "ready <issuer>" once it listens.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 
@@ -43,8 +50,25 @@ const client = (clientId) => ({
   token_endpoint_auth_method: 'client_secret_post',
 });
 
+const webOrigin = process.env.WEB_ORIGIN;
+const webClient = webOrigin && {
+  client_id: 'kpi-web',
+  client_secret: 'kpi-web-secret',
+  grant_types: ['authorization_code'],
+  redirect_uris: [`${webOrigin}/api/v1/auth/oidc/callback`],
+  post_logout_redirect_uris: [`${webOrigin}/`],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
+
 const provider = new Provider(issuer, {
-  clients: Object.keys(groups).map(client),
+  clients: [...Object.keys(groups).map(client), ...(webClient ? [webClient] : [])],
+  pkce: { required: () => true },
+  claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },
+  findAccount: (ctx, id) => ({
+    accountId: id,
+    claims: () => ({ sub: id, preferred_username: id, name: id, groups: ['all-staff', id.split('-')[0]] }),
+  }),
   jwks: {
     keys: [
       signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
@@ -52,7 +76,8 @@ const provider = new Provider(issuer, {
     ],
   },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: Boolean(webOrigin) },
+    claimsParameter: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -70,9 +95,17 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  ttl: { ClientCredentials: 600 },
+  // Every lifetime set, so that the provider prints no notice about a default one: the tests read
+  // only its first line of output and then close the pipe.
+  ttl: {
+    ClientCredentials: 600, AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600,
+    Session: 3600, Grant: 3600,
+  },
   extraTokenClaims: (ctx, token) => ({ groups: groups[token.clientId] || [] }),
 });
+
+// Output after "ready" has no reader: a write to the closed pipe must not end the provider.
+process.stdout.on('error', () => {});
 
 provider.listen(port, '127.0.0.1', () => {
   console.log(`ready ${issuer}`);

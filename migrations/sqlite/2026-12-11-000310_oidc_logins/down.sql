@@ -1,0 +1,2 @@
+DROP TABLE oidc_login_tickets;
+DROP TABLE oidc_login_attempts;
