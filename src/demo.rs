@@ -408,13 +408,13 @@ mod caveat_tests {
                         .filter(|m| m.review_category.is_some() && !names(&m.reading_note, "見直し区分"))
                         .map(|m| format!("measures[{}].review_category", m.number)),
                 ),
-                Unsourced::MeasureOwners => found.extend(
-                    document
-                        .measures
+                // The caveat travels with the 所管課 link it qualifies, not with the measure.
+                Unsourced::MeasureOwners => found.extend(document.measures.iter().flat_map(|m| {
+                    m.owners
                         .iter()
-                        .filter(|m| !names(&m.reading_note, "所管課"))
-                        .map(|m| format!("measures[{}].owners", m.number)),
-                ),
+                        .filter(|code| !names(&m.owner_reading_notes.get(*code).cloned(), "所管課"))
+                        .map(|code| format!("measures[{}].owners.{code}", m.number))
+                })),
                 Unsourced::MeasureStatuses => found.extend(
                     document
                         .measures
@@ -481,10 +481,11 @@ mod caveat_tests {
         );
         let mut document = PlanDocument::from_toml(&text).unwrap();
         document.measures[11].reading_note = None;
+        document.measures[11].owner_reading_notes.clear();
         document.plan.reading_note = None;
         assert_eq!(
             unnoted(&document, &[Unsourced::PlanStatus, Unsourced::MeasureReviewCategories, Unsourced::MeasureOwners]),
-            ["plan.status", "measures[12].review_category", "measures[12].owners"]
+            ["plan.status", "measures[12].review_category", "measures[12].owners.bunkyo-it-security-board"]
         );
     }
 

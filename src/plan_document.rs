@@ -218,6 +218,10 @@ pub struct MeasureEntry {
     pub owners: Vec<String>,
     #[serde(default, deserialize_with = "crate::domain::limits::code_keys")]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
+    /// A reading note per owning department (`{ it-promotion = "所管課を記した資料はない…" }`): how
+    /// the 所管課 link reads its sources, e.g. a department assumed where no seed names one
+    #[serde(default, deserialize_with = "crate::domain::limits::code_keys")]
+    pub owner_reading_notes: BTreeMap<String, String>,
     #[serde(default)]
     pub owners_and_others: bool,
     pub status: MeasureStatus,
@@ -552,6 +556,8 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
     for (m, entry) in document.measures.iter().enumerate() {
         let at = |field: &str| format!("measures[{m}].{field}");
+        check_owner_reading_notes(entry)
+            .map_err(|(code, problem)| AppError::invalid(at(&format!("owner_reading_notes.{code}")), problem))?;
         let owners = entry
             .owners
             .iter()
@@ -560,6 +566,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 Ok(InitialOwner {
                     department_id: department(at(&format!("owners[{o}]")), code)?,
                     from_fiscal_year: entry.owners_added_fiscal_year.get(code).copied(),
+                    reading_note: entry.owner_reading_notes.get(code).cloned(),
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -767,6 +774,19 @@ fn earlier_measure(
         .into_iter()
         .find(|m| m.number == number)
         .ok_or_else(|| AppError::invalid(field, format!("plan {code} has no measure No.{number}")))
+}
+
+/// Every owner reading note names one of the measure's owners and is bounded like any text.
+fn check_owner_reading_notes(entry: &MeasureEntry) -> Result<(), (String, String)> {
+    for (code, note) in &entry.owner_reading_notes {
+        if !entry.owners.contains(code) {
+            return Err((code.clone(), format!("{code} は owners にありません (not one of the measure's owners)")));
+        }
+        if let Some(problem) = crate::domain::limits::text_problem(note, crate::domain::limits::MAX_TEXT_CHARS) {
+            return Err((code.clone(), problem));
+        }
+    }
+    Ok(())
 }
 
 fn revision_reason(year: Option<i32>) -> String {

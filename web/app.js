@@ -342,11 +342,16 @@ function forgetYearChoices() {
 async function loadYear() {
   const plan = state.plan.id;
   // The dashboard too: a review changes the trend of the year.
-  const [evaluation, submissions, dashboard] = await Promise.all([
+  // Goals and measures too: their reading notes (and their 所管課 links') are shown beside them.
+  const [evaluation, submissions, dashboard, goals, measures] = await Promise.all([
     api.get(`/plans/${plan}/evaluation?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/submissions?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/dashboard`),
+    api.get(`/plans/${plan}/goals?limit=500`),
+    api.get(`/plans/${plan}/measures?limit=500`),
   ]);
+  state.goalRecords = new Map(api.items(goals.data).map((g) => [g.id, g]));
+  state.measureRecords = new Map(api.items(measures.data).map((m) => [m.id, m]));
   state.evaluation = evaluation.data;
   state.submissions = submissions.data;
   state.dashboard = dashboard.data;
@@ -478,11 +483,21 @@ function groupBars(groups, caption) {
   return statusBars(rows, { caption: `${caption}: ${groups.map((g) => `${g.label} ${statusSummary(g.roll_up.status_counts)}`).join('。')}` });
 }
 
+/** The reading notes of a measure and of its current 所管課 links, each labelled with what it qualifies. */
+function measureNotes(measureId) {
+  const measure = state.measureRecords?.get(measureId);
+  if (!measure) return [];
+  const owners = measure.owners.filter((o) => o.until_fiscal_year === null && o.reading_note);
+  return [readingNote(measure.reading_note), ...owners.map((o) => readingNote(`所管課（${o.department_name}）: ${o.reading_note}`))];
+}
+
 function renderGoals(e) {
+  const goalNotes = e.goals.map((g) => [g, state.goalRecords?.get(g.id)?.reading_note]).filter(([, note]) => note);
   return section(
     'goals',
     `基本目標別の状況（${e.fiscal_year_label}）`,
     h('p', { class: 'hint' }, '◎（主たる基本目標）として位置づけられた推進施策の指標を集計しています。'),
+    h('div', { id: 'goal-notes' }, goalNotes.map(([g, note]) => readingNote(`${g.label}: ${note}`))),
     groupBars(e.goals, '基本目標別の状況'),
     statusLegend(),
     groupTable('基本目標別の状況', e.goals),
@@ -909,7 +924,7 @@ function renderTableBody() {
         i.submitted_late ? h('span', { class: 'badge submitted-late' }, '期限後提出') : null,
       );
       const cells = [
-        h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? ''),
+        h('td', { class: 'cell-measure' }, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? '', measureNotes(i.measure_id)),
         h(
           'th',
           { scope: 'row' },

@@ -130,24 +130,28 @@ pub async fn get_evaluation(
     }
     // The workbook's 施策評価 sheet is read with the evaluation, so both show the same moment.
     let with_measures = format == Format::Xlsx;
-    let (evaluation, measures) = db
+    let (evaluation, notes, measures) = db
         .read(move |conn| {
-            let evaluation = plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)?;
+            let records = plan_evaluation::load_year(conn, plan_id, year)?;
+            records.plan.check_year("fiscal_year", year)?;
+            let evaluation = plan_evaluation::evaluate(&records, year, as_of, chrono::Utc::now().naive_utc());
+            // The sheets' 注記 column: the reading notes of what each row concerns.
+            let notes = spreadsheet::row_notes(&records);
             let measures =
                 if with_measures { measure_year::for_plan(conn, plan_id.get(), year, as_of)? } else { Vec::new() };
-            Ok::<_, AppError>((evaluation, measures))
+            Ok::<_, AppError>((evaluation, notes, measures))
         })
         .await?;
     let file = |extension: &str| format!("evaluation-{plan_id}-{year}.{extension}");
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(evaluation),
         Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(attachment(file("csv"))).body(
-            web::block(move || spreadsheet::evaluation_csv(&evaluation))
+            web::block(move || spreadsheet::evaluation_csv(&evaluation, &notes))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),
         Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
-            web::block(move || spreadsheet::evaluation_xlsx(&evaluation, &measures))
+            web::block(move || spreadsheet::evaluation_xlsx(&evaluation, &notes, &measures))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),

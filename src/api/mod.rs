@@ -81,6 +81,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(measures::update_measure)
         .service(measures::change_measure_status)
         .service(measures::add_owner)
+        .service(measures::update_owner)
         .service(measures::remove_owner)
         .service(indicators::create_indicator)
         .service(indicators::update_indicator)

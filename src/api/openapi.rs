@@ -56,6 +56,7 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::measures::update_measure,
         crate::api::measures::change_measure_status,
         crate::api::measures::add_owner,
+        crate::api::measures::update_owner,
         crate::api::measures::remove_owner,
         crate::api::indicators::list_indicators,
         crate::api::indicators::create_indicator,

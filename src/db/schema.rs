@@ -140,6 +140,7 @@ diesel::table! {
         until_fiscal_year -> Nullable<Integer>,
         recorded_at -> Timestamp,
         removed_at -> Nullable<Timestamp>,
+        reading_note -> Nullable<Text>,
     }
 }
 
