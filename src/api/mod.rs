@@ -75,6 +75,8 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
         .service(plans::list_strategies)
         .service(plans::create_strategy)
         .service(plans::rename_strategy)
+        .service(plans::get_making)
+        .service(plans::replace_making)
         .service(measures::list_measures)
         .service(measures::create_measure)
         .service(measures::get_measure)

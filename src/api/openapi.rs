@@ -50,6 +50,8 @@ travel as JSON numbers and are kept as exact decimals; inputs also accept decima
         crate::api::plans::list_strategies,
         crate::api::plans::create_strategy,
         crate::api::plans::rename_strategy,
+        crate::api::plans::get_making,
+        crate::api::plans::replace_making,
         crate::api::measures::list_measures,
         crate::api::measures::create_measure,
         crate::api::measures::get_measure,

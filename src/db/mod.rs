@@ -23,6 +23,7 @@ pub mod name_revisions;
 pub mod national_editions;
 pub mod national_indicators;
 pub mod ownership;
+pub mod plan_making;
 pub mod plan_references;
 pub mod plans;
 pub mod publications;

@@ -12,6 +12,7 @@ on_both_backends!(
     reading_notes_are_written_and_removed_through_the_api,
     owner_reading_notes_are_added_changed_and_audited,
     the_sheets_carry_reading_notes_that_an_import_never_writes,
+    how_a_plan_was_made_is_kept_with_its_sources,
 );
 
 async fn created(response: reqwest::Response) -> Value {
@@ -255,4 +256,56 @@ async fn the_sheets_carry_reading_notes_that_an_import_never_writes(backend: Bac
     let after = json(app.get(&format!("/indicators/{indicator_id}"), &app.hq).await).await;
     assert_eq!(after["reading_note"], before["reading_note"], "an import never writes a reading note");
     assert!(note(&after).contains("これまでの9手続き"));
+}
+
+/// The demo's 2025 plan carries its 検討・決定体制, its milestones and its 後期 purpose with their
+/// seeds; a PUT replaces them as a whole, a refused date changes nothing, and the old list is audited.
+async fn how_a_plan_was_made_is_kept_with_its_sources(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.load_demo();
+    let plans = items(&app, "/plans?limit=500").await;
+    let plan = plans.iter().find(|p| p["code"] == "itabashi-dx-2025").unwrap();
+    let plan_id = plan["id"].as_i64().unwrap();
+    let later = plan["phases"].as_array().unwrap().iter().find(|p| p["name"] == "後期実施計画").unwrap();
+    assert!(later["purpose"].as_str().unwrap().contains("新サービス導入"), "{later}");
+    assert_eq!(later["purpose_source"], "seed 002 1");
+
+    let path = format!("/plans/{plan_id}/making");
+    let making = json(app.get(&path, &app.viewer).await).await;
+    let bodies: Vec<&str> =
+        making["governance"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["情報化推進部会", "ICT推進・活用本部(庁議)", "議会報告"]);
+    let report = making["milestones"].as_array().unwrap().iter().find(|m| m["what"] == "策定報告").unwrap();
+    assert_eq!(
+        (&report["date"], &report["planned"], &report["body"]),
+        (&json!("2024-02"), &json!(true), &json!("企画総務委員会"))
+    );
+    assert_eq!(report["source"], "seed 002 7");
+
+    let made_up_day =
+        json!({"milestones": [{"what": "策定", "date": "2021"}, {"what": "策定報告", "date": "令和6年2月"}]});
+    let refused = assert_problem(app.put(&path, &app.hq, &made_up_day, None).await, 422).await;
+    assert_eq!(refused["errors"][0]["field"], "milestones[1].date", "{refused}");
+    assert_eq!(json(app.get(&path, &app.viewer).await).await, making, "a refused write changes nothing");
+    assert_eq!(app.put(&path, &app.viewer, &json!({"milestones": []}), None).await.status(), 403, "hq only");
+
+    let replaced = json(
+        app.put(
+            &path,
+            &app.hq,
+            &json!({"governance": making["governance"], "milestones": [{"what": "策定", "date": "2021", "source": "seed 002"}],
+                    "reason": "予定を除く"}),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(replaced["milestones"].as_array().unwrap().len(), 1, "{replaced}");
+    assert_eq!(replaced["governance"], making["governance"]);
+    let audit =
+        json(app.get(&format!("/audit?entity_type=plan&entity_id={plan_id}&action=replace_making"), &app.hq).await)
+            .await;
+    let entry = audit["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(entry["old_value"]["milestones"], making["milestones"], "{entry}");
+    assert_eq!(entry["reason"], "予定を除く");
 }
