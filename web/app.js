@@ -343,13 +343,15 @@ async function loadYear() {
   const plan = state.plan.id;
   // The dashboard too: a review changes the trend of the year.
   // Goals and measures too: their reading notes (and their 所管課 links') are shown beside them.
-  const [evaluation, submissions, dashboard, goals, measures] = await Promise.all([
+  const [evaluation, submissions, dashboard, goals, measures, making] = await Promise.all([
     api.get(`/plans/${plan}/evaluation?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/submissions?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/dashboard`),
     api.get(`/plans/${plan}/goals?limit=500`),
     api.get(`/plans/${plan}/measures?limit=500`),
+    api.get(`/plans/${plan}/making`),
   ]);
+  state.making = making.data;
   state.goalRecords = new Map(api.items(goals.data).map((g) => [g.id, g]));
   state.measureRecords = new Map(api.items(measures.data).map((m) => [m.id, m]));
   state.evaluation = evaluation.data;
@@ -370,6 +372,7 @@ function renderHq() {
     ['goals', '基本目標別'],
     ['departments', '所管課別'],
     ['trend', '推移'],
+    ['making', '計画の策定'],
   ];
   const content = $('hq-content');
   content.replaceChildren(
@@ -389,8 +392,57 @@ function renderHq() {
     renderGoals(e),
     renderDepartments(e),
     renderTrend(),
+    renderMaking(state.plan, state.making),
   );
   renderTableBody();
+}
+
+/** How the plan was made, as its sources state it: its phases with their purpose, the bodies that
+ * examine and decide it in order, and the dated steps of its drafting, each with its source. */
+function renderMaking(plan, making) {
+  const source = (text) => (text ? h('span', { class: 'sub source' }, `出典: ${text}`) : null);
+  const phases = (plan?.phases ?? []).map((p) =>
+    h('li', {}, `${p.name}（${p.start_fiscal_year}〜${p.end_fiscal_year}年度）`, p.purpose ? h('p', {}, `目的: ${p.purpose}`) : null, source(p.purpose_source), readingNote(p.reading_note)),
+  );
+  const bodies = (making?.governance ?? []).map((b) => h('li', {}, h('strong', {}, b.name), `: ${b.role}`, source(b.source), readingNote(b.reading_note)));
+  const milestones = making?.milestones ?? [];
+  return section(
+    'making',
+    '計画の策定',
+    phases.length ? [h('h3', {}, '計画の期間区分'), h('ul', { id: 'making-phases' }, phases)] : null,
+    bodies.length ? [h('h3', {}, '検討・決定体制'), h('ol', { id: 'making-governance' }, bodies)] : null,
+    milestones.length
+      ? [
+          h('h3', {}, '策定の経過'),
+          h(
+            'div',
+            { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '策定の経過' },
+            h(
+              'table',
+              { id: 'making-milestones' },
+              h('caption', {}, '策定の経過（資料が示す精度の日付。予定は資料にスケジュールとして示されたもの）'),
+              h('thead', {}, h('tr', {}, ['日付', '内容', '会議体', '区分', '出典'].map((c) => h('th', { scope: 'col' }, c)))),
+              h(
+                'tbody',
+                {},
+                milestones.map((m) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, m.date),
+                    h('th', { scope: 'row' }, m.what, readingNote(m.reading_note)),
+                    h('td', {}, m.body ?? ''),
+                    h('td', {}, m.planned ? '予定' : '実施'),
+                    h('td', {}, m.source ?? ''),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ]
+      : null,
+    !phases.length && !bodies.length && !milestones.length ? h('p', { class: 'empty' }, '記録はありません。') : null,
+  );
 }
 
 /** Shows the 進捗管理表 filtered to one submission state (a tile was clicked). */
