@@ -58,10 +58,24 @@ pub const COLUMNS: [&str; 25] = [
     "注記", // export only: the reading notes of the row's goal, measure, 所管課 and indicator
 ];
 
+/// The reading notes a 進捗管理表 carries: the plan's own (above the table in the workbook) and the
+/// 注記 of each indicator's row, by indicator id.
+#[derive(Debug, Default)]
+pub struct SheetNotes {
+    pub plan: Option<String>,
+    pub rows: BTreeMap<i32, String>,
+}
+
+impl SheetNotes {
+    pub fn of(records: &PlanRecords) -> Self {
+        Self { plan: records.plan.reading_note.clone(), rows: row_notes(records) }
+    }
+}
+
 /// The 注記 of each indicator's row: the reading notes of its measure's main goal, its measure,
 /// the measure's current 所管課 links and the indicator itself, labelled, in that order. A reading
 /// of the sources thus travels with the figures it qualifies.
-pub fn row_notes(records: &PlanRecords) -> BTreeMap<i32, String> {
+fn row_notes(records: &PlanRecords) -> BTreeMap<i32, String> {
     let goal_note: BTreeMap<i32, &str> =
         records.goals.iter().filter_map(|g| g.reading_note.as_deref().map(|note| (g.id, note))).collect();
     let measure_notes: BTreeMap<i32, Vec<String>> = records
@@ -204,12 +218,12 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, AppError> {
     writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))
 }
 
-/// The 進捗管理表 as CSV; `notes` ([`row_notes`]) fills the 注記 column.
-pub fn evaluation_csv(evaluation: &PlanEvaluation, notes: &BTreeMap<i32, String>) -> Result<Vec<u8>, AppError> {
+/// The 進捗管理表 as CSV; `notes` fills the 注記 column.
+pub fn evaluation_csv(evaluation: &PlanEvaluation, notes: &SheetNotes) -> Result<Vec<u8>, AppError> {
     let mut writer = csv_writer();
     let csv_error = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
     writer.write_record(COLUMNS).map_err(csv_error)?;
-    for (_, row) in rows(evaluation, notes) {
+    for (_, row) in rows(evaluation, &notes.rows) {
         writer.write_record(row.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
     }
     finish(writer)
@@ -247,7 +261,7 @@ fn write_cells(
 /// a second sheet with the roll-ups per basic goal; a third with the year's 施策評価.
 pub fn evaluation_xlsx(
     evaluation: &PlanEvaluation,
-    notes: &BTreeMap<i32, String>,
+    notes: &SheetNotes,
     measure_evaluations: &[crate::evaluation::measure_year::MeasureYearEvaluation],
 ) -> Result<Vec<u8>, AppError> {
     let mut workbook = Workbook::new();
@@ -282,6 +296,9 @@ pub fn evaluation_xlsx(
             ),
         )
         .map_err(xlsx_error)?;
+    if let Some(note) = &notes.plan {
+        sheet.write_string(2, 0, format!("注記(計画): {note}")).map_err(xlsx_error)?;
+    }
     let header_row = 3;
     for (column, name) in COLUMNS.iter().enumerate() {
         let column = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -290,7 +307,7 @@ pub fn evaluation_xlsx(
     let numeric_columns = [13usize, 14, 15, 17, 18];
     let mut row_number = header_row + 1;
     let mut current_goal = None;
-    for (goal, row) in rows(evaluation, notes) {
+    for (goal, row) in rows(evaluation, &notes.rows) {
         if current_goal.as_ref() != Some(&goal) {
             sheet.write_string_with_format(row_number, 0, &goal, &goal_row).map_err(xlsx_error)?;
             row_number += 1;

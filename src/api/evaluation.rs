@@ -136,7 +136,7 @@ pub async fn get_evaluation(
             records.plan.check_year("fiscal_year", year)?;
             let evaluation = plan_evaluation::evaluate(&records, year, as_of, chrono::Utc::now().naive_utc());
             // The sheets' 注記 column: the reading notes of what each row concerns.
-            let notes = spreadsheet::row_notes(&records);
+            let notes = spreadsheet::SheetNotes::of(&records);
             let measures =
                 if with_measures { measure_year::for_plan(conn, plan_id.get(), year, as_of)? } else { Vec::new() };
             Ok::<_, AppError>((evaluation, notes, measures))

@@ -238,6 +238,23 @@ async fn the_sheets_carry_reading_notes_that_an_import_never_writes(backend: Bac
     assert!(notes.contains("施策: 見直し区分を記した資料はなく"), "{notes}");
     assert!(notes.contains("指標: これまでの9手続き"), "{notes}");
 
+    // The workbook: the plan's note above the table, the same 注記 on the row.
+    let xlsx =
+        app.client.get(url.replace("format=csv", "format=xlsx")).bearer_auth(&app.hq.token).send().await.unwrap();
+    use calamine::{Reader, Xlsx};
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx.bytes().await.unwrap().to_vec())).unwrap();
+    let sheet = workbook.worksheet_range("進捗管理表").unwrap();
+    let plan_note = sheet.get((2, 0)).map(ToString::to_string).unwrap_or_default();
+    assert!(plan_note.starts_with("注記(計画): ") && plan_note.contains("renamed_fiscal_year"), "{plan_note}");
+    let header: Vec<String> =
+        sheet.rows().find(|r| r.iter().any(|c| *c == "指標ID")).unwrap().iter().map(ToString::to_string).collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = sheet
+        .rows()
+        .find(|r| r.get(at("指標ID")).map(ToString::to_string).as_deref() == Some(&online[column("指標ID")]))
+        .unwrap();
+    assert_eq!(row[at("注記")].to_string(), notes);
+
     let indicator_id = &online[column("指標ID")];
     let before = json(app.get(&format!("/indicators/{indicator_id}"), &app.hq).await).await;
     let sheet = format!("指標ID,年度,実績,注記\r\n{indicator_id},2021,12,シートで書き換えた注記\r\n");
