@@ -408,13 +408,13 @@ mod caveat_tests {
                         .filter(|m| m.review_category.is_some() && !names(&m.reading_note, "見直し区分"))
                         .map(|m| format!("measures[{}].review_category", m.number)),
                 ),
-                Unsourced::MeasureOwners => found.extend(
-                    document
-                        .measures
+                // The caveat travels with the 所管課 link it qualifies, not with the measure.
+                Unsourced::MeasureOwners => found.extend(document.measures.iter().flat_map(|m| {
+                    m.owners
                         .iter()
-                        .filter(|m| !names(&m.reading_note, "所管課"))
-                        .map(|m| format!("measures[{}].owners", m.number)),
-                ),
+                        .filter(|code| !names(&m.owner_reading_notes.get(*code).cloned(), "所管課"))
+                        .map(|code| format!("measures[{}].owners.{code}", m.number))
+                })),
                 Unsourced::MeasureStatuses => found.extend(
                     document
                         .measures
@@ -481,10 +481,11 @@ mod caveat_tests {
         );
         let mut document = PlanDocument::from_toml(&text).unwrap();
         document.measures[11].reading_note = None;
+        document.measures[11].owner_reading_notes.clear();
         document.plan.reading_note = None;
         assert_eq!(
             unnoted(&document, &[Unsourced::PlanStatus, Unsourced::MeasureReviewCategories, Unsourced::MeasureOwners]),
-            ["plan.status", "measures[12].review_category", "measures[12].owners"]
+            ["plan.status", "measures[12].review_category", "measures[12].owners.bunkyo-it-security-board"]
         );
     }
 
@@ -498,6 +499,38 @@ mod caveat_tests {
                 assert!(source.starts_with("seed 00"), "{code}: {} has source {source:?}", reference.title);
             }
         }
+    }
+
+    /// The 検討・決定体制, the milestones and a phase's purpose are seed facts: each names its seed,
+    /// and a milestone whose year the seed leaves to be read from the fiscal year says so.
+    #[test]
+    fn how_each_plan_was_made_names_its_sources() {
+        let from_a_seed = |source: &Option<String>| source.as_deref().is_some_and(|s| s.starts_with("seed 00"));
+        for (code, text) in DEMO_MORE_PLANS {
+            let plan = PlanDocument::from_toml(text).unwrap().plan;
+            for body in &plan.governance {
+                assert!(from_a_seed(&body.source), "{code}: {} has no seed", body.name);
+            }
+            for milestone in &plan.milestones {
+                assert!(from_a_seed(&milestone.source), "{code}: {} has no seed", milestone.what);
+            }
+            for phase in plan.phases.iter().filter(|phase| phase.purpose.is_some()) {
+                assert!(from_a_seed(&phase.purpose_source), "{code}: {}'s purpose has no seed", phase.name);
+            }
+        }
+        let bunkyo = PlanDocument::from_toml(more_plan("bunkyo-data-2019")).unwrap().plan;
+        assert!(bunkyo.milestones.iter().all(|m| m.planned && names_the_reading(&m.reading_note, "年は平成30年度")));
+        let dx_2025 = PlanDocument::from_toml(more_plan("itabashi-dx-2025")).unwrap().plan;
+        let governance: Vec<&str> = dx_2025.governance.iter().map(|body| body.name.as_str()).collect();
+        assert_eq!(governance, ["情報化推進部会", "ICT推進・活用本部(庁議)", "議会報告"]);
+        let dates: Vec<&str> = dx_2025.milestones.iter().map(|m| m.date.as_str()).collect();
+        assert_eq!(dates.first(), Some(&"2021"), "令和3(2021)年: the seed gives the year only");
+        assert_eq!(dates.last(), Some(&"2024-02"), "2024年2月 策定報告: the month only");
+        assert_eq!(dx_2025.phases.iter().filter(|phase| phase.purpose.is_some()).count(), 1, "後期 only");
+    }
+
+    fn names_the_reading(note: &Option<String>, words: &str) -> bool {
+        note.as_deref().is_some_and(|note| note.contains(words))
     }
 
     /// Caveats that lived only in TOML comments travel with the indicator they qualify.

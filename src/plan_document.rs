@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, IndicatorFields, NewTarget};
 use crate::db::measures::{self, InitialOwner, MeasureFields};
+use crate::db::plan_making;
 use crate::db::plan_references::{self, NewReference};
 use crate::db::plans::{self, GoalFields, NameChange, PlanFields};
 use crate::db::{DbConnection, departments};
@@ -23,6 +24,7 @@ use crate::domain::measure::RoadmapEntry;
 use crate::domain::municipality_code::MunicipalityCode;
 use crate::domain::plan::Phase;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, MeasureStatus, PlanStatus, ReviewCategory};
+use crate::domain::plan_making::{GovernanceBody, Milestone, PlanMaking};
 use crate::domain::plan_reference::ReferenceKind;
 use crate::error::{AppError, FieldError};
 
@@ -82,6 +84,12 @@ pub struct PlanEntry {
     pub predecessor: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::limits::list")]
     pub references: Vec<ReferenceEntry>,
+    /// 検討・決定体制: the bodies that examine and decide the plan, in order, each with its source
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    pub governance: Vec<GovernanceBody>,
+    /// The dated steps of the drafting (策定, パブリック・コメント, 議会報告), each with its source
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    pub milestones: Vec<Milestone>,
     /// How this record reads its sources where they are silent or inferred (seed and section quoted)
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reading_note: Option<String>,
@@ -218,6 +226,10 @@ pub struct MeasureEntry {
     pub owners: Vec<String>,
     #[serde(default, deserialize_with = "crate::domain::limits::code_keys")]
     pub owners_added_fiscal_year: BTreeMap<String, i32>,
+    /// A reading note per owning department (`{ it-promotion = "所管課を記した資料はない…" }`): how
+    /// the 所管課 link reads its sources, e.g. a department assumed where no seed names one
+    #[serde(default, deserialize_with = "crate::domain::limits::code_keys")]
+    pub owner_reading_notes: BTreeMap<String, String>,
     #[serde(default)]
     pub owners_and_others: bool,
     pub status: MeasureStatus,
@@ -477,6 +489,11 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             },
         )?;
     }
+    if !plan_entry.governance.is_empty() || !plan_entry.milestones.is_empty() {
+        let making =
+            PlanMaking { governance: plan_entry.governance.clone(), milestones: plan_entry.milestones.clone() };
+        plan_making::replace(conn, actor, PlanId::new(plan.id), &making, None)?;
+    }
 
     let phase_id = |field: String, name: &str| {
         plan.phases
@@ -552,6 +569,8 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
     };
     for (m, entry) in document.measures.iter().enumerate() {
         let at = |field: &str| format!("measures[{m}].{field}");
+        check_owner_reading_notes(entry)
+            .map_err(|(code, problem)| AppError::invalid(at(&format!("owner_reading_notes.{code}")), problem))?;
         let owners = entry
             .owners
             .iter()
@@ -560,6 +579,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
                 Ok(InitialOwner {
                     department_id: department(at(&format!("owners[{o}]")), code)?,
                     from_fiscal_year: entry.owners_added_fiscal_year.get(code).copied(),
+                    reading_note: entry.owner_reading_notes.get(code).cloned(),
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -769,6 +789,19 @@ fn earlier_measure(
         .ok_or_else(|| AppError::invalid(field, format!("plan {code} has no measure No.{number}")))
 }
 
+/// Every owner reading note names one of the measure's owners and is bounded like any text.
+fn check_owner_reading_notes(entry: &MeasureEntry) -> Result<(), (String, String)> {
+    for (code, note) in &entry.owner_reading_notes {
+        if !entry.owners.contains(code) {
+            return Err((code.clone(), format!("{code} は owners にありません (not one of the measure's owners)")));
+        }
+        if let Some(problem) = crate::domain::limits::text_problem(note, crate::domain::limits::MAX_TEXT_CHARS) {
+            return Err((code.clone(), problem));
+        }
+    }
+    Ok(())
+}
+
 fn revision_reason(year: Option<i32>) -> String {
     match year {
         Some(year) => format!("名称の変更 ({})", crate::domain::plan::label(year)),
@@ -826,13 +859,28 @@ end_fiscal_year = 2025
     }
 
     #[test]
+    fn a_milestone_or_governance_body_with_an_unknown_key_is_refused() {
+        for (table, entry) in [
+            ("plan.milestones", "what = \"策定報告\"\ndate = \"2024-02\"\nday = 1\n"),
+            ("plan.governance", "name = \"情報化推進部会\"\nrole = \"検討\"\nrank = 1\n"),
+        ] {
+            let text = format!("{MINIMAL_PLAN}\n[[{table}]]\n{entry}");
+            let Err(AppError::Validation(errors)) = PlanDocument::from_toml(&text) else {
+                panic!("an unknown key in [[{table}]] must be refused");
+            };
+            assert!(errors[0].message.contains("unknown field"), "{}", errors[0].message);
+            assert!(errors[0].field.contains(table), "{}", errors[0].field);
+        }
+    }
+
+    #[test]
     fn a_phase_with_an_unknown_key_is_refused_naming_the_key_and_its_line() {
-        let text = format!("{MINIMAL_PLAN}purpose = \"新サービス導入\"\n");
+        let text = format!("{MINIMAL_PLAN}aim = \"新サービス導入\"\n");
         let Err(AppError::Validation(errors)) = PlanDocument::from_toml(&text) else {
             panic!("an unknown key in [[plan.phases]] must be refused");
         };
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.contains("unknown field `purpose`"), "{}", errors[0].message);
+        assert!(errors[0].message.contains("unknown field `aim`"), "{}", errors[0].message);
         assert!(errors[0].field.contains("plan.phases"), "{}", errors[0].field);
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::comparison::ReportState;
 use crate::domain::plan::label;
 use crate::error::AppError;
 use crate::evaluation::comparison::NationalComparison;
-use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, SubmissionState};
+use crate::evaluation::plan::{IndicatorEvaluation, PlanEvaluation, PlanRecords, SubmissionState};
 
 pub mod formula_guard;
 pub mod import;
@@ -28,8 +28,9 @@ pub use xlsx_reader::read_xlsx;
 pub const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// Columns of the 進捗管理表, shared by export and import. Import reads the ones marked below.
-pub const COLUMNS: [&str; 24] = [
+/// Columns of the 進捗管理表, shared by export and import. Import reads the ones marked below and
+/// ignores the others: 注記 is export-only, so a sheet never writes a reading note.
+pub const COLUMNS: [&str; 25] = [
     "基本目標",
     "施策No.",
     "推進施策",
@@ -54,7 +55,52 @@ pub const COLUMNS: [&str; 24] = [
     "提出状況",
     "備考", // import: note
     "版",   // import: version of the actual being corrected (its ETag number)
+    "注記", // export only: the reading notes of the row's goal, measure, 所管課 and indicator
 ];
+
+/// The reading notes a 進捗管理表 carries: the plan's own (above the table in the workbook) and the
+/// 注記 of each indicator's row, by indicator id.
+#[derive(Debug, Default)]
+pub struct SheetNotes {
+    pub plan: Option<String>,
+    pub rows: BTreeMap<i32, String>,
+}
+
+impl SheetNotes {
+    pub fn of(records: &PlanRecords) -> Self {
+        Self { plan: records.plan.reading_note.clone(), rows: row_notes(records) }
+    }
+}
+
+/// The 注記 of each indicator's row: the reading notes of its measure's main goal, its measure,
+/// the measure's current 所管課 links and the indicator itself, labelled, in that order. A reading
+/// of the sources thus travels with the figures it qualifies.
+fn row_notes(records: &PlanRecords) -> BTreeMap<i32, String> {
+    let goal_note: BTreeMap<i32, &str> =
+        records.goals.iter().filter_map(|g| g.reading_note.as_deref().map(|note| (g.id, note))).collect();
+    let measure_notes: BTreeMap<i32, Vec<String>> = records
+        .measures
+        .iter()
+        .map(|m| {
+            let goal = m.main_goal_id.and_then(|id| goal_note.get(&id)).map(|note| format!("目標: {note}"));
+            let measure = m.reading_note.as_ref().map(|note| format!("施策: {note}"));
+            let owners =
+                m.owners.iter().filter(|o| o.in_force(None)).filter_map(|o| {
+                    o.reading_note.as_ref().map(|note| format!("所管課({}): {note}", o.department_name))
+                });
+            (m.id, goal.into_iter().chain(measure).chain(owners).collect())
+        })
+        .collect();
+    records
+        .indicators
+        .iter()
+        .filter_map(|i| {
+            let mut parts = measure_notes.get(&i.measure_id).cloned().unwrap_or_default();
+            parts.extend(i.reading_note.as_ref().map(|note| format!("指標: {note}")));
+            (!parts.is_empty()).then(|| (i.id, parts.join(" / ")))
+        })
+        .collect()
+}
 
 pub fn status_label(status: Status) -> &'static str {
     status.label_ja()
@@ -96,7 +142,7 @@ fn rate_text(value: Option<Decimal>) -> String {
 }
 
 /// One row of the 進捗管理表 per indicator, grouped by basic goal (◎) and measure.
-fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
+fn rows(evaluation: &PlanEvaluation, notes: &BTreeMap<i32, String>) -> Vec<(String, [String; 25])> {
     let goal_of_measure: BTreeMap<i32, (i32, String)> = evaluation
         .measures
         .iter()
@@ -156,6 +202,7 @@ fn rows(evaluation: &PlanEvaluation) -> Vec<(String, [String; 24])> {
                 submission_label(i.submission).to_owned(),
                 actual.map(|a| a.note.clone()).unwrap_or_default(),
                 i.actual_version.map(|v| v.to_string()).unwrap_or_default(),
+                notes.get(&i.indicator_id).cloned().unwrap_or_default(),
             ];
             (goal, row)
         })
@@ -171,11 +218,12 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, AppError> {
     writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))
 }
 
-pub fn evaluation_csv(evaluation: &PlanEvaluation) -> Result<Vec<u8>, AppError> {
+/// The 進捗管理表 as CSV; `notes` fills the 注記 column.
+pub fn evaluation_csv(evaluation: &PlanEvaluation, notes: &SheetNotes) -> Result<Vec<u8>, AppError> {
     let mut writer = csv_writer();
     let csv_error = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
     writer.write_record(COLUMNS).map_err(csv_error)?;
-    for (_, row) in rows(evaluation) {
+    for (_, row) in rows(evaluation, &notes.rows) {
         writer.write_record(row.iter().map(|cell| formula_guard::guard(cell).into_owned())).map_err(csv_error)?;
     }
     finish(writer)
@@ -213,6 +261,7 @@ fn write_cells(
 /// a second sheet with the roll-ups per basic goal; a third with the year's 施策評価.
 pub fn evaluation_xlsx(
     evaluation: &PlanEvaluation,
+    notes: &SheetNotes,
     measure_evaluations: &[crate::evaluation::measure_year::MeasureYearEvaluation],
 ) -> Result<Vec<u8>, AppError> {
     let mut workbook = Workbook::new();
@@ -247,6 +296,9 @@ pub fn evaluation_xlsx(
             ),
         )
         .map_err(xlsx_error)?;
+    if let Some(note) = &notes.plan {
+        sheet.write_string(2, 0, format!("注記(計画): {note}")).map_err(xlsx_error)?;
+    }
     let header_row = 3;
     for (column, name) in COLUMNS.iter().enumerate() {
         let column = u16::try_from(column).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -255,7 +307,7 @@ pub fn evaluation_xlsx(
     let numeric_columns = [13usize, 14, 15, 17, 18];
     let mut row_number = header_row + 1;
     let mut current_goal = None;
-    for (goal, row) in rows(evaluation) {
+    for (goal, row) in rows(evaluation, &notes.rows) {
         if current_goal.as_ref() != Some(&goal) {
             sheet.write_string_with_format(row_number, 0, &goal, &goal_row).map_err(xlsx_error)?;
             row_number += 1;
@@ -265,7 +317,7 @@ pub fn evaluation_xlsx(
         row_number += 1;
     }
     sheet.set_freeze_panes(header_row + 1, 0).map_err(xlsx_error)?;
-    for (column, width) in [(0u16, 22.0), (2, 36.0), (5, 44.0), (22, 40.0)] {
+    for (column, width) in [(0u16, 22.0), (2, 36.0), (5, 44.0), (22, 40.0), (24, 60.0)] {
         sheet.set_column_width(column, width).map_err(xlsx_error)?;
     }
 

@@ -344,11 +344,18 @@ function forgetYearChoices() {
 async function loadYear() {
   const plan = state.plan.id;
   // The dashboard too: a review changes the trend of the year.
-  const [evaluation, submissions, dashboard] = await Promise.all([
+  // Goals and measures too: their reading notes (and their 所管課 links') are shown beside them.
+  const [evaluation, submissions, dashboard, goals, measures, making] = await Promise.all([
     api.get(`/plans/${plan}/evaluation?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/submissions?fiscal_year=${state.year}`),
     api.get(`/plans/${plan}/dashboard`),
+    api.get(`/plans/${plan}/goals?limit=500`),
+    api.get(`/plans/${plan}/measures?limit=500`),
+    api.get(`/plans/${plan}/making`),
   ]);
+  state.making = making.data;
+  state.goalRecords = new Map(api.items(goals.data).map((g) => [g.id, g]));
+  state.measureRecords = new Map(api.items(measures.data).map((m) => [m.id, m]));
   state.evaluation = evaluation.data;
   state.submissions = submissions.data;
   state.dashboard = dashboard.data;
@@ -367,6 +374,7 @@ function renderHq() {
     ['goals', '基本目標別'],
     ['departments', '所管課別'],
     ['trend', '推移'],
+    ['making', '計画の策定'],
   ];
   const content = $('hq-content');
   content.replaceChildren(
@@ -386,8 +394,57 @@ function renderHq() {
     renderGoals(e),
     renderDepartments(e),
     renderTrend(),
+    renderMaking(state.plan, state.making),
   );
   renderTableBody();
+}
+
+/** How the plan was made, as its sources state it: its phases with their purpose, the bodies that
+ * examine and decide it in order, and the dated steps of its drafting, each with its source. */
+function renderMaking(plan, making) {
+  const source = (text) => (text ? h('span', { class: 'sub source' }, `出典: ${text}`) : null);
+  const phases = (plan?.phases ?? []).map((p) =>
+    h('li', {}, `${p.name}（${p.start_fiscal_year}〜${p.end_fiscal_year}年度）`, p.purpose ? h('p', {}, `目的: ${p.purpose}`) : null, source(p.purpose_source), readingNote(p.reading_note)),
+  );
+  const bodies = (making?.governance ?? []).map((b) => h('li', {}, h('strong', {}, b.name), `: ${b.role}`, source(b.source), readingNote(b.reading_note)));
+  const milestones = making?.milestones ?? [];
+  return section(
+    'making',
+    '計画の策定',
+    phases.length ? [h('h3', {}, '計画の期間区分'), h('ul', { id: 'making-phases' }, phases)] : null,
+    bodies.length ? [h('h3', {}, '検討・決定体制'), h('ol', { id: 'making-governance' }, bodies)] : null,
+    milestones.length
+      ? [
+          h('h3', {}, '策定の経過'),
+          h(
+            'div',
+            { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '策定の経過' },
+            h(
+              'table',
+              { id: 'making-milestones' },
+              h('caption', {}, '策定の経過（資料が示す精度の日付。予定は資料にスケジュールとして示されたもの）'),
+              h('thead', {}, h('tr', {}, ['日付', '内容', '会議体', '区分', '出典'].map((c) => h('th', { scope: 'col' }, c)))),
+              h(
+                'tbody',
+                {},
+                milestones.map((m) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, m.date),
+                    h('th', { scope: 'row' }, m.what, readingNote(m.reading_note)),
+                    h('td', {}, m.body ?? ''),
+                    h('td', {}, m.planned ? '予定' : '実施'),
+                    h('td', {}, m.source ?? ''),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ]
+      : null,
+    !phases.length && !bodies.length && !milestones.length ? h('p', { class: 'empty' }, '記録はありません。') : null,
+  );
 }
 
 /** Shows the 進捗管理表 filtered to one submission state (a tile was clicked). */
@@ -480,11 +537,21 @@ function groupBars(groups, caption) {
   return statusBars(rows, { caption: `${caption}: ${groups.map((g) => `${g.label} ${statusSummary(g.roll_up.status_counts)}`).join('。')}` });
 }
 
+/** The reading notes of a measure and of its current 所管課 links, each labelled with what it qualifies. */
+function measureNotes(measureId) {
+  const measure = state.measureRecords?.get(measureId);
+  if (!measure) return [];
+  const owners = measure.owners.filter((o) => o.until_fiscal_year === null && o.reading_note);
+  return [readingNote(measure.reading_note), ...owners.map((o) => readingNote(`所管課（${o.department_name}）: ${o.reading_note}`))];
+}
+
 function renderGoals(e) {
+  const goalNotes = e.goals.map((g) => [g, state.goalRecords?.get(g.id)?.reading_note]).filter(([, note]) => note);
   return section(
     'goals',
     `基本目標別の状況（${e.fiscal_year_label}）`,
     h('p', { class: 'hint' }, '◎（主たる基本目標）として位置づけられた推進施策の指標を集計しています。'),
+    h('div', { id: 'goal-notes' }, goalNotes.map(([g, note]) => readingNote(`${g.label}: ${note}`))),
     groupBars(e.goals, '基本目標別の状況'),
     statusLegend(),
     groupTable('基本目標別の状況', e.goals),
@@ -911,7 +978,7 @@ function renderTableBody() {
         i.submitted_late ? h('span', { class: 'badge submitted-late' }, '期限後提出') : null,
       );
       const cells = [
-        h('td', {}, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? ''),
+        h('td', { class: 'cell-measure' }, h('span', { class: 'code' }, `施策${i.measure_number}`), ' ', measure?.name ?? '', measureNotes(i.measure_id)),
         h(
           'th',
           { scope: 'row' },

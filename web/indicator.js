@@ -64,6 +64,7 @@ export async function renderIndicatorPage(container, { indicatorId, year, evalua
         ['現在の目標', indicator.current_target?.text ? `${indicator.current_target.text}（${indicator.current_target.target_fiscal_year_label}）` : null],
         ['所管課', evaluationRow?.department_names.join('、')],
         ['説明', indicator.description],
+        ['国の定義', nationalDefinition(indicator)],
         ['読み方', indicator.reading_note],
       ]),
     ),
@@ -71,6 +72,15 @@ export async function renderIndicatorPage(container, { indicatorId, year, evalua
     renderTargets(targets),
     renderHistory(history, { label, year, years: series.filter((s) => s.indicator_id === indicatorId).map((s) => s), figures, onYear }),
   );
+}
+
+/** The national definition an indicator is compared under, with the edition it was set under:
+ * its name and date, or 「日付未登録」 where no source dates it (never a guessed date). */
+function nationalDefinition(indicator) {
+  const item = indicator.national_item;
+  if (!item) return indicator.national_indicator_code;
+  const edition = `${item.edition.name}（${item.edition.issued ?? '日付未登録'}）`;
+  return `${indicator.national_indicator_code}: ${edition} 重点取組事項${item.item_number} ${item.item_name}`;
 }
 
 function renderSeries(series, figures) {

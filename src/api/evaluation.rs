@@ -10,7 +10,7 @@ use super::extract::Query;
 use super::resolved::Resolved;
 use super::sliced_body::SlicedBody;
 use crate::auth::Caller;
-use crate::db::Database;
+use crate::db::{Database, DbConnection};
 use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
 use crate::evaluation::measure_year;
@@ -135,7 +135,8 @@ pub async fn get_evaluation(
         let answer = cache
             .into_inner()
             .get_or_compute(&db, version, key, move |conn| {
-                spreadsheet::evaluation_csv(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
+                let (evaluation, notes) = evaluation_with_notes(conn, plan_id, year, None, now)?;
+                spreadsheet::evaluation_csv(&evaluation, &notes)
             })
             .await?;
         return Ok(HttpResponse::Ok()
@@ -145,27 +146,43 @@ pub async fn get_evaluation(
     }
     // The workbook's 施策評価 sheet is read with the evaluation, so both show the same moment.
     let with_measures = format == Format::Xlsx;
-    let (evaluation, measures) = db
+    let (evaluation, notes, measures) = db
         .read(move |conn| {
-            let evaluation = plan_evaluation::evaluate_plan(conn, plan_id, year, as_of)?;
+            let (evaluation, notes) =
+                evaluation_with_notes(conn, plan_id, year, as_of, chrono::Utc::now().naive_utc())?;
             let measures =
                 if with_measures { measure_year::for_plan(conn, plan_id.get(), year, as_of)? } else { Vec::new() };
-            Ok::<_, AppError>((evaluation, measures))
+            Ok::<_, AppError>((evaluation, notes, measures))
         })
         .await?;
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(evaluation),
         Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(attachment(file("csv"))).body(
-            web::block(move || spreadsheet::evaluation_csv(&evaluation))
+            web::block(move || spreadsheet::evaluation_csv(&evaluation, &notes))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),
         Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
-            web::block(move || spreadsheet::evaluation_xlsx(&evaluation, &measures))
+            web::block(move || spreadsheet::evaluation_xlsx(&evaluation, &notes, &measures))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),
     })
+}
+
+/// The evaluation and, from the same load, the sheets' 注記 column: the reading notes of what each
+/// row concerns.
+fn evaluation_with_notes(
+    conn: &mut DbConnection,
+    plan_id: PlanId,
+    year: i32,
+    as_of: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(PlanEvaluation, spreadsheet::SheetNotes), AppError> {
+    let records = plan_evaluation::load_year(conn, plan_id, year)?;
+    records.plan.check_year("fiscal_year", year)?;
+    let evaluation = plan_evaluation::evaluate(&records, year, as_of, now);
+    Ok((evaluation, spreadsheet::SheetNotes::of(&records)))
 }
 
 #[cfg(test)]

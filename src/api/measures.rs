@@ -195,6 +195,23 @@ pub struct AddOwner {
     #[schema(example = "指標2を新設したことに併せて所管課を追加", max_length = 2000)]
     #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
     pub reason: Option<String>,
+    /// How this link reads its sources (a 所管課 assumed where no source names one)
+    #[schema(example = "所管課を記した資料はない: IT推進課を仮定した", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reading_note: Option<String>,
+}
+
+/// The body of `PATCH /measures/{id}/owners/{department_id}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOwner {
+    /// How this link reads its sources; `null` removes the note, leaving it out keeps it
+    #[schema(max_length = 2000, value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_nullable_text")]
+    pub reading_note: Option<Option<String>>,
+    #[schema(example = "所管課の根拠を追記", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reason: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -283,7 +300,11 @@ pub async fn create_measure(
     let owners: Vec<InitialOwner> = body
         .owner_department_ids
         .iter()
-        .map(|&department_id| InitialOwner { department_id, from_fiscal_year: body.added_fiscal_year })
+        .map(|&department_id| InitialOwner {
+            department_id,
+            from_fiscal_year: body.added_fiscal_year,
+            reading_note: None,
+        })
         .collect();
     let actor = Actor::from(&caller);
     let measure =
@@ -363,7 +384,38 @@ pub async fn add_owner(
     let id = id.existing()?;
     let measure = db
         .write(caller.write_scope(), move |conn| {
-            measures::add_owner(conn, &actor, id, body.department_id, body.from_fiscal_year, body.reason.as_deref())
+            let owner = InitialOwner {
+                department_id: body.department_id,
+                from_fiscal_year: body.from_fiscal_year,
+                reading_note: body.reading_note,
+            };
+            measures::add_owner(conn, &actor, id, &owner, body.reason.as_deref())
+        })
+        .await?;
+    Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))
+}
+
+/// Changes the reading note of a department's current ownership (hq); the audit log keeps the old one.
+#[utoipa::path(tag = "measures", security(("bearer" = [])),
+    params(("id" = i32, Path), ("department_id" = i32, Path)), request_body = UpdateOwner, responses(
+    (status = 200, body = Measure),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/measures/{id}/owners/{department_id}")]
+pub async fn update_owner(
+    Hq(caller): Hq,
+    db: web::Data<Database>,
+    id: Resolved<MeasureId>,
+    department: DepartmentInPath,
+    body: JsonBody<UpdateOwner>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.parse()?;
+    let actor = Actor::from(&caller);
+    let (id, DepartmentInPath(department_id)) = (id.existing()?, department);
+    let measure = db
+        .write(caller.write_scope(), move |conn| {
+            let note = body.reading_note.as_ref().map(Option::as_deref);
+            measures::set_owner_reading_note(conn, &actor, id, department_id, note, body.reason.as_deref())
         })
         .await?;
     Ok(versioned(HttpResponse::Ok(), etag("measure", measure.id, measure.version), &measure))

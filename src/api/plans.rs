@@ -1,6 +1,6 @@
 //! Plans, their basic goals (基本目標) and strategies (重点戦略).
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,11 +10,13 @@ use super::resolved::Resolved;
 use crate::auth::{Caller, Hq};
 use crate::db::Database;
 use crate::db::audit::Actor;
+use crate::db::plan_making;
 use crate::db::plans::{self, GoalFields, NameChange, PlanFields};
 use crate::domain::achievement::GradingSettings;
 use crate::domain::ids::{GoalId, PlanId, StrategyId};
 use crate::domain::plan::PlanStatus;
 use crate::domain::plan::{Goal, Phase, Plan, Strategy};
+use crate::domain::plan_making::{GovernanceBody, Milestone, PlanMaking};
 use crate::error::{AppError, Problem};
 use crate::plan_document::{LoadReport, PlanDocument};
 use crate::versioning::{check_version, etag};
@@ -452,4 +454,59 @@ pub async fn import_plan(
     let report =
         db.bulk_write(caller.write_scope(), move |conn| crate::plan_document::load(conn, &actor, &document)).await?;
     Ok(HttpResponse::Created().json(report))
+}
+
+/// The body of `PUT /plans/{id}/making`: the whole 検討・決定体制 and list of milestones.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceMaking {
+    /// 検討・決定体制: the bodies the plan passes through, in order
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
+    pub governance: Vec<GovernanceBody>,
+    /// The dated steps of the drafting, in order
+    #[serde(default, deserialize_with = "crate::domain::limits::list")]
+    #[schema(max_items = 100)]
+    pub milestones: Vec<Milestone>,
+    #[schema(example = "seed 002 6・7 から転記", max_length = 2000)]
+    #[serde(default, deserialize_with = "crate::domain::limits::optional_text")]
+    pub reason: Option<String>,
+}
+
+/// How the plan was made, as its sources state it: the bodies that examine and decide it, in order,
+/// and the dated steps of its drafting, each with its source.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), responses(
+    (status = 200, body = PlanMaking),
+))]
+#[get("/plans/{id}/making")]
+pub async fn get_making(
+    db: web::Data<Database>,
+    _caller: Caller,
+    id: Resolved<PlanId>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.existing()?;
+    let making = db.read(move |conn| plan_making::get(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(making))
+}
+
+/// Replaces the plan's 検討・決定体制 and milestones as a whole (hq); the audit log keeps the old ones.
+#[utoipa::path(tag = "plans", security(("bearer" = [])), params(("id" = i32, Path)), request_body = ReplaceMaking,
+    responses((status = 200, body = PlanMaking)))]
+#[put("/plans/{id}/making")]
+pub async fn replace_making(
+    Hq(caller): Hq,
+    db: web::Data<Database>,
+    id: Resolved<PlanId>,
+    body: JsonBody<ReplaceMaking>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.parse()?;
+    let actor = Actor::from(&caller);
+    let id = id.existing()?;
+    let making = db
+        .write(caller.write_scope(), move |conn| {
+            let making = PlanMaking { governance: body.governance, milestones: body.milestones };
+            plan_making::replace(conn, &actor, id, &making, body.reason.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(making))
 }

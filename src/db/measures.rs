@@ -92,7 +92,18 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
         .map(|(id, start_fiscal_year, end_fiscal_year)| (id, PhaseSpan { start_fiscal_year, end_fiscal_year }))
         .collect();
     let mut owners: BTreeMap<i32, Vec<Owner>> = BTreeMap::new();
-    type OwnerRow = (i32, i32, String, String, bool, Option<i32>, Option<i32>, NaiveDateTime, Option<NaiveDateTime>);
+    type OwnerRow = (
+        i32,
+        i32,
+        String,
+        String,
+        bool,
+        Option<i32>,
+        Option<i32>,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
     let owner_rows: Vec<OwnerRow> = measure_owners::table
         .inner_join(departments::table)
         .filter(measure_owners::measure_id.eq_any(&ids))
@@ -106,11 +117,22 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
             measure_owners::until_fiscal_year,
             measure_owners::recorded_at,
             measure_owners::removed_at,
+            measure_owners::reading_note,
         ))
         .order((measure_owners::measure_id, measure_owners::position, measure_owners::id))
         .load(conn)?;
-    for (measure_id, department_id, department_code, department_name, is_lead, from, until, recorded_at, removed_at) in
-        owner_rows
+    for (
+        measure_id,
+        department_id,
+        department_code,
+        department_name,
+        is_lead,
+        from,
+        until,
+        recorded_at,
+        removed_at,
+        reading_note,
+    ) in owner_rows
     {
         owners.entry(measure_id).or_default().push(Owner {
             department_id,
@@ -121,6 +143,7 @@ fn assemble(conn: &mut DbConnection, rows: Vec<MeasureRow>, roadmaps: Roadmaps) 
             until_fiscal_year: until,
             recorded_at,
             removed_at,
+            reading_note,
         });
     }
     let mut secondary: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
@@ -408,6 +431,8 @@ fn write_children(conn: &mut DbConnection, id: i32, fields: &MeasureFields) -> R
 pub struct InitialOwner {
     pub department_id: i32,
     pub from_fiscal_year: Option<i32>,
+    /// How the link reads its sources (a 所管課 no seed names)
+    pub reading_note: Option<String>,
 }
 
 pub fn create(
@@ -449,7 +474,7 @@ pub fn create(
         .get_result(conn)?;
     write_children(conn, id, fields)?;
     for (position, owner) in owners.iter().enumerate() {
-        insert_owner(conn, id, owner.department_id, position == 0, position, owner.from_fiscal_year)?;
+        insert_owner(conn, id, owner, position == 0, position)?;
     }
     let measure = get(conn, MeasureId::new(id))?;
     audit::record(conn, actor, Change::created("measure", id, &measure))?;
@@ -459,11 +484,11 @@ pub fn create(
 fn insert_owner(
     conn: &mut DbConnection,
     measure_id: i32,
-    department_id: i32,
+    owner: &InitialOwner,
     is_lead: bool,
     position: usize,
-    from_fiscal_year: Option<i32>,
 ) -> Result<(), AppError> {
+    let department_id = owner.department_id;
     let measure_municipality =
         super::ownership::municipality_of(conn, OwnedResource::Measure(MeasureId::new(measure_id)))?
             .flatten()
@@ -475,8 +500,9 @@ fn insert_owner(
             measure_owners::department_id.eq(department_id),
             measure_owners::is_lead.eq(is_lead),
             measure_owners::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
-            measure_owners::from_fiscal_year.eq(from_fiscal_year),
+            measure_owners::from_fiscal_year.eq(owner.from_fiscal_year),
             measure_owners::recorded_at.eq(audit::now()),
+            measure_owners::reading_note.eq(&owner.reading_note),
         ))
         .execute(conn)?;
     Ok(())
@@ -576,18 +602,18 @@ pub fn add_owner(
     conn: &mut DbConnection,
     actor: &Actor,
     id: MeasureId,
-    department_id: i32,
-    from_fiscal_year: Option<i32>,
+    owner: &InitialOwner,
     reason: Option<&str>,
 ) -> Result<Measure, AppError> {
     let old = get(conn, id)?;
+    let department_id = owner.department_id;
     if old.owned_by(department_id, None) {
         return Err(AppError::Conflict(format!("department {department_id} already owns measure {id}")));
     }
-    if let Some(year) = from_fiscal_year {
+    if let Some(year) = owner.from_fiscal_year {
         plans::get(conn, PlanId::new(old.plan_id))?.check_year("from_fiscal_year", year)?;
     }
-    insert_owner(conn, id.get(), department_id, false, old.owners.len(), from_fiscal_year)?;
+    insert_owner(conn, id.get(), owner, false, old.owners.len())?;
     bump_version(conn, id.get(), old.version)?;
     let new = get(conn, id)?;
     audit::record(
@@ -632,6 +658,43 @@ pub fn remove_owner(
         conn,
         actor,
         Change::updated("measure", id.get(), &old, &new).with_action("remove_owner").with_reason(reason),
+    )?;
+    Ok(new)
+}
+
+/// Replaces the reading note of a department's current ownership: `Some(None)` removes it, `None`
+/// keeps it. The old and new measure go to the audit log.
+pub fn set_owner_reading_note(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: MeasureId,
+    department_id: DepartmentId,
+    reading_note: Option<Option<&str>>,
+    reason: Option<&str>,
+) -> Result<Measure, AppError> {
+    let old = get(conn, id)?;
+    let current = old
+        .owners
+        .iter()
+        .find(|owner| owner.department_id == department_id.get() && owner.in_force(None))
+        .ok_or_else(|| AppError::not_found("owner", department_id))?;
+    let reading_note = reading_note.map_or_else(|| current.reading_note.clone(), |note| note.map(str::to_owned));
+    diesel::update(
+        measure_owners::table.filter(
+            measure_owners::measure_id
+                .eq(id)
+                .and(measure_owners::department_id.eq(department_id))
+                .and(measure_owners::until_fiscal_year.is_null()),
+        ),
+    )
+    .set(measure_owners::reading_note.eq(reading_note))
+    .execute(conn)?;
+    bump_version(conn, id.get(), old.version)?;
+    let new = get(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Change::updated("measure", id.get(), &old, &new).with_action("change_owner_reading_note").with_reason(reason),
     )?;
     Ok(new)
 }

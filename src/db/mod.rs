@@ -24,6 +24,7 @@ pub mod national_editions;
 pub mod national_indicators;
 pub mod oidc_logins;
 pub mod ownership;
+pub mod plan_making;
 pub mod plan_references;
 pub mod plans;
 pub mod publications;

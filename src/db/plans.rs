@@ -72,7 +72,8 @@ impl PlanRow {
 }
 
 fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Phase)>, AppError> {
-    let rows: Vec<(i32, i32, String, i32, i32, Option<String>)> = plan_phases::table
+    type PhaseRow = (i32, i32, String, i32, i32, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<PhaseRow> = plan_phases::table
         .filter(plan_phases::plan_id.eq_any(plan_ids))
         .select((
             plan_phases::plan_id,
@@ -81,13 +82,15 @@ fn load_phases(conn: &mut DbConnection, plan_ids: &[i32]) -> Result<Vec<(i32, Ph
             plan_phases::start_fiscal_year,
             plan_phases::end_fiscal_year,
             plan_phases::reading_note,
+            plan_phases::purpose,
+            plan_phases::purpose_source,
         ))
         .order((plan_phases::start_fiscal_year, plan_phases::id))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(plan_id, id, name, start_fiscal_year, end_fiscal_year, reading_note)| {
-            (plan_id, Phase { id, name, start_fiscal_year, end_fiscal_year, reading_note })
+        .map(|(plan_id, id, name, start_fiscal_year, end_fiscal_year, reading_note, purpose, purpose_source)| {
+            (plan_id, Phase { id, name, start_fiscal_year, end_fiscal_year, reading_note, purpose, purpose_source })
         })
         .collect())
 }
@@ -228,6 +231,8 @@ fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Re
                         plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
                         plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
                         plan_phases::reading_note.eq(&phase.reading_note),
+                        plan_phases::purpose.eq(&phase.purpose),
+                        plan_phases::purpose_source.eq(&phase.purpose_source),
                     ))
                     .execute(conn)?;
             }
@@ -242,6 +247,8 @@ fn replace_phases(conn: &mut DbConnection, plan_id: i32, phases: &[Phase]) -> Re
                         plan_phases::start_fiscal_year.eq(phase.start_fiscal_year),
                         plan_phases::end_fiscal_year.eq(phase.end_fiscal_year),
                         plan_phases::reading_note.eq(&phase.reading_note),
+                        plan_phases::purpose.eq(&phase.purpose),
+                        plan_phases::purpose_source.eq(&phase.purpose_source),
                     ))
                     .execute(conn)?;
             }

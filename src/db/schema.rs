@@ -71,6 +71,34 @@ diesel::table! {
         start_fiscal_year -> Integer,
         end_fiscal_year -> Integer,
         reading_note -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        purpose_source -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    plan_governance_bodies (id) {
+        id -> Integer,
+        plan_id -> Integer,
+        position -> Integer,
+        name -> Text,
+        role -> Text,
+        source -> Nullable<Text>,
+        reading_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    plan_milestones (id) {
+        id -> Integer,
+        plan_id -> Integer,
+        position -> Integer,
+        what -> Text,
+        date -> Text,
+        planned -> Bool,
+        body -> Nullable<Text>,
+        source -> Nullable<Text>,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -140,6 +168,7 @@ diesel::table! {
         until_fiscal_year -> Nullable<Integer>,
         recorded_at -> Timestamp,
         removed_at -> Nullable<Timestamp>,
+        reading_note -> Nullable<Text>,
     }
 }
 
@@ -582,6 +611,8 @@ diesel::joinable!(measure_assessment_events -> users (actor_id));
 diesel::joinable!(measure_assessment_links -> measure_assessments (assessment_id));
 diesel::joinable!(plan_evaluation_directions -> plans (plan_id));
 diesel::joinable!(publications -> plans (plan_id));
+diesel::joinable!(plan_governance_bodies -> plans (plan_id));
+diesel::joinable!(plan_milestones -> plans (plan_id));
 diesel::joinable!(publications -> municipalities (municipality_id));
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
@@ -607,6 +638,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     actual_events,
     audit_log,
     plan_references,
+    plan_governance_bodies,
+    plan_milestones,
     name_revisions,
     national_indicators,
     national_editions,

@@ -121,6 +121,10 @@ pub struct Owner {
     pub recorded_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::timestamp::serialize_optional_utc")]
     pub removed_at: Option<NaiveDateTime>,
+    /// How this link reads its sources (a 所管課 assumed where no seed names one); `null`: the
+    /// source names this department
+    #[serde(serialize_with = "crate::domain::limits::shown_as::optional_text")]
+    pub reading_note: Option<String>,
 }
 
 impl Owner {
@@ -168,6 +172,7 @@ mod tests {
             until_fiscal_year: until,
             recorded_at: NaiveDateTime::default(),
             removed_at: None,
+            reading_note: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod name_history;
 pub mod national_edition;
 pub mod national_indicator;
 pub mod plan;
+pub mod plan_making;
 pub mod plan_reference;
 pub mod progress_report;
 pub mod publication;

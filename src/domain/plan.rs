@@ -100,6 +100,22 @@ pub struct Phase {
         serialize_with = "crate::domain::limits::shown_as::optional_text"
     )]
     pub reading_note: Option<String>,
+    /// What the phase is for, as its source states it (後期実施計画: 新サービス導入, 経営資源の効率化)
+    #[schema(max_length = 2000)]
+    #[serde(
+        default,
+        deserialize_with = "crate::domain::limits::optional_text",
+        serialize_with = "crate::domain::limits::shown_as::optional_text"
+    )]
+    pub purpose: Option<String>,
+    /// Which source states the purpose (`seed 002 1`)
+    #[schema(example = "seed 002 1", max_length = 2000)]
+    #[serde(
+        default,
+        deserialize_with = "crate::domain::limits::optional_text",
+        serialize_with = "crate::domain::limits::shown_as::optional_text"
+    )]
+    pub purpose_source: Option<String>,
 }
 
 pub fn label(year: i32) -> String {

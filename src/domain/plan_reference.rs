@@ -48,10 +48,16 @@ pub struct PlanReference {
 /// Checks an issue date written as precisely as its source dates it (`2016`, `2017-05`,
 /// `2016-12-14`): a source that gives only 平成29年5月 is not made to say a day.
 pub fn check_issued(issued: &str) -> Result<(), String> {
+    check_stated_date("発行日", "issued", issued)
+}
+
+/// Checks a date written as precisely as its source dates it, naming the field (`発行日`,
+/// `issued`) in the message.
+pub fn check_stated_date(label: &str, field: &str, issued: &str) -> Result<(), String> {
     let refused = || {
         format!(
-            "発行日「{issued}」は YYYY、YYYY-MM、YYYY-MM-DD のいずれかで書いてください (issued must be YYYY, YYYY-MM or \
-             YYYY-MM-DD)"
+            "{label}「{issued}」は YYYY、YYYY-MM、YYYY-MM-DD のいずれかで書いてください ({field} must be YYYY, YYYY-MM \
+             or YYYY-MM-DD)"
         )
     };
     let parts: Vec<&str> = issued.split('-').collect();

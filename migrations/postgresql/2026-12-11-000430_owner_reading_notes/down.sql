@@ -1,0 +1,1 @@
+ALTER TABLE measure_owners DROP COLUMN reading_note;
