@@ -11,7 +11,8 @@
 #
 # Settings (environment): BIN (target/release/municipal-kpi), MUNICIPALITIES (1741), YEARS (10),
 # LAST_YEAR (2025; the year read and written), DURATION (20 s per phase), WRITE_RATE (20 per s),
-# CONNECTIONS (4 per read kind), READ_MUNICIPALITIES (100), PORT (18090),
+# CONNECTIONS (4 per read kind), READ_KINDS (evaluation,dashboard,achievement,comparison: any subset),
+# READ_MUNICIPALITIES (100), PORT (18090),
 # POSTGRES_URL (postgres://postgres@127.0.0.1:5432), DATABASE (a name: kept after the run and, when
 # it exists, reused without generating again; default a fresh database dropped at the end).
 # Generating 1,741 municipalities × 10 years takes minutes; keep it with DATABASE=... to rerun.
@@ -29,6 +30,7 @@ DURATION=${DURATION:-20}
 WRITE_RATE=${WRITE_RATE:-20}
 CONNECTIONS=${CONNECTIONS:-4}
 READ_MUNICIPALITIES=${READ_MUNICIPALITIES:-100}
+READ_KINDS=${READ_KINDS:-evaluation,dashboard,achievement,comparison}
 PORT=${PORT:-18090}
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 KEEP=${DATABASE:+yes}
@@ -100,5 +102,5 @@ $DURATION s per phase, $WRITE_RATE writes/s, $CONNECTIONS connections per read k
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$HERE/collection_week.py" --targets "$WORK/targets.json" --port "$PORT" --server-pid "$SERVER_PID" \
     --year "$LAST_YEAR" --duration "$DURATION" --write-rate "$WRITE_RATE" --connections "$CONNECTIONS" \
-    --read-municipalities "$READ_MUNICIPALITIES"
+    --read-municipalities "$READ_MUNICIPALITIES" --kinds "$READ_KINDS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -191,7 +191,7 @@ def run_phase(name, args, targets, writers, national_codes):
     stop_at = time.monotonic() + args.duration
     queue = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=reader, args=(kind, args, targets, national_codes, stop_at, queue))
-                 for kind in READ_KINDS]
+                 for kind in args.kinds]
     rss = {"start": rss_kib(args.server_pid), "peak": 0}
     server_before, postgres_before = cpu_ticks(args.server_pid), postgres_ticks()
     started = time.monotonic()
@@ -242,7 +242,9 @@ def report(phases):
               f"| {rss['start'] / 1024:.0f} / {rss['peak'] / 1024:.0f} / {rss['end'] / 1024:.0f} |")
     if "quiet" in phases and "writes" in phases:
         print()
-        for kind in READ_KINDS:
+        for kind in phases["quiet"]["outcomes"]:
+            if kind not in READ_KINDS:
+                continue
             quiet = len(phases["quiet"]["outcomes"][kind][0]) / phases["quiet"]["elapsed"]
             busy = len(phases["writes"]["outcomes"][kind][0]) / phases["writes"]["elapsed"]
             print(f"{kind}: {busy / quiet if quiet else float('nan'):.2f} of its rate without writes")
@@ -259,7 +261,14 @@ def main():
     parser.add_argument("--write-rate", type=float, default=20.0, help="writes per second in the writes phase")
     parser.add_argument("--connections", type=int, default=4, help="connections per read kind")
     parser.add_argument("--read-municipalities", type=int, default=100)
+    parser.add_argument("--kinds", default=",".join(READ_KINDS),
+                        help="the read kinds to run, comma-separated (default: all); e.g. the national comparison, "
+                             "which costs far more per request, measured on its own")
     args = parser.parse_args()
+    args.kinds = [kind for kind in args.kinds.split(",") if kind]
+    unknown = set(args.kinds) - set(READ_KINDS)
+    if unknown:
+        parser.error(f"unknown read kinds {sorted(unknown)}; choose from {', '.join(READ_KINDS)}")
     secret = os.environ["JWT_SECRET"].encode()
     with open(args.targets) as file:
         data = json.load(file)

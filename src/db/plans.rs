@@ -1,5 +1,7 @@
 //! Plans with their phases and grading settings, basic goals (基本目標) and strategies (重点戦略).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -110,10 +112,14 @@ pub fn get(conn: &mut DbConnection, id: PlanId) -> Result<Plan, AppError> {
 pub fn list_by_ids(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Plan>, AppError> {
     let rows: Vec<PlanRow> =
         plans::table.filter(plans::id.eq_any(ids)).select(PlanRow::as_select()).order(plans::id).load(conn)?;
-    let mut phases = load_phases(conn, ids)?;
+    // Grouped once: a comparison lists every municipality's plan.
+    let mut phases: HashMap<i32, Vec<Phase>> = HashMap::new();
+    for (plan_id, phase) in load_phases(conn, ids)? {
+        phases.entry(plan_id).or_default().push(phase);
+    }
     rows.into_iter()
         .map(|row| {
-            let own = phases.extract_if(.., |(plan_id, _)| *plan_id == row.id).map(|(_, phase)| phase).collect();
+            let own = phases.remove(&row.id).unwrap_or_default();
             row.into_plan(own)
         })
         .collect()

@@ -54,9 +54,17 @@ pub fn ranks(values: &[Option<Decimal>], direction: Direction) -> Vec<Option<usi
         return vec![None; values.len()];
     }
     let better = |a: Decimal, b: Decimal| if direction.higher_is_better() { a > b } else { a < b };
+    // Best first: a value's rank is one more than the values before its first equal. Sorting once
+    // keeps a comparison across all 1,741 municipalities at n log n, not n² (3 million comparisons).
+    let mut best_first: Vec<Decimal> = values.iter().flatten().copied().collect();
+    if direction.higher_is_better() {
+        best_first.sort_unstable_by(|a, b| b.cmp(a));
+    } else {
+        best_first.sort_unstable();
+    }
     values
         .iter()
-        .map(|value| value.map(|value| 1 + values.iter().flatten().filter(|other| better(**other, value)).count()))
+        .map(|value| value.map(|value| 1 + best_first.partition_point(|other| better(*other, value))))
         .collect()
 }
 
@@ -174,5 +182,16 @@ mod tests {
         assert_eq!(ranks(&values, Direction::Increase), [Some(2), None, Some(1), Some(2), Some(4)]);
         assert_eq!(ranks(&values, Direction::MaintainAtMost), [Some(2), None, Some(4), Some(2), Some(1)]);
         assert_eq!(ranks(&values, Direction::Milestone), [None; 5]);
+        // Ties at the top and at the bottom, and more rows than a quick look checks.
+        let many: Vec<Option<Decimal>> =
+            [5, 5, 3, 9, 9, 9, 1, 1].iter().map(|v| Some(Decimal::from(*v))).chain([None]).collect();
+        assert_eq!(
+            ranks(&many, Direction::Increase),
+            [Some(4), Some(4), Some(6), Some(1), Some(1), Some(1), Some(7), Some(7), None]
+        );
+        assert_eq!(
+            ranks(&many, Direction::MaintainAtMost),
+            [Some(4), Some(4), Some(3), Some(6), Some(6), Some(6), Some(1), Some(1), None]
+        );
     }
 }
