@@ -74,6 +74,7 @@ impl Application {
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
         let metrics = web::Data::new(settings.metrics.clone());
         let response_cache = web::Data::new(ResponseCache::default());
+        let comparison_turns = web::Data::new(api::national_indicators::ComparisonTurns::default());
         let body_timeout = settings.connections.body_timeout();
         let limiter = ConnectionLimiter::new(settings.connections.max_connections_per_address);
         let workers = crate::connections::workers();
@@ -105,6 +106,7 @@ impl Application {
                 .app_data(metrics_endpoint.clone())
                 .app_data(metrics.clone())
                 .app_data(response_cache.clone())
+                .app_data(comparison_turns.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))
                 .app_data(web::JsonConfig::default().error_handler(api::extract::json_error))

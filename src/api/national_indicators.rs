@@ -78,11 +78,15 @@ pub async fn national_comparison(
     req: HttpRequest,
     _caller: Caller,
     db: web::Data<Database>,
+    turns: web::Data<ComparisonTurns>,
     code: web::Path<String>,
     query: Query<ComparisonQuery>,
 ) -> Result<HttpResponse, AppError> {
     let format = negotiate(&req, query.format)?;
     let (code, year) = (code.into_inner(), query.fiscal_year);
+    // Held until the body is built: what one comparison loads, evaluates and writes out is the
+    // largest transient memory of any request.
+    let _turn = turns.wait().await?;
     let result = {
         let code = code.clone();
         db.read(move |conn| comparison::load(conn, &code, year).map(|records| comparison::compare(&records, year)))
@@ -103,4 +107,26 @@ pub async fn national_comparison(
                 .map_err(|e| AppError::Internal(e.to_string()))??,
         ),
     })
+}
+
+/// Comparisons across every municipality run one at a time per server process: each holds the
+/// records of all 1,741 municipalities' indicators and a body of about 700 KB while it runs, and
+/// several at once took the server's memory from under 50 MB to over 70 MB. Others wait their turn,
+/// at most [`ComparisonTurns::MAX_WAIT`], then get a 503.
+pub struct ComparisonTurns(tokio::sync::Semaphore);
+
+impl Default for ComparisonTurns {
+    fn default() -> Self {
+        Self(tokio::sync::Semaphore::new(1))
+    }
+}
+
+impl ComparisonTurns {
+    /// Longest wait for a turn (a comparison takes about 0.1 s on the nationwide data set).
+    pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    async fn wait(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        let busy = || AppError::Unavailable("too many national comparisons are waiting; try again shortly".into());
+        actix_web::rt::time::timeout(Self::MAX_WAIT, self.0.acquire()).await.map_err(|_| busy())?.map_err(|_| busy())
+    }
 }
