@@ -359,6 +359,10 @@ test('本部: downloads, approves one, approves several at once, returns one and
   await page.getByRole('button', { name: 'ログアウト' }).click();
   await page.locator('#login-view').waitFor({ state: 'visible' });
   assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'logging out forgets the token');
+  // Logging out ends every session of the account on the server, this run's API token included.
+  const ended = await apiCall(fixture.token, 'GET', '/me');
+  assert.equal(ended.status, 401, 'a token of the account is refused after its logout');
+  fixture.token = await apiToken(HQ);
   await page.context().close();
 });
 
