@@ -10,7 +10,8 @@
 # Several binaries (e.g. before=/tmp/old after=target/release/municipal-kpi) are measured one
 # after the other against the same database, so their rows come from the same run window.
 # Settings (environment): BACKENDS ("sqlite postgres"), DURATION (20 s), WARMUP (5 s),
-# CONNECTIONS (32), THREADS (2), YEAR (2020), PORT (18080),
+# CONNECTIONS (32), THREADS (2), YEAR (2020), PORT (18080), UNCACHED_ROUNDS (300),
+# WRITE_YEAR (2023: the year of the DX plan's actuals written before each uncached read),
 # POSTGRES_URL (postgres://postgres@127.0.0.1:5432), PREPARE_BIN (the last binary: it loads the
 # database with `demo` and `synthetic --scale 10`, so it must know the `synthetic` command).
 # Needs wrk (`apt-get install -y wrk`), curl, python3 and, for PostgreSQL, psql.
@@ -23,6 +24,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 YEAR=${YEAR:-2020}
 PORT=${PORT:-18080}
+UNCACHED_ROUNDS=${UNCACHED_ROUNDS:-300}
+WRITE_YEAR=${WRITE_YEAR:-2023}
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 BASE="http://127.0.0.1:$PORT"
 JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -115,6 +118,7 @@ measure_binary() {
     plans=$(curl -sf "${auth[@]}" "$BASE/api/v1/plans?limit=500")
     demo_plan=$(echo "$plans" | json '[p["id"] for p in d["items"] if not p["code"].startswith("synthetic")][0]')
     synthetic_plan=$(echo "$plans" | json '[p["id"] for p in d["items"] if p["code"].startswith("synthetic")][0]')
+    write_plan=$(echo "$plans" | json '[p["id"] for p in d["items"] if p["code"] == "itabashi-dx-2025"][0]')
     evaluation=$(curl -sf "${auth[@]}" "$BASE/api/v1/plans/$demo_plan/evaluation?fiscal_year=$YEAR")
     indicator=$(echo "$evaluation" | json 'd["indicators"][0]["indicator_id"]')
     measure=$(echo "$evaluation" | json 'd["indicators"][0]["measure_id"]')
@@ -139,6 +143,10 @@ measure_binary() {
     echo "$row | dashboard feed | $(run_wrk "/api/v1/plans/$demo_plan/dashboard" "${auth[@]}") |"
     echo "$row | dashboard, 304 revalidation | $(run_wrk "/api/v1/plans/$demo_plan/dashboard" "${auth[@]}" -H "If-None-Match: $etag") |"
     echo "$row | 10× plan evaluation FY$YEAR | $(run_wrk "/api/v1/plans/$synthetic_plan/evaluation?fiscal_year=$YEAR" "${auth[@]}") |"
+    # The same evaluations computed afresh: each round writes an actual of the municipality first.
+    UNCACHED_ROWS+=("| $backend | $label | $(python3 "$(dirname "$0")/uncached_reads.py" --port "$PORT" \
+        --token "$token" --plans "$demo_plan,$synthetic_plan" --write-plan "$write_plan" --write-year "$WRITE_YEAR" \
+        --year "$YEAR" --rounds "$UNCACHED_ROUNDS" | tr '\n' ' ') |")
     kill "$SAMPLER_PID" 2>/dev/null || true
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
@@ -184,6 +192,7 @@ empty_database() {
 
 MEMORY_ROWS=()
 DEMO_ROWS=()
+UNCACHED_ROWS=()
 echo "# $(date -u +%FT%TZ) on $(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s"
 for entry in "${BINARIES[@]}"; do echo "#   ${entry%%=*}: ${entry#*=} ($(stat -c %y "${entry#*=}" | cut -d. -f1))"; done
 machine_load | sed 's/^/# /'
@@ -213,6 +222,10 @@ for backend in $BACKENDS; do
         PG_DATABASE=""
     fi
 done
+echo
+echo "| backend | binary | evaluations of the demo plan, then of the 10× plan, right after a write (one client) |"
+echo "|---|---|---|"
+printf '%s\n' "${UNCACHED_ROWS[@]}"
 echo
 echo "| backend | binary | start to /readyz s | idle RSS MB | max RSS under load MB (sampled) | VmHWM MB | RSS after load MB |"
 echo "|---|---|---:|---:|---:|---:|---:|"

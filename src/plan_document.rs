@@ -657,120 +657,189 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
             report.retired_indicators += 1;
         }
 
-        for (i, indicator) in entry.indicators.iter().enumerate() {
-            let at = |field: &str| format!("measures[{m}].indicators[{i}].{field}");
-            let stage_index = |field: String, name: &str| {
-                indicator
-                    .stages
-                    .iter()
-                    .position(|s| s == name)
-                    .and_then(|p| i32::try_from(p).ok())
-                    .ok_or_else(|| AppError::invalid(field, format!("{name} is not one of the stages")))
-            };
-            let replaces_id = match &indicator.replaces {
-                Some(old_name) => {
-                    let placeholder = placeholder_fields(old_name, indicator.kind, indicator.direction);
-                    let placeholder = IndicatorFields { stages: indicator.stages.clone(), ..placeholder };
-                    let old = indicators::create(conn, actor, measure.id, &placeholder, None)?;
-                    let year = indicator.added_fiscal_year.unwrap_or(plan.start_fiscal_year);
-                    indicators::retire(
-                        conn,
-                        actor,
-                        IndicatorId::new(old.id),
-                        None,
-                        year,
-                        &format!("指標の変更: 「{}」に変更", indicator.name),
-                    )?;
-                    report.retired_indicators += 1;
-                    Some(old.id)
-                }
-                None => None,
-            };
-            let baseline = match &indicator.baseline {
-                Some(b) => Baseline {
-                    fiscal_year: b.fiscal_year,
-                    fiscal_year_label: None,
-                    value: b.value,
-                    stage: b.stage.as_deref().map(|s| stage_index(at("baseline.stage"), s)).transpose()?,
-                    text: b.text.clone(),
-                },
-                None => Baseline::default(),
-            };
-            let mut fields = IndicatorFields {
-                number: indicator.number,
-                name: indicator.former_names.first().unwrap_or(&indicator.name).clone(),
-                description: indicator.description.clone(),
-                unit: indicator.unit.clone(),
-                kind: indicator.kind,
-                direction: indicator.direction,
-                numerator_label: indicator.numerator_label.clone(),
-                denominator_label: indicator.denominator_label.clone(),
-                stages: indicator.stages.clone(),
-                department_id: indicator
-                    .department
-                    .as_deref()
-                    .map(|code| department(at("department"), code))
-                    .transpose()?,
-                baseline,
-                grade_basis: None,
-                added_fiscal_year: indicator.added_fiscal_year,
-                reading_note: indicator.reading_note.clone(),
-                national_indicator_code: indicator.national_indicator.clone(),
-            };
-            let created = indicators::create(conn, actor, measure.id, &fields, replaces_id)?;
-            if let Some(predecessor) = &indicator.predecessor {
-                let earlier =
-                    earlier_measure(conn, municipality.id, at("predecessor"), &predecessor.plan, predecessor.measure)?;
-                let predecessor_id = indicators::list_for_measure(conn, MeasureId::new(earlier.id))?
-                    .into_iter()
-                    .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
-                    .ok_or_else(|| AppError::invalid(at("predecessor"), "no such indicator in that measure"))?
-                    .id;
-                indicators::link_predecessor(
-                    conn,
-                    actor,
-                    IndicatorId::new(created.id),
-                    Some(predecessor_id),
-                    Some("前計画の指標を継続"),
-                )?;
-            }
-            for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
-                if *name != fields.name {
-                    fields.name = name.clone();
-                    indicators::update(
-                        conn,
-                        actor,
-                        IndicatorId::new(created.id),
-                        None,
-                        &fields,
-                        Some("指標の修正 (追録版)"),
-                    )?;
-                }
-            }
-            for (t, target) in indicator.targets.iter().enumerate() {
-                let stage =
-                    target.stage.as_deref().map(|s| stage_index(at(&format!("targets[{t}].stage")), s)).transpose()?;
-                indicators::revise_target(
-                    conn,
-                    actor,
-                    IndicatorId::new(created.id),
-                    None,
-                    &NewTarget {
-                        value: target.value,
-                        stage,
-                        text: target.text.clone(),
-                        target_fiscal_year: target.target_fiscal_year,
-                        effective_from_fiscal_year: target.effective_from_fiscal_year,
-                        interim: target.interim.clone(),
-                        reason: target.reason.clone(),
-                    },
-                )?;
-                report.target_revisions += 1;
-            }
-            report.indicators += 1;
-        }
+        let measure_context =
+            MeasureContext { plan: &plan, m, measure_id: measure.id, municipality_id: municipality.id };
+        load_indicators(conn, actor, &measure_context, &entry.indicators, &department, &mut report)?;
     }
     Ok(report)
+}
+
+/// Where a measure's indicators go.
+struct MeasureContext<'a> {
+    plan: &'a crate::domain::plan::Plan,
+    /// The measure's index in the document.
+    m: usize,
+    measure_id: i32,
+    municipality_id: i32,
+}
+
+/// Loads one measure's indicators in document order: those that only define an indicator and its
+/// targets together in one [bulk write](indicators::bulk), those that also retire, link or rename
+/// one by one.
+fn load_indicators(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    measure: &MeasureContext<'_>,
+    entries: &[IndicatorEntry],
+    department: &dyn Fn(String, &str) -> Result<i32, AppError>,
+    report: &mut LoadReport,
+) -> Result<(), AppError> {
+    let mut pending: Vec<indicators::bulk::NewIndicator> = Vec::new();
+    for (i, indicator) in entries.iter().enumerate() {
+        let location = format!("measures[{}].indicators[{i}]", measure.m);
+        let (fields, targets) = indicator_definition(indicator, &location, department)?;
+        let defines_only =
+            indicator.replaces.is_none() && indicator.predecessor.is_none() && indicator.former_names.is_empty();
+        if defines_only {
+            pending.push(indicators::bulk::NewIndicator { measure_id: measure.measure_id, fields, targets, location });
+            continue;
+        }
+        create_pending(conn, actor, measure, &mut pending, report)?;
+        report.target_revisions += targets.len();
+        load_one_indicator(conn, actor, measure, indicator, &location, (fields, targets), report)?;
+        report.indicators += 1;
+    }
+    create_pending(conn, actor, measure, &mut pending, report)
+}
+
+fn create_pending(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    measure: &MeasureContext<'_>,
+    pending: &mut Vec<indicators::bulk::NewIndicator>,
+    report: &mut LoadReport,
+) -> Result<(), AppError> {
+    report.target_revisions += indicators::bulk::create_all(conn, actor, measure.plan, pending)?;
+    report.indicators += pending.len();
+    pending.clear();
+    Ok(())
+}
+
+/// An indicator's definition and its targets as the document gives them, stage names turned
+/// into their indexes.
+fn indicator_definition(
+    indicator: &IndicatorEntry,
+    location: &str,
+    department: &dyn Fn(String, &str) -> Result<i32, AppError>,
+) -> Result<(IndicatorFields, Vec<NewTarget>), AppError> {
+    let at = |field: &str| format!("{location}.{field}");
+    let stage_index = |field: String, name: &str| {
+        indicator
+            .stages
+            .iter()
+            .position(|s| s == name)
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or_else(|| AppError::invalid(field, format!("{name} is not one of the stages")))
+    };
+    let baseline = match &indicator.baseline {
+        Some(b) => Baseline {
+            fiscal_year: b.fiscal_year,
+            fiscal_year_label: None,
+            value: b.value,
+            stage: b.stage.as_deref().map(|s| stage_index(at("baseline.stage"), s)).transpose()?,
+            text: b.text.clone(),
+        },
+        None => Baseline::default(),
+    };
+    let fields = IndicatorFields {
+        number: indicator.number,
+        name: indicator.former_names.first().unwrap_or(&indicator.name).clone(),
+        description: indicator.description.clone(),
+        unit: indicator.unit.clone(),
+        kind: indicator.kind,
+        direction: indicator.direction,
+        numerator_label: indicator.numerator_label.clone(),
+        denominator_label: indicator.denominator_label.clone(),
+        stages: indicator.stages.clone(),
+        department_id: indicator.department.as_deref().map(|code| department(at("department"), code)).transpose()?,
+        baseline,
+        grade_basis: None,
+        added_fiscal_year: indicator.added_fiscal_year,
+        reading_note: indicator.reading_note.clone(),
+        national_indicator_code: indicator.national_indicator.clone(),
+    };
+    let targets = indicator
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(t, target)| {
+            Ok(NewTarget {
+                value: target.value,
+                stage: target
+                    .stage
+                    .as_deref()
+                    .map(|s| stage_index(at(&format!("targets[{t}].stage")), s))
+                    .transpose()?,
+                text: target.text.clone(),
+                target_fiscal_year: target.target_fiscal_year,
+                effective_from_fiscal_year: target.effective_from_fiscal_year,
+                interim: target.interim.clone(),
+                reason: target.reason.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((fields, targets))
+}
+
+/// An indicator that replaces another, continues one of an earlier plan or was renamed: created,
+/// then retired, linked or renamed as the API would, one write after the other.
+fn load_one_indicator(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    measure: &MeasureContext<'_>,
+    indicator: &IndicatorEntry,
+    location: &str,
+    (mut fields, targets): (IndicatorFields, Vec<NewTarget>),
+    report: &mut LoadReport,
+) -> Result<(), AppError> {
+    let plan = measure.plan;
+    let at = |field: &str| format!("{location}.{field}");
+    let replaces_id = match &indicator.replaces {
+        Some(old_name) => {
+            let placeholder = placeholder_fields(old_name, indicator.kind, indicator.direction);
+            let placeholder = IndicatorFields { stages: indicator.stages.clone(), ..placeholder };
+            let old = indicators::create(conn, actor, measure.measure_id, &placeholder, None)?;
+            let year = indicator.added_fiscal_year.unwrap_or(plan.start_fiscal_year);
+            indicators::retire(
+                conn,
+                actor,
+                IndicatorId::new(old.id),
+                None,
+                year,
+                &format!("指標の変更: 「{}」に変更", indicator.name),
+            )?;
+            report.retired_indicators += 1;
+            Some(old.id)
+        }
+        None => None,
+    };
+    let created = indicators::create(conn, actor, measure.measure_id, &fields, replaces_id)?;
+    if let Some(predecessor) = &indicator.predecessor {
+        let earlier =
+            earlier_measure(conn, measure.municipality_id, at("predecessor"), &predecessor.plan, predecessor.measure)?;
+        let predecessor_id = indicators::list_for_measure(conn, MeasureId::new(earlier.id))?
+            .into_iter()
+            .find(|i| i.number == Some(predecessor.number) && i.status == IndicatorStatus::Active)
+            .ok_or_else(|| AppError::invalid(at("predecessor"), "no such indicator in that measure"))?
+            .id;
+        indicators::link_predecessor(
+            conn,
+            actor,
+            IndicatorId::new(created.id),
+            Some(predecessor_id),
+            Some("前計画の指標を継続"),
+        )?;
+    }
+    for name in indicator.former_names.iter().skip(1).chain(std::iter::once(&indicator.name)) {
+        if *name != fields.name {
+            fields.name = name.clone();
+            indicators::update(conn, actor, IndicatorId::new(created.id), None, &fields, Some("指標の修正 (追録版)"))?;
+        }
+    }
+    for target in &targets {
+        indicators::revise_target(conn, actor, IndicatorId::new(created.id), None, target)?;
+    }
+    Ok(())
 }
 
 /// Measure `number` of the plan with `code`, loaded before this document.

@@ -117,6 +117,46 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> Res
     Ok(())
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+struct AuditInsert<'a> {
+    occurred_at: NaiveDateTime,
+    actor_id: Option<i32>,
+    actor_username: &'a str,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: Option<i32>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+    reason: Option<&'a str>,
+    municipality_id: Option<i32>,
+}
+
+/// The entries of a bulk write, as [`record`] writes them one by one, in
+/// [`WRITE_BATCH_ROWS`](super::batch::WRITE_BATCH_ROWS) a statement.
+pub fn record_many(conn: &mut DbConnection, actor: &Actor, changes: &[Change<'_>]) -> Result<(), AppError> {
+    let occurred_at = now();
+    for chunk in changes.chunks(super::batch::WRITE_BATCH_ROWS) {
+        let rows: Vec<AuditInsert<'_>> = chunk
+            .iter()
+            .map(|change| AuditInsert {
+                occurred_at,
+                actor_id: actor.user_id,
+                actor_username: &actor.username,
+                action: change.action,
+                entity_type: change.entity_type,
+                entity_id: Some(change.entity_id),
+                old_value: change.old.as_ref().map(|v| v.to_string()),
+                new_value: change.new.as_ref().map(|v| v.to_string()),
+                reason: change.reason,
+                municipality_id: change.municipality_of(actor),
+            })
+            .collect();
+        super::batch::insert_many!(&mut *conn, audit_log::table, &rows)?;
+    }
+    Ok(())
+}
+
 /// Which entries [`list`] reads: every field given must match.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

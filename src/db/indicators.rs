@@ -15,7 +15,7 @@ use super::plans;
 use super::schema::{indicator_definitions, indicators, measures, target_revisions};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
 use crate::domain::achievement::{Direction, GradeBasis};
-use crate::domain::ids::{DepartmentId, IndicatorId, MeasureId, PlanId};
+use crate::domain::ids::{DepartmentId, IndicatorId, MeasureId, PlanId, RecordId};
 use crate::domain::lineage::Link;
 use crate::domain::plan::{IndicatorKind, IndicatorStatus, to_text};
 use crate::domain::plan::{label, optional_label};
@@ -23,6 +23,8 @@ use crate::error::{AppError, FieldError};
 use crate::versioning::check_version;
 
 use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
+
+pub mod bulk;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = indicators)]
@@ -139,6 +141,16 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
     let stages: Vec<(i32, Vec<String>)> =
         rows.iter().map(|r| parse_stages(r.stages.as_deref()).map(|s| (r.id, s))).collect::<Result<_, _>>()?;
     let targets = targets_for(conn, &stages)?;
+    build(conn, rows, stages, targets)
+}
+
+/// Indicators from their rows, their stages and their target revisions.
+fn build(
+    conn: &mut DbConnection,
+    rows: Vec<IndicatorRow>,
+    stages: Vec<(i32, Vec<String>)>,
+    targets: BTreeMap<i32, Vec<TargetRevision>>,
+) -> Result<WithTargets, AppError> {
     let mut codes: Vec<String> = rows.iter().filter_map(|r| r.national_indicator_code.clone()).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -188,14 +200,28 @@ fn assemble_with_targets(conn: &mut DbConnection, rows: Vec<IndicatorRow>) -> Re
     Ok((indicators, targets))
 }
 
+/// One indicator with its target revisions, read in one statement: on PostgreSQL each statement
+/// is a round trip, and this is the raw read of `GET /indicators/{id}`.
 pub fn get(conn: &mut DbConnection, id: IndicatorId) -> Result<Indicator, AppError> {
-    let row = indicators::table
-        .find(id.get())
-        .select(IndicatorRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("indicator", id))?;
-    assemble(conn, vec![row])?.pop().ok_or_else(|| AppError::not_found("indicator", id))
+    let joined: Vec<(IndicatorRow, Option<TargetRow>)> = indicators::table
+        .left_join(target_revisions::table)
+        .filter(indicators::id.eq(id.get()))
+        .select((IndicatorRow::as_select(), Option::<TargetRow>::as_select()))
+        .order(target_revisions::id)
+        .load(conn)?;
+    let mut joined = joined.into_iter();
+    let (row, first_target) = joined.next().ok_or_else(|| AppError::not_found("indicator", id))?;
+    let stages = parse_stages(row.stages.as_deref())?;
+    let revisions = first_target
+        .into_iter()
+        .chain(joined.filter_map(|(_, target)| target))
+        .map(|target| target_from_row(target, &stages))
+        .collect::<Result<Vec<_>, _>>()?;
+    let targets = if revisions.is_empty() { BTreeMap::new() } else { BTreeMap::from([(row.id, revisions)]) };
+    build(conn, vec![row], vec![(id.get(), stages)], targets)?
+        .0
+        .pop()
+        .ok_or_else(|| AppError::not_found("indicator", id))
 }
 
 pub fn list_for_measure(conn: &mut DbConnection, measure_id: MeasureId) -> Result<Vec<Indicator>, AppError> {
@@ -407,6 +433,46 @@ fn validate(
     plan: &crate::domain::plan::Plan,
     fields: &IndicatorFields,
 ) -> Result<(), AppError> {
+    validate_with(conn, plan, fields, &mut ReferenceLookups::default())
+}
+
+/// What checking indicators' references reads from the database, kept across the indicators of
+/// one bulk load so that each department and national indicator is read once.
+#[derive(Default)]
+struct ReferenceLookups {
+    /// Department id → whether it is a department of the plan's municipality.
+    own_departments: std::collections::HashMap<i32, bool>,
+    /// National indicator code → its kind; `None`: no such national indicator.
+    national_kinds: std::collections::HashMap<String, Option<IndicatorKind>>,
+}
+
+impl ReferenceLookups {
+    fn is_own_department(&mut self, conn: &mut DbConnection, municipality_id: i32, id: i32) -> Result<bool, AppError> {
+        if let Some(known) = self.own_departments.get(&id) {
+            return Ok(*known);
+        }
+        let owner = super::ownership::municipality_of(conn, DepartmentId::new(id).resource())?;
+        let own = owner == Some(Some(municipality_id));
+        self.own_departments.insert(id, own);
+        Ok(own)
+    }
+
+    fn national_kind(&mut self, conn: &mut DbConnection, code: &str) -> Result<Option<IndicatorKind>, AppError> {
+        if let Some(known) = self.national_kinds.get(code) {
+            return Ok(*known);
+        }
+        let kind = super::national_indicators::find(conn, code)?.map(|national| national.kind);
+        self.national_kinds.insert(code.to_owned(), kind);
+        Ok(kind)
+    }
+}
+
+fn validate_with(
+    conn: &mut DbConnection,
+    plan: &crate::domain::plan::Plan,
+    fields: &IndicatorFields,
+    lookups: &mut ReferenceLookups,
+) -> Result<(), AppError> {
     let mut errors = Vec::new();
     let mut push = |field: &str, message: &str| errors.push(FieldError::new(field, message));
     if fields.name.trim().is_empty() {
@@ -469,18 +535,20 @@ fn validate(
             }
         }
     }
-    if let Some(department_id) = fields.department_id {
-        let resolved =
-            super::ownership::resolve_in(conn, plan.municipality_id, DepartmentId::new(department_id), "department_id");
-        AppError::gather(resolved, &mut errors_with_years)?;
+    if let Some(department_id) = fields.department_id
+        && !lookups.is_own_department(conn, plan.municipality_id, department_id)?
+    {
+        let missing =
+            super::ownership::not_found_in_field("department_id", DepartmentId::new(department_id).resource());
+        AppError::gather(Err::<(), _>(missing), &mut errors_with_years)?;
     }
     if let Some(code) = &fields.national_indicator_code {
         // Comparable only when measured the same way: a national ratio by a ratio, and so on.
-        match super::national_indicators::find(conn, code)? {
+        match lookups.national_kind(conn, code)? {
             None => errors_with_years.push(FieldError::new("national_indicator_code", "no such national indicator")),
-            Some(national) if national.kind != fields.kind => errors_with_years.push(FieldError::new(
+            Some(kind) if kind != fields.kind => errors_with_years.push(FieldError::new(
                 "national_indicator_code",
-                format!("the national indicator is of kind {}, this one is not", to_text(&national.kind)),
+                format!("the national indicator is of kind {}, this one is not", to_text(&kind)),
             )),
             Some(_) => {}
         }
@@ -651,8 +719,38 @@ pub fn retire(
 }
 
 /// Checks a target against the indicator and plan; errors name the body fields.
+/// What a target is checked against: its indicator's direction, kind and stages.
+#[derive(Clone, Copy)]
+struct TargetShape<'a> {
+    direction: Direction,
+    is_share: bool,
+    stages: &'a [String],
+}
+
+impl<'a> From<&'a Indicator> for TargetShape<'a> {
+    fn from(indicator: &'a Indicator) -> Self {
+        Self { direction: indicator.direction, is_share: indicator.is_share(), stages: &indicator.stages }
+    }
+}
+
+impl<'a> From<&'a IndicatorFields> for TargetShape<'a> {
+    fn from(fields: &'a IndicatorFields) -> Self {
+        Self {
+            direction: fields.direction,
+            is_share: matches!(fields.kind, IndicatorKind::Percent | IndicatorKind::Ratio),
+            stages: &fields.stages,
+        }
+    }
+}
+
+/// The interim targets as stored: a JSON object of fiscal year to value, or nothing.
+fn interim_column(target: &NewTarget) -> Option<String> {
+    let interim: BTreeMap<i32, String> = target.interim.iter().map(|(y, v)| (*y, decimal_to_text(*v))).collect();
+    (!interim.is_empty()).then(|| serde_json::to_string(&interim).unwrap_or_default())
+}
+
 fn validate_target(
-    indicator: &Indicator,
+    indicator: TargetShape<'_>,
     plan: &crate::domain::plan::Plan,
     target: &NewTarget,
 ) -> Result<(), AppError> {
@@ -693,7 +791,7 @@ fn validate_target(
     if let Some(value) = target.value {
         if value.is_sign_negative() {
             errors.push(FieldError::new("value", "must not be negative"));
-        } else if indicator.is_share() && value > Decimal::ONE_HUNDRED {
+        } else if indicator.is_share && value > Decimal::ONE_HUNDRED {
             errors.push(FieldError::new("value", "a share is between 0 and 100"));
         }
     }
@@ -717,8 +815,7 @@ pub fn revise_target(
         return Err(AppError::Conflict(format!("indicator {indicator_id} is retired; its targets are closed")));
     }
     let plan = plan_of(conn, &indicator)?;
-    validate_target(&indicator, &plan, target)?;
-    let interim: BTreeMap<i32, String> = target.interim.iter().map(|(y, v)| (*y, decimal_to_text(*v))).collect();
+    validate_target(TargetShape::from(&indicator), &plan, target)?;
     let id: i32 = diesel::insert_into(target_revisions::table)
         .values((
             target_revisions::indicator_id.eq(indicator_id),
@@ -727,8 +824,7 @@ pub fn revise_target(
             target_revisions::text.eq(&target.text),
             target_revisions::target_fiscal_year.eq(target.target_fiscal_year),
             target_revisions::effective_from_fiscal_year.eq(target.effective_from_fiscal_year),
-            target_revisions::interim
-                .eq((!interim.is_empty()).then(|| serde_json::to_string(&interim).unwrap_or_default())),
+            target_revisions::interim.eq(interim_column(target)),
             target_revisions::reason.eq(&target.reason),
             target_revisions::recorded_by.eq(actor.user_id),
             target_revisions::recorded_at.eq(audit::now()),

@@ -8,6 +8,7 @@
 pub mod actuals;
 pub mod admins;
 pub mod audit;
+pub mod batch;
 pub mod bulk_rows;
 pub mod caller_context;
 pub mod collections;

@@ -835,23 +835,15 @@ async fn dashboard_is_cacheable(backend: Backend) {
 async fn a_plan_document_can_be_imported(backend: Backend) {
     let app = spawn_app(backend).await;
     let document = municipal_kpi::demo::DEMO_PLAN_TOML.replace("code = \"itabashi-ict-2020\"", "code = \"imported\"");
-    let send = |user: &TestUser, body: String| {
-        app.client
-            .post(app.api("/plans/import"))
-            .bearer_auth(&user.token)
-            .header("Content-Type", "application/toml")
-            .body(body)
-            .send()
-    };
-    assert_problem(send(&app.viewer, document.clone()).await.unwrap(), 403).await;
+    assert_problem(app.import_plan(&app.viewer, document.clone()).await, 403).await;
     let broken = document.replace("main_goal = 1", "main_goal = 9");
-    assert_problem(send(&app.hq, broken).await.unwrap(), 422).await;
+    assert_problem(app.import_plan(&app.hq, broken).await, 422).await;
     let plans = json(app.get("/plans", &app.hq).await).await;
     assert_eq!(plans["total"], 0, "a failed import leaves nothing behind");
-    let response = send(&app.hq, document.clone()).await.unwrap();
+    let response = app.import_plan(&app.hq, document.clone()).await;
     assert_eq!(response.status(), 201);
     let report = json(response).await;
     assert_eq!(report["measures"], 41);
     assert_eq!(report["indicators"], 59);
-    assert_problem(send(&app.hq, document).await.unwrap(), 409).await;
+    assert_problem(app.import_plan(&app.hq, document).await, 409).await;
 }

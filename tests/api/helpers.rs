@@ -278,6 +278,18 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// `POST /plans/import` of a TOML plan document as `user`.
+    pub async fn import_plan(&self, user: &TestUser, document: String) -> reqwest::Response {
+        self.client
+            .post(self.api("/plans/import"))
+            .bearer_auth(&user.token)
+            .header("Content-Type", "application/toml")
+            .body(document)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Loads the demo plan (without sample actuals) through the same code as `--demo`; its id.
     pub fn load_demo(&self) -> i32 {
         municipal_kpi::demo::ensure_loaded(&self.db, false).expect("demo loads").plan_id()

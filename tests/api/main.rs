@@ -32,6 +32,7 @@ mod oidc;
 mod oidc_login;
 mod openapi;
 mod outage;
+mod plan_import_bulk;
 mod plan_lineage;
 mod plan_structure;
 mod pools;

@@ -181,17 +181,6 @@ fn taito_plan(code: &str, predecessor: &str) -> String {
     )
 }
 
-async fn import_plan(app: &TestApp, user: &TestUser, document: String) -> reqwest::Response {
-    app.client
-        .post(app.api("/plans/import"))
-        .bearer_auth(&user.token)
-        .header("Content-Type", "application/toml")
-        .body(document)
-        .send()
-        .await
-        .expect("request")
-}
-
 async fn plan_files_and_imports_resolve_within_the_municipality(backend: Backend) {
     let app = spawn_app(backend).await;
     app.load_demo();
@@ -199,15 +188,14 @@ async fn plan_files_and_imports_resolve_within_the_municipality(backend: Backend
 
     // 板橋区's plan code means nothing to 台東区: the same answer as a code nobody uses.
     let foreign =
-        assert_problem(import_plan(&app, &other.hq, taito_plan("taito-next", "itabashi-ict-2020")).await, 422).await;
-    let missing =
-        assert_problem(import_plan(&app, &other.hq, taito_plan("taito-next", "no-such-plan")).await, 422).await;
+        assert_problem(app.import_plan(&other.hq, taito_plan("taito-next", "itabashi-ict-2020")).await, 422).await;
+    let missing = assert_problem(app.import_plan(&other.hq, taito_plan("taito-next", "no-such-plan")).await, 422).await;
     assert_eq!(
         foreign["errors"][0]["message"].as_str().unwrap().replace("itabashi-ict-2020", "<code>"),
         missing["errors"][0]["message"].as_str().unwrap().replace("no-such-plan", "<code>"),
     );
     // Its own plan is found by code.
-    let own = import_plan(&app, &other.hq, taito_plan("taito-next", "taito-data-2019")).await;
+    let own = app.import_plan(&other.hq, taito_plan("taito-next", "taito-data-2019")).await;
     let status = own.status();
     assert_eq!(status, 201, "{}", own.text().await.unwrap());
 
@@ -294,7 +282,7 @@ async fn plan_files_keep_the_limits_of_the_json_api(backend: Backend) {
         )
     };
     let long_name = "名".repeat(5_000);
-    let named = assert_problem(import_plan(&app, &app.hq, plan(&format!("name = \"{long_name}\"\n"))).await, 422).await;
+    let named = assert_problem(app.import_plan(&app.hq, plan(&format!("name = \"{long_name}\"\n"))).await, 422).await;
     assert_eq!(named["errors"][0]["field"], "line 10 (plan.name)", "the field is named as in a JSON body: {named}");
     let cases = [
         ("a 5,000-character name", plan(&format!("name = \"{long_name}\"\n")), "at most 200 characters"),
@@ -312,7 +300,7 @@ async fn plan_files_keep_the_limits_of_the_json_api(backend: Backend) {
         ("a year outside 1989–2100", plan("name = \"計画\"\nbaseline_fiscal_year = 1200\n"), "1200"),
     ];
     for (what, document, expected) in cases {
-        let problem = assert_problem(import_plan(&app, &app.hq, document).await, 422).await;
+        let problem = assert_problem(app.import_plan(&app.hq, document).await, 422).await;
         assert!(problem.to_string().contains(expected), "{what}: {problem}");
     }
     assert_eq!(json(app.get("/plans", &app.hq).await).await["total"], 0, "nothing was created");

@@ -3,41 +3,22 @@
 //! the version that was read, so that a concurrent change makes the import fail instead of being
 //! overwritten.
 //!
-//! Batches are multi-row `INSERT`s on SQLite and `COPY … FROM STDIN` in the binary format on
-//! PostgreSQL (`insert_many!`): there a multi-row `INSERT` of 1,000 rows is a statement of 12,000
-//! parameters that PostgreSQL parses and plans anew each time. `COPY` returns no ids, so new
-//! actuals take theirs first (`reserve_ids`).
+//! Batches go through [`crate::db::batch`].
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
+
+pub use crate::db::batch::WRITE_BATCH_ROWS;
+use crate::db::batch::{IdTable, insert_many, reserve_ids};
 
 use super::{Actual, ActualRow, NewVersion, actual_from_row};
 use crate::db::audit::{self, Actor, Change};
-use crate::db::schema::{actual_events, actuals, audit_log, indicators, measures};
+use crate::db::schema::{actual_events, actuals, indicators, measures};
 use crate::db::{DbConnection, decimal_to_text};
 use crate::domain::plan::to_text;
 use crate::error::AppError;
-
-/// Rows per statement (an `INSERT` on SQLite, a `COPY` on PostgreSQL): keeps SQLite's statements
-/// under its 32 766 bound parameters (14 columns a row), and bounds the rows built in memory at once.
-pub const WRITE_BATCH_ROWS: usize = 1000;
-
-/// Inserts `rows` (a slice of one `Insertable` struct) into `table`: a multi-row `INSERT` on
-/// SQLite, a binary `COPY` on PostgreSQL. The structs set `treat_none_as_default_value = false`,
-/// which `COPY` needs (it has no `DEFAULT` either).
-macro_rules! insert_many {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Sqlite(sqlite) => diesel::insert_into($table).values($rows).execute(sqlite),
-            $crate::db::DbConnection::Postgresql(postgres) => {
-                diesel::copy_from($table).from_insertable($rows).execute(postgres)
-            }
-        }
-    };
-}
 
 /// A first submission (version 1) of an indicator and year.
 pub struct NewActual<'a> {
@@ -68,38 +49,6 @@ struct ActualInsert<'a> {
     version: i32,
     submitted_by: Option<i32>,
     submitted_at: NaiveDateTime,
-}
-
-/// `count` new ids of `actuals`, taken before the rows are written so that they can go by `COPY`
-/// (which returns nothing) and their history can name them. PostgreSQL hands them out from the
-/// table's sequence, as an insert would. SQLite's `AUTOINCREMENT` counter is read inside the write
-/// transaction: this process has one SQLite writer, and a commit by another process after the read
-/// makes SQLite refuse this transaction's writes (its snapshot is stale), so no id is taken twice.
-/// SQLite moves the counter on past explicit ids by itself.
-fn reserve_ids(conn: &mut DbConnection, count: usize) -> Result<Vec<i32>, AppError> {
-    let count = i32::try_from(count).map_err(|_| AppError::Internal("too many actuals at once".into()))?;
-    match conn {
-        DbConnection::Postgresql(postgres) => {
-            let reserved: Vec<ReservedId> = diesel::sql_query(
-                "SELECT nextval(pg_get_serial_sequence('actuals', 'id'))::integer AS id FROM generate_series(1, $1)",
-            )
-            .bind::<Integer, _>(count)
-            .load(postgres)?;
-            Ok(reserved.into_iter().map(|reserved| reserved.id).collect())
-        }
-        DbConnection::Sqlite(sqlite) => {
-            let last: ReservedId =
-                diesel::sql_query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'actuals'), 0) AS id")
-                    .get_result(sqlite)?;
-            Ok((1..=count).map(|offset| last.id + offset).collect())
-        }
-    }
-}
-
-#[derive(QueryableByName)]
-struct ReservedId {
-    #[diesel(sql_type = Integer)]
-    id: i32,
 }
 
 #[derive(Insertable)]
@@ -181,7 +130,7 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
     for chunk in new.chunks(WRITE_BATCH_ROWS) {
         let rows: Vec<ActualInsert<'_>> = chunk
             .iter()
-            .zip(reserve_ids(conn, chunk.len())?)
+            .zip(reserve_ids(conn, IdTable::Actuals, chunk.len())?)
             .map(|(n, id)| ActualInsert {
                 id,
                 indicator_id: n.indicator_id,
@@ -229,7 +178,7 @@ pub fn insert_all(conn: &mut DbConnection, actor: &Actor, new: &[NewActual<'_>])
                 .with_action(new.event.as_str()))
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        record_audit(conn, actor, &changes)?;
+        audit::record_many(conn, actor, &changes)?;
     }
     Ok(())
 }
@@ -268,47 +217,7 @@ pub fn update_all(conn: &mut DbConnection, actor: &Actor, next: &[NextVersion<'_
                 .with_reason(new.comment)
             })
             .collect();
-        record_audit(conn, actor, &changes)?;
-    }
-    Ok(())
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
-struct AuditInsert<'a> {
-    occurred_at: NaiveDateTime,
-    actor_id: Option<i32>,
-    actor_username: &'a str,
-    action: &'a str,
-    entity_type: &'a str,
-    entity_id: Option<i32>,
-    old_value: Option<String>,
-    new_value: Option<String>,
-    reason: Option<&'a str>,
-    municipality_id: Option<i32>,
-}
-
-/// The audit entries of a bulk write, as [`audit::record`] writes them one by one, in
-/// [`WRITE_BATCH_ROWS`] a statement.
-fn record_audit(conn: &mut DbConnection, actor: &Actor, changes: &[Change<'_>]) -> Result<(), AppError> {
-    let occurred_at = audit::now();
-    for chunk in changes.chunks(WRITE_BATCH_ROWS) {
-        let rows: Vec<AuditInsert<'_>> = chunk
-            .iter()
-            .map(|change| AuditInsert {
-                occurred_at,
-                actor_id: actor.user_id,
-                actor_username: &actor.username,
-                action: change.action,
-                entity_type: change.entity_type,
-                entity_id: Some(change.entity_id),
-                old_value: change.old.as_ref().map(|v| v.to_string()),
-                new_value: change.new.as_ref().map(|v| v.to_string()),
-                reason: change.reason,
-                municipality_id: actor.municipality_id,
-            })
-            .collect();
-        insert_many!(&mut *conn, audit_log::table, &rows)?;
+        audit::record_many(conn, actor, &changes)?;
     }
     Ok(())
 }
@@ -324,7 +233,7 @@ mod staged {
     use diesel::prelude::*;
     use diesel::sql_types::Integer;
 
-    use super::{NextVersion, WRITE_BATCH_ROWS};
+    use super::{NextVersion, WRITE_BATCH_ROWS, insert_many};
     use crate::db::audit::Actor;
     use crate::db::{DbConnection, decimal_to_text};
     use crate::domain::plan::to_text;
