@@ -117,13 +117,23 @@ fn import_case(backend: &str) -> Result<(), AppError> {
     let database = BenchDatabase::create(backend);
     let db = Database::connect(&database.url, 4)?;
     db.migrate()?;
+    let toml = plan_toml();
     let started = Instant::now();
-    let document = PlanDocument::from_toml(&plan_toml())?;
+    let document = PlanDocument::from_toml(&toml)?;
+    let read = started.elapsed();
     let loaded = db.write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
         plan_document::load(conn, &Actor::system("bench"), &document)
     })?;
     let plan_id = loaded.plan_id;
-    println!("plan loaded in {:.1} s (peak RSS so far {})", started.elapsed().as_secs_f64(), peak_memory());
+    println!(
+        "plan of {} indicators ({} KiB TOML) imported in {:.1} s: read {:.1} s, write transaction {:.1} s (peak RSS so far {})",
+        loaded.indicators,
+        toml.len() / 1024,
+        started.elapsed().as_secs_f64(),
+        read.as_secs_f64(),
+        (started.elapsed() - read).as_secs_f64(),
+        peak_memory()
+    );
     let caller = db.write_blocking(municipal_kpi::db::WriteScope::Installation, move |conn| {
         let municipality_id = plans::get(conn, PlanId::new(plan_id))?.municipality_id;
         let department = departments::find_by_code_or_name(conn, municipality_id, "bench")?

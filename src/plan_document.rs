@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::db::audit::Actor;
+use crate::db::batch::WRITE_BATCH_ROWS;
 use crate::db::indicators::{self, IndicatorFields, NewTarget};
 use crate::db::measures::{self, InitialOwner, MeasureFields};
 use crate::db::plan_making;
@@ -559,6 +560,7 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
         strategy_ids.insert(strategy.number, created.id);
     }
 
+    let mut pending = Vec::new();
     let mut report = LoadReport {
         plan_id: plan.id,
         departments: department_ids.len(),
@@ -659,8 +661,9 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, document: &PlanDocument) -> 
 
         let measure_context =
             MeasureContext { plan: &plan, m, measure_id: measure.id, municipality_id: municipality.id };
-        load_indicators(conn, actor, &measure_context, &entry.indicators, &department, &mut report)?;
+        load_indicators(conn, actor, &measure_context, &entry.indicators, &department, &mut pending, &mut report)?;
     }
+    create_pending(conn, actor, &plan, &mut pending, &mut report)?;
     Ok(report)
 }
 
@@ -674,17 +677,17 @@ struct MeasureContext<'a> {
 }
 
 /// Loads one measure's indicators in document order: those that only define an indicator and its
-/// targets together in one [bulk write](indicators::bulk), those that also retire, link or rename
-/// one by one.
+/// targets join `pending`, written together in [bulk](indicators::bulk) (across measures, a
+/// batch at a time); those that also retire, link or rename go one by one, after what is pending.
 fn load_indicators(
     conn: &mut DbConnection,
     actor: &Actor,
     measure: &MeasureContext<'_>,
     entries: &[IndicatorEntry],
     department: &dyn Fn(String, &str) -> Result<i32, AppError>,
+    pending: &mut Vec<indicators::bulk::NewIndicator>,
     report: &mut LoadReport,
 ) -> Result<(), AppError> {
-    let mut pending: Vec<indicators::bulk::NewIndicator> = Vec::new();
     for (i, indicator) in entries.iter().enumerate() {
         let location = format!("measures[{}].indicators[{i}]", measure.m);
         let (fields, targets) = indicator_definition(indicator, &location, department)?;
@@ -692,24 +695,27 @@ fn load_indicators(
             indicator.replaces.is_none() && indicator.predecessor.is_none() && indicator.former_names.is_empty();
         if defines_only {
             pending.push(indicators::bulk::NewIndicator { measure_id: measure.measure_id, fields, targets, location });
+            if pending.len() >= WRITE_BATCH_ROWS {
+                create_pending(conn, actor, measure.plan, pending, report)?;
+            }
             continue;
         }
-        create_pending(conn, actor, measure, &mut pending, report)?;
+        create_pending(conn, actor, measure.plan, pending, report)?;
         report.target_revisions += targets.len();
         load_one_indicator(conn, actor, measure, indicator, &location, (fields, targets), report)?;
         report.indicators += 1;
     }
-    create_pending(conn, actor, measure, &mut pending, report)
+    Ok(())
 }
 
 fn create_pending(
     conn: &mut DbConnection,
     actor: &Actor,
-    measure: &MeasureContext<'_>,
+    plan: &crate::domain::plan::Plan,
     pending: &mut Vec<indicators::bulk::NewIndicator>,
     report: &mut LoadReport,
 ) -> Result<(), AppError> {
-    report.target_revisions += indicators::bulk::create_all(conn, actor, measure.plan, pending)?;
+    report.target_revisions += indicators::bulk::create_all(conn, actor, plan, pending)?;
     report.indicators += pending.len();
     pending.clear();
     Ok(())
