@@ -35,5 +35,6 @@ pub mod startup;
 pub mod submission_cycle;
 pub mod synthetic;
 pub mod telemetry;
+pub mod versioned_cache;
 pub mod versioning;
 pub mod web;

@@ -14,9 +14,9 @@
 //! Bounded: at most [`MAX_CACHED_RESPONSES`] answers and [`MAX_CACHED_BYTES`] bytes; the oldest
 //! stored go first, and a single answer larger than the byte bound is never stored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::{Ready, ready};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::EntityTag;
@@ -29,6 +29,7 @@ use crate::db::measures::MeasureFilter;
 use crate::db::{Database, DbConnection};
 use crate::domain::ids::{IndicatorId, PlanId};
 use crate::error::AppError;
+use crate::versioned_cache::VersionedCache;
 
 /// The [data versions](crate::db::data_version) read for this request, with its caller, by
 /// [`resolve_caller`](crate::auth::resolve_caller): cached answers are served at them.
@@ -38,6 +39,9 @@ pub struct DataVersion {
     pub installation: i64,
     /// Raised by writes of the municipality that owns the requested record.
     pub municipality: i64,
+    /// Raised by that municipality's writes other than of its actuals: the plan records kept by
+    /// [`crate::evaluation::records_cache`] are served at it.
+    pub non_actual: i64,
 }
 
 impl FromRequest for DataVersion {
@@ -78,46 +82,31 @@ pub enum CacheKey {
 #[derive(Debug)]
 pub struct CachedResponse {
     pub body: Bytes,
-    pub etag: EntityTag,
+    /// Digested on first use: most answers are sent without one (an evaluation right after a write
+    /// would spend a tenth of its time digesting its 150 KB).
+    etag: OnceLock<EntityTag>,
 }
 
 impl CachedResponse {
     pub fn new(body: Vec<u8>) -> Self {
-        let digest = Sha256::digest(&body);
-        let etag = EntityTag::new_strong(digest.iter().take(16).map(|b| format!("{b:02x}")).collect());
-        Self { body: Bytes::from(body), etag }
+        Self { body: Bytes::from(body), etag: OnceLock::new() }
     }
-}
 
-#[derive(Default)]
-struct Entries {
-    /// The installation's data version every stored answer was computed at.
-    installation: i64,
-    /// Each answer with the data version of its municipality it was computed at.
-    answers: HashMap<CacheKey, (i64, Arc<CachedResponse>)>,
-    /// Keys in the order they were stored, oldest first.
-    order: VecDeque<CacheKey>,
-    bytes: usize,
-}
-
-impl Entries {
-    fn remove_oldest(&mut self) {
-        if let Some(key) = self.order.pop_front()
-            && let Some((_, answer)) = self.answers.remove(&key)
-        {
-            self.bytes -= answer.body.len();
-        }
+    pub fn etag(&self) -> &EntityTag {
+        self.etag.get_or_init(|| {
+            let digest = Sha256::digest(&self.body);
+            EntityTag::new_strong(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
+        })
     }
 }
 
 /// The cache of one server process (shared by its workers).
 pub struct ResponseCache {
-    entries: Mutex<Entries>,
+    /// Answers by key, at their municipality's data version; sized in bytes.
+    answers: Mutex<VersionedCache<CacheKey, CachedResponse>>,
     /// One turn per key being computed: requests that miss together wait for the first one's
     /// answer instead of each loading the plan (32 clients of the 10× plan held 16 MiB more).
     computing: Mutex<HashMap<CacheKey, Arc<Mutex<()>>>>,
-    max_answers: usize,
-    max_bytes: usize,
 }
 
 impl Default for ResponseCache {
@@ -128,7 +117,7 @@ impl Default for ResponseCache {
 
 impl ResponseCache {
     pub fn with_bounds(max_answers: usize, max_bytes: usize) -> Self {
-        Self { entries: Mutex::default(), computing: Mutex::default(), max_answers, max_bytes }
+        Self { answers: Mutex::new(VersionedCache::with_bounds(max_answers, max_bytes)), computing: Mutex::default() }
     }
 
     /// The answer for `key` at the request's data version: stored, or computed by `compute` (which
@@ -190,54 +179,18 @@ impl ResponseCache {
     }
 
     fn get(&self, version: DataVersion, key: &CacheKey) -> Option<Arc<CachedResponse>> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.installation != version.installation {
-            return None;
-        }
-        match entries.answers.get(key) {
-            Some((municipality_version, answer)) if *municipality_version == version.municipality => {
-                Some(Arc::clone(answer))
-            }
-            _ => None,
-        }
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner).get(version.installation, version.municipality, key)
     }
 
     fn insert(&self, version: DataVersion, key: CacheKey, answer: Arc<CachedResponse>) {
         let size = answer.body.len();
-        if size > self.max_bytes || self.max_answers == 0 {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if version.installation < entries.installation {
-            // Computed before a write that another request has already seen: outdated.
-            return;
-        }
-        if version.installation > entries.installation {
-            *entries = Entries { installation: version.installation, ..Entries::default() };
-        }
-        match entries.answers.get(&key) {
-            // Computed before a write of its municipality that another request has already seen.
-            Some((stored, _)) if *stored > version.municipality => return,
-            Some(_) => {
-                if let Some((_, replaced)) = entries.answers.remove(&key) {
-                    entries.bytes -= replaced.body.len();
-                }
-                entries.order.retain(|k| k != &key);
-            }
-            None => {}
-        }
-        while entries.answers.len() >= self.max_answers || entries.bytes + size > self.max_bytes {
-            entries.remove_oldest();
-        }
-        entries.bytes += size;
-        entries.order.push_back(key);
-        entries.answers.insert(key, (version.municipality, answer));
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        answers.insert(version.installation, version.municipality, key, answer, size);
     }
 
     /// How many answers and bytes are stored now.
     pub fn usage(&self) -> (usize, usize) {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        (entries.answers.len(), entries.bytes)
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner).usage()
     }
 }
 
@@ -271,7 +224,7 @@ mod tests {
     }
 
     fn at(installation: i64, municipality: i64) -> DataVersion {
-        DataVersion { installation, municipality }
+        DataVersion { installation, municipality, non_actual: 0 }
     }
 
     fn dashboard(plan_id: i32) -> CacheKey {

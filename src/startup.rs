@@ -16,6 +16,7 @@ use crate::auth::{LoginThrottle, TokenService};
 use crate::connections::ConnectionLimiter;
 use crate::db::Database;
 use crate::error::{AppError, PROBLEM_CONTENT_TYPE};
+use crate::evaluation::records_cache::RecordsCache;
 use crate::metrics::{Metrics, MetricsEndpoint};
 use crate::response_cache::ResponseCache;
 use crate::telemetry::RequestSpan;
@@ -74,6 +75,7 @@ impl Application {
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
         let metrics = web::Data::new(settings.metrics.clone());
         let response_cache = web::Data::new(ResponseCache::default());
+        let plan_records_cache = web::Data::new(RecordsCache::default());
         let comparison_turns = web::Data::new(api::national_indicators::ComparisonTurns::default());
         let body_timeout = settings.connections.body_timeout();
         let limiter = ConnectionLimiter::new(settings.connections.max_connections_per_address);
@@ -106,6 +108,7 @@ impl Application {
                 .app_data(metrics_endpoint.clone())
                 .app_data(metrics.clone())
                 .app_data(response_cache.clone())
+                .app_data(plan_records_cache.clone())
                 .app_data(comparison_turns.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::extract::query_error))
                 .app_data(web::PathConfig::default().error_handler(api::extract::path_error))

@@ -147,7 +147,7 @@ pub async fn submit_actual(
     let (id, year) = (id.existing()?, year.0);
     let precondition = precondition(&req);
     let (actual, created) = db
-        .write(caller.write_scope(), move |conn| {
+        .write(caller.actuals_write_scope(), move |conn| {
             // Scope, then If-Match, then the body: a caller who may not write learns nothing more.
             let writable = submission_cycle::writable_actual(conn, &caller, id, year)?;
             writable.check_precondition(&precondition?)?;
@@ -215,7 +215,7 @@ pub async fn review_actual(
     let (id, year) = (id.existing()?, year.0);
     let precondition = precondition(&req);
     let actual = db
-        .write(caller.write_scope(), move |conn| {
+        .write(caller.actuals_write_scope(), move |conn| {
             let reviewable = submission_cycle::reviewable_actual(conn, &caller, id, year, &precondition?)?;
             let body = body.parse()?;
             reviewable.review(conn, &caller, body.action, body.comment.as_deref())
@@ -347,8 +347,10 @@ pub async fn import_actuals(
     // Every row is checked before the write transaction starts, which then only writes.
     let checked = db.read(move |conn| submission_cycle::check_import(conn, &checker, plan_id, file, dry_run)).await?;
     let report = if checked.can_apply() {
-        db.bulk_write(caller.write_scope(), move |conn| submission_cycle::apply_import(conn, &caller, plan_id, checked))
-            .await?
+        db.bulk_write(caller.actuals_write_scope(), move |conn| {
+            submission_cycle::apply_import(conn, &caller, plan_id, checked)
+        })
+        .await?
     } else {
         checked.report
     };

@@ -68,7 +68,7 @@ pub async fn dashboard(
             response_cache::json(&dashboard_of(conn, plan_id.get())?)
         })
         .await?;
-    let tag = answer.etag.to_string();
+    let tag = answer.etag().to_string();
     let unchanged = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -76,12 +76,12 @@ pub async fn dashboard(
         .is_some_and(|v| v.split(',').any(|candidate| candidate.trim().trim_start_matches("W/") == tag));
     if unchanged {
         return Ok(HttpResponse::NotModified()
-            .insert_header(ETag(answer.etag.clone()))
+            .insert_header(ETag(answer.etag().clone()))
             .insert_header((header::CACHE_CONTROL, "private, no-cache"))
             .finish());
     }
     Ok(HttpResponse::Ok()
-        .insert_header(ETag(answer.etag.clone()))
+        .insert_header(ETag(answer.etag().clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .content_type("application/json")
         .body(answer.body.clone()))

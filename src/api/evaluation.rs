@@ -10,11 +10,12 @@ use super::extract::Query;
 use super::resolved::Resolved;
 use super::sliced_body::SlicedBody;
 use crate::auth::Caller;
-use crate::db::{Database, DbConnection};
+use crate::db::Database;
 use crate::domain::ids::PlanId;
 use crate::error::{AppError, Problem};
 use crate::evaluation::measure_year;
-use crate::evaluation::plan::{self as plan_evaluation, PlanEvaluation};
+use crate::evaluation::plan::{self as plan_evaluation, PlanEvaluation, PlanRecords};
+use crate::evaluation::records_cache::RecordsCache;
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache, restamp_evaluated_at};
 use crate::spreadsheet::{self, CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 
@@ -104,10 +105,12 @@ pub(crate) fn attachment(name: String) -> ContentDisposition {
     (status = 406, body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/plans/{id}/evaluation")]
+#[expect(clippy::too_many_arguments, reason = "each is one extractor the request needs")]
 pub async fn get_evaluation(
     req: HttpRequest,
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
+    structures: web::Data<RecordsCache>,
     _caller: Caller,
     version: DataVersion,
     id: Resolved<PlanId>,
@@ -123,7 +126,8 @@ pub async fn get_evaluation(
         let answer = cache
             .into_inner()
             .get_or_compute(&db, version, key, move |conn| {
-                response_cache::json(&plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?)
+                let records = structures.load_year(conn, version, plan_id, year)?;
+                response_cache::json(&plan_evaluation::evaluate_records(&records, year, None, now)?)
             })
             .await?;
         let parts = restamp_evaluated_at(&answer.body, now)?;
@@ -135,7 +139,8 @@ pub async fn get_evaluation(
         let answer = cache
             .into_inner()
             .get_or_compute(&db, version, key, move |conn| {
-                let (evaluation, notes) = evaluation_with_notes(conn, plan_id, year, None, now)?;
+                let records = structures.load_year(conn, version, plan_id, year)?;
+                let (evaluation, notes) = evaluation_with_notes(&records, year, None, now)?;
                 spreadsheet::evaluation_csv(&evaluation, &notes)
             })
             .await?;
@@ -148,8 +153,8 @@ pub async fn get_evaluation(
     let with_measures = format == Format::Xlsx;
     let (evaluation, notes, measures) = db
         .read(move |conn| {
-            let (evaluation, notes) =
-                evaluation_with_notes(conn, plan_id, year, as_of, chrono::Utc::now().naive_utc())?;
+            let records = plan_evaluation::load_year(conn, plan_id, year)?;
+            let (evaluation, notes) = evaluation_with_notes(&records, year, as_of, chrono::Utc::now().naive_utc())?;
             let measures =
                 if with_measures { measure_year::for_plan(conn, plan_id.get(), year, as_of)? } else { Vec::new() };
             Ok::<_, AppError>((evaluation, notes, measures))
@@ -170,19 +175,16 @@ pub async fn get_evaluation(
     })
 }
 
-/// The evaluation and, from the same load, the sheets' 注記 column: the reading notes of what each
-/// row concerns.
+/// The evaluation and, from the same records, the sheets' 注記 column: the reading notes of what
+/// each row concerns.
 fn evaluation_with_notes(
-    conn: &mut DbConnection,
-    plan_id: PlanId,
+    records: &PlanRecords,
     year: i32,
     as_of: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Result<(PlanEvaluation, spreadsheet::SheetNotes), AppError> {
-    let records = plan_evaluation::load_year(conn, plan_id, year)?;
-    records.plan.check_year("fiscal_year", year)?;
-    let evaluation = plan_evaluation::evaluate(&records, year, as_of, now);
-    Ok((evaluation, spreadsheet::SheetNotes::of(&records)))
+    let evaluation = plan_evaluation::evaluate_records(records, year, as_of, now)?;
+    Ok((evaluation, spreadsheet::SheetNotes::of(records)))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::domain::collection::Collection;
 use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
+use crate::evaluation::records_cache::RecordsCache;
 use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
 
 #[derive(Deserialize, IntoParams)]
@@ -166,6 +167,7 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 pub async fn submissions(
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
+    structures: web::Data<RecordsCache>,
     _caller: Caller,
     version: DataVersion,
     id: Resolved<PlanId>,
@@ -178,7 +180,8 @@ pub async fn submissions(
     let answer = cache
         .into_inner()
         .get_or_compute(&db, version, key, move |conn| {
-            let evaluation = plan_evaluation::evaluate_plan_at(conn, plan_id, year, None, now)?;
+            let records = structures.load_year(conn, version, plan_id, year)?;
+            let evaluation = plan_evaluation::evaluate_records(&records, year, None, now)?;
             response_cache::json(&submission_status(evaluation))
         })
         .await?;

@@ -205,7 +205,7 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
         Verified::Provider { user_id } => *user_id,
     };
     let resource = tenancy::owned_resource(req.path());
-    let Some(CallerContext { account, owner, installation_version, municipality_version }) =
+    let Some(CallerContext { account, owner, installation_version, municipality_version, non_actual_version }) =
         db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
     else {
         return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
@@ -215,7 +215,11 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
         Verified::Provider { .. } => caller_from_provider_account(account)?,
     };
     tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
-    let version = DataVersion { installation: installation_version, municipality: municipality_version };
+    let version = DataVersion {
+        installation: installation_version,
+        municipality: municipality_version,
+        non_actual: non_actual_version,
+    };
     Ok((caller, version, NamedRecord { resource, owner }))
 }
 
@@ -310,6 +314,12 @@ impl Caller {
     /// roles of none.
     pub fn write_scope(&self) -> WriteScope {
         self.municipality_id.map_or(WriteScope::Installation, WriteScope::Municipality)
+    }
+
+    /// [`Self::write_scope`] of a write of actuals only (submissions and their reviews), which
+    /// leaves the rest of the plans' records as they were.
+    pub fn actuals_write_scope(&self) -> WriteScope {
+        self.municipality_id.map_or(WriteScope::Installation, WriteScope::MunicipalityActuals)
     }
 }
 

@@ -29,6 +29,8 @@ pub struct CallerContext {
     /// The data version of the resource's municipality then (0 before its first write, and for a
     /// request that names no municipality's record).
     pub municipality_version: i64,
+    /// That municipality's non-actual version then (0 likewise).
+    pub non_actual_version: i64,
 }
 
 /// The context of user `user_id`'s request on `resource`; `None` when the user no longer exists.
@@ -43,14 +45,21 @@ pub fn lookup(
     macro_rules! with_owner {
         ($owner:expr) => {{
             let owner = $owner;
-            let municipality_version = municipality_data_versions::table
-                .filter(municipality_data_versions::municipality_id.nullable().eq(owner.clone()))
-                .select(municipality_data_versions::counter)
-                .single_value();
+            let versions_of_owner = municipality_data_versions::table
+                .filter(municipality_data_versions::municipality_id.nullable().eq(owner.clone()));
+            let municipality_version = versions_of_owner.select(municipality_data_versions::counter).single_value();
+            let non_actual_version =
+                versions_of_owner.select(municipality_data_versions::non_actual_counter).single_value();
             on_each_backend!(&mut *conn, |backend| users::table
                 .find(user_id)
-                .select((AccountRow::as_select(), owner.clone(), installation_version, municipality_version))
-                .first::<(AccountRow, Option<i32>, Option<i64>, Option<i64>)>(backend)
+                .select((
+                    AccountRow::as_select(),
+                    owner.clone(),
+                    installation_version,
+                    municipality_version,
+                    non_actual_version,
+                ))
+                .first::<(AccountRow, Option<i32>, Option<i64>, Option<i64>, Option<i64>)>(backend)
                 .optional()?)
         }};
     }
@@ -63,7 +72,7 @@ pub fn lookup(
             owner_query!(resource, |query| with_owner!(query.single_value()), user(_id) => with_owner!(no_owner()))
         }
     };
-    let Some((row, owner, installation_version, municipality_version)) = row else {
+    let Some((row, owner, installation_version, municipality_version, non_actual_version)) = row else {
         return Ok(None);
     };
     let account = row.into_account()?;
@@ -79,5 +88,6 @@ pub fn lookup(
         owner,
         installation_version,
         municipality_version: municipality_version.unwrap_or(0),
+        non_actual_version: non_actual_version.unwrap_or(0),
     }))
 }

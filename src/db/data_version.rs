@@ -9,6 +9,12 @@
 //! depends on: such writes (registering a municipality, the national catalogue, a system
 //! administrator's changes) are rare, and invalidating everything for them is the safe side.
 //!
+//! Each municipality also has a non-actual counter, raised by all its writes but those of its
+//! actuals ([`WriteScope::MunicipalityActuals`]): a plan's records besides its actuals (goals,
+//! measures, indicators, targets, names, collections, 施策評価, the municipality's departments)
+//! are read again only when that counter moves ([`crate::evaluation::records_cache`]). A write not
+//! declared as one of actuals raises both, so a new kind of write cannot leave kept records stale.
+//!
 //! Readers that reuse computed answers (the [`crate::response_cache`]) read the installation
 //! counter and the counter of the municipality that owns the requested record, with the caller
 //! ([`super::caller_context`]): an answer computed after reading versions `v` reflects at least
@@ -28,6 +34,9 @@ use crate::error::AppError;
 pub enum WriteScope {
     /// The data of this municipality only (its plans, departments, users, actuals).
     Municipality(i32),
+    /// This municipality's actuals only (submissions and their reviews): raises its counter but not
+    /// its non-actual counter, so the rest of its plans' records stays valid.
+    MunicipalityActuals(i32),
     /// Data of no one municipality, or of several: every cached answer is invalidated.
     Installation,
 }
@@ -51,6 +60,19 @@ pub fn raise(conn: &mut DbConnection, scope: WriteScope) -> Result<(), AppError>
                 .execute(conn)?;
         }
         WriteScope::Municipality(municipality_id) => {
+            use municipality_data_versions::{counter, non_actual_counter, table};
+            on_each_backend!(conn, |backend| diesel::insert_into(table)
+                .values((
+                    municipality_data_versions::municipality_id.eq(municipality_id),
+                    counter.eq(1_i64),
+                    non_actual_counter.eq(1_i64),
+                ))
+                .on_conflict(municipality_data_versions::municipality_id)
+                .do_update()
+                .set((counter.eq(counter + 1_i64), non_actual_counter.eq(non_actual_counter + 1_i64)))
+                .execute(backend))?;
+        }
+        WriteScope::MunicipalityActuals(municipality_id) => {
             use municipality_data_versions::{counter, table};
             on_each_backend!(conn, |backend| diesel::insert_into(table)
                 .values((municipality_data_versions::municipality_id.eq(municipality_id), counter.eq(1_i64)))

@@ -397,6 +397,7 @@ diesel::table! {
     municipality_data_versions (municipality_id) {
         municipality_id -> Integer,
         counter -> BigInt,
+        non_actual_counter -> BigInt,
     }
 }
 

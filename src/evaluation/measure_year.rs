@@ -72,7 +72,7 @@ pub struct MeasureYearEvaluation {
 }
 
 /// The stored evaluations and assessments of some measures, grouped by what they are of.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct EvaluationRecords {
     pub evaluations: BTreeMap<EvaluationKey, Vec<DepartmentEvaluationEvent>>,
     pub assessments: BTreeMap<AssessmentKey, Vec<HqAssessmentEvent>>,
@@ -85,6 +85,11 @@ impl EvaluationRecords {
             evaluations: by_evaluation(measure_evaluations::department_events(conn, measure_ids, fiscal_year)?),
             assessments: by_evaluation(measure_evaluations::assessment_events(conn, measure_ids, fiscal_year)?),
         })
+    }
+
+    /// How many versions it holds.
+    pub fn record_count(&self) -> usize {
+        self.evaluations.values().map(Vec::len).sum::<usize>() + self.assessments.values().map(Vec::len).sum::<usize>()
     }
 }
 

@@ -121,4 +121,5 @@ pub mod comparison;
 pub mod measure_year;
 pub mod plan;
 pub mod progress_report;
+pub mod records_cache;
 pub mod series;

@@ -95,33 +95,106 @@ impl PlanRecords {
 /// Loads a plan's records with a fixed number of queries (no query per measure or indicator),
 /// with the actuals of every year.
 pub fn load(conn: &mut DbConnection, plan_id: PlanId) -> Result<PlanRecords, AppError> {
-    load_records(conn, plan_id.get(), None)
+    let beside_actuals = RecordsBesideActuals::load(conn, plan_id, None)?;
+    with_actuals(conn, beside_actuals, None)
 }
 
 /// [`load`] with only the actuals of `year`: all that [`evaluate`] uses for that year.
 pub fn load_year(conn: &mut DbConnection, plan_id: PlanId, year: i32) -> Result<PlanRecords, AppError> {
-    load_records(conn, plan_id.get(), Some(year))
+    let beside_actuals = RecordsBesideActuals::load(conn, plan_id, Some(year))?;
+    with_actuals(conn, beside_actuals, Some(year))
 }
 
-fn load_records(conn: &mut DbConnection, plan_id: i32, year: Option<i32>) -> Result<PlanRecords, AppError> {
-    let plan = plans::get(conn, PlanId::new(plan_id))?;
-    let goals = plans::list_goals(conn, PlanId::new(plan_id))?;
-    let strategies = plans::list_strategies(conn, PlanId::new(plan_id))?;
-    // The measures' yearly roadmaps are not evaluated: not read.
-    let measures = measures::list_for_plan_without_roadmaps(conn, PlanId::new(plan_id))?;
-    let (indicators, targets) = indicators::list_for_plan_with_targets(conn, PlanId::new(plan_id))?;
-    let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
-    let definitions = indicators::list_definitions(conn, &ids)?;
+/// A plan's records but its actuals: what the writes of actuals, most of collection week's, leave
+/// as it was ([`crate::db::WriteScope::MunicipalityActuals`]), so it can be kept across them
+/// ([`super::records_cache`]).
+#[derive(Debug, Clone)]
+pub struct RecordsBesideActuals {
+    pub plan: Plan,
+    pub goals: Vec<Goal>,
+    pub strategies: Vec<Strategy>,
+    pub measures: Vec<Measure>,
+    pub indicators: Vec<Indicator>,
+    pub targets: BTreeMap<i32, Vec<TargetRevision>>,
+    pub definitions: Vec<DefinitionRevision>,
+    pub departments: Vec<Department>,
+    pub collections: Vec<Collection>,
+    pub names: BTreeMap<Named, Vec<NameRevision>>,
+    pub measure_evaluations: EvaluationRecords,
+}
+
+impl RecordsBesideActuals {
+    /// A fixed number of queries, whatever the plan's size; the measures' 施策評価 of `year` (of
+    /// every year: `None`).
+    pub fn load(conn: &mut DbConnection, plan_id: PlanId, year: Option<i32>) -> Result<Self, AppError> {
+        let plan = plans::get(conn, plan_id)?;
+        let goals = plans::list_goals(conn, plan_id)?;
+        let strategies = plans::list_strategies(conn, plan_id)?;
+        // The measures' yearly roadmaps are not evaluated: not read.
+        let measures = measures::list_for_plan_without_roadmaps(conn, plan_id)?;
+        let (indicators, targets) = indicators::list_for_plan_with_targets(conn, plan_id)?;
+        let ids: Vec<i32> = indicators.iter().map(|i| i.id).collect();
+        let definitions = indicators::list_definitions(conn, &ids)?;
+        // A plan's owners are of its municipality; the others' departments are not read.
+        let departments = departments::list_for_municipality(conn, plan.municipality_id)?;
+        let collections = collections::list(conn, plan_id)?;
+        let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
+        let names = name_revisions::for_entities(conn, &[plan_id.get()], &measure_ids, &ids)?;
+        let measure_evaluations = EvaluationRecords::load(conn, &measure_ids, year)?;
+        Ok(Self {
+            plan,
+            goals,
+            strategies,
+            measures,
+            indicators,
+            targets,
+            definitions,
+            departments,
+            collections,
+            names,
+            measure_evaluations,
+        })
+    }
+
+    /// How many records it holds: a measure of what keeping it costs.
+    pub fn record_count(&self) -> usize {
+        self.goals.len()
+            + self.strategies.len()
+            + self.measures.len()
+            + self.indicators.len()
+            + self.targets.values().map(Vec::len).sum::<usize>()
+            + self.definitions.len()
+            + self.departments.len()
+            + self.collections.len()
+            + self.names.values().map(Vec::len).sum::<usize>()
+            + self.measure_evaluations.record_count()
+    }
+}
+
+/// The plan's records: `records` with the actuals of `year` (of every year: `None`), read now.
+pub fn with_actuals(
+    conn: &mut DbConnection,
+    records: RecordsBesideActuals,
+    year: Option<i32>,
+) -> Result<PlanRecords, AppError> {
+    let ids: Vec<i32> = records.indicators.iter().map(|i| i.id).collect();
     let events = match year {
         Some(year) => actuals::events_in_year(conn, &ids, year)?,
         None => actuals::events_for(conn, &ids)?,
     };
-    // A plan's owners are of its municipality; the others' departments are not read.
-    let departments = departments::list_for_municipality(conn, plan.municipality_id)?;
-    let collections = collections::list(conn, PlanId::new(plan_id))?;
-    let measure_ids: Vec<i32> = measures.iter().map(|m| m.id).collect();
-    let names = name_revisions::for_entities(conn, &[plan_id], &measure_ids, &ids)?;
-    let measure_evaluations = EvaluationRecords::load(conn, &measure_ids, year)?;
+    let RecordsBesideActuals {
+        plan,
+        goals,
+        strategies,
+        measures,
+        indicators,
+        targets,
+        definitions,
+        departments,
+        collections,
+        names,
+        measure_evaluations,
+    } = records;
     Ok(PlanRecords {
         plan,
         goals,
@@ -794,9 +867,18 @@ pub fn evaluate_plan_at(
     as_of: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Result<PlanEvaluation, AppError> {
-    let records = load_year(conn, plan_id, year)?;
+    evaluate_records(&load_year(conn, plan_id, year)?, year, as_of, now)
+}
+
+/// The evaluation of `year` from the plan's records: 422 for a year outside the plan.
+pub fn evaluate_records(
+    records: &PlanRecords,
+    year: i32,
+    as_of: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<PlanEvaluation, AppError> {
     records.plan.check_year("fiscal_year", year)?;
-    Ok(evaluate(&records, year, as_of, now))
+    Ok(evaluate(records, year, as_of, now))
 }
 
 #[cfg(test)]

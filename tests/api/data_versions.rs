@@ -12,9 +12,13 @@ use crate::helpers::{Backend, TEST_SECRET, TestApp, TestUser, json, spawn_app};
 use crate::municipalities::{Other, other_municipality};
 use crate::{on_both_backends, postgres_tests};
 
-on_both_backends!(a_write_invalidates_its_municipalitys_answers_and_leaves_anothers_cached);
+on_both_backends!(
+    a_write_invalidates_its_municipalitys_answers_and_leaves_anothers_cached,
+    records_besides_actuals_are_kept_across_writes_of_actuals_only,
+);
 postgres_tests!(
     two_server_processes_see_each_others_writes_per_municipality,
+    two_server_processes_keep_records_besides_actuals_only_until_they_change,
     a_municipalitys_write_does_not_wait_for_anothers_open_write,
 );
 
@@ -98,6 +102,55 @@ async fn check_invalidation_follows_the_data(app: &TestApp, reader: &Reader) {
     let evaluation = reader.get(app, &ours_path, &app.hq).await;
     assert!(reader.read_statements() - before > 1, "computed afresh");
     assert_eq!(name_of(&evaluation, our_indicator), "改名した指標");
+}
+
+/// Through `reader`: after a review of an actual written through `app`, the next evaluation shows
+/// it, computed afresh from the plan's other records as kept (fewer statements than reading them
+/// again); after a rename, a write besides actuals, they are read again and show the new name.
+async fn check_records_kept_across_actuals(app: &TestApp, reader: &Reader) {
+    let plan = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let path = evaluation_path(plan);
+    let evaluation = reader.get(app, &path, &app.hq).await;
+    let pending = evaluation["indicators"].as_array().unwrap().iter().find(|i| i["submission"] == "submitted");
+    let indicator = pending.expect("the demo has FY2020 actuals awaiting review")["indicator_id"].as_i64().unwrap();
+    let submission_of = |evaluation: &Value| {
+        let found = evaluation["indicators"].as_array().unwrap().iter().find(|i| i["indicator_id"] == indicator);
+        found.unwrap()["submission"].clone()
+    };
+
+    let review = app
+        .post(&format!("/indicators/{indicator}/actuals/{YEAR}/review"), &app.hq, &json!({"action": "approve"}))
+        .await;
+    assert_eq!(review.status(), 200);
+    let before = reader.read_statements();
+    let evaluation = reader.get(app, &path, &app.hq).await;
+    let after_actual = reader.read_statements() - before;
+    assert_eq!(submission_of(&evaluation), "approved", "the next read sees the review");
+    assert!(after_actual > 1, "computed afresh, not served from the cache");
+
+    let renamed = app.patch(&format!("/indicators/{indicator}"), &app.hq, &json!({"name": "改名した指標"})).await;
+    assert_eq!(renamed.status(), 200);
+    let before = reader.read_statements();
+    let evaluation = reader.get(app, &path, &app.hq).await;
+    let after_rename = reader.read_statements() - before;
+    assert_eq!(name_of(&evaluation, indicator), "改名した指標", "the next read sees the rename");
+    assert_eq!(submission_of(&evaluation), "approved");
+    assert!(
+        after_actual + 5 < after_rename,
+        "after a review only the actuals are read ({after_actual} statements), after a rename the plan's records \
+         too ({after_rename})"
+    );
+}
+
+async fn records_besides_actuals_are_kept_across_writes_of_actuals_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    check_records_kept_across_actuals(&app, &Reader::of(&app)).await;
+}
+
+async fn two_server_processes_keep_records_besides_actuals_only_until_they_change() {
+    let app = spawn_app(Backend::Postgres).await;
+    let second = Reader::second_process(&app).await;
+    check_records_kept_across_actuals(&app, &second).await;
 }
 
 async fn a_write_invalidates_its_municipalitys_answers_and_leaves_anothers_cached(backend: Backend) {

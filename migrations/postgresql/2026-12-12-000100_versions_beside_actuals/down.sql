@@ -1,0 +1,1 @@
+ALTER TABLE municipality_data_versions DROP COLUMN non_actual_counter;
