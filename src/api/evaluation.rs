@@ -110,7 +110,7 @@ pub async fn get_evaluation(
     req: HttpRequest,
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
-    structures: web::Data<RecordsCache>,
+    kept_records: web::Data<RecordsCache>,
     _caller: Caller,
     version: DataVersion,
     id: Resolved<PlanId>,
@@ -126,7 +126,7 @@ pub async fn get_evaluation(
         let answer = cache
             .into_inner()
             .get_or_compute(&db, version, key, move |conn| {
-                let records = structures.load_year(conn, version, plan_id, year)?;
+                let records = kept_records.load_year(conn, version, plan_id, year)?;
                 response_cache::json(&plan_evaluation::evaluate_records(&records, year, None, now)?)
             })
             .await?;
@@ -139,7 +139,7 @@ pub async fn get_evaluation(
         let answer = cache
             .into_inner()
             .get_or_compute(&db, version, key, move |conn| {
-                let records = structures.load_year(conn, version, plan_id, year)?;
+                let records = kept_records.load_year(conn, version, plan_id, year)?;
                 let (evaluation, notes) = evaluation_with_notes(&records, year, None, now)?;
                 spreadsheet::evaluation_csv(&evaluation, &notes)
             })

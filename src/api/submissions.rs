@@ -167,7 +167,7 @@ fn submission_status(evaluation: PlanEvaluation) -> SubmissionStatus {
 pub async fn submissions(
     db: web::Data<Database>,
     cache: web::Data<ResponseCache>,
-    structures: web::Data<RecordsCache>,
+    kept_records: web::Data<RecordsCache>,
     _caller: Caller,
     version: DataVersion,
     id: Resolved<PlanId>,
@@ -180,7 +180,7 @@ pub async fn submissions(
     let answer = cache
         .into_inner()
         .get_or_compute(&db, version, key, move |conn| {
-            let records = structures.load_year(conn, version, plan_id, year)?;
+            let records = kept_records.load_year(conn, version, plan_id, year)?;
             let evaluation = plan_evaluation::evaluate_records(&records, year, None, now)?;
             response_cache::json(&submission_status(evaluation))
         })
