@@ -45,19 +45,18 @@ pub fn lookup(
     macro_rules! with_owner {
         ($owner:expr) => {{
             let owner = $owner;
+            // Joined, not two subqueries: the owner is looked up once for both counters.
             let versions_of_owner = municipality_data_versions::table
-                .filter(municipality_data_versions::municipality_id.nullable().eq(owner.clone()));
-            let municipality_version = versions_of_owner.select(municipality_data_versions::counter).single_value();
-            let non_actual_version =
-                versions_of_owner.select(municipality_data_versions::non_actual_counter).single_value();
+                .on(municipality_data_versions::municipality_id.nullable().eq(owner.clone()));
             on_each_backend!(&mut *conn, |backend| users::table
-                .find(user_id)
+                .left_join(versions_of_owner)
+                .filter(users::id.eq(user_id))
                 .select((
                     AccountRow::as_select(),
                     owner.clone(),
                     installation_version,
-                    municipality_version,
-                    non_actual_version,
+                    municipality_data_versions::counter.nullable(),
+                    municipality_data_versions::non_actual_counter.nullable(),
                 ))
                 .first::<(AccountRow, Option<i32>, Option<i64>, Option<i64>, Option<i64>)>(backend)
                 .optional()?)
