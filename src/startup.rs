@@ -62,14 +62,11 @@ impl Application {
         let login_throttle = web::Data::new(LoginThrottle::new(&settings.login_throttle));
         let listener = crate::connections::bind(address)?;
         let port = listener.local_addr()?.port();
-        let provider_keys = web::Data::new(
-            crate::auth::provider_token::ProviderKeys::new(settings.jwks_refetch)
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        );
+        let provider_keys = web::Data::new(crate::auth::provider_token::ProviderKeys::new(settings.jwks_refetch));
         let public_base_url = web::Data::new(settings.public_base_url.clone());
         let db = web::Data::new(db);
         let tokens = web::Data::new(tokens);
-        let openapi_json = web::Data::new(web::Bytes::from(api::openapi::document_json()));
+        let openapi_json = web::Data::new(OpenApiJson::default());
         let routes = web::Data::new(KnownRoutes::from_openapi());
         let recording = settings.metrics_endpoint.is_on().then(|| settings.metrics.clone());
         let metrics_endpoint = web::Data::new(settings.metrics_endpoint.clone());
@@ -146,6 +143,7 @@ impl Application {
         // A body larger than one write (`api::sliced_body`) ends in a short segment; with Nagle's
         // algorithm it waits for the client's delayed ACK, 40 ms on Linux.
         .tcp_nodelay(true)
+        .h1_write_buffer_size(api::sliced_body::WRITE_BUFFER_BYTES)
         .listen(listener)?
         .run();
         Ok(Self { server, port })
@@ -269,8 +267,14 @@ async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Result<Ht
 }
 
 /// The committed document, byte for byte.
-async fn openapi_document(document: web::Data<web::Bytes>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json; charset=utf-8").body(document.get_ref().clone())
+/// The OpenAPI document as served, serialised on its first request: it is about 1 MB, which a
+/// server nobody reads the documentation of need not hold.
+#[derive(Default)]
+struct OpenApiJson(std::sync::OnceLock<web::Bytes>);
+
+async fn openapi_document(document: web::Data<OpenApiJson>) -> HttpResponse {
+    let body = document.0.get_or_init(|| web::Bytes::from(api::openapi::document_json())).clone();
+    HttpResponse::Ok().content_type("application/json; charset=utf-8").body(body)
 }
 
 /// Responses that actix produced itself (405 for a wrong method, a 404 from the docs service)

@@ -3,10 +3,14 @@
 //! actix-http copies each chunk a body yields into the connection's write buffer and keeps that
 //! buffer's capacity for the life of the connection. A 1 MiB evaluation sent as one chunk leaves
 //! every keep-alive connection that ever carried one holding a 1 MiB buffer (32 clients: 32 MiB
-//! and more). Yielded in slices, the buffer stays near actix's 32 KiB write high-water mark
-//! whatever the body's size. The slices are views of the stored bytes, not copies, and the
-//! length is still announced (`Content-Length`), so clients see the same response.
-
+//! and more). Yielded in slices, the buffer stays near [`WRITE_BUFFER_BYTES`] whatever the body's
+//! size. The slices are views of the stored bytes, not copies, and the length is still announced
+//! (`Content-Length`), so clients see the same response.
+//!
+//! Both bounds are smaller than actix's defaults (32 KiB written ahead, 16 KiB slices): when a
+//! client reads slowly the buffer is written out in part, and each later slice that does not fit
+//! behind the unwritten rest doubles the buffer. Under the collection-week load (20 keep-alive
+//! clients) the connections' buffers held 5.5 MB at the peak with the defaults (docs/benchmark.md).
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -17,9 +21,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 
-/// The largest chunk given to the connection at a time: half of actix's default write buffer
-/// high-water mark (32 KiB), so one write buffer never grows past about 48 KiB.
-pub const SLICE_BYTES: usize = 16 * 1024;
+/// How much of a response actix writes ahead into a connection's buffer before it waits for the
+/// socket (`HttpServer::h1_write_buffer_size`; actix's default is 32 KiB).
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// The largest chunk given to the connection at a time: half of [`WRITE_BUFFER_BYTES`], so a
+/// buffer written out in full never holds more than 24 KiB.
+pub const SLICE_BYTES: usize = WRITE_BUFFER_BYTES / 2;
 
 /// A body of known length made of shared byte buffers, yielded [`SLICE_BYTES`] at a time.
 #[derive(Debug)]

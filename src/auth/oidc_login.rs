@@ -157,10 +157,11 @@ pub async fn finish(
     };
     let client =
         client(keys, provider, Some(finishing.client_secret), finishing.redirect_uri).await.map_err(unavailable)?;
+    let http = keys.http().map_err(unavailable)?;
     let response = client
         .exchange_code(AuthorizationCode::new(finishing.code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(finishing.pkce_verifier))
-        .request_async(keys.http())
+        .request_async(http)
         .await
         .map_err(|error| {
             let failure = match error {

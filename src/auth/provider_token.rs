@@ -9,7 +9,7 @@
 //! tokens with made-up key ids does not become a flood of requests to the provider.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -44,7 +44,9 @@ impl Default for JwksRefetchInterval {
 }
 
 pub struct ProviderKeys {
-    http: reqwest::Client,
+    /// Built on first use: an installation without OpenID providers never loads the system's CA
+    /// certificates (about 1 MB held for the life of the process) or touches that code.
+    http: OnceLock<reqwest::Client>,
     min_refetch: Duration,
     cache: Mutex<HashMap<String, CachedKeys>>,
 }
@@ -56,14 +58,8 @@ impl std::fmt::Debug for ProviderKeys {
 }
 
 impl ProviderKeys {
-    pub fn new(JwksRefetchInterval(min_refetch): JwksRefetchInterval) -> Result<Self, AppError> {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            // A redirect could lead a JWKS fetch anywhere; providers publish the final address.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AppError::Config(format!("cannot build the HTTP client for OpenID providers: {e}")))?;
-        Ok(Self { http, min_refetch, cache: Mutex::new(HashMap::new()) })
+    pub fn new(JwksRefetchInterval(min_refetch): JwksRefetchInterval) -> Self {
+        Self { http: OnceLock::new(), min_refetch, cache: Mutex::new(HashMap::new()) }
     }
 
     /// The shortest time between two fetches of one provider's JWKS.
@@ -126,8 +122,21 @@ impl ProviderKeys {
 
     /// The HTTP client the provider's documents are fetched with (no redirects, short timeout),
     /// also for the web view's code exchange.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    pub fn http(&self) -> Result<&reqwest::Client, AppError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            // A redirect could lead a JWKS fetch anywhere; providers publish the final address.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                tracing::error!("cannot build the HTTP client for OpenID providers: {e}");
+                AppError::Unavailable("the OpenID provider cannot be reached; try again later".into())
+            })?;
+        // Two first uses at once build two clients; one is kept, both work.
+        Ok(self.http.get_or_init(|| client))
     }
 
     /// The provider's discovery document (OpenID Connect Discovery 1.0), refused when it names
@@ -193,7 +202,7 @@ impl ProviderKeys {
             tracing::warn!(url, "OpenID provider fetch failed: {what}");
             AppError::Unavailable("the OpenID provider cannot be reached; try again later".into())
         };
-        let mut response = self.http.get(url).send().await.map_err(|e| unavailable(e.to_string()))?;
+        let mut response = self.http()?.get(url).send().await.map_err(|e| unavailable(e.to_string()))?;
         if !response.status().is_success() {
             return Err(unavailable(format!("status {}", response.status())));
         }
@@ -248,7 +257,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn unknown_key_ids_fetch_the_keys_at_most_once_per_interval() {
-        let keys = ProviderKeys::new(JwksRefetchInterval(Duration::from_secs(3600))).unwrap();
+        let keys = ProviderKeys::new(JwksRefetchInterval(Duration::from_secs(3600)));
         // Nothing listens on port 9 of loopback: the first lookup tries (and fails to reach) the
         // provider; the next ones within the interval do not try at all.
         let issuer = "http://127.0.0.1:9";
