@@ -4,6 +4,7 @@
 //! evaluating is pure.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
 use rust_decimal::Decimal;
@@ -33,22 +34,27 @@ use crate::domain::plan::{Goal, Plan, Strategy, label, strategy_numeral};
 use crate::domain::submission::ActualEventKind;
 use crate::error::AppError;
 
-/// Everything recorded about a plan, loaded in bulk.
+/// Everything recorded about a plan, loaded in bulk: its records besides the actuals, shared with
+/// [`super::records_cache`] rather than copied for each request, and the actuals read for it.
+/// The records are read through it as its own fields (`records.indicators`); changing one (the
+/// report's measures with roadmaps) copies them first if the cache shares them.
 pub struct PlanRecords {
-    pub plan: Plan,
-    pub goals: Vec<Goal>,
-    pub strategies: Vec<Strategy>,
-    pub measures: Vec<Measure>,
-    pub indicators: Vec<Indicator>,
-    pub targets: BTreeMap<i32, Vec<TargetRevision>>,
-    pub definitions: Vec<DefinitionRevision>,
+    beside_actuals: Arc<RecordsBesideActuals>,
     pub events: Vec<actuals::IndicatorEvent>,
-    pub departments: Vec<Department>,
-    pub collections: Vec<Collection>,
-    /// Names over time of the plan, its measures and indicators (renamed ones only)
-    pub names: BTreeMap<Named, Vec<NameRevision>>,
-    /// The measures' 施策評価 (departments' evaluations and the 本部's assessments)
-    pub measure_evaluations: EvaluationRecords,
+}
+
+impl std::ops::Deref for PlanRecords {
+    type Target = RecordsBesideActuals;
+
+    fn deref(&self) -> &RecordsBesideActuals {
+        &self.beside_actuals
+    }
+}
+
+impl std::ops::DerefMut for PlanRecords {
+    fn deref_mut(&mut self) -> &mut RecordsBesideActuals {
+        Arc::make_mut(&mut self.beside_actuals)
+    }
 }
 
 impl PlanRecords {
@@ -96,13 +102,13 @@ impl PlanRecords {
 /// with the actuals of every year.
 pub fn load(conn: &mut DbConnection, plan_id: PlanId) -> Result<PlanRecords, AppError> {
     let beside_actuals = RecordsBesideActuals::load(conn, plan_id, None)?;
-    with_actuals(conn, beside_actuals, None)
+    with_actuals(conn, Arc::new(beside_actuals), None)
 }
 
 /// [`load`] with only the actuals of `year`: all that [`evaluate`] uses for that year.
 pub fn load_year(conn: &mut DbConnection, plan_id: PlanId, year: i32) -> Result<PlanRecords, AppError> {
     let beside_actuals = RecordsBesideActuals::load(conn, plan_id, Some(year))?;
-    with_actuals(conn, beside_actuals, Some(year))
+    with_actuals(conn, Arc::new(beside_actuals), Some(year))
 }
 
 /// A plan's records but its actuals: what the writes of actuals, most of collection week's, leave
@@ -174,7 +180,7 @@ impl RecordsBesideActuals {
 /// The plan's records: `records` with the actuals of `year` (of every year: `None`), read now.
 pub fn with_actuals(
     conn: &mut DbConnection,
-    records: RecordsBesideActuals,
+    records: Arc<RecordsBesideActuals>,
     year: Option<i32>,
 ) -> Result<PlanRecords, AppError> {
     let ids: Vec<i32> = records.indicators.iter().map(|i| i.id).collect();
@@ -182,33 +188,7 @@ pub fn with_actuals(
         Some(year) => actuals::events_in_year(conn, &ids, year)?,
         None => actuals::events_for(conn, &ids)?,
     };
-    let RecordsBesideActuals {
-        plan,
-        goals,
-        strategies,
-        measures,
-        indicators,
-        targets,
-        definitions,
-        departments,
-        collections,
-        names,
-        measure_evaluations,
-    } = records;
-    Ok(PlanRecords {
-        plan,
-        goals,
-        strategies,
-        measures,
-        indicators,
-        targets,
-        definitions,
-        events,
-        departments,
-        collections,
-        names,
-        measure_evaluations,
-    })
+    Ok(PlanRecords { beside_actuals: records, events })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -55,11 +55,11 @@ impl RecordsCache {
         let key = (plan_id, year);
         let kept = self.lock().get(version.installation, version.non_actual, &key);
         let beside_actuals = match kept {
-            Some(kept) => RecordsBesideActuals::clone(&kept),
+            Some(kept) => kept,
             None => {
-                let read = RecordsBesideActuals::load(conn, plan_id, Some(year))?;
+                let read = Arc::new(RecordsBesideActuals::load(conn, plan_id, Some(year))?);
                 let size = read.record_count();
-                self.lock().insert(version.installation, version.non_actual, key, Arc::new(read.clone()), size);
+                self.lock().insert(version.installation, version.non_actual, key, Arc::clone(&read), size);
                 read
             }
         };
