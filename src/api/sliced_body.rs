@@ -5,12 +5,14 @@
 //! every keep-alive connection that ever carried one holding a 1 MiB buffer (32 clients: 32 MiB
 //! and more). Yielded in slices, the buffer stays near [`WRITE_BUFFER_BYTES`] whatever the body's
 //! size. The slices are views of the stored bytes, not copies, and the length is still announced
-//! (`Content-Length`), so clients see the same response.
+//! (`Content-Length`), so clients see the same response. Any body is resliced, not only one that
+//! gives up its bytes: the request-logging layer wraps every body in a stream of its own, and a
+//! check for one buffer alone let every handler's body through whole (docs/benchmark.md).
 //!
-//! Both bounds are smaller than actix's defaults (32 KiB written ahead, 16 KiB slices): when a
-//! client reads slowly the buffer is written out in part, and each later slice that does not fit
-//! behind the unwritten rest doubles the buffer. Under the collection-week load (20 keep-alive
-//! clients) the connections' buffers held 5.5 MB at the peak with the defaults (docs/benchmark.md).
+//! Both bounds are half of actix's defaults (32 KiB written ahead, 16 KiB slices): when a client
+//! reads slowly the buffer is written out in part, and a slice that does not fit behind the
+//! unwritten rest doubles the buffer, so its size follows the bounds.
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -65,8 +67,37 @@ impl MessageBody for SlicedBody {
     }
 }
 
-/// Middleware: every response whose body is one buffer larger than [`SLICE_BYTES`] (any JSON a
-/// handler returns, a problem, the OpenAPI document) is sent as a [`SlicedBody`].
+/// Any body, each chunk it yields handed on at most [`SLICE_BYTES`] at a time.
+pub struct Resliced {
+    inner: BoxBody,
+    /// What is left of the chunk the inner body yielded last.
+    rest: Bytes,
+}
+
+impl MessageBody for Resliced {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.inner.size()
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        loop {
+            if !this.rest.is_empty() {
+                let slice = this.rest.split_to(this.rest.len().min(SLICE_BYTES));
+                return Poll::Ready(Some(Ok(slice)));
+            }
+            match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.rest = chunk,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Middleware: every response whose body is larger than [`SLICE_BYTES`] (any JSON a handler
+/// returns, a problem, a spreadsheet, the OpenAPI document) is sent [`Resliced`].
 pub async fn slice_large_bodies(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -75,15 +106,13 @@ pub async fn slice_large_bodies(
     Ok(response.map_body(|_, body| slice_if_large(body.boxed())))
 }
 
-/// `body` as a [`SlicedBody`] if it is one buffer larger than a slice; as it was otherwise (no
-/// body at all, as for a 304, stays none).
+/// `body` [`Resliced`] if it is larger than a slice or of unknown length (a stream may yield a
+/// chunk of any size); as it was otherwise (no body at all, as for a 304, stays none).
 fn slice_if_large(body: BoxBody) -> BoxBody {
-    if !matches!(body.size(), BodySize::Sized(size) if size > SLICE_BYTES as u64) {
-        return body;
-    }
-    match body.try_into_bytes() {
-        Ok(bytes) => BoxBody::new(SlicedBody::new([bytes])),
-        Err(stream) => stream,
+    match body.size() {
+        BodySize::None => body,
+        BodySize::Sized(size) if size <= SLICE_BYTES as u64 => body,
+        BodySize::Sized(_) | BodySize::Stream => BoxBody::new(Resliced { inner: body, rest: Bytes::new() }),
     }
 }
 
@@ -114,14 +143,67 @@ mod tests {
         assert_eq!(out.concat(), parts.concat());
     }
 
+    /// A body that keeps its bytes to itself, as the request-logging layer's wrapper does.
+    struct Opaque(Bytes);
+
+    impl MessageBody for Opaque {
+        type Error = Infallible;
+
+        fn size(&self) -> BodySize {
+            BodySize::Sized(self.0.len() as u64)
+        }
+
+        fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+            let this = self.get_mut();
+            Poll::Ready((!this.0.is_empty()).then(|| Ok(std::mem::take(&mut this.0))))
+        }
+    }
+
+    fn chunks(body: BoxBody) -> Vec<Bytes> {
+        let mut body = std::pin::pin!(body);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(Ok(chunk))) = body.as_mut().poll_next(&mut cx) {
+            out.push(chunk);
+        }
+        out
+    }
+
     #[test]
-    fn only_a_single_buffer_larger_than_a_slice_is_sliced() {
-        let large = slice_if_large(BoxBody::new(Bytes::from(vec![1u8; SLICE_BYTES + 1])));
-        assert_eq!(large.size(), BodySize::Sized((SLICE_BYTES + 1) as u64));
-        assert!(large.try_into_bytes().is_err(), "sent in slices, not as one buffer");
+    fn a_large_body_is_resliced_whether_or_not_it_gives_up_its_bytes() {
+        let big = Bytes::from((0..SLICE_BYTES * 3 + 7).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+        for body in [BoxBody::new(big.clone()), BoxBody::new(Opaque(big.clone()))] {
+            let sliced = slice_if_large(body);
+            assert_eq!(sliced.size(), BodySize::Sized(big.len() as u64), "the length is still announced");
+            let out = chunks(sliced);
+            assert_eq!(out.iter().map(Bytes::len).collect::<Vec<_>>(), [SLICE_BYTES, SLICE_BYTES, SLICE_BYTES, 7]);
+            assert_eq!(out.concat(), big);
+        }
+    }
+
+    #[test]
+    fn small_bodies_and_no_body_pass_as_they_were() {
         let small = slice_if_large(BoxBody::new(Bytes::from(vec![1u8; SLICE_BYTES])));
-        assert!(small.try_into_bytes().is_ok());
+        assert!(small.try_into_bytes().is_ok(), "one buffer, untouched");
         assert_eq!(slice_if_large(BoxBody::new(actix_web::body::None::new())).size(), BodySize::None);
+    }
+
+    /// The server's own layers around a handler's large body: what reaches the connection comes
+    /// in slices.
+    #[actix_web::test]
+    async fn a_handlers_body_leaves_the_logging_layer_in_slices() {
+        use actix_web::{App, HttpResponse, test, web};
+        let app = test::init_service(
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(slice_large_bodies))
+                .route("/", web::get().to(|| async { HttpResponse::Ok().body(vec![b'x'; SLICE_BYTES * 5]) })),
+        )
+        .await;
+        let response = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        let out = chunks(response.into_body());
+        assert_eq!(out.len(), 5);
+        assert!(out.iter().all(|chunk| chunk.len() == SLICE_BYTES));
     }
 
     #[test]
