@@ -3,7 +3,9 @@
 //! glibc's defaults keep freed memory in the process (docs/benchmark.md, "Memory"):
 //! - each thread that contends for the heap gets an arena of its own (up to 8 per CPU), and what
 //!   is freed in each stays there; with the actix workers and tokio's blocking threads that was
-//!   most of the memory held after a load. Two arenas are enough for two workers.
+//!   most of the memory held after a load. One arena: with two, each kept its own free space, and
+//!   the collection week's peak was 58–59 MB against 53–54 MB with one, at the same read rates
+//!   (docs/benchmark.md).
 //! - blocks from 128 KiB up are mapped on their own and unmapped when freed, but the first such
 //!   free raises that threshold to the block's size (up to 32 MiB), so from then on the 19 MiB
 //!   of an argon2 hash, a plan's loaded records or a spreadsheet come from the heap and stay
@@ -13,7 +15,7 @@
 use std::time::Duration;
 
 /// Malloc arenas for the whole process.
-pub const MALLOC_ARENAS: i32 = 2;
+pub const MALLOC_ARENAS: i32 = 1;
 /// Blocks of this size and more are mapped on their own and given back when freed.
 pub const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
 
@@ -32,8 +34,9 @@ pub fn bound_retained_memory() {
 /// The first return of freed memory after the server starts: once the workers have built their
 /// routes and the start-up work (migrations, the demo) is over.
 pub const FIRST_RETURN_AFTER: Duration = Duration::from_secs(1);
-/// How often freed memory is returned while the server runs.
-pub const RETURN_INTERVAL: Duration = Duration::from_secs(10);
+/// How often freed memory is returned while the server runs: often enough that what one national
+/// comparison or a burst of misses frees goes back before the next does the same.
+pub const RETURN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Gives the pages of freed blocks back to the system. `free` returns only the top of a heap;
 /// what is freed below a block still in use stays resident until this runs (5.8 MB of the 32 MB
