@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::Query;
 use super::resolved::Resolved;
-use super::sliced_body::SlicedBody;
+use super::sliced_body::JoinedBody;
 use crate::auth::Caller;
 use crate::db::Database;
 use crate::domain::ids::PlanId;
@@ -131,7 +131,7 @@ pub async fn get_evaluation(
             })
             .await?;
         let parts = restamp_evaluated_at(&answer.body, now)?;
-        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(SlicedBody::new(parts)));
+        return Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(JoinedBody::new(parts)));
     }
     if format == Format::Csv && as_of.is_none() {
         let now = chrono::Utc::now().naive_utc();
