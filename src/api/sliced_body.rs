@@ -9,9 +9,8 @@
 //! gives up its bytes: the request-logging layer wraps every body in a stream of its own, and a
 //! check for one buffer alone let every handler's body through whole (docs/benchmark.md).
 //!
-//! Both bounds are half of actix's defaults (32 KiB written ahead, 16 KiB slices): when a client
-//! reads slowly the buffer is written out in part, and a slice that does not fit behind the
-//! unwritten rest doubles the buffer, so its size follows the bounds.
+//! Smaller bounds (16 KiB ahead in 8 KiB slices) held the same memory under `wrk` on the demo's
+//! cached evaluation once every body was sliced, and served it 8–16 % slower (docs/benchmark.md).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -24,11 +23,12 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 
 /// How much of a response actix writes ahead into a connection's buffer before it waits for the
-/// socket (`HttpServer::h1_write_buffer_size`; actix's default is 32 KiB).
-pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// socket (`HttpServer::h1_write_buffer_size`; actix's default, stated here because the slices
+/// are sized from it).
+pub const WRITE_BUFFER_BYTES: usize = 32 * 1024;
 
 /// The largest chunk given to the connection at a time: half of [`WRITE_BUFFER_BYTES`], so a
-/// buffer written out in full never holds more than 24 KiB.
+/// buffer written out in full never holds more than 48 KiB.
 pub const SLICE_BYTES: usize = WRITE_BUFFER_BYTES / 2;
 
 /// A body of known length made of shared byte buffers, one after the other, without copying them
