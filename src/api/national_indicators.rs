@@ -92,21 +92,27 @@ pub async fn national_comparison(
         db.read(move |conn| comparison::load(conn, &code, year).map(|records| comparison::compare(&records, year)))
             .await?
     };
+    // Written out on a blocking thread, JSON too: about 700 KB takes milliseconds, which on an
+    // async worker would hold up every other request that worker serves.
+    let body = web::block(move || render_comparison(format, &result))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
     // Codes are ASCII (the catalogue's); anything else was refused by the lookup above.
-    let file = |extension: &str| format!("comparison-{code}-{year}.{extension}");
+    let file = |extension: &str| attachment(format!("comparison-{code}-{year}.{extension}"));
     Ok(match format {
-        Format::Json => HttpResponse::Ok().json(result),
-        Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(attachment(file("csv"))).body(
-            web::block(move || spreadsheet::comparison_csv(&result))
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))??,
-        ),
-        Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(attachment(file("xlsx"))).body(
-            web::block(move || spreadsheet::comparison_xlsx(&result))
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))??,
-        ),
+        Format::Json => HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(body),
+        Format::Csv => HttpResponse::Ok().content_type(CSV_MEDIA_TYPE).insert_header(file("csv")).body(body),
+        Format::Xlsx => HttpResponse::Ok().content_type(XLSX_MEDIA_TYPE).insert_header(file("xlsx")).body(body),
     })
+}
+
+/// The comparison's body in the negotiated format.
+fn render_comparison(format: Format, comparison: &NationalComparison) -> Result<Vec<u8>, AppError> {
+    match format {
+        Format::Json => serde_json::to_vec(comparison).map_err(|e| AppError::Internal(format!("json: {e}"))),
+        Format::Csv => spreadsheet::comparison_csv(comparison),
+        Format::Xlsx => spreadsheet::comparison_xlsx(comparison),
+    }
 }
 
 /// Comparisons across every municipality run one at a time per server process: each holds the

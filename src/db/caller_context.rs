@@ -17,6 +17,12 @@ use super::{DbConnection, on_each_backend};
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
+diesel::define_sql_function! {
+    /// SQL's `COALESCE` of two nullable integers: the second is evaluated only where the first is
+    /// NULL, a subquery included.
+    fn coalesce(first: Nullable<Integer>, second: Nullable<Integer>) -> Nullable<Integer>;
+}
+
 /// The stored facts a request's caller is judged on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerContext {
@@ -53,7 +59,9 @@ pub fn lookup(
                 .filter(users::id.eq(user_id))
                 .select((
                     AccountRow::as_select(),
-                    owner.clone(),
+                    // The joined row names the owner when its municipality has written: the owner
+                    // subquery then runs once, for the join, not again for this column.
+                    coalesce(municipality_data_versions::municipality_id.nullable(), owner.clone()),
                     installation_version,
                     municipality_data_versions::counter.nullable(),
                     municipality_data_versions::non_actual_counter.nullable(),
