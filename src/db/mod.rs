@@ -721,7 +721,7 @@ impl Database {
         drop(checkout);
         call.still_wanted()?;
         conn.run(|conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let value = f(conn)?;
                 // Nobody waits for the answer any more: roll back rather than commit a change
                 // the caller was told failed.
@@ -731,6 +731,40 @@ impl Database {
                 Ok(value)
             })
         })
+    }
+}
+
+/// Runs `f` in one transaction that commits if it returns `Ok`. On SQLite it begins `IMMEDIATE`,
+/// taking the file's write lock at once (waiting up to the busy timeout for another process's
+/// writer): a deferred `BEGIN` that reads before it writes fails at its first write, without
+/// waiting, with "database is locked" when another process (a `remind` pass beside the server)
+/// committed meanwhile. PostgreSQL's transactions need nothing of the kind.
+fn write_transaction<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    fn sqlite(conn: &mut DbConnection) -> Result<&mut diesel::SqliteConnection, diesel::result::Error> {
+        match conn {
+            DbConnection::Sqlite(sqlite) => Ok(sqlite),
+            DbConnection::Postgresql(_) => Err(diesel::result::Error::BrokenTransactionManager),
+        }
+    }
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")?;
+    // As diesel's own transactions end: an error of `f` wins over a failed rollback that leaves
+    // the connection to be discarded.
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite(conn)?)?;
+            Ok(value)
+        }
+        Err(error) => match AnsiTransactionManager::rollback_transaction(sqlite(conn)?) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
     }
 }
 

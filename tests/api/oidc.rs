@@ -51,6 +51,10 @@ fn install_provider_package() {
     }
 }
 
+/// How long a provider may take to say it is ready, and how many times it is started.
+const PROVIDER_READY_WITHIN: Duration = Duration::from_secs(30);
+const PROVIDER_ATTEMPTS: usize = 3;
+
 /// One run of tests/oidc/provider.mjs, stopped when dropped.
 pub(crate) struct Provider {
     child: Child,
@@ -61,34 +65,53 @@ pub(crate) struct Provider {
 
 impl Provider {
     fn start() -> Self {
-        Self::start_on(free_port(), 0, None)
+        Self::start_on(None, 0, None)
     }
 
     /// A provider with the web view's client `kpi-web` of the test server at `web_origin`.
     pub(crate) fn start_for_web(web_origin: &str) -> Self {
-        Self::start_on(free_port(), 0, Some(web_origin.to_owned()))
+        Self::start_on(None, 0, Some(web_origin.to_owned()))
     }
 
-    /// A provider on `port` with fresh keys and its clock `clock_offset_seconds` off.
-    fn start_on(port: u16, clock_offset_seconds: i64, web_origin: Option<String>) -> Self {
+    /// A provider on `port` (any free one when `None`) with fresh keys and its clock
+    /// `clock_offset_seconds` off. A run that does not say it is ready within
+    /// [`PROVIDER_READY_WITHIN`] is stopped and started again: a port found free can be taken by
+    /// another test before node listens on it, and a node that never listened once hung a CI run.
+    fn start_on(port: Option<u16>, clock_offset_seconds: i64, web_origin: Option<String>) -> Self {
         install_provider_package();
-        let mut command = Command::new("node");
-        if let Some(origin) = &web_origin {
-            command.env("WEB_ORIGIN", origin);
+        let mut failures = Vec::new();
+        for _ in 0..PROVIDER_ATTEMPTS {
+            let port = port.unwrap_or_else(free_port);
+            let mut command = Command::new("node");
+            if let Some(origin) = &web_origin {
+                command.env("WEB_ORIGIN", origin);
+            }
+            let mut child = command
+                .arg("provider.mjs")
+                .current_dir(TESTS_DIR)
+                .env("PORT", port.to_string())
+                .env("CLOCK_OFFSET_SECONDS", clock_offset_seconds.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("node cannot start the OpenID provider: {e}"));
+            let stdout = child.stdout.take().expect("stdout");
+            let (sender, first_line) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = sender.send(line);
+            });
+            match first_line.recv_timeout(PROVIDER_READY_WITHIN) {
+                Ok(line) if line.starts_with("ready ") => return Self { child, port, web_origin },
+                outcome => {
+                    failures.push(format!("port {port}: {outcome:?}"));
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
         }
-        let mut child = command
-            .arg("provider.mjs")
-            .current_dir(TESTS_DIR)
-            .env("PORT", port.to_string())
-            .env("CLOCK_OFFSET_SECONDS", clock_offset_seconds.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("node cannot start the OpenID provider: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("provider output");
-        assert!(line.starts_with("ready "), "the OpenID provider did not start: {line:?}");
-        Self { child, port, web_origin }
+        panic!("the OpenID provider did not start: {failures:?}");
     }
 
     pub(crate) fn issuer(&self) -> String {
@@ -99,7 +122,7 @@ impl Provider {
     pub(crate) fn rotate(mut self, clock_offset_seconds: i64) -> Self {
         let port = self.port;
         self.stop();
-        Self::start_on(port, clock_offset_seconds, self.web_origin.take())
+        Self::start_on(Some(port), clock_offset_seconds, self.web_origin.take())
     }
 
     fn stop(&mut self) {
