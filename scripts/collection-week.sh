@@ -37,7 +37,9 @@ KEEP=${DATABASE:+yes}
 DATABASE=${DATABASE:-collection_week_$$}
 DATABASE_URL="$POSTGRES_URL/$DATABASE"
 JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export JWT_SECRET
+# The driver samples /metrics for what the server says it holds (caches, heap) beside its RSS.
+METRICS_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export JWT_SECRET METRICS_TOKEN
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 [ -x "$BIN" ] || { echo "not an executable: $BIN (cargo build --release)" >&2; exit 2; }
@@ -90,7 +92,7 @@ SELECT json_build_object(
         JOIN users du ON du.username = 'cw-department-' || m.id));
 SQL
 
-DATABASE_URL=$DATABASE_URL BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
+DATABASE_URL=$DATABASE_URL BIND_ADDR="127.0.0.1:$PORT" LOG_LEVEL=warn METRICS_ENABLED=true "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }

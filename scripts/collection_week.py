@@ -9,9 +9,10 @@ Writes are department `PUT /indicators/{id}/actuals/{year}` with `If-Match` (the
 answer; the first write of an actual needs none).
 
 Per phase and kind it prints the rate, p50 and p99 latency and failures; per phase the server's and
-PostgreSQL's CPU time per request and the server's RSS (start, peak, end); and the ratio of each
-read kind's rate with writes to its rate without. Standard library only. Reads run in one process
-per kind (several connections each, keep-alive), so the client's GIL is not the limit.
+PostgreSQL's CPU time per request and the server's RSS (start, peak, end); the ratio of each
+read kind's rate with writes to its rate without; and whether RSS stays flat over the whole run.
+Standard library only. Reads run in one process per kind (several connections each, keep-alive),
+so the client's GIL is not the limit.
 """
 
 import argparse
@@ -116,7 +117,14 @@ def reader(kind, args, targets, national_codes, stop_at, out):
         thread.start()
     for thread in threads:
         thread.join()
-    out.put((kind, latencies, failures[0]))
+    # Only the summary crosses to the parent: a 15-minute phase gathers about a million latencies
+    # per kind, which took minutes to send through the queue.
+    out.put((kind, summary(latencies, failures[0])))
+
+
+def summary(latencies, failures):
+    ordered = sorted(latencies)
+    return {"count": len(ordered), "p50": quantile(ordered, 0.5), "p99": quantile(ordered, 0.99), "failed": failures}
 
 
 def actual_body(kind, rng):
@@ -187,7 +195,34 @@ def rss_kib(pid):
     return 0
 
 
-def run_phase(name, args, targets, writers, national_codes):
+# What the server's /metrics says it holds (src/metrics.rs), in KiB like RSS; entries as counted.
+MEMORY_GAUGES = {
+    'municipal_kpi_heap_bytes{state="in_use"}': ("heap in use", 1024),
+    'municipal_kpi_heap_bytes{state="free"}': ("heap freed, kept", 1024),
+    'municipal_kpi_cache_size{cache="responses",unit="bytes"}': ("response cache", 1024),
+    'municipal_kpi_cache_entries{cache="responses"}': ("response cache answers", 1),
+    'municipal_kpi_cache_size{cache="plan_records",unit="records"}': ("plan records kept", 1),
+}
+METRICS_INTERVAL = 5.0
+
+
+def memory_figures(client, token):
+    try:
+        status, _, body = client.request("GET", "/metrics", {"Authorization": f"Bearer {token}"})
+    except OSError:
+        return {}
+    if status != 200:
+        return {}
+    figures = {}
+    for line in body.decode().splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in MEMORY_GAUGES:
+            label, divisor = MEMORY_GAUGES[name]
+            figures[label] = float(value) / divisor
+    return figures
+
+
+def run_phase(name, args, targets, writers, national_codes, timeline):
     stop_at = time.monotonic() + args.duration
     queue = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=reader, args=(kind, args, targets, national_codes, stop_at, queue))
@@ -202,21 +237,28 @@ def run_phase(name, args, targets, writers, national_codes):
     if name == "writes":
         write_thread = threading.Thread(target=writer, args=(args, writers, stop_at, result))
         write_thread.start()
+    scraper = Client(args.host, args.port) if args.metrics_token else None
+    next_scrape = 0.0
     while time.monotonic() < stop_at:
-        rss["peak"] = max(rss["peak"], rss_kib(args.server_pid))
+        sample = {"t": time.monotonic(), "RSS": rss_kib(args.server_pid)}
+        rss["peak"] = max(rss["peak"], sample["RSS"])
+        if scraper and sample["t"] >= next_scrape:
+            sample.update(memory_figures(scraper, args.metrics_token))
+            next_scrape = sample["t"] + METRICS_INTERVAL
+        timeline.append(sample)
         time.sleep(0.5)
     outcomes = {}
     for _ in processes:
-        kind, latencies, failures = queue.get()
-        outcomes[kind] = (latencies, failures)
+        kind, outcome = queue.get()
+        outcomes[kind] = outcome
     for process in processes:
         process.join()
     if write_thread:
         write_thread.join()
-        outcomes["write (PUT actual)"] = result["write"]
+        outcomes["write (PUT actual)"] = summary(*result["write"])
     elapsed = time.monotonic() - started
     hz = os.sysconf("SC_CLK_TCK")
-    requests = sum(len(latencies) for latencies, _ in outcomes.values())
+    requests = sum(outcome["count"] for outcome in outcomes.values())
     server_us = (cpu_ticks(args.server_pid) - server_before) / hz * 1e6 / max(requests, 1)
     postgres_us = postgres_ticks_since(postgres_before) / hz * 1e6 / max(requests, 1)
     rss["end"] = rss_kib(args.server_pid)
@@ -224,14 +266,55 @@ def run_phase(name, args, targets, writers, national_codes):
             "rss": rss, "load": open("/proc/loadavg").read().split()[:3]}
 
 
+def slope_per_minute(samples):
+    """Least-squares slope of (seconds, value) samples, per minute."""
+    if len(samples) < 2:
+        return float("nan")
+    mean_t = statistics.fmean(t for t, _ in samples)
+    mean_v = statistics.fmean(v for _, v in samples)
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    if spread == 0:
+        return float("nan")
+    return sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread * 60
+
+
+def report_memory(timeline):
+    """Is RSS flat? Means over sixths of the measured run, and the slope over its last two-thirds
+    (the last 20 minutes of a 30-minute run); beside it what the server says it holds, so that a
+    growth can be told apart: the caches filling, the heap in use, or the allocator keeping more."""
+    if len(timeline) < 12:
+        return
+    start, end = timeline[0]["t"], timeline[-1]["t"]
+    sixth = (end - start) / 6
+    print()
+    print(f"memory over the measured run ({(end - start) / 60:.1f} min, both phases; RSS every 0.5 s, "
+          f"/metrics every {METRICS_INTERVAL:.0f} s when METRICS_TOKEN is set)")
+    print()
+    print("| series | mean of each sixth of the run | highest | slope over the last two-thirds, per min |")
+    print("|---|---|---:|---:|")
+    # Sizes are sampled in KiB and shown in MB; counts as they are.
+    series = [("RSS", 1024, "MB")] + [
+        (label, 1024, "MB") if in_kib == 1024 else (label, 1, "") for label, in_kib in MEMORY_GAUGES.values()]
+    for key, divisor, unit in series:
+        points = [(sample["t"], sample[key]) for sample in timeline if key in sample]
+        if not points:
+            continue
+        means = []
+        for i in range(6):
+            window = [v for t, v in points if start + i * sixth <= t < start + (i + 1) * sixth]
+            means.append(f"{statistics.fmean(window) / divisor:.1f}" if window else "–")
+        last = [(t, v / divisor) for t, v in points if t >= start + 2 * sixth]
+        print(f"| {key} | {', '.join(means)} {unit} | {max(v for _, v in points) / divisor:.1f} {unit} "
+              f"| {slope_per_minute(last):+.3f} {unit} |")
+
+
 def report(phases):
     print("| phase | request | requests/s | p50 ms | p99 ms | failed |")
     print("|---|---|---:|---:|---:|---:|")
     for name, phase in phases.items():
-        for kind, (latencies, failures) in phase["outcomes"].items():
-            ordered = sorted(latencies)
-            print(f"| {name} | {kind} | {len(latencies) / phase['elapsed']:.0f} | {quantile(ordered, 0.5) * 1000:.1f} "
-                  f"| {quantile(ordered, 0.99) * 1000:.1f} | {failures} |")
+        for kind, outcome in phase["outcomes"].items():
+            print(f"| {name} | {kind} | {outcome['count'] / phase['elapsed']:.0f} | {outcome['p50'] * 1000:.1f} "
+                  f"| {outcome['p99'] * 1000:.1f} | {outcome['failed']} |")
     print()
     print("| phase | load average (1, 5, 15 min) | server CPU µs/request | PostgreSQL CPU µs/request "
           "| server RSS MB start / peak / end |")
@@ -245,8 +328,8 @@ def report(phases):
         for kind in phases["quiet"]["outcomes"]:
             if kind not in READ_KINDS:
                 continue
-            quiet = len(phases["quiet"]["outcomes"][kind][0]) / phases["quiet"]["elapsed"]
-            busy = len(phases["writes"]["outcomes"][kind][0]) / phases["writes"]["elapsed"]
+            quiet = phases["quiet"]["outcomes"][kind]["count"] / phases["quiet"]["elapsed"]
+            busy = phases["writes"]["outcomes"][kind]["count"] / phases["writes"]["elapsed"]
             print(f"{kind}: {busy / quiet if quiet else float('nan'):.2f} of its rate without writes")
 
 
@@ -261,6 +344,8 @@ def main():
     parser.add_argument("--write-rate", type=float, default=20.0, help="writes per second in the writes phase")
     parser.add_argument("--connections", type=int, default=4, help="connections per read kind")
     parser.add_argument("--read-municipalities", type=int, default=100)
+    parser.add_argument("--metrics-token", default=os.environ.get("METRICS_TOKEN"),
+                        help="the server's METRICS_TOKEN: /metrics is sampled for its caches and heap")
     parser.add_argument("--kinds", default=",".join(READ_KINDS),
                         help="the read kinds to run, comma-separated (default: all); e.g. the national comparison, "
                              "which costs far more per request, measured on its own")
@@ -283,11 +368,12 @@ def main():
     writers = [m for m in everyone if m["indicators"]]
     # Unreported: fills the caches and the pools, so the quiet phase is not also a cold start.
     warm_up = argparse.Namespace(**{**vars(args), "duration": max(2.0, args.duration / 4)})
-    run_phase("warm-up", warm_up, readers, writers, data["national_codes"])
-    phases = {}
+    run_phase("warm-up", warm_up, readers, writers, data["national_codes"], [])
+    phases, timeline = {}, []
     for name in ("quiet", "writes"):
-        phases[name] = run_phase(name, args, readers, writers, data["national_codes"])
+        phases[name] = run_phase(name, args, readers, writers, data["national_codes"], timeline)
     report(phases)
+    report_memory(timeline)
 
 
 if __name__ == "__main__":

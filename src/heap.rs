@@ -61,3 +61,25 @@ pub async fn keep_returning_freed_memory() {
         return_freed_memory();
     }
 }
+
+/// The allocator's view of its heap (main arena and mapped blocks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapUsage {
+    /// Bytes of blocks allocated and not yet freed, mapped ones included.
+    pub in_use_bytes: usize,
+    /// Bytes freed and kept for reuse; [`return_freed_memory`] gives their whole pages back, so
+    /// they count in the resident size only where they share a page with a block in use.
+    pub free_bytes: usize,
+}
+
+/// The heap as glibc counts it now; `None` with another allocator.
+pub fn usage() -> Option<HeapUsage> {
+    #[cfg(target_env = "gnu")]
+    {
+        // SAFETY: mallinfo2 only reads the allocator's counters, under its own locks.
+        let info = unsafe { libc::mallinfo2() };
+        Some(HeapUsage { in_use_bytes: info.uordblks + info.hblkhd, free_bytes: info.fordblks })
+    }
+    #[cfg(not(target_env = "gnu"))]
+    None
+}

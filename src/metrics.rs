@@ -120,6 +120,22 @@ struct PoolLabels {
     pool: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CacheSizeLabels {
+    cache: &'static str,
+    unit: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HeapLabels {
+    state: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS_SECONDS)
 }
@@ -230,14 +246,59 @@ impl Metrics {
         self.inner.latencies.get_or_create(&LatencyLabels { method, route }).observe(latency.as_secs_f64());
     }
 
-    /// Everything in the text exposition format, with the pools' state as of now.
-    pub fn render(&self, pools: &[(&str, PoolStatus)]) -> String {
+    /// Everything in the text exposition format, with the pools' state and the memory as of now.
+    pub fn render(&self, pools: &[(&str, PoolStatus)], memory: &MemoryStatus) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_text::encode(&mut out, &lock(&self.inner.registry));
         let _ = prometheus_text::encode(&mut out, &pool_registry(pools));
+        let _ = prometheus_text::encode(&mut out, &memory_registry(memory));
         out
     }
+}
+
+/// What the process holds in memory, as of one scrape: whether the caches are full, and how much
+/// of the heap is in use. A resident size that grows while these stay put is the allocator's.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStatus {
+    pub caches: Vec<CacheUsage>,
+    /// `None` where the allocator does not tell (not glibc).
+    pub heap: Option<crate::heap::HeapUsage>,
+}
+
+/// One bounded cache's contents: how many entries, and their size in the cache's own unit.
+#[derive(Debug, Clone)]
+pub struct CacheUsage {
+    /// `responses` or `plan_records`.
+    pub cache: &'static str,
+    pub entries: usize,
+    /// The cache's bound is on this: `bytes` of answers, or `records` of plans.
+    pub size_unit: &'static str,
+    pub size: usize,
+}
+
+fn memory_registry(memory: &MemoryStatus) -> Registry {
+    let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+    let entries = Family::<CacheLabels, Gauge>::default();
+    let sizes = Family::<CacheSizeLabels, Gauge>::default();
+    for usage in &memory.caches {
+        entries.get_or_create(&CacheLabels { cache: usage.cache }).set(gauge(usage.entries));
+        sizes.get_or_create(&CacheSizeLabels { cache: usage.cache, unit: usage.size_unit }).set(gauge(usage.size));
+    }
+    let mut registry = Registry::default();
+    registry.register("municipal_kpi_cache_entries", "Entries kept by each bounded cache", entries);
+    registry.register("municipal_kpi_cache_size", "What each bounded cache keeps, in the unit it is bounded in", sizes);
+    if let Some(heap) = memory.heap {
+        let heap_bytes = Family::<HeapLabels, Gauge>::default();
+        heap_bytes.get_or_create(&HeapLabels { state: "in_use" }).set(gauge(heap.in_use_bytes));
+        heap_bytes.get_or_create(&HeapLabels { state: "free" }).set(gauge(heap.free_bytes));
+        registry.register(
+            "municipal_kpi_heap_bytes",
+            "The allocator's heap: bytes in use, and bytes freed but kept by the allocator",
+            heap_bytes,
+        );
+    }
+    registry
 }
 
 /// The pools' figures as of now, in a registry of their own made for one scrape.
@@ -282,7 +343,7 @@ mod tests {
         metrics.record_request("GET", Some("/api/v1/plans/{id}"), 200, Duration::from_millis(3));
         metrics.record_request("GET", Some("/api/v1/plans/{id}"), 200, Duration::from_millis(30));
         metrics.record_request("GET", None, 404, Duration::from_millis(1));
-        let text = metrics.render(&[]);
+        let text = metrics.render(&[], &MemoryStatus::default());
         assert_eq!(
             sample_line(
                 &text,
@@ -302,7 +363,7 @@ mod tests {
         // 3 ms falls in the 0.005 bucket, 30 ms in the 0.05 bucket.
         metrics.record_request("PUT", Some("/r"), 200, Duration::from_millis(3));
         metrics.record_request("PUT", Some("/r"), 200, Duration::from_millis(30));
-        let text = metrics.render(&[]);
+        let text = metrics.render(&[], &MemoryStatus::default());
         let bucket = |le: &str| {
             sample_line(
                 &text,
@@ -327,7 +388,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.record_request("BREW", None, 405, Duration::ZERO);
         metrics.record_request("PROPFIND", None, 405, Duration::ZERO);
-        let text = metrics.render(&[]);
+        let text = metrics.render(&[], &MemoryStatus::default());
         assert_eq!(
             sample_line(&text, r#"municipal_kpi_http_requests_total{method="OTHER",route="unmatched",status="405"}"#),
             Some("2")
@@ -343,7 +404,7 @@ mod tests {
         hits.increment();
         same.add(2);
         assert_eq!(hits.get(), 3);
-        let text = metrics.render(&[]);
+        let text = metrics.render(&[], &MemoryStatus::default());
         assert!(text.contains("# HELP municipal_kpi_evaluation_cache_hits_total Evaluations served from the cache.\n"));
         assert!(text.contains("# TYPE municipal_kpi_evaluation_cache_hits_total counter\n"));
         assert_eq!(text.matches("# TYPE municipal_kpi_evaluation_cache_hits_total").count(), 1, "{text}");
@@ -368,10 +429,13 @@ mod tests {
 
     #[test]
     fn pools_are_rendered_as_gauges() {
-        let text = Metrics::default().render(&[
-            ("read", PoolStatus { in_use: 1, idle: 3, waiting: 0, statements: 12 }),
-            ("write", PoolStatus { in_use: 1, idle: 0, waiting: 2, statements: 5 }),
-        ]);
+        let text = Metrics::default().render(
+            &[
+                ("read", PoolStatus { in_use: 1, idle: 3, waiting: 0, statements: 12 }),
+                ("write", PoolStatus { in_use: 1, idle: 0, waiting: 2, statements: 5 }),
+            ],
+            &MemoryStatus::default(),
+        );
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_connections{pool="read",state="idle"}"#), Some("3"));
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_connections{pool="write",state="in_use"}"#), Some("1"));
         assert_eq!(sample_line(&text, r#"municipal_kpi_db_waiting{pool="write"}"#), Some("2"));
@@ -381,10 +445,33 @@ mod tests {
     }
 
     #[test]
+    fn caches_and_the_heap_are_rendered_as_gauges() {
+        let memory = MemoryStatus {
+            caches: vec![
+                CacheUsage { cache: "responses", entries: 1_200, size_unit: "bytes", size: 10_300_000 },
+                CacheUsage { cache: "plan_records", entries: 64, size_unit: "records", size: 3_950 },
+            ],
+            heap: Some(crate::heap::HeapUsage { in_use_bytes: 41_000_000, free_bytes: 2_500_000 }),
+        };
+        let text = Metrics::default().render(&[], &memory);
+        assert_eq!(sample_line(&text, r#"municipal_kpi_cache_entries{cache="responses"}"#), Some("1200"));
+        assert_eq!(sample_line(&text, r#"municipal_kpi_cache_size{cache="responses",unit="bytes"}"#), Some("10300000"));
+        assert_eq!(
+            sample_line(&text, r#"municipal_kpi_cache_size{cache="plan_records",unit="records"}"#),
+            Some("3950")
+        );
+        assert_eq!(sample_line(&text, r#"municipal_kpi_heap_bytes{state="in_use"}"#), Some("41000000"));
+        assert_eq!(sample_line(&text, r#"municipal_kpi_heap_bytes{state="free"}"#), Some("2500000"));
+        // Elsewhere than glibc the heap is not described at all, rather than as zero.
+        let text = Metrics::default().render(&[], &MemoryStatus { heap: None, ..memory });
+        assert!(!text.contains("municipal_kpi_heap_bytes"), "{text}");
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         let metrics = Metrics::default();
         metrics.record_request("GET", Some("a\"b\\c\nd"), 200, Duration::ZERO);
-        let text = metrics.render(&[]);
+        let text = metrics.render(&[], &MemoryStatus::default());
         assert_eq!(
             sample_line(&text, r#"municipal_kpi_http_requests_total{method="GET",route="a\"b\\c\nd",status="200"}"#),
             Some("1"),
@@ -397,13 +484,20 @@ mod tests {
         let metrics = Metrics::default();
         metrics.record_request("GET", Some("/r"), 200, Duration::ZERO);
         metrics.record_request("POST", Some("/r"), 201, Duration::ZERO);
-        let text = metrics.render(&[("read", PoolStatus { in_use: 0, idle: 1, waiting: 0, statements: 1 })]);
+        let memory = MemoryStatus {
+            caches: vec![CacheUsage { cache: "responses", entries: 2, size_unit: "bytes", size: 300 }],
+            heap: Some(crate::heap::HeapUsage { in_use_bytes: 1_000, free_bytes: 24 }),
+        };
+        let text = metrics.render(&[("read", PoolStatus { in_use: 0, idle: 1, waiting: 0, statements: 1 })], &memory);
         for (name, kind) in [
             ("municipal_kpi_http_requests_total", "counter"),
             ("municipal_kpi_http_request_duration_seconds", "histogram"),
             ("municipal_kpi_db_connections", "gauge"),
             ("municipal_kpi_db_waiting", "gauge"),
             ("municipal_kpi_db_statements_total", "counter"),
+            ("municipal_kpi_cache_entries", "gauge"),
+            ("municipal_kpi_cache_size", "gauge"),
+            ("municipal_kpi_heap_bytes", "gauge"),
         ] {
             assert_eq!(text.matches(&format!("# TYPE {name} {kind}\n")).count(), 1, "{name}: {text}");
         }

@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use crate::db::Database;
 use crate::error::AppError;
-use crate::metrics::{EXPOSITION_CONTENT_TYPE, Metrics, MetricsEndpoint};
+use crate::evaluation::records_cache::RecordsCache;
+use crate::metrics::{CacheUsage, EXPOSITION_CONTENT_TYPE, MemoryStatus, Metrics, MetricsEndpoint};
+use crate::response_cache::ResponseCache;
 
 /// Operational metrics in the Prometheus text format (0.0.4).
 ///
@@ -13,7 +15,8 @@ use crate::metrics::{EXPOSITION_CONTENT_TYPE, Metrics, MetricsEndpoint};
 /// path (one without gets 401, as everywhere). When enabled it
 /// needs `Authorization: Bearer <METRICS_TOKEN>` (a static token of at least 32 bytes, not a JWT):
 /// requests by method, route pattern and status, latency histograms, database connections in use,
-/// idle and waiting per pool, and the counters other parts register (such as cache hits).
+/// idle and waiting per pool, the counters other parts register (such as cache hits), what each
+/// bounded cache holds, and the heap's bytes in use and freed but kept.
 #[utoipa::path(
     tag = "metrics",
     security(("metrics_token" = [])),
@@ -32,6 +35,8 @@ pub async fn metrics(
     endpoint: web::Data<MetricsEndpoint>,
     metrics: web::Data<Metrics>,
     db: web::Data<Database>,
+    responses: web::Data<ResponseCache>,
+    plan_records: web::Data<RecordsCache>,
 ) -> Result<HttpResponse, AppError> {
     let authorization = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
     // No credentials: 401 whether or not metrics are on, as for every protected path.
@@ -47,5 +52,17 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type(EXPOSITION_CONTENT_TYPE)
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(metrics.render(&db.pool_status())))
+        .body(metrics.render(&db.pool_status(), &memory_status(&responses, &plan_records))))
+}
+
+fn memory_status(responses: &ResponseCache, plan_records: &RecordsCache) -> MemoryStatus {
+    let (answers, bytes) = responses.usage();
+    let (plan_years, records) = plan_records.usage();
+    MemoryStatus {
+        caches: vec![
+            CacheUsage { cache: "responses", entries: answers, size_unit: "bytes", size: bytes },
+            CacheUsage { cache: "plan_records", entries: plan_years, size_unit: "records", size: records },
+        ],
+        heap: crate::heap::usage(),
+    }
 }

@@ -66,6 +66,11 @@ impl RecordsCache {
         plan::with_actuals(conn, beside_actuals, Some(year))
     }
 
+    /// How many plan years are kept, and their records in all.
+    pub fn usage(&self) -> (usize, usize) {
+        self.lock().usage()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, VersionedCache<(PlanId, i32), RecordsBesideActuals>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -13,6 +13,7 @@ on_both_backends!(
     metrics_are_off_by_default,
     metrics_need_their_own_token,
     metrics_count_requests_by_route_pattern_and_show_the_pools,
+    metrics_show_what_the_caches_keep_and_the_heap,
 );
 
 const METRICS_TOKEN: &str = "metrics-token-for-the-integration-tests";
@@ -131,4 +132,34 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_pools(backend: Bac
     // The scrape itself is counted by the next one.
     let again = parse_exposition(&scrape(&app, Some(METRICS_TOKEN)).await.text().await.unwrap());
     assert_eq!(value_of(&again, requests, r#"method="GET",route="/metrics",status="200""#), Some(1.0));
+}
+
+async fn metrics_show_what_the_caches_keep_and_the_heap(backend: Backend) {
+    let app = spawn_with_metrics(backend).await;
+    let plan = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
+    let gauges = |samples: &[Sample]| {
+        let of = |name: &str, labels: &str| value_of(samples, name, labels);
+        (
+            of("municipal_kpi_cache_entries", r#"cache="responses""#),
+            of("municipal_kpi_cache_size", r#"cache="responses",unit="bytes""#),
+            of("municipal_kpi_cache_entries", r#"cache="plan_records""#),
+            of("municipal_kpi_cache_size", r#"cache="plan_records",unit="records""#),
+        )
+    };
+    let before = parse_exposition(&scrape(&app, Some(METRICS_TOKEN)).await.text().await.unwrap());
+    assert_eq!(gauges(&before), (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+
+    let evaluation = app.get(&format!("/plans/{plan}/evaluation?fiscal_year=2020"), &app.hq).await;
+    assert_eq!(evaluation.status(), 200);
+    let body = evaluation.bytes().await.unwrap();
+    let text = scrape(&app, Some(METRICS_TOKEN)).await.text().await.unwrap();
+    let after = parse_exposition(&text);
+    let (answers, bytes, plan_years, records) = gauges(&after);
+    assert_eq!((answers, bytes, plan_years), (Some(1.0), Some(body.len() as f64), Some(1.0)), "{text}");
+    assert!(records.is_some_and(|records| records > 50.0), "the demo plan's goals, measures, indicators…: {text}");
+    if cfg!(target_env = "gnu") {
+        let in_use = value_of(&after, "municipal_kpi_heap_bytes", r#"state="in_use""#);
+        assert!(in_use.is_some_and(|bytes| bytes > body.len() as f64), "{text}");
+        assert!(value_of(&after, "municipal_kpi_heap_bytes", r#"state="free""#).is_some(), "{text}");
+    }
 }
