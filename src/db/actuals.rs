@@ -8,9 +8,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::audit::{self, Actor, Change};
-use super::schema::{actual_events, actuals, users};
+use super::schema::{actual_events, actuals, indicators, measures, users};
 use super::{DbConnection, decimal_to_text, enum_from_column, optional_decimal};
-use crate::domain::ids::IndicatorId;
+use crate::domain::ids::{IndicatorId, PlanId};
 use crate::domain::plan::label;
 use crate::domain::plan::{ActualStatus, to_text};
 use crate::domain::submission::ActualEventKind;
@@ -179,34 +179,57 @@ macro_rules! event_columns {
     };
 }
 
-/// Every version of every actual of these indicators, oldest first, in one query.
-pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
-    let rows: Vec<EventRow> = actual_events::table
-        .inner_join(actuals::table)
-        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
-        .filter(actuals::indicator_id.eq_any(indicator_ids))
-        .select(event_columns!())
-        .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
-        .load(conn)?;
-    rows.into_iter().map(event_from_row).collect()
+/// The events (with their actors' names) that pass the filters, by indicator, year and version.
+macro_rules! load_events {
+    ($conn:expr, $($filter:expr),+) => {{
+        let rows: Vec<EventRow> = actual_events::table
+            .inner_join(actuals::table)
+            .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
+            $(.filter($filter))+
+            .select(event_columns!())
+            .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
+            .load($conn)?;
+        rows.into_iter().map(event_from_row).collect()
+    }};
 }
 
-/// [`events_for`] limited to one fiscal year, in one query: an evaluation of that year, the
-/// national comparison of many municipalities' indicators.
+/// Every version of every actual of these indicators, oldest first, in one query.
+pub fn events_for(conn: &mut DbConnection, indicator_ids: &[i32]) -> Result<Vec<IndicatorEvent>, AppError> {
+    load_events!(conn, actuals::indicator_id.eq_any(indicator_ids))
+}
+
+/// [`events_for`] limited to one fiscal year, in one query: the national comparison of many
+/// municipalities' indicators.
 pub fn events_in_year(
     conn: &mut DbConnection,
     indicator_ids: &[i32],
     fiscal_year: i32,
 ) -> Result<Vec<IndicatorEvent>, AppError> {
-    let rows: Vec<EventRow> = actual_events::table
-        .inner_join(actuals::table)
-        .left_join(users::table.on(users::id.nullable().eq(actual_events::actor_id)))
-        .filter(actuals::indicator_id.eq_any(indicator_ids))
-        .filter(actuals::fiscal_year.eq(fiscal_year))
-        .select(event_columns!())
-        .order((actuals::indicator_id, actuals::fiscal_year, actual_events::version))
-        .load(conn)?;
-    rows.into_iter().map(event_from_row).collect()
+    load_events!(conn, actuals::indicator_id.eq_any(indicator_ids), actuals::fiscal_year.eq(fiscal_year))
+}
+
+/// The indicators of a plan's measures, as a subquery.
+macro_rules! indicators_of_plan {
+    ($plan_id:expr) => {
+        indicators::table.inner_join(measures::table).filter(measures::plan_id.eq($plan_id)).select(indicators::id)
+    };
+}
+
+/// [`events_for`] the indicators of a plan's measures. Named by a subquery, not by their ids: the
+/// statement's text is then the same for every plan, so SQLite prepares it once per connection
+/// (a list of ids is a new statement each time, prepared afresh: a tenth of an evaluation
+/// computed after a write).
+pub fn events_of_plan(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<IndicatorEvent>, AppError> {
+    load_events!(conn, actuals::indicator_id.eq_any(indicators_of_plan!(plan_id)))
+}
+
+/// [`events_of_plan`] limited to one fiscal year: an evaluation of that year.
+pub fn events_of_plan_in_year(
+    conn: &mut DbConnection,
+    plan_id: PlanId,
+    fiscal_year: i32,
+) -> Result<Vec<IndicatorEvent>, AppError> {
+    load_events!(conn, actuals::indicator_id.eq_any(indicators_of_plan!(plan_id)), actuals::fiscal_year.eq(fiscal_year))
 }
 
 fn event_from_row(

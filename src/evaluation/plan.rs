@@ -183,10 +183,12 @@ pub fn with_actuals(
     records: Arc<RecordsBesideActuals>,
     year: Option<i32>,
 ) -> Result<PlanRecords, AppError> {
-    let ids: Vec<i32> = records.indicators.iter().map(|i| i.id).collect();
+    // The plan's indicators as they are now: those of `records`, unless the plan changed since they
+    // were read; an answer computed then is kept at the older version, which no later request reads.
+    let plan_id = PlanId::new(records.plan.id);
     let events = match year {
-        Some(year) => actuals::events_in_year(conn, &ids, year)?,
-        None => actuals::events_for(conn, &ids)?,
+        Some(year) => actuals::events_of_plan_in_year(conn, plan_id, year)?,
+        None => actuals::events_of_plan(conn, plan_id)?,
     };
     Ok(PlanRecords { beside_actuals: records, events })
 }
