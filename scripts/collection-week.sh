@@ -10,7 +10,8 @@
 #   scripts/collection-week.sh
 #
 # Settings (environment): BIN (target/release/municipal-kpi), MUNICIPALITIES (1741), YEARS (10),
-# LAST_YEAR (2025; the year read and written), DURATION (20 s per phase), WRITE_RATE (20 per s),
+# LAST_YEAR (2025; the year read and written), DURATION (20 s per phase), PHASES (quiet,writes; `writes`
+# alone runs only the collection week itself, e.g. DURATION=1800 to see whether RSS stays flat), WRITE_RATE (20 per s),
 # CONNECTIONS (4 per read kind), READ_KINDS (evaluation,dashboard,achievement,comparison: any subset),
 # READ_MUNICIPALITIES (100), PORT (18090),
 # POSTGRES_URL (postgres://postgres@127.0.0.1:5432), DATABASE (a name: kept after the run and, when
@@ -27,6 +28,7 @@ MUNICIPALITIES=${MUNICIPALITIES:-1741}
 YEARS=${YEARS:-10}
 LAST_YEAR=${LAST_YEAR:-2025}
 DURATION=${DURATION:-20}
+PHASES=${PHASES:-quiet,writes}
 WRITE_RATE=${WRITE_RATE:-20}
 CONNECTIONS=${CONNECTIONS:-4}
 READ_MUNICIPALITIES=${READ_MUNICIPALITIES:-100}
@@ -100,9 +102,9 @@ until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
 done
 
 echo "collection week: $(sql -c 'SELECT count(*) FROM municipalities') municipalities, FY$LAST_YEAR, \
-$DURATION s per phase, $WRITE_RATE writes/s, $CONNECTIONS connections per read kind, on $(nproc) cores"
+$DURATION s per phase ($PHASES), $WRITE_RATE writes/s, $CONNECTIONS connections per read kind, on $(nproc) cores"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 "$HERE/collection_week.py" --targets "$WORK/targets.json" --port "$PORT" --server-pid "$SERVER_PID" \
     --year "$LAST_YEAR" --duration "$DURATION" --write-rate "$WRITE_RATE" --connections "$CONNECTIONS" \
-    --read-municipalities "$READ_MUNICIPALITIES" --kinds "$READ_KINDS"
+    --read-municipalities "$READ_MUNICIPALITIES" --kinds "$READ_KINDS" --phases "$PHASES"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,8 @@
 """Collection-week load driver (scripts/collection-week.sh prepares the database and the server).
 
 Two phases of equal length against one running server: `quiet` (reads only) and `writes` (the
-same reads while departments write actuals at a set rate, spread over every municipality). Reads
+same reads while departments write actuals at a set rate, spread over every municipality); or
+`writes` alone, for a long run of the collection week itself. Reads
 are the evaluation and the dashboard of random municipalities among the read sample, one
 indicator's achievement, and one national indicator's comparison across all municipalities.
 Writes are department `PUT /indicators/{id}/actuals/{year}` with `If-Match` (the ETag of the last
@@ -278,7 +279,7 @@ def slope_per_minute(samples):
     return sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread * 60
 
 
-def report_memory(timeline):
+def report_memory(phases, timeline):
     """Is RSS flat? Means over sixths of the measured run, and the slope over its last two-thirds
     (the last 20 minutes of a 30-minute run); beside it what the server says it holds, so that a
     growth can be told apart: the caches filling, the heap in use, or the allocator keeping more."""
@@ -287,7 +288,7 @@ def report_memory(timeline):
     start, end = timeline[0]["t"], timeline[-1]["t"]
     sixth = (end - start) / 6
     print()
-    print(f"memory over the measured run ({(end - start) / 60:.1f} min, both phases; RSS every 0.5 s, "
+    print(f"memory over the measured run ({(end - start) / 60:.1f} min: {', '.join(phases)}; RSS every 0.5 s, "
           f"/metrics every {METRICS_INTERVAL:.0f} s when METRICS_TOKEN is set)")
     print()
     print("| series | mean of each sixth of the run | highest | slope over the last two-thirds, per min |")
@@ -349,7 +350,13 @@ def main():
     parser.add_argument("--kinds", default=",".join(READ_KINDS),
                         help="the read kinds to run, comma-separated (default: all); e.g. the national comparison, "
                              "which costs far more per request, measured on its own")
+    parser.add_argument("--phases", default="quiet,writes",
+                        help="the phases to run, in order: `quiet,writes` (default) for the ratios; `writes` alone for "
+                             "a long run of the collection week itself, e.g. 30 minutes to see whether RSS stays flat")
     args = parser.parse_args()
+    args.phases = [phase for phase in args.phases.split(",") if phase]
+    if not args.phases or set(args.phases) - {"quiet", "writes"}:
+        parser.error("--phases takes quiet and/or writes, comma-separated")
     args.kinds = [kind for kind in args.kinds.split(",") if kind]
     unknown = set(args.kinds) - set(READ_KINDS)
     if unknown:
@@ -367,13 +374,13 @@ def main():
     readers = everyone[::step][: args.read_municipalities]
     writers = [m for m in everyone if m["indicators"]]
     # Unreported: fills the caches and the pools, so the quiet phase is not also a cold start.
-    warm_up = argparse.Namespace(**{**vars(args), "duration": max(2.0, args.duration / 4)})
+    warm_up = argparse.Namespace(**{**vars(args), "duration": min(60.0, max(2.0, args.duration / 4))})
     run_phase("warm-up", warm_up, readers, writers, data["national_codes"], [])
     phases, timeline = {}, []
-    for name in ("quiet", "writes"):
+    for name in args.phases:
         phases[name] = run_phase(name, args, readers, writers, data["national_codes"], timeline)
     report(phases)
-    report_memory(timeline)
+    report_memory(args.phases, timeline)
 
 
 if __name__ == "__main__":
