@@ -10,14 +10,62 @@
 //!   free raises that threshold to the block's size (up to 32 MiB), so from then on the 19 MiB
 //!   of an argon2 hash, a plan's loaded records or a spreadsheet come from the heap and stay
 //!   resident: `serve --demo` held 122 MB once ready, 141 MB after one login. A fixed threshold
-//!   keeps every large block mapped and returned (34 MB after the same steps).
+//!   keeps every large block mapped and returned (34 MB after the same steps). It is 64 KiB, not
+//!   glibc's initial 128 KiB, so that the evaluations the response cache keeps (about 90 KB each,
+//!   a hundred of them in the collection week, copied to their exact size) are mapped on their
+//!   own and returned whole when replaced: the collection week's RSS was 3.5–4 MB lower
+//!   (docs/benchmark.md, 6 Dec).
+//! - each thread keeps a cache of freed small blocks: see [`THREAD_CACHE_TUNABLES`].
 
+use std::ffi::{OsStr, OsString};
 use std::time::Duration;
+
+/// glibc's per-thread caches of freed blocks, bounded to blocks of at most 256 bytes (glibc keeps
+/// up to seven of every size up to 1,032 bytes by default). Each of tokio's blocking threads (40-odd
+/// under the collection week) kept its own, in use as far as the heap is concerned: 6–8 MB of the
+/// collection week's RSS, growing with the threads (docs/benchmark.md, 6 Dec). Small blocks, most
+/// of the allocations, still take the fast path.
+pub const THREAD_CACHE_TUNABLES: &str = "glibc.malloc.tcache_max=256";
+
+/// Starts the program again, as the same process, with [`THREAD_CACHE_TUNABLES`] added to
+/// `GLIBC_TUNABLES`: glibc reads them only from the environment it starts with, and `mallopt`
+/// has no setting for them. Nothing is done when the environment already bounds the thread caches
+/// (after the restart, or an operator's own setting) or with another C library. Returns only when
+/// nothing was done, or with the error that kept the program from starting again; it then runs
+/// with glibc's defaults. Called first thing in `main`, before any thread starts.
+pub fn bound_thread_caches() -> std::io::Result<()> {
+    #[cfg(target_env = "gnu")]
+    if let Some(tunables) = with_bounded_thread_caches(std::env::var_os("GLIBC_TUNABLES").as_deref()) {
+        use std::os::unix::process::CommandExt;
+        let mut args = std::env::args_os();
+        let mut command = std::process::Command::new(std::env::current_exe()?);
+        if let Some(name) = args.next() {
+            command.arg0(name);
+        }
+        return Err(command.args(args).env("GLIBC_TUNABLES", tunables).exec());
+    }
+    Ok(())
+}
+
+/// `GLIBC_TUNABLES` with [`THREAD_CACHE_TUNABLES`] added; `None` when it bounds the thread
+/// caches already, or is not text.
+#[cfg_attr(not(target_env = "gnu"), allow(dead_code))]
+fn with_bounded_thread_caches(current: Option<&OsStr>) -> Option<OsString> {
+    let current = current.map_or(Some(""), OsStr::to_str)?;
+    if current.contains("glibc.malloc.tcache") {
+        return None;
+    }
+    Some(if current.is_empty() {
+        THREAD_CACHE_TUNABLES.into()
+    } else {
+        format!("{current}:{THREAD_CACHE_TUNABLES}").into()
+    })
+}
 
 /// Malloc arenas for the whole process.
 pub const MALLOC_ARENAS: i32 = 1;
 /// Blocks of this size and more are mapped on their own and given back when freed.
-pub const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
+pub const MMAP_THRESHOLD_BYTES: i32 = 64 * 1024;
 
 /// Applies [`MALLOC_ARENAS`] and [`MMAP_THRESHOLD_BYTES`]. Called first thing in `main`, before
 /// any thread starts, so that it holds wherever the binary runs without depending on
@@ -82,4 +130,30 @@ pub fn usage() -> Option<HeapUsage> {
     }
     #[cfg(not(target_env = "gnu"))]
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thread_cache_bound_is_added_to_the_tunables_unless_they_bound_it_already() {
+        let added = |current: Option<&str>| with_bounded_thread_caches(current.map(OsStr::new));
+        assert_eq!(added(None), Some("glibc.malloc.tcache_max=256".into()));
+        assert_eq!(added(Some("")), Some("glibc.malloc.tcache_max=256".into()));
+        assert_eq!(
+            added(Some("glibc.malloc.check=3")),
+            Some("glibc.malloc.check=3:glibc.malloc.tcache_max=256".into())
+        );
+        // After the restart, and an operator's own choice: left as they are.
+        assert_eq!(added(Some("glibc.malloc.tcache_max=256")), None);
+        assert_eq!(added(Some("glibc.malloc.tcache_count=0")), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tunables_that_are_not_text_are_left_alone() {
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(with_bounded_thread_caches(Some(OsStr::from_bytes(b"glibc.malloc.check=\xff"))), None);
+    }
 }

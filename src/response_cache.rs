@@ -92,8 +92,11 @@ pub struct CachedResponse {
 }
 
 impl CachedResponse {
+    /// Keeps a copy of exactly the body's size: the serialiser's buffer, up to twice as large, goes
+    /// back at once, and an evaluation's body (about 90 KB, above [`crate::heap::MMAP_THRESHOLD_BYTES`])
+    /// gets a mapping of its own, returned whole when it is replaced.
     pub fn new(body: Vec<u8>) -> Self {
-        Self { body: Bytes::from(body), etag: OnceLock::new() }
+        Self { body: Bytes::copy_from_slice(&body), etag: OnceLock::new() }
     }
 
     pub fn etag(&self) -> &EntityTag {

@@ -13,6 +13,7 @@ crate::sync_tests!(
     an_unwritable_sqlite_directory_is_one_plain_line,
     the_first_municipality_and_its_admin_in_one_command,
     a_national_edition_is_imported_from_a_file_under_the_api_checks,
+    the_server_bounds_mallocs_thread_caches_as_the_same_process,
 );
 crate::postgres_tests!(a_database_that_does_not_exist_is_one_plain_line);
 
@@ -362,4 +363,41 @@ fn a_national_edition_is_imported_from_a_file_under_the_api_checks() {
     assert!(imported.status.success(), "{}", stderr(&imported));
     assert!(stdout(&imported).contains("imported edition 9.9 with 1 item(s)"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// glibc reads its thread cache bounds only from the environment a process starts with: the
+/// binary starts itself again with them (src/heap.rs), keeping its process id, so a supervisor
+/// still holds the server it started.
+fn the_server_bounds_mallocs_thread_caches_as_the_same_process() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("municipal-kpi-tcache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_municipal-kpi"))
+        .env_clear()
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}/kpi.db", dir.display()))
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let environ = std::path::PathBuf::from(format!("/proc/{}/environ", server.id()));
+    let wanted = format!("GLIBC_TUNABLES={}", municipal_kpi::heap::THREAD_CACHE_TUNABLES);
+    let mut seen = String::new();
+    for _ in 0..300 {
+        seen = String::from_utf8_lossy(&std::fs::read(&environ).unwrap_or_default()).replace('\0', " ");
+        if seen.split(' ').any(|variable| variable == wanted) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let still_running = server.try_wait().expect("status").is_none();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(still_running, "serve stopped");
+    assert!(seen.split(' ').any(|variable| variable == wanted), "the server's environment: {seen}");
 }
