@@ -217,8 +217,7 @@ macro_rules! indicators_of_plan {
 
 /// [`events_for`] the indicators of a plan's measures. Named by a subquery, not by their ids: the
 /// statement's text is then the same for every plan, so SQLite prepares it once per connection
-/// (a list of ids is a new statement each time, prepared afresh: a tenth of an evaluation
-/// computed after a write).
+/// (diesel prepares a list of ids afresh every time on SQLite).
 pub fn events_of_plan(conn: &mut DbConnection, plan_id: PlanId) -> Result<Vec<IndicatorEvent>, AppError> {
     load_events!(conn, actuals::indicator_id.eq_any(indicators_of_plan!(plan_id)))
 }
