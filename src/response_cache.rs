@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use actix_web::dev::Payload;
 use actix_web::http::header::EntityTag;
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
 use crate::db::measures::MeasureFilter;
 use crate::db::{Database, DbConnection};
-use crate::domain::ids::{IndicatorId, PlanId};
+use crate::domain::ids::{IndicatorId, MeasureId, PlanId};
 use crate::error::AppError;
 use crate::versioned_cache::VersionedCache;
 
@@ -76,6 +76,8 @@ pub enum CacheKey {
     Submissions { plan_id: PlanId, fiscal_year: i32, day: NaiveDate },
     /// `GET /plans/{id}/measures` with its filter and page
     Measures { plan_id: PlanId, filter: MeasureFilter, limit: i64, offset: i64 },
+    /// `GET /measures/{id}/indicators` with its page
+    MeasureIndicators { measure_id: MeasureId, limit: i64, offset: i64 },
     /// `GET /plans/{id}/dashboard`
     Dashboard { plan_id: PlanId },
     /// `GET /indicators/{id}/achievement` with its year and page
@@ -141,6 +143,19 @@ impl ResponseCache {
             return Ok(answer);
         }
         db.read(move |conn| self.get_or_compute_at(version, key, || compute(conn))).await
+    }
+
+    /// `200 OK` with the JSON answer for `key`: [`ResponseCache::get_or_compute`] of the value
+    /// `compute` reads, serialised on the same blocking thread.
+    pub async fn json_response<T: serde::Serialize>(
+        self: Arc<Self>,
+        db: &Database,
+        version: DataVersion,
+        key: CacheKey,
+        compute: impl FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<HttpResponse, AppError> {
+        let answer = self.get_or_compute(db, version, key, move |conn| json(&compute(conn)?)).await?;
+        Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
     }
 
     /// The answer for `key` at `version`: stored, or computed once by `compute` while requests

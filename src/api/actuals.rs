@@ -17,7 +17,7 @@ use crate::domain::ids::{IndicatorId, PlanId};
 use crate::domain::submission::{Figures, ReviewAction};
 use crate::error::{AppError, Problem};
 use crate::evaluation::{self, IndicatorYear};
-use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
+use crate::response_cache::{CacheKey, DataVersion, ResponseCache};
 use crate::spreadsheet::import::{Actuals, Table, TableFormat};
 use crate::spreadsheet::{self, RowError, XLSX_MEDIA_TYPE};
 use crate::submission_cycle::{self, ImportReport, SubmissionInput};
@@ -260,9 +260,9 @@ pub async fn indicator_achievement(
     let (limit, offset) = page_bounds(query.limit, query.offset)?;
     let (id, year) = (id.existing()?, query.fiscal_year);
     let key = CacheKey::Achievement { indicator_id: id, fiscal_year: year, limit, offset };
-    let answer = cache
+    cache
         .into_inner()
-        .get_or_compute(&db, version, key, move |conn| {
+        .json_response(&db, version, key, move |conn| {
             let series = achievement_series(conn, id, year)?;
             let achievement = match year {
                 Some(_) => IndicatorAchievement::Year(Box::new(
@@ -273,10 +273,9 @@ pub async fn indicator_achievement(
                 )),
                 None => IndicatorAchievement::Series(Page::of_all(series, limit, offset)),
             };
-            response_cache::json(&achievement)
+            Ok(achievement)
         })
-        .await?;
-    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
+        .await
 }
 
 /// The indicator's achievement in `year`, or in every year of its plan in which it counts; reads

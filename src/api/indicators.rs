@@ -19,6 +19,7 @@ use crate::domain::ids::{IndicatorId, MeasureId};
 use crate::domain::indicator::{Baseline, DefinitionRevision, Indicator, TargetRevision};
 use crate::domain::plan::IndicatorKind;
 use crate::error::{AppError, Problem};
+use crate::response_cache::{CacheKey, DataVersion, ResponseCache};
 use crate::versioning::{check_version, etag};
 
 #[derive(Deserialize, ToSchema)]
@@ -285,14 +286,21 @@ impl CreateIndicator {
 #[get("/measures/{id}/indicators")]
 pub async fn list_indicators(
     db: web::Data<Database>,
+    cache: web::Data<ResponseCache>,
     _caller: Caller,
+    version: DataVersion,
     id: Resolved<MeasureId>,
     page: Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let (limit, offset) = page_bounds(page.limit, page.offset)?;
     let measure_id = id.existing()?;
-    let found = db.read(move |conn| indicators::page_for_measure(conn, measure_id, limit, offset)).await?;
-    Ok(HttpResponse::Ok().json(Page::new(found, limit, offset)))
+    let key = CacheKey::MeasureIndicators { measure_id, limit, offset };
+    cache
+        .into_inner()
+        .json_response(&db, version, key, move |conn| {
+            Ok(Page::new(indicators::page_for_measure(conn, measure_id, limit, offset)?, limit, offset))
+        })
+        .await
 }
 
 /// One indicator with its baseline and the current target.

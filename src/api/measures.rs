@@ -15,7 +15,7 @@ use crate::domain::ids::{MeasureId, PlanId};
 use crate::domain::measure::{Measure, RoadmapEntry};
 use crate::domain::plan::{MeasureStatus, ReviewCategory};
 use crate::error::{AppError, Problem};
-use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
+use crate::response_cache::{CacheKey, DataVersion, ResponseCache};
 use crate::versioning::{check_version, etag};
 
 /// The query of `GET /plans/{id}/measures`: the filter and the page.
@@ -244,13 +244,12 @@ pub async fn list_measures(
     let plan_id = id.existing()?;
     let filter = filter.to_filter();
     let key = CacheKey::Measures { plan_id, filter, limit, offset };
-    let answer = cache
+    cache
         .into_inner()
-        .get_or_compute(&db, version, key, move |conn| {
-            response_cache::json(&Page::new(measures::list(conn, plan_id, &filter, limit, offset)?, limit, offset))
+        .json_response(&db, version, key, move |conn| {
+            Ok(Page::new(measures::list(conn, plan_id, &filter, limit, offset)?, limit, offset))
         })
-        .await?;
-    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
+        .await
 }
 
 /// One measure with owners, goals and roadmap.

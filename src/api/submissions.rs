@@ -14,7 +14,7 @@ use crate::domain::ids::PlanId;
 use crate::error::AppError;
 use crate::evaluation::plan::{self as plan_evaluation, IndicatorRef, PlanEvaluation, SubmissionState};
 use crate::evaluation::records_cache::RecordsCache;
-use crate::response_cache::{self, CacheKey, DataVersion, ResponseCache};
+use crate::response_cache::{CacheKey, DataVersion, ResponseCache};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -177,13 +177,12 @@ pub async fn submissions(
     // Polled by the 本部 through collection week: served from the cache until its municipality writes.
     let now = chrono::Utc::now().naive_utc();
     let key = CacheKey::Submissions { plan_id, fiscal_year: year, day: now.date() };
-    let answer = cache
+    cache
         .into_inner()
-        .get_or_compute(&db, version, key, move |conn| {
+        .json_response(&db, version, key, move |conn| {
             let records = kept_records.load_year(conn, version, plan_id, year)?;
             let evaluation = plan_evaluation::evaluate_records(&records, year, None, now)?;
-            response_cache::json(&submission_status(evaluation))
+            Ok(submission_status(evaluation))
         })
-        .await?;
-    Ok(HttpResponse::Ok().content_type(mime::APPLICATION_JSON).body(answer.body.clone()))
+        .await
 }

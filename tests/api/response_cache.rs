@@ -1,5 +1,5 @@
 //! Cached answers (evaluation and its CSV, dashboard, achievement, collection status, a plan's
-//! measures) are the bytes a fresh computation sends,
+//! measures, a measure's indicators) are the bytes a fresh computation sends,
 //! and a write is visible in the very next answer, also while other requests read and write.
 use municipal_kpi::domain::ids::PlanId;
 
@@ -65,9 +65,11 @@ async fn cached_answers_are_byte_identical_to_fresh_ones(backend: Backend) {
         assert_eq!(std::str::from_utf8(body).unwrap(), std::str::from_utf8(&fresh).unwrap());
     }
 
-    let indicator =
-        serde_json::from_slice::<Value>(&cached).unwrap()["indicators"][0]["indicator_id"].as_i64().unwrap();
+    let first_row = serde_json::from_slice::<Value>(&cached).unwrap()["indicators"][0].clone();
+    let (indicator, measure) = (first_row["indicator_id"].as_i64().unwrap(), first_row["measure_id"].as_i64().unwrap());
     for path in [
+        format!("/measures/{measure}/indicators"),
+        format!("/measures/{measure}/indicators?limit=1&offset=1"),
         format!("/plans/{plan}/dashboard"),
         format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}"),
         format!("/indicators/{indicator}/achievement?limit=2&offset=1"),
@@ -110,8 +112,10 @@ async fn a_cached_answer_costs_one_statement(backend: Backend) {
     let plan = municipal_kpi::demo::ensure_loaded(&app.db, true).expect("demo loads").plan_id();
     let evaluation = json(app.get(&format!("/plans/{plan}/evaluation?fiscal_year={YEAR}"), &app.hq).await).await;
     let indicator = evaluation["indicators"][0]["indicator_id"].as_i64().unwrap();
+    let measure = evaluation["indicators"][0]["measure_id"].as_i64().unwrap();
     let (dashboard_tag, _) = body_of(&app, &format!("/plans/{plan}/dashboard")).await;
     for path in [
+        format!("/measures/{measure}/indicators?limit=10"),
         format!("/plans/{plan}/evaluation?fiscal_year={YEAR}"),
         format!("/plans/{plan}/dashboard"),
         format!("/indicators/{indicator}/achievement?fiscal_year={YEAR}"),
@@ -159,6 +163,12 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     let (_, csv_before) = body_of(&app, &csv_path).await;
     let measures_path = format!("/plans/{plan}/measures?limit=500");
     let measures_before = json(app.get(&measures_path, &app.hq).await).await;
+    let measure_indicators_path = format!("/measures/{}/indicators?limit=500", pending["measure_id"]);
+    let name_in_measure = |page: &Value| {
+        page["items"].as_array().unwrap().iter().find(|i| i["id"] == indicator).map(|i| i["name"].clone())
+    };
+    let listed_before = name_in_measure(&json(app.get(&measure_indicators_path, &app.hq).await).await);
+    assert!(listed_before.is_some_and(|name| name != "改名した指標"), "the measure lists its indicator");
 
     // Approval: the evaluation, the achievement and the dashboard change at once.
     let review = app
@@ -203,6 +213,8 @@ async fn a_write_is_visible_in_the_very_next_answer(backend: Backend) {
     assert_eq!(dashboard["plan_name"], "改名した計画");
     let (_, csv) = body_of(&app, &csv_path).await;
     assert!(String::from_utf8(csv).unwrap().contains("改名した指標"), "the CSV shows the rename at once");
+    let listed = name_in_measure(&json(app.get(&measure_indicators_path, &app.hq).await).await);
+    assert_eq!(listed, Some(Value::from("改名した指標")), "the measure's indicators show the rename at once");
 
     // Renaming a measure: the plan's measure list shows it in the next answer.
     let measure = measures_before["items"][0]["id"].as_i64().unwrap();
