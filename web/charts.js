@@ -84,8 +84,25 @@ function axisLines(label) {
   return at > 0 ? [label.slice(0, at), label.slice(at)] : [label];
 }
 
+/** Rates drawn beyond these ends sit on the edge, labelled with their value. */
+const SCALE_LIMITS = { low: -100, high: 200 };
+
 /**
- * Lines over the plan's years on a 0–100 % scale.
+ * The percent scale of a trend chart: 0–100 %, widened in steps of 25 to show a rate above 100 %
+ * (a target exceeded) or below 0 (worse than the baseline) where it is, up to SCALE_LIMITS.
+ */
+export function percentScale(series) {
+  const values = series.flatMap((line) => line.values).filter((v) => v !== null && v !== undefined).map(Number);
+  const high = Math.min(SCALE_LIMITS.high, Math.ceil(Math.max(100, ...values) / 25) * 25);
+  const low = Math.max(SCALE_LIMITS.low, Math.floor(Math.min(0, ...values) / 25) * 25);
+  const step = high - low > 150 ? 50 : 25;
+  const ticks = [];
+  for (let tick = Math.ceil(low / step) * step; tick <= high; tick += step) ticks.push(tick);
+  return { low, high, ticks };
+}
+
+/**
+ * Lines over the plan's years on a percent scale from 0 to 100 %, wider when a rate lies outside.
  * years: [{fiscal_year, fiscal_year_label}]; series: [{name, values: [number|null]}];
  * `firstStyle` picks the line style of the first series (style 0, the heavy line, is the plan's).
  */
@@ -99,7 +116,9 @@ export function trendChart(years, series, { caption, firstStyle = 0 }) {
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
   const xAt = (index) => left + (years.length > 1 ? (index / (years.length - 1)) * plotWidth : plotWidth / 2);
-  const yAt = (value) => top + plotHeight - (Math.min(Math.max(value, 0), 100) / 100) * plotHeight;
+  const scale = percentScale(series);
+  const onScale = (value) => Math.min(Math.max(value, scale.low), scale.high);
+  const yAt = (value) => top + plotHeight - ((onScale(value) - scale.low) / (scale.high - scale.low)) * plotHeight;
   const chart = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
     class: 'chart chart-trend',
@@ -107,7 +126,7 @@ export function trendChart(years, series, { caption, firstStyle = 0 }) {
     'aria-label': caption,
     preserveAspectRatio: 'xMinYMin meet',
   });
-  for (const tick of [0, 25, 50, 75, 100]) {
+  for (const tick of scale.ticks) {
     chart.append(svg('line', { x1: left, x2: width - right, y1: yAt(tick), y2: yAt(tick), class: 'grid' }));
     chart.append(svg('text', { x: left - 8, y: yAt(tick) + 4, class: 'axis', 'text-anchor': 'end' }, `${tick}%`));
   }
@@ -136,6 +155,11 @@ export function trendChart(years, series, { caption, firstStyle = 0 }) {
           title(`${line.name} ${years[index].fiscal_year_label}: ${formatNumber(value)}%`),
         ),
       );
+      if (onScale(Number(value)) !== Number(value)) {
+        const above = Number(value) > scale.high;
+        const y = yAt(Number(value)) + (above ? -8 : 16);
+        group.append(svg('text', { x: xAt(index) + 6, y, class: 'axis off-scale' }, `${above ? '↑' : '↓'}${formatNumber(value)}%`));
+      }
     });
     group.prepend(svg('path', { d: path, class: 'line' }));
     chart.append(group);

@@ -202,6 +202,7 @@ test('本部: lands on the year being collected and reads the 進捗管理表 as
   await assertText(page.locator('#goals svg'), goals[0].label);
   await assertText(page.locator('#trend svg').first(), '平成28');
   assert.ok((await page.locator('#trend svg .series-0 .marker').count()) >= 3, 'the trend has a point for each year with data');
+  await assertDrawnWhereTheyAre(page.locator('#trend svg').first());
   await assertText(page.locator('#list-pending_review-heading'), '確認待ち');
   await assertText(page.locator('#actions'), fixture.toApprove.name);
 
@@ -338,6 +339,7 @@ test('本部: downloads, approves one, approves several at once, returns one and
   const series = (await apiCall(fixture.token, 'GET', `/indicators/${fixture.toApprove.indicator_id}/series?limit=100`)).data;
   assert.equal(await page.locator('#series-table tbody tr').count(), series.items.length);
   assert.ok((await page.locator('#indicator-series svg .marker').count()) >= 1, 'the series is drawn');
+  await assertDrawnWhereTheyAre(page.locator('#indicator-series svg').first());
   await assertText(page.locator('#history-table'), '承認');
   assert.equal(await page.locator('#history-table tbody tr').count(), 2, 'submitted, approved');
   await shot(page, '06-hq-indicator-page');
@@ -730,6 +732,28 @@ async function shownProgress(page, evaluation) {
   const ids = await page.locator('#evaluation-rows tr').evaluateAll((rows) => rows.map((r) => Number(r.dataset.indicatorId)));
   const byId = new Map(evaluation.indicators.map((i) => [i.indicator_id, i.result.progress_rate]));
   return ids.map((id) => byId.get(id));
+}
+
+/**
+ * Every point of a trend chart is drawn at its own height: of two points whose values (from their
+ * titles, `… 令和2(2020)年度: 107.4%`) differ, the larger is higher, and equal values are level.
+ * A chart that cut its scale at 100 % would draw 100.7 % and 107.4 % at one height.
+ */
+async function assertDrawnWhereTheyAre(chart) {
+  const points = await chart.locator('.marker').evaluateAll((markers) =>
+    markers.map((m) => ({
+      value: Number(m.querySelector('title').textContent.split(': ').pop().replace(/[,%]/g, '')),
+      y: Number(m.getAttribute('cy')),
+    })),
+  );
+  // Beyond these a point sits on the chart's edge, labelled with its value (web/charts.js).
+  const drawn = points.filter((p) => Number.isFinite(p.value) && p.value >= -100 && p.value <= 200);
+  for (const a of drawn) {
+    for (const b of drawn) {
+      if (a.value > b.value) assert.ok(a.y < b.y, `${a.value}% is drawn above ${b.value}%: ${JSON.stringify(points)}`);
+      if (a.value === b.value) assert.equal(a.y, b.y, `${a.value}% is drawn at one height`);
+    }
+  }
 }
 
 /** Values in order (`sign` 1 ascending, -1 descending), rows without one after all the others. */
