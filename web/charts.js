@@ -91,7 +91,7 @@ const SCALE_LIMITS = { low: -100, high: 200 };
  * The percent scale of a trend chart: 0–100 %, widened in steps of 25 to show a rate above 100 %
  * (a target exceeded) or below 0 (worse than the baseline) where it is, up to SCALE_LIMITS.
  */
-export function percentScale(series) {
+function percentScale(series) {
   const values = series.flatMap((line) => line.values).filter((v) => v !== null && v !== undefined).map(Number);
   const high = Math.min(SCALE_LIMITS.high, Math.ceil(Math.max(100, ...values) / 25) * 25);
   const low = Math.max(SCALE_LIMITS.low, Math.floor(Math.min(0, ...values) / 25) * 25);
