@@ -146,19 +146,19 @@ export function trendChart(years, series, { caption, firstStyle = 0 }) {
         penDown = false;
         return;
       }
-      path += `${penDown ? 'L' : 'M'}${xAt(index).toFixed(1)},${yAt(Number(value)).toFixed(1)}`;
+      const [x, y, rate] = [xAt(index), yAt(Number(value)), Number(value)];
+      path += `${penDown ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
       penDown = true;
       group.append(
         svg(
           'circle',
-          { cx: xAt(index).toFixed(1), cy: yAt(Number(value)).toFixed(1), r: 4, class: 'marker' },
+          { cx: x.toFixed(1), cy: y.toFixed(1), r: 4, class: 'marker' },
           title(`${line.name} ${years[index].fiscal_year_label}: ${formatNumber(value)}%`),
         ),
       );
-      if (onScale(Number(value)) !== Number(value)) {
-        const above = Number(value) > scale.high;
-        const y = yAt(Number(value)) + (above ? -8 : 16);
-        group.append(svg('text', { x: xAt(index) + 6, y, class: 'axis off-scale' }, `${above ? '↑' : '↓'}${formatNumber(value)}%`));
+      if (onScale(rate) !== rate) {
+        const above = rate > scale.high;
+        group.append(svg('text', { x: x + 6, y: y + (above ? -8 : 16), class: 'axis off-scale' }, `${above ? '↑' : '↓'}${formatNumber(value)}%`));
       }
     });
     group.prepend(svg('path', { d: path, class: 'line' }));
