@@ -13,6 +13,7 @@ import { statusBars, statusLegend, trendChart, seriesLegend } from './charts.js'
 import {
   STATUSES,
   SUBMISSIONS,
+  REVIEW_DONE,
   statusLabel,
   submissionLabel,
   kindLabel,
@@ -60,6 +61,22 @@ const canReview = () => ['hq', 'admin'].includes(state.me?.user.role);
 let noticeTimer = null;
 
 /** A short message in the live region (read out by screen readers). */
+/**
+ * Goes to another page of the view (an indicator's, the 施策評価, the list) as a new history entry.
+ * The notice of what was just done stays behind: it belongs to the page it was done on.
+ */
+function enterPage(entry, url) {
+  history.pushState(entry, '', url);
+  clearNotice();
+}
+
+function clearNotice() {
+  clearTimeout(noticeTimer);
+  const notice = $('notice');
+  notice.className = 'notice';
+  notice.textContent = '';
+}
+
 function notify(message, kind = 'info') {
   const notice = $('notice');
   notice.className = `notice notice-${kind}`;
@@ -1182,8 +1199,6 @@ function fillReview() {
   if (status === 'returned') $('review-error').textContent = '差し戻し中です。所管課の再提出を待っています。';
 }
 
-const REVIEW_DONE = { approve: '承認しました', return: '差し戻しました', reopen: '承認を取り消し、所管課が修正できるようにしました' };
-
 async function submitReview(action) {
   const { indicator, etag } = state.review;
   const comment = $('review-comment').value.trim();
@@ -1238,7 +1253,7 @@ function indicatorLink(i) {
  */
 async function showIndicator(indicatorId, { push = true, year = state.year } = {}) {
   const row = state.evaluation?.indicators.find((i) => i.indicator_id === indicatorId);
-  if (push) history.pushState({ indicator: indicatorId }, '', `#indicator-${indicatorId}`);
+  if (push) enterPage({ indicator: indicatorId }, `#indicator-${indicatorId}`);
   await renderIndicatorPage($('app-view'), {
     indicatorId,
     year,
@@ -1253,6 +1268,7 @@ async function showIndicator(indicatorId, { push = true, year = state.year } = {
 /** Back from an indicator's page (or forward to one). */
 function onHistory(event) {
   const indicator = event.state?.indicator;
+  clearNotice();
   guarded(async () => {
     if (event.state?.evaluations) await showEvaluations({ push: false });
     else if (indicator) await showIndicator(indicator, { push: false });
@@ -1277,7 +1293,7 @@ function pickableYears() {
 
 /** The 施策評価 of the plan and year the user is on (web/evaluations.js). */
 async function showEvaluations({ push = true } = {}) {
-  if (push) history.pushState({ evaluations: true }, '', '#evaluations');
+  if (push) enterPage({ evaluations: true }, '#evaluations');
   await renderEvaluationsPage($('app-view'), {
     plan: state.plan,
     year: state.year,
@@ -1290,7 +1306,7 @@ async function showEvaluations({ push = true } = {}) {
       guarded(() => showEvaluations({ push: false }));
     },
     onIndicators: () => {
-      history.pushState({}, '', location.pathname);
+      enterPage({}, location.pathname);
       guarded(showMain);
     },
     ui: { notify, describeError, showFieldErrors, guarded },

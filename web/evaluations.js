@@ -6,7 +6,7 @@
 
 import * as api from './api.js';
 import { h, section, definitionList } from './dom.js';
-import { ROADMAP_PROGRESS, roadmapProgressLabel, submissionLabel, formatTimestamp, clerkMessage } from './labels.js';
+import { ROADMAP_PROGRESS, REVIEW_DONE, roadmapProgressLabel, submissionLabel, formatTimestamp, clerkMessage } from './labels.js';
 
 const PLAN_LINK_KINDS = {
   target_revision: '目標の見直し',
@@ -14,8 +14,6 @@ const PLAN_LINK_KINDS = {
   measure_completed: '施策の完了',
   measure_retired: '施策の廃止',
 };
-
-const REVIEW_DONE = { approve: '承認しました', return: '差し戻しました', reopen: '承認を取り消し、所管課が修正できるようにしました' };
 
 /** The page's state: what `renderEvaluationsPage` was given, the year's measures, what is open. */
 let view = null;

@@ -33,6 +33,9 @@ export function submissionLabel(state) {
   return SUBMISSION_LABELS[state] ?? state;
 }
 
+/** What a review (承認・差戻し・承認の取消し) did, as the notice after it says. */
+export const REVIEW_DONE = { approve: '承認しました', return: '差し戻しました', reopen: '承認を取り消し、所管課が修正できるようにしました' };
+
 /** How far a measure's roadmap step got in the year (施策評価), in the order forms offer them. */
 export const ROADMAP_PROGRESS = [
   ['on_schedule', '予定どおり'],

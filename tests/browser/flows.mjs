@@ -326,6 +326,7 @@ test('本部: downloads, approves one, approves several at once, returns one and
   await dialog.getByRole('button', { name: '差し戻す' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await assertText(page.locator(`#row-${fixture.toReturn.indicator_id} .cell-submission`), '差戻し');
+  await assertText(page.locator('#notice'), `差し戻しました: ${fixture.toReturn.name}`);
 
   // Filters: only the returned ones.
   const rows = page.locator('#evaluation-rows tr');
@@ -336,6 +337,7 @@ test('本部: downloads, approves one, approves several at once, returns one and
   // An indicator's page: its series and the versions of this year's actual; back to the table.
   await page.locator(`#row-${fixture.toApprove.indicator_id} a.indicator-link`).click();
   await assertText(page.locator('#indicator-title'), fixture.toApprove.name);
+  assert.equal(await page.locator('#notice').textContent(), '', "the list's notice of the return stays with the list");
   const series = (await apiCall(fixture.token, 'GET', `/indicators/${fixture.toApprove.indicator_id}/series?limit=100`)).data;
   assert.equal(await page.locator('#series-table tbody tr').count(), series.items.length);
   assert.ok((await page.locator('#indicator-series svg .marker').count()) >= 1, 'the series is drawn');
