@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::extract::{JsonBody, Query, precondition, versioned};
 use super::pagination::{Page, PageParams, page_bounds};
 use super::resolved::Resolved;
-use crate::auth::{Caller, Hq};
+use crate::auth::{Caller, Hq, ReadAlready};
 use crate::db::audit::Actor;
 use crate::db::indicators::{self, IndicatorFields, NewDefinition, NewTarget};
 use crate::db::{Database, DbConnection};
@@ -312,9 +312,13 @@ pub async fn get_indicator(
     db: web::Data<Database>,
     _caller: Caller,
     id: Resolved<IndicatorId>,
+    read_already: ReadAlready<Indicator>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.existing()?;
-    let indicator = db.read(move |conn| indicators::get(conn, id)).await?;
+    let indicator = match read_already.0 {
+        Some(indicator) => indicator,
+        None => db.read(move |conn| indicators::get(conn, id)).await?,
+    };
     Ok(versioned(HttpResponse::Ok(), etag("indicator", indicator.id, indicator.version), &indicator))
 }
 

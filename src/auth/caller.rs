@@ -22,7 +22,9 @@ use crate::db::audit::Actor;
 use crate::db::caller_context::{self, CallerContext};
 use crate::db::identity_providers::{self, VouchedIdentity};
 use crate::db::users::Account;
-use crate::db::{Database, WriteScope};
+use crate::db::{Database, DbConnection, WriteScope};
+use crate::domain::ids::IndicatorId;
+use crate::domain::indicator::Indicator;
 use crate::domain::resource::OwnedResource;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -114,6 +116,21 @@ pub struct NamedRecord {
     pub owner: Option<Option<i32>>,
 }
 
+/// The record the request reads, read by [`resolve_caller`] in the statement that read the caller
+/// (see [`tenancy::indicator_read`]), once the caller was admitted to it: the handler's
+/// `ReadAlready<T>` argument, `None` where the request's record was not read so.
+#[derive(Debug)]
+pub struct ReadAlready<T>(pub Option<T>);
+
+impl<T: 'static> FromRequest for ReadAlready<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Ok(Self(req.extensions_mut().remove::<ReadAlready<T>>().and_then(|read| read.0))))
+    }
+}
+
 /// What [`resolve_caller`] found, kept in the request's extensions.
 #[derive(Clone)]
 struct Resolution(Result<Caller, Rejection>);
@@ -159,7 +176,9 @@ impl Rejection {
 /// password change on the very next request. A request without a token goes on (login needs none);
 /// the extractors answer 401 for it. In the same statement it reads whose the resource named by the
 /// path is, for [`tenancy::admit`] to keep every caller to its own municipality (404 beyond it), and
-/// the data versions, which it leaves in the extensions as a [`DataVersion`] for cached answers.
+/// the data versions, which it leaves in the extensions as a [`DataVersion`] for cached answers;
+/// for `GET /indicators/{id}` also the indicator itself, handed to the handler as [`ReadAlready`]
+/// once the caller is admitted (one round trip for the whole read on PostgreSQL).
 pub async fn resolve_caller(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -204,23 +223,60 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
         }
         Verified::Provider { user_id } => *user_id,
     };
-    let resource = tenancy::owned_resource(req.path());
-    let Some(CallerContext { account, owner, installation_version, municipality_version, non_actual_version }) =
-        db.read(move |conn| caller_context::lookup(conn, user_id, resource)).await?
+    let request = RequestedRecord {
+        resource: tenancy::owned_resource(req.path()),
+        route: tenancy::route_kind(req.method(), req.path()),
+        indicator_read: tenancy::indicator_read(req.method(), req.path()),
+    };
+    let (caller, version, named, indicator) =
+        db.read(move |conn| resolve_and_admit(conn, &verified, user_id, request)).await?;
+    if let Some(indicator) = indicator {
+        req.extensions_mut().insert(ReadAlready(Some(indicator)));
+    }
+    Ok((caller, version, named))
+}
+
+/// What the request's path names, for [`resolve_and_admit`].
+#[derive(Debug, Clone, Copy)]
+struct RequestedRecord {
+    resource: Option<OwnedResource>,
+    route: tenancy::RouteKind,
+    /// The indicator the request reads whole, read in the caller's statement.
+    indicator_read: Option<IndicatorId>,
+}
+
+/// The caller of user `user_id`'s verified token as its account is stored now, admitted to the
+/// request (or refused), in one statement with whose the named record is and the data versions;
+/// with the indicator the request reads, once the caller may read it.
+fn resolve_and_admit(
+    conn: &mut DbConnection,
+    verified: &Verified,
+    user_id: i32,
+    request: RequestedRecord,
+) -> Result<(Caller, DataVersion, NamedRecord, Option<Indicator>), AppError> {
+    let looked_up = match request.indicator_read {
+        Some(id) => caller_context::lookup_reading_indicator(conn, user_id, id)?,
+        None => caller_context::lookup(conn, user_id, request.resource)?.map(|context| (context, None)),
+    };
+    let Some((
+        CallerContext { account, owner, installation_version, municipality_version, non_actual_version },
+        stored_indicator,
+    )) = looked_up
     else {
         return Err(AppError::Unauthenticated(format!("the user of this token no longer exists; {LOGIN_HINT}")));
     };
-    let caller = match &verified {
+    let caller = match verified {
         Verified::Ours(claims) => caller_from_account(account, claims)?,
         Verified::Provider { .. } => caller_from_provider_account(account)?,
     };
-    tenancy::admit(&caller, tenancy::route_kind(req.method(), req.path()), resource, owner)?;
+    tenancy::admit(&caller, request.route, request.resource, owner)?;
+    let indicator = stored_indicator.map(|stored| stored.into_indicator(conn)).transpose()?;
     let version = DataVersion {
         installation: installation_version,
         municipality: municipality_version,
         non_actual: non_actual_version,
     };
-    Ok((caller, version, NamedRecord { resource, owner }))
+    Ok((caller, version, NamedRecord { resource: request.resource, owner }, indicator))
 }
 
 /// The account a provider's access token stands for: the token verified with the keys of the

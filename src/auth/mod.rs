@@ -10,7 +10,7 @@ pub mod tenancy;
 pub mod throttle;
 pub mod token;
 
-pub use caller::{Caller, resolve_caller};
+pub use caller::{Caller, ReadAlready, resolve_caller};
 pub use roles::{Admin, AuditReader, Hq, SystemAdmin, UserManager, Writer};
 pub use throttle::{LoginThrottle, LoginThrottleSettings};
 pub use token::{Claims, TokenService};

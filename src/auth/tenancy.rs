@@ -54,6 +54,15 @@ pub fn owned_resource(path: &str) -> Option<OwnedResource> {
     })
 }
 
+/// The indicator a request reads whole (`GET /indicators/{id}`), which
+/// [`resolve_caller`](super::resolve_caller) reads in the statement that reads the caller.
+pub fn indicator_read(method: &Method, path: &str) -> Option<IndicatorId> {
+    match (method == Method::GET, segments(path).as_slice()) {
+        (true, ["indicators", id]) => id.parse().ok().map(IndicatorId::new),
+        _ => None,
+    }
+}
+
 pub fn route_kind(method: &Method, path: &str) -> RouteKind {
     let segments = segments(path);
     let read = method == Method::GET;

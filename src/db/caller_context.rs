@@ -10,10 +10,12 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable};
 
+use super::indicators::{IndicatorRow, StoredIndicator, TargetRow};
 use super::ownership::{self, owner_query};
-use super::schema::{data_version, municipality_data_versions, users};
+use super::schema::{data_version, indicators, municipality_data_versions, target_revisions, users};
 use super::users::{Account, AccountRow};
 use super::{DbConnection, on_each_backend};
+use crate::domain::ids::IndicatorId;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
@@ -83,18 +85,82 @@ pub fn lookup(
         return Ok(None);
     };
     let account = row.into_account()?;
-    let installation_version =
-        installation_version.ok_or_else(|| AppError::Internal("the data_version row is missing".into()))?;
     let owner = match resource {
         Some(user @ OwnedResource::User(_)) if account.active => ownership::municipality_of(conn, user)?,
         Some(_) => owner.map(Some),
         None => None,
     };
-    Ok(Some(CallerContext {
+    context(account, owner, installation_version, municipality_version, non_actual_version).map(Some)
+}
+
+fn context(
+    account: Account,
+    owner: Option<Option<i32>>,
+    installation_version: Option<i64>,
+    municipality_version: Option<i64>,
+    non_actual_version: Option<i64>,
+) -> Result<CallerContext, AppError> {
+    let installation_version =
+        installation_version.ok_or_else(|| AppError::Internal("the data_version row is missing".into()))?;
+    Ok(CallerContext {
         account,
         owner,
         installation_version,
         municipality_version: municipality_version.unwrap_or(0),
         non_actual_version: non_actual_version.unwrap_or(0),
-    }))
+    })
+}
+
+/// One row of [`lookup_reading_indicator`]'s statement: the caller's context as [`lookup`] reads
+/// it, and the indicator joined with one of its target revisions.
+type ContextWithIndicatorRow =
+    (AccountRow, Option<i32>, Option<i64>, Option<i64>, Option<i64>, Option<IndicatorRow>, Option<TargetRow>);
+
+/// [`lookup`] of a request that reads indicator `id`, with the indicator and its target revisions
+/// read in the same statement: on PostgreSQL the whole `GET /indicators/{id}` is one round trip
+/// (two when the indicator refers to the national catalogue). The indicator is `None` when it does
+/// not exist, and left as stored rows: whether the caller may see it is
+/// [`crate::auth::tenancy::admit`]'s to say first, on the owner read beside it.
+pub fn lookup_reading_indicator(
+    conn: &mut DbConnection,
+    user_id: i32,
+    id: IndicatorId,
+) -> Result<Option<(CallerContext, Option<StoredIndicator>)>, AppError> {
+    let installation_version = data_version::table.find(1).select(data_version::counter).single_value();
+    let owner = ownership::indicator_owner!(id).single_value();
+    let versions_of_owner =
+        municipality_data_versions::table.on(municipality_data_versions::municipality_id.nullable().eq(owner));
+    // The owner subquery reads `indicators` too: the indicator read beside it goes by another name.
+    diesel::alias!(indicators as named_indicator: NamedIndicator);
+    let indicator_columns = <IndicatorRow as Selectable<<DbConnection as Connection>::Backend>>::construct_selection();
+    let rows: Vec<ContextWithIndicatorRow> = on_each_backend!(&mut *conn, |backend| users::table
+        .left_join(versions_of_owner)
+        .left_join(named_indicator.on(named_indicator.field(indicators::id).eq(id.get())))
+        .left_join(target_revisions::table.on(target_revisions::indicator_id.eq(named_indicator.field(indicators::id))))
+        .filter(users::id.eq(user_id))
+        .select((
+            AccountRow::as_select(),
+            coalesce(municipality_data_versions::municipality_id.nullable(), owner),
+            installation_version,
+            municipality_data_versions::counter.nullable(),
+            municipality_data_versions::non_actual_counter.nullable(),
+            named_indicator.fields(indicator_columns).nullable(),
+            Option::<TargetRow>::as_select(),
+        ))
+        .order(target_revisions::id)
+        .load(backend)?);
+    let mut joined = Vec::with_capacity(rows.len());
+    let mut first = None;
+    for (account, owner, installation, municipality, non_actual, indicator, target) in rows {
+        if let Some(indicator) = indicator {
+            joined.push((indicator, target));
+        }
+        first.get_or_insert((account, owner, installation, municipality, non_actual));
+    }
+    let Some((account, owner, installation, municipality, non_actual)) = first else {
+        return Ok(None);
+    };
+    let context = context(account.into_account()?, owner.map(Some), installation, municipality, non_actual)?;
+    let indicator = (!joined.is_empty()).then_some(StoredIndicator { id, joined });
+    Ok(Some((context, indicator)))
 }

@@ -28,7 +28,7 @@ pub mod bulk;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = indicators)]
-struct IndicatorRow {
+pub(super) struct IndicatorRow {
     id: i32,
     measure_id: i32,
     number: Option<i32>,
@@ -62,7 +62,7 @@ struct IndicatorRow {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = target_revisions)]
-struct TargetRow {
+pub(super) struct TargetRow {
     id: i32,
     indicator_id: i32,
     value: Option<String>,
@@ -209,19 +209,35 @@ pub fn get(conn: &mut DbConnection, id: IndicatorId) -> Result<Indicator, AppErr
         .select((IndicatorRow::as_select(), Option::<TargetRow>::as_select()))
         .order(target_revisions::id)
         .load(conn)?;
-    let mut joined = joined.into_iter();
-    let (row, first_target) = joined.next().ok_or_else(|| AppError::not_found("indicator", id))?;
-    let stages = parse_stages(row.stages.as_deref())?;
-    let revisions = first_target
-        .into_iter()
-        .chain(joined.filter_map(|(_, target)| target))
-        .map(|target| target_from_row(target, &stages))
-        .collect::<Result<Vec<_>, _>>()?;
-    let targets = if revisions.is_empty() { BTreeMap::new() } else { BTreeMap::from([(row.id, revisions)]) };
-    build(conn, vec![row], vec![(id.get(), stages)], targets)?
-        .0
-        .pop()
-        .ok_or_else(|| AppError::not_found("indicator", id))
+    StoredIndicator { id, joined }.into_indicator(conn)
+}
+
+/// An indicator's row joined with each of its target revisions in the order they were recorded
+/// (one row with no target when it has none), as [`get`] reads it or, for `GET /indicators/{id}`,
+/// the statement that reads the caller.
+pub struct StoredIndicator {
+    pub(super) id: IndicatorId,
+    pub(super) joined: Vec<(IndicatorRow, Option<TargetRow>)>,
+}
+
+impl StoredIndicator {
+    /// The indicator as [`get`] reads it (no rows: not found).
+    pub fn into_indicator(self, conn: &mut DbConnection) -> Result<Indicator, AppError> {
+        let Self { id, joined } = self;
+        let mut joined = joined.into_iter();
+        let (row, first_target) = joined.next().ok_or_else(|| AppError::not_found("indicator", id))?;
+        let stages = parse_stages(row.stages.as_deref())?;
+        let revisions = first_target
+            .into_iter()
+            .chain(joined.filter_map(|(_, target)| target))
+            .map(|target| target_from_row(target, &stages))
+            .collect::<Result<Vec<_>, _>>()?;
+        let targets = if revisions.is_empty() { BTreeMap::new() } else { BTreeMap::from([(row.id, revisions)]) };
+        build(conn, vec![row], vec![(id.get(), stages)], targets)?
+            .0
+            .pop()
+            .ok_or_else(|| AppError::not_found("indicator", id))
+    }
 }
 
 pub fn list_for_measure(conn: &mut DbConnection, measure_id: MeasureId) -> Result<Vec<Indicator>, AppError> {

@@ -9,12 +9,25 @@ use crate::domain::ids::RecordId;
 use crate::domain::resource::OwnedResource;
 use crate::error::AppError;
 
+/// Whose indicator `id` is: the query of its plan's municipality (an [`owner_query`] of its own,
+/// for a statement that also reads the indicator).
+macro_rules! indicator_owner {
+    ($id:expr) => {{
+        use $crate::db::schema::{indicators, measures, plans};
+        indicators::table
+            .inner_join(measures::table.inner_join(plans::table))
+            .filter(indicators::id.eq($id.get()))
+            .select(plans::municipality_id)
+    }};
+}
+pub(super) use indicator_owner;
+
 /// Evaluates `$body` with `$query` bound to the query selecting the municipality of the plan or
 /// department that `$resource` belongs to (a statement type of its own per kind, so that each is
 /// prepared once), or `$user` for a user, bound to its id, whose municipality may be none.
 macro_rules! owner_query {
     ($resource:expr, |$query:ident| $body:expr, user($user_id:ident) => $user:expr) => {{
-        use $crate::db::schema::{departments, goals, indicators, measures, plans, strategies};
+        use $crate::db::schema::{departments, goals, measures, plans, strategies};
         use $crate::domain::resource::OwnedResource;
         match $resource {
             OwnedResource::Plan(id) => {
@@ -41,10 +54,7 @@ macro_rules! owner_query {
                 $body
             }
             OwnedResource::Indicator(id) => {
-                let $query = indicators::table
-                    .inner_join(measures::table.inner_join(plans::table))
-                    .filter(indicators::id.eq(id.get()))
-                    .select(plans::municipality_id);
+                let $query = $crate::db::ownership::indicator_owner!(id);
                 $body
             }
             OwnedResource::Department(id) => {

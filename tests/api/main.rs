@@ -19,6 +19,7 @@ mod errors;
 mod evaluation;
 mod first_start;
 mod import_limits;
+mod indicator_read;
 mod inputs;
 mod last_admin;
 mod limits_everywhere;

@@ -134,7 +134,7 @@ async fn a_cached_answer_costs_one_statement(backend: Backend) {
     assert_eq!(statements_run(&app)[0] - before[0], 1, "a 304 reads the caller and the version, nothing else");
     // An uncached read still pays for what it reads, after the same first statement.
     let before = statements_run(&app);
-    assert_eq!(app.get(&format!("/indicators/{indicator}"), &app.hq).await.status(), 200);
+    assert_eq!(app.get(&format!("/indicators/{indicator}/targets"), &app.hq).await.status(), 200);
     assert!(statements_run(&app)[0] - before[0] > 1);
 }
 
