@@ -56,11 +56,12 @@ pub fn owned_resource(path: &str) -> Option<OwnedResource> {
 
 /// The indicator a request reads whole (`GET /indicators/{id}`), which
 /// [`resolve_caller`](super::resolve_caller) reads in the statement that reads the caller.
+/// Exactly that path: with a trailing `/` it names no route, and nothing is read for it.
 pub fn indicator_read(method: &Method, path: &str) -> Option<IndicatorId> {
-    match (method == Method::GET, segments(path).as_slice()) {
-        (true, ["indicators", id]) => id.parse().ok().map(IndicatorId::new),
-        _ => None,
+    if method != Method::GET {
+        return None;
     }
+    path.strip_prefix("/api/v1/indicators/")?.parse().ok().map(IndicatorId::new)
 }
 
 pub fn route_kind(method: &Method, path: &str) -> RouteKind {
@@ -136,6 +137,17 @@ mod tests {
         assert_eq!(owned_resource("/api/v1/plans/import"), None);
         assert_eq!(owned_resource("/api/v1/plans"), None);
         assert_eq!(owned_resource("/api/v1/national-indicators/dx3-online-procedures"), None);
+    }
+
+    #[test]
+    fn only_a_get_of_one_whole_indicator_is_read_with_its_caller() {
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/indicators/7"), Some(IndicatorId::new(7)));
+        assert_eq!(indicator_read(&Method::PATCH, "/api/v1/indicators/7"), None);
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/indicators/7/"), None);
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/indicators/7/targets"), None);
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/indicators/seven"), None);
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/indicators/99999999999"), None);
+        assert_eq!(indicator_read(&Method::GET, "/api/v1/measures/7"), None);
     }
 
     #[test]
