@@ -122,12 +122,15 @@ pub struct NamedRecord {
 #[derive(Debug)]
 pub struct ReadAlready<T>(pub Option<T>);
 
+/// A [`ReadAlready`] record as the request's extensions keep it until its handler takes it.
+struct KeptRecord<T>(T);
+
 impl<T: 'static> FromRequest for ReadAlready<T> {
     type Error = AppError;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Self(req.extensions_mut().remove::<ReadAlready<T>>().and_then(|read| read.0))))
+        ready(Ok(Self(req.extensions_mut().remove::<KeptRecord<T>>().map(|kept| kept.0))))
     }
 }
 
@@ -231,7 +234,7 @@ async fn authenticate(req: &HttpRequest) -> Result<(Caller, DataVersion, NamedRe
     let (caller, version, named, indicator) =
         db.read(move |conn| resolve_and_admit(conn, &verified, user_id, request)).await?;
     if let Some(indicator) = indicator {
-        req.extensions_mut().insert(ReadAlready(Some(indicator)));
+        req.extensions_mut().insert(KeptRecord(indicator));
     }
     Ok((caller, version, named))
 }
