@@ -60,7 +60,6 @@ const canReview = () => ['hq', 'admin'].includes(state.me?.user.role);
 
 let noticeTimer = null;
 
-/** A short message in the live region (read out by screen readers). */
 /**
  * Goes to another page of the view (an indicator's, the 施策評価, the list) as a new history entry.
  * The notice of what was just done stays behind: it belongs to the page it was done on.
@@ -77,6 +76,7 @@ function clearNotice() {
   notice.textContent = '';
 }
 
+/** A short message in the live region (read out by screen readers). */
 function notify(message, kind = 'info') {
   const notice = $('notice');
   notice.className = `notice notice-${kind}`;
